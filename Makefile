@@ -1,0 +1,126 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Two ways to build, one set of rules:
+#  - in-tree: this folder is tools/testing/selftests/kvm of a kernel tree;
+#    kselftest's lib.mk and kselftest_harness.h come from "..", uapi headers
+#    from KHDR_INCLUDES (make -C tools/testing/selftests TARGETS=kvm run_tests).
+#  - standalone: a checkout anywhere; the kselftest files come from
+#    KSFT_DIR=<kernel>/tools/testing/selftests, or KDIR=<kernel tree>, or
+#    else from Debian's linux-source-6.12, unpacked into .cache/ by
+#    scripts/ksft_fetch.sh.  Build output goes to build/.
+#
+# Test binaries are static and non-PIE: guest code runs at the addresses the
+# host links it at.  Everything that can run in the guest (guest_lib/ and the
+# tests themselves) is built without SSE/x87 (-mgeneral-regs-only) and
+# without a red zone (exceptions push onto the interrupted stack).
+
+SUITE_DIR := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+
+ifneq ($(wildcard $(SUITE_DIR)/../kselftest_harness.h),)
+  KSFT_DIR ?= $(abspath $(SUITE_DIR)/..)
+  SUITE_MODE := in-tree
+else
+  SUITE_MODE := standalone
+  ifneq ($(KDIR),)
+    KSFT_DIR ?= $(abspath $(KDIR))/tools/testing/selftests
+  endif
+  KSFT_CACHE := $(SUITE_DIR)/.cache
+  KSFT_DIR ?= $(KSFT_CACHE)/linux-6.12/tools/testing/selftests
+  OUTPUT ?= $(SUITE_DIR)/build
+  # kselftest's runner looks for "settings" relative to its own folder, which
+  # is not ours in this mode; hand it our timeout directly.
+  export kselftest_override_timeout := $(shell sed -n 's/^timeout=//p' $(SUITE_DIR)/settings)
+endif
+
+# Test programs: every x86_64/*_test.c is one test binary.
+TEST_GEN_PROGS := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/x86_64/*_test.c)))
+# Built but not run by run_tests: benchmarks, host unit tests.
+TEST_GEN_PROGS_EXTENDED := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/bench/*.c)))
+UNIT_PROGS := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/unit/*_unit.c)))
+TEST_FILES := x86_64/known_failures
+
+OVERRIDE_TARGETS := 1
+all:
+
+ifeq ($(wildcard $(KSFT_DIR)/lib.mk),)
+ifeq ($(SUITE_MODE),standalone)
+# Fetched on first use: make builds the missing include, then restarts.
+$(KSFT_DIR)/lib.mk:
+	@$(SUITE_DIR)/scripts/ksft_fetch.sh $(KSFT_CACHE) >/dev/null
+endif
+endif
+include $(KSFT_DIR)/lib.mk
+
+UNIT_PROGS := $(patsubst %,$(OUTPUT)/%,$(UNIT_PROGS))
+
+# lib.mk appended -D_GNU_SOURCE= and USERCFLAGS to CFLAGS; we keep those.
+SUITE_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-clobbered \
+	-fno-pie -fno-stack-protector -fno-strict-aliasing -fno-omit-frame-pointer \
+	-fno-asynchronous-unwind-tables \
+	-I$(SUITE_DIR)/include -I$(KSFT_DIR) $(KHDR_INCLUDES)
+GUEST_CFLAGS := -mgeneral-regs-only -mno-red-zone
+LDFLAGS += -static -no-pie -pthread
+
+HOST_LIB_SRCS := $(sort $(wildcard $(SUITE_DIR)/lib/*.c))
+GUEST_LIB_SRCS := $(sort $(wildcard $(SUITE_DIR)/guest_lib/*.c $(SUITE_DIR)/guest_lib/*.S))
+HOST_LIB_OBJS := $(patsubst $(SUITE_DIR)/%.c,$(OUTPUT)/%.o,$(HOST_LIB_SRCS))
+GUEST_LIB_OBJS := $(patsubst $(SUITE_DIR)/%,$(OUTPUT)/%.o,$(basename $(GUEST_LIB_SRCS)))
+GUEST_LIB_OBJS := $(patsubst $(OUTPUT)/%.o.o,$(OUTPUT)/%.o,$(GUEST_LIB_OBJS))
+LIB_OBJS := $(HOST_LIB_OBJS) $(GUEST_LIB_OBJS)
+LIB_A := $(OUTPUT)/libkvmsuite.a
+
+DEP_FILES := $(wildcard $(OUTPUT)/*/*.d)
+-include $(DEP_FILES)
+
+$(shell mkdir -p $(OUTPUT)/lib $(OUTPUT)/guest_lib $(OUTPUT)/x86_64 $(OUTPUT)/bench $(OUTPUT)/unit)
+
+$(HOST_LIB_OBJS): $(OUTPUT)/%.o: $(SUITE_DIR)/%.c
+	$(call msg,CC,,$@)
+	$(Q)$(CC) $(CFLAGS) $(SUITE_CFLAGS) -MD -MP -c $< -o $@
+
+# The string functions must not be turned back into calls to themselves.
+$(OUTPUT)/guest_lib/string.o: GUEST_EXTRA := -ffreestanding -fno-tree-loop-distribute-patterns
+
+$(OUTPUT)/guest_lib/%.o: $(SUITE_DIR)/guest_lib/%.c
+	$(call msg,CC,guest,$@)
+	$(Q)$(CC) $(CFLAGS) $(SUITE_CFLAGS) $(GUEST_CFLAGS) $(GUEST_EXTRA) -MD -MP -c $< -o $@
+
+$(OUTPUT)/guest_lib/%.o: $(SUITE_DIR)/guest_lib/%.S
+	$(call msg,AS,guest,$@)
+	$(Q)$(CC) $(SUITE_CFLAGS) -c $< -o $@
+
+$(LIB_A): $(LIB_OBJS)
+	$(call msg,AR,,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+# Tests and benchmarks hold guest code, so they get the guest flags.  The
+# library objects are linked whole (not from the archive) so that the
+# string functions always replace libc's.
+$(TEST_GEN_PROGS) $(TEST_GEN_PROGS_EXTENDED): $(OUTPUT)/%: $(SUITE_DIR)/%.c $(LIB_OBJS)
+	$(call msg,CC,,$@)
+	$(Q)$(CC) $(CFLAGS) $(SUITE_CFLAGS) $(GUEST_CFLAGS) -MD -MP $(LDFLAGS) \
+		$< $(LIB_OBJS) $(LDLIBS) -o $@
+
+# Host unit tests: no KVM; each is linked with the library objects.
+$(UNIT_PROGS): $(OUTPUT)/%: $(SUITE_DIR)/%.c $(LIB_OBJS)
+	$(call msg,CC,unit,$@)
+	$(Q)$(CC) $(CFLAGS) $(SUITE_CFLAGS) $(GUEST_CFLAGS) -MD -MP $(LDFLAGS) \
+		$< $(LIB_OBJS) $(LDLIBS) -o $@
+
+all: $(UNIT_PROGS)
+
+EXTRA_CLEAN += $(LIB_OBJS) $(LIB_A) $(UNIT_PROGS) $(OUTPUT)/*/*.d
+
+# make check: host unit tests, then every test with known failures applied.
+check: all
+	@$(SUITE_DIR)/scripts/check.sh --build $(OUTPUT) $(CHECK_ARGS)
+
+bench: all
+	@for b in $(TEST_GEN_PROGS_EXTENDED); do echo "== $$b"; $$b || exit 1; done
+
+help:
+	@echo "Targets: all (default), run_tests (kselftest runner), check (unit tests +"
+	@echo "suite with known failures), bench, install INSTALL_PATH=dir, clean."
+	@echo "Mode: $(SUITE_MODE); kselftest files: $(KSFT_DIR); output: $(OUTPUT)"
+
+.PHONY: check bench help

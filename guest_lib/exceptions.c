@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Guest exception dispatch: ASM_SAFE fixups, guest_run_safe() escapes,
+ * registered handlers, and the report for everything else.
+ */
+#include "guest.h"
+
+guest_handler_t guest_exception_handlers[NR_VECTORS];
+
+extern char guest_run_safe_escape[];
+
+const char *exception_mnemonic(unsigned int vector)
+{
+	static const char *const names[32] = {
+		"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM",
+		"#DF", "CSO", "#TS", "#NP", "#SS", "#GP", "#PF", "vector",
+		"#MF", "#AC", "#MC", "#XM", "#VE", "#CP", "vector", "vector",
+		"vector", "vector", "vector", "vector", "#HV", "#VC", "#SX", "vector",
+	};
+
+	return vector < 32 ? names[vector] : "interrupt";
+}
+
+void guest_install_handler(unsigned int vector, guest_handler_t handler)
+{
+	if (vector >= NR_VECTORS)
+		GUEST_FAIL("bad vector %u", vector);
+	guest_exception_handlers[vector] = handler;
+}
+
+void guest_report_unhandled(struct ex_regs *regs)
+{
+	uint64_t cr2 = regs->vector == PF_VECTOR ? get_cr2() : 0;
+	char *buf;
+	struct ucall uc;
+	int n;
+
+	buf = uc.buffer;
+	n = guest_snprintf(buf, UCALL_BUFFER_LEN,
+			   "Unhandled exception %s (vector %lu) at RIP %#lx, error code %#lx",
+			   exception_mnemonic(regs->vector), regs->vector, regs->rip,
+			   regs->error_code);
+	if (regs->vector == PF_VECTOR)
+		n += guest_snprintf(buf + n, UCALL_BUFFER_LEN - n, ", CR2 %#lx", cr2);
+	guest_snprintf(buf + n, UCALL_BUFFER_LEN - n,
+		       "\nRAX %#lx RBX %#lx RCX %#lx RDX %#lx\nRSI %#lx RDI %#lx RBP %#lx RSP %#lx\n"
+		       "R8 %#lx R9 %#lx R10 %#lx R11 %#lx\nR12 %#lx R13 %#lx R14 %#lx R15 %#lx\n"
+		       "RFLAGS %#lx CS %#lx SS %#lx CR0 %#lx CR3 %#lx CR4 %#lx",
+		       regs->rax, regs->rbx, regs->rcx, regs->rdx, regs->rsi, regs->rdi,
+		       regs->rbp, regs->rsp, regs->r8, regs->r9, regs->r10, regs->r11,
+		       regs->r12, regs->r13, regs->r14, regs->r15, regs->rflags, regs->cs,
+		       regs->ss, get_cr0(), get_cr3(), get_cr4());
+
+	uc.magic = UCALL_MAGIC;
+	uc.cmd = UCALL_ABORT;
+	uc.file = (uint64_t)(uintptr_t)__FILE__;
+	uc.line = __LINE__;
+	/* args tell the host which vector and RIP, so it can name the function. */
+	uc.nargs = 3;
+	uc.args[0] = regs->vector;
+	uc.args[1] = regs->rip;
+	uc.args[2] = UCALL_MAGIC;
+	for (;;)
+		outl(UCALL_PIO_PORT, (uint32_t)(uintptr_t)&uc);
+}
+
+void guest_exception_dispatch(struct ex_regs *regs)
+{
+	struct guest_percpu *pc = this_percpu();
+	unsigned int v = regs->vector;
+	bool synchronous = v < 32 && v != NMI_VECTOR && v != MC_VECTOR;
+	guest_handler_t handler;
+
+	if (synchronous && pc->fixup_rip) {
+		/* ASM_SAFE: the one instruction it guards faulted. */
+		pc->fault_vector = v;
+		pc->fault_error_code = regs->error_code;
+		pc->fault_cr2 = v == PF_VECTOR ? get_cr2() : 0;
+		regs->rip = pc->fixup_rip;
+		pc->fixup_rip = 0;
+		return;
+	}
+	if (synchronous && pc->escape_rsp) {
+		/* guest_run_safe(): unwind to its frame with RAX = vector. */
+		pc->fault_vector = v;
+		pc->fault_error_code = regs->error_code;
+		pc->fault_cr2 = v == PF_VECTOR ? get_cr2() : 0;
+		regs->rip = (uint64_t)(uintptr_t)guest_run_safe_escape;
+		regs->rsp = pc->escape_rsp;
+		regs->rax = v;
+		return;
+	}
+	handler = guest_exception_handlers[v];
+	if (handler) {
+		pc->exception_depth++;
+		handler(regs);
+		pc->exception_depth--;
+		return;
+	}
+	guest_report_unhandled(regs);
+}

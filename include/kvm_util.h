@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Host VM library: /dev/kvm, VMs, memslots, vCPUs, guest page tables and
+ * address translation, ucall decoding.
+ *
+ * Naming: __foo() returns the ioctl result (-1 with errno set on failure)
+ * so a test can check an expected error; foo() asserts success and names the
+ * ioctl, errno text and caller file:line when it fails.
+ *
+ * Guest memory model (see lib/vm.c): slot 0 is RAM at GPA 0, identity
+ * mapped (GVA == GPA) except page 0, which is left unmapped to catch NULL
+ * dereferences.  The test's own ELF is loaded at its link addresses, so guest
+ * code and globals are addressable by their C names from both sides; the
+ * guest has its own copy of every global (sync_global_to_guest()).
+ */
+#ifndef KVM_SUITE_KVM_UTIL_H
+#define KVM_SUITE_KVM_UTIL_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+
+#include "processor.h"
+#include "test_util.h"
+#include "ucall.h"
+
+#define KVM_DEV_PATH		"/dev/kvm"
+#define KVM_MAX_TEST_VCPUS	64
+#define DEFAULT_RAM_SIZE	(64 * MiB)
+#define DEFAULT_RUN_TIMEOUT_MS	10000
+
+struct kvm_vm;
+
+struct kvm_mem_region {
+	struct kvm_userspace_memory_region region;
+	void *host_mem;
+	size_t mmap_size;
+	bool owns_mem;
+	struct kvm_mem_region *next;
+};
+
+struct kvm_vcpu {
+	struct kvm_vm *vm;
+	uint32_t id;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	uint64_t percpu_gva;	/* struct guest_percpu of this vCPU */
+	uint64_t stack_top;
+	/* Watchdog: a KVM_RUN that makes no exit for timeout_ms is kicked out. */
+	unsigned int timeout_ms;
+	volatile int in_run;
+	volatile uint64_t run_seq;
+	volatile bool kicked;
+	pthread_t thread;
+};
+
+struct vm_opts {
+	uint64_t ram_size;	/* slot 0; 0 means DEFAULT_RAM_SIZE */
+	bool no_irqchip;	/* don't create the in-kernel PIC/IOAPIC/LAPIC */
+	bool no_elf;		/* don't load the test ELF (raw guests) */
+};
+
+struct kvm_vm {
+	int kvm_fd;
+	int fd;
+	uint64_t ram_size;
+	bool has_irqchip;
+	struct kvm_mem_region *regions;
+	struct kvm_vcpu *vcpus[KVM_MAX_TEST_VCPUS];
+	unsigned int nr_vcpus;
+
+	/* Guest-physical page allocators: below the ELF (4 KiB-mapped) and above it. */
+	uint64_t low_next, low_end;
+	uint64_t high_next, high_end;
+
+	uint64_t pml4;		/* GPA of the top-level page table */
+	uint64_t gdt, idt;	/* GVAs */
+	uint64_t elf_lo, elf_hi;
+};
+
+/* ---- /dev/kvm and capabilities ---- */
+int kvm_open_dev(int flags);			/* skips when /dev/kvm is unusable */
+int kvm_check_cap(long cap);			/* KVM_CHECK_EXTENSION on /dev/kvm */
+int vm_check_cap(struct kvm_vm *vm, long cap);
+int __vm_enable_cap(struct kvm_vm *vm, uint32_t cap, uint64_t arg0);
+void vm_enable_cap(struct kvm_vm *vm, uint32_t cap, uint64_t arg0);
+const char *kvm_platform_name(void);		/* "kvm_pvm", "kvm_intel", "kvm_amd", ... */
+
+#define TEST_REQUIRE_CAP(cap)							\
+	TEST_REQUIRE_MSG(kvm_check_cap(cap), "KVM does not support %s", #cap)
+
+/* ---- ioctl wrappers: the checked forms name the ioctl ---- */
+
+#define __kvm_ioctl_checked(fd, cmd, arg, what) ({				\
+	int __r = ioctl(fd, cmd, arg);						\
+	TEST_ASSERT(__r >= 0, "%s(%s) failed, rc: %d errno: %d (%s)", what,	\
+		    #cmd, __r, errno, strerror(errno));				\
+	__r;									\
+})
+#define __vm_ioctl(vm, cmd, arg)	ioctl((vm)->fd, cmd, arg)
+#define vm_ioctl(vm, cmd, arg)		__kvm_ioctl_checked((vm)->fd, cmd, arg, "vm ioctl")
+#define __vcpu_ioctl(vcpu, cmd, arg)	ioctl((vcpu)->fd, cmd, arg)
+#define vcpu_ioctl(vcpu, cmd, arg)	__kvm_ioctl_checked((vcpu)->fd, cmd, arg, "vcpu ioctl")
+#define kvm_ioctl(fd, cmd, arg)		__kvm_ioctl_checked(fd, cmd, arg, "kvm ioctl")
+
+/* ---- VMs ---- */
+struct kvm_vm *vm_create(void);
+struct kvm_vm *vm_create_opts(const struct vm_opts *opts);
+/* A VM with one vCPU (id 0) that will run guest_code(). */
+struct kvm_vm *vm_create_with_one_vcpu(struct kvm_vcpu **vcpu, void *guest_code);
+/* A VM with nr vCPUs, all running guest_code(). */
+struct kvm_vm *vm_create_with_vcpus(unsigned int nr, void *guest_code, struct kvm_vcpu **vcpus);
+void kvm_vm_free(struct kvm_vm *vm);
+/* Memory-only VM (no /dev/kvm): for host unit tests of the page-table code. */
+struct kvm_vm *vm_create_offline(uint64_t ram_size);
+
+/* ---- memslots ---- */
+void *vm_mem_region_add(struct kvm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+			uint32_t flags);
+int __vm_set_user_memory_region(struct kvm_vm *vm, uint32_t slot, uint32_t flags,
+				uint64_t gpa, uint64_t size, void *hva);
+void vm_set_user_memory_region(struct kvm_vm *vm, uint32_t slot, uint32_t flags,
+			       uint64_t gpa, uint64_t size, void *hva);
+struct kvm_mem_region *vm_mem_region_find(struct kvm_vm *vm, uint32_t slot);
+void vm_mem_region_delete(struct kvm_vm *vm, uint32_t slot);
+void vm_mem_region_move(struct kvm_vm *vm, uint32_t slot, uint64_t new_gpa);
+void vm_mem_region_set_flags(struct kvm_vm *vm, uint32_t slot, uint32_t flags);
+void vm_get_dirty_log(struct kvm_vm *vm, uint32_t slot, void *bitmap);
+void vm_clear_dirty_log(struct kvm_vm *vm, uint32_t slot, void *bitmap,
+			uint64_t first_page, uint32_t num_pages);
+
+/* ---- guest physical memory and translation ---- */
+uint64_t vm_phys_alloc(struct kvm_vm *vm, unsigned int npages);	/* zeroed pages */
+uint64_t vm_phys_alloc_low(struct kvm_vm *vm, unsigned int npages);	/* below the ELF */
+void *__addr_gpa2hva(struct kvm_vm *vm, uint64_t gpa);	/* NULL if unbacked */
+void *addr_gpa2hva(struct kvm_vm *vm, uint64_t gpa);
+bool __addr_hva2gpa(struct kvm_vm *vm, const void *hva, uint64_t *gpa);
+uint64_t addr_hva2gpa(struct kvm_vm *vm, const void *hva);
+bool __addr_gva2gpa(struct kvm_vm *vm, uint64_t gva, uint64_t *gpa);
+uint64_t addr_gva2gpa(struct kvm_vm *vm, uint64_t gva);
+void *addr_gva2hva(struct kvm_vm *vm, uint64_t gva);
+
+/* Copy a host global to/from the guest's copy of the same global. */
+#define sync_global_to_guest(vm, g)						\
+	memcpy(addr_gva2hva(vm, (uint64_t)(uintptr_t)&(g)), &(g), sizeof(g))
+#define sync_global_from_guest(vm, g)						\
+	memcpy(&(g), addr_gva2hva(vm, (uint64_t)(uintptr_t)&(g)), sizeof(g))
+#define write_guest_global(vm, g, val) ({					\
+	__typeof__(g) __v = (val);						\
+	memcpy(addr_gva2hva(vm, (uint64_t)(uintptr_t)&(g)), &__v, sizeof(g));	\
+})
+
+/* ---- guest page tables (lib/x86_pgtable.c), 4-level, SDM vol. 3A 4.5 ---- */
+#define PTE_PRESENT	BIT_ULL(0)
+#define PTE_WRITABLE	BIT_ULL(1)
+#define PTE_USER	BIT_ULL(2)
+#define PTE_PWT		BIT_ULL(3)
+#define PTE_PCD		BIT_ULL(4)
+#define PTE_ACCESSED	BIT_ULL(5)
+#define PTE_DIRTY	BIT_ULL(6)
+#define PTE_LARGE	BIT_ULL(7)
+#define PTE_GLOBAL	BIT_ULL(8)
+#define PTE_NX		BIT_ULL(63)
+#define PTE_ADDR_MASK	0x000ffffffffff000ULL
+#define PTE_DEFAULT	(PTE_PRESENT | PTE_WRITABLE)
+
+enum pg_level { PG_LEVEL_NONE, PG_LEVEL_4K, PG_LEVEL_2M, PG_LEVEL_1G, PG_LEVEL_512G };
+
+void virt_pgd_alloc(struct kvm_vm *vm);
+/* Map [gva, gva+size) to [gpa, ...) with 4 KiB pages, splitting 2 MiB pages on the way. */
+void virt_map(struct kvm_vm *vm, uint64_t gva, uint64_t gpa, uint64_t size, uint64_t flags);
+/* Same with 2 MiB pages; gva, gpa and size must be 2 MiB aligned. */
+void virt_map_2m(struct kvm_vm *vm, uint64_t gva, uint64_t gpa, uint64_t size, uint64_t flags);
+void virt_unmap(struct kvm_vm *vm, uint64_t gva, uint64_t size);
+/* Leaf entry mapping gva (host pointer into the table) and its level; NULL if unmapped. */
+uint64_t *virt_get_pte(struct kvm_vm *vm, uint64_t gva, enum pg_level *level);
+/* Map a page of device MMIO (e.g. the local APIC) uncached at gva == gpa. */
+void virt_map_mmio(struct kvm_vm *vm, uint64_t gpa, uint64_t size);
+
+/* ---- vCPUs ---- */
+struct kvm_vcpu *vm_vcpu_add(struct kvm_vm *vm, uint32_t id, void *guest_code);
+void vcpu_set_entry(struct kvm_vcpu *vcpu, void *guest_code);
+void vcpu_args_set(struct kvm_vcpu *vcpu, unsigned int n, ...);
+int __vcpu_run(struct kvm_vcpu *vcpu);	/* KVM_RUN result; watchdog-bounded */
+void vcpu_run(struct kvm_vcpu *vcpu);
+
+#define DEFINE_VCPU_GET_SET(name, type, get, set)				\
+static inline int __vcpu_##name##_get(struct kvm_vcpu *v, type *x)		\
+{ return __vcpu_ioctl(v, get, x); }						\
+static inline void vcpu_##name##_get(struct kvm_vcpu *v, type *x)		\
+{ vcpu_ioctl(v, get, x); }							\
+static inline int __vcpu_##name##_set(struct kvm_vcpu *v, type *x)		\
+{ return __vcpu_ioctl(v, set, x); }						\
+static inline void vcpu_##name##_set(struct kvm_vcpu *v, type *x)		\
+{ vcpu_ioctl(v, set, x); }
+DEFINE_VCPU_GET_SET(regs, struct kvm_regs, KVM_GET_REGS, KVM_SET_REGS)
+DEFINE_VCPU_GET_SET(sregs, struct kvm_sregs, KVM_GET_SREGS, KVM_SET_SREGS)
+DEFINE_VCPU_GET_SET(fpu, struct kvm_fpu, KVM_GET_FPU, KVM_SET_FPU)
+DEFINE_VCPU_GET_SET(events, struct kvm_vcpu_events, KVM_GET_VCPU_EVENTS, KVM_SET_VCPU_EVENTS)
+DEFINE_VCPU_GET_SET(debugregs, struct kvm_debugregs, KVM_GET_DEBUGREGS, KVM_SET_DEBUGREGS)
+DEFINE_VCPU_GET_SET(lapic, struct kvm_lapic_state, KVM_GET_LAPIC, KVM_SET_LAPIC)
+DEFINE_VCPU_GET_SET(mp_state, struct kvm_mp_state, KVM_GET_MP_STATE, KVM_SET_MP_STATE)
+
+static inline int __vcpu_guest_debug_set(struct kvm_vcpu *v, struct kvm_guest_debug *d)
+{
+	return __vcpu_ioctl(v, KVM_SET_GUEST_DEBUG, d);
+}
+
+static inline void vcpu_guest_debug_set(struct kvm_vcpu *v, struct kvm_guest_debug *d)
+{
+	vcpu_ioctl(v, KVM_SET_GUEST_DEBUG, d);
+}
+
+/* MSRs: __ forms return the number of MSRs processed (KVM semantics). */
+int __vcpu_get_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t *value);
+uint64_t vcpu_get_msr(struct kvm_vcpu *vcpu, uint32_t index);
+int __vcpu_set_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t value);
+void vcpu_set_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t value);
+
+/* CPUID */
+const struct kvm_cpuid2 *kvm_get_supported_cpuid(void);
+struct kvm_cpuid2 *kvm_cpuid2_alloc(unsigned int nent);
+struct kvm_cpuid_entry2 *cpuid_find_entry(const struct kvm_cpuid2 *cpuid, uint32_t leaf,
+					  uint32_t index);
+bool kvm_cpu_has(struct x86_feature f);	/* in KVM_GET_SUPPORTED_CPUID */
+int __vcpu_set_cpuid(struct kvm_vcpu *vcpu, const struct kvm_cpuid2 *cpuid);
+void vcpu_set_cpuid(struct kvm_vcpu *vcpu, const struct kvm_cpuid2 *cpuid);
+struct kvm_cpuid2 *vcpu_get_cpuid(struct kvm_vcpu *vcpu);	/* caller frees */
+
+#define TEST_REQUIRE_FEATURE(f)							\
+	TEST_REQUIRE_MSG(kvm_cpu_has(f), "KVM does not advertise CPUID feature %s", #f)
+
+/* ---- guest exceptions, from the host ---- */
+void vm_install_exception_handler(struct kvm_vm *vm, unsigned int vector, void *handler);
+
+/* ---- vCPU threads ---- */
+/* Run fn(vcpu) on a new thread; vcpu_thread_join() asserts it returned. */
+pthread_t vcpu_thread_start(struct kvm_vcpu *vcpu, void (*fn)(struct kvm_vcpu *vcpu));
+void vcpu_thread_join(pthread_t thread);
+
+/* ---- exits ---- */
+const char *exit_reason_str(uint32_t reason);
+/*
+ * Fail naming expected and actual exit (decoded), plus state, unless they
+ * match.  VCPU_EXIT_UCALL as "expected" accepts any ucall.
+ */
+#define VCPU_EXIT_UCALL	0xffffffffu
+void __vcpu_assert_exit(struct kvm_vcpu *vcpu, uint32_t expected, const char *file,
+			unsigned int line);
+#define TEST_ASSERT_KVM_EXIT_REASON(vcpu, expected)				\
+	__vcpu_assert_exit(vcpu, expected, __FILE__, __LINE__)
+/* Print registers, sregs and the exit to stdout as "# " lines. */
+void vcpu_dump(struct kvm_vcpu *vcpu);
+/* "function+0x12" for a guest (= host) code address, from the ELF symbol table. */
+const char *symbolize(uint64_t addr, char *buf, size_t len);
+
+/* ---- ucall, host side (lib/ucall.c) ---- */
+/* Decode the last exit as a ucall; returns its cmd, UCALL_NONE if it was not one. */
+uint32_t get_ucall(struct kvm_vcpu *vcpu, struct ucall *uc);
+void __attribute__((noreturn)) report_guest_abort(struct kvm_vcpu *vcpu, struct ucall *uc);
+const char *ucall_file(struct kvm_vcpu *vcpu, struct ucall *uc, char *buf, size_t len);
+/*
+ * Run until the guest makes a ucall other than PRINTF (which is printed).
+ * Fails the test on ABORT and on any exit that is not a ucall; returns the cmd.
+ */
+uint32_t vcpu_run_ucall(struct kvm_vcpu *vcpu, struct ucall *uc);
+/* Run and assert the next ucall is SYNC with the given first argument. */
+void vcpu_run_expect_sync(struct kvm_vcpu *vcpu, uint64_t arg0);
+/* Run and assert the guest finishes (UCALL_DONE). */
+void vcpu_run_expect_done(struct kvm_vcpu *vcpu);
+
+/* ---- ELF of this test (lib/elf.c) ---- */
+struct elf_image {
+	uint64_t lo, hi;	/* page-aligned span of the PT_LOAD segments */
+	uint8_t *image;		/* hi - lo bytes as the guest must see them */
+};
+const struct elf_image *self_elf_image(void);
+
+#endif /* KVM_SUITE_KVM_UTIL_H */

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * /dev/kvm: opening it, capabilities, the platform name, supported CPUID
+ * and exit-reason names.
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kvm_util.h"
+
+int kvm_open_dev(int flags)
+{
+	int fd = open(KVM_DEV_PATH, flags);
+
+	if (fd < 0)
+		TEST_SKIP("cannot open %s: %s", KVM_DEV_PATH, strerror(errno));
+	return fd;
+}
+
+int kvm_check_cap(long cap)
+{
+	static int kvm_fd = -1;
+	int r;
+
+	if (kvm_fd < 0)
+		kvm_fd = kvm_open_dev(O_RDWR | O_CLOEXEC);
+	r = ioctl(kvm_fd, KVM_CHECK_EXTENSION, cap);
+	TEST_ASSERT(r >= 0, "KVM_CHECK_EXTENSION(%ld) failed", cap);
+	return r;
+}
+
+int vm_check_cap(struct kvm_vm *vm, long cap)
+{
+	int r = __vm_ioctl(vm, KVM_CHECK_EXTENSION, (void *)cap);
+
+	TEST_ASSERT(r >= 0, "VM KVM_CHECK_EXTENSION(%ld) failed", cap);
+	return r;
+}
+
+int __vm_enable_cap(struct kvm_vm *vm, uint32_t cap, uint64_t arg0)
+{
+	struct kvm_enable_cap ec = { .cap = cap, .args = { arg0 } };
+
+	return __vm_ioctl(vm, KVM_ENABLE_CAP, &ec);
+}
+
+void vm_enable_cap(struct kvm_vm *vm, uint32_t cap, uint64_t arg0)
+{
+	int r = __vm_enable_cap(vm, cap, arg0);
+
+	TEST_ASSERT(r == 0, "KVM_ENABLE_CAP(%u, %#llx) failed: %s", cap,
+		    (unsigned long long)arg0, strerror(errno));
+}
+
+/*
+ * Which KVM implementation backs /dev/kvm.  Known-failure entries are keyed
+ * by this name, so a deviation recorded for one platform never hides the
+ * same failure on another.
+ */
+const char *kvm_platform_name(void)
+{
+	static const char *const modules[] = { "kvm_pvm", "kvm_intel", "kvm_amd" };
+	struct stat st;
+	char path[64];
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(modules); i++) {
+		snprintf(path, sizeof(path), "/sys/module/%s", modules[i]);
+		if (!stat(path, &st))
+			return modules[i];
+	}
+	return "kvm";
+}
+
+struct kvm_cpuid2 *kvm_cpuid2_alloc(unsigned int nent)
+{
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+
+	TEST_ASSERT(c, "out of memory");
+	c->nent = nent;
+	return c;
+}
+
+const struct kvm_cpuid2 *kvm_get_supported_cpuid(void)
+{
+	static struct kvm_cpuid2 *cpuid;
+	int fd, r;
+
+	if (cpuid)
+		return cpuid;
+	fd = kvm_open_dev(O_RDWR | O_CLOEXEC);
+	for (unsigned int nent = 128;; nent *= 2) {
+		cpuid = kvm_cpuid2_alloc(nent);
+		r = ioctl(fd, KVM_GET_SUPPORTED_CPUID, cpuid);
+		if (!r)
+			break;
+		TEST_ASSERT(errno == E2BIG && nent < 4096,
+			    "KVM_GET_SUPPORTED_CPUID failed: %s", strerror(errno));
+		free(cpuid);
+	}
+	close(fd);
+	return cpuid;
+}
+
+struct kvm_cpuid_entry2 *cpuid_find_entry(const struct kvm_cpuid2 *cpuid, uint32_t leaf,
+					  uint32_t index)
+{
+	for (uint32_t i = 0; i < cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		if (e->function != leaf)
+			continue;
+		if ((e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) && e->index != index)
+			continue;
+		return (struct kvm_cpuid_entry2 *)e;
+	}
+	return NULL;
+}
+
+bool kvm_cpu_has(struct x86_feature f)
+{
+	const struct kvm_cpuid_entry2 *e =
+		cpuid_find_entry(kvm_get_supported_cpuid(), f.leaf, f.index);
+	uint32_t regs[4];
+
+	if (!e)
+		return false;
+	regs[0] = e->eax;
+	regs[1] = e->ebx;
+	regs[2] = e->ecx;
+	regs[3] = e->edx;
+	return regs[f.reg] & (1u << f.bit);
+}
+
+const char *exit_reason_str(uint32_t reason)
+{
+#define X(r) [KVM_EXIT_##r] = "KVM_EXIT_" #r
+	static const char *const names[] = {
+		X(UNKNOWN), X(EXCEPTION), X(IO), X(HYPERCALL), X(DEBUG), X(HLT),
+		X(MMIO), X(IRQ_WINDOW_OPEN), X(SHUTDOWN), X(FAIL_ENTRY), X(INTR),
+		X(SET_TPR), X(TPR_ACCESS), X(S390_SIEIC), X(S390_RESET), X(DCR),
+		X(NMI), X(INTERNAL_ERROR), X(OSI), X(PAPR_HCALL), X(S390_UCONTROL),
+		X(WATCHDOG), X(S390_TSCH), X(EPR), X(SYSTEM_EVENT), X(S390_STSI),
+		X(IOAPIC_EOI), X(HYPERV), X(ARM_NISV), X(X86_RDMSR), X(X86_WRMSR),
+		X(DIRTY_RING_FULL), X(AP_RESET_HOLD), X(X86_BUS_LOCK), X(XEN),
+		X(RISCV_SBI), X(RISCV_CSR), X(NOTIFY),
+		/* Newer than some uapi headers this may be built against. */
+#ifdef KVM_EXIT_LOONGARCH_IOCSR
+		X(LOONGARCH_IOCSR),
+#endif
+#ifdef KVM_EXIT_MEMORY_FAULT
+		X(MEMORY_FAULT),
+#endif
+	};
+#undef X
+	if (reason < ARRAY_SIZE(names) && names[reason])
+		return names[reason];
+	return "KVM_EXIT_<unknown>";
+}

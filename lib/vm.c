@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * VMs, memslots, guest physical memory and address translation.
+ *
+ * Guest physical layout of slot 0 (RAM at GPA 0):
+ *   page 0            unmapped in the guest page tables (NULL dereferences fault)
+ *   4 KiB .. ELF lo   "low" pages, mapped with 4 KiB pages: page tables, GDT,
+ *                     IDT, per-vCPU data and stacks (guard pages need 4 KiB)
+ *   ELF lo .. ELF hi  this test's ELF image at its link addresses
+ *   ELF hi .. RAM end "high" pages, mapped with 2 MiB pages where aligned
+ * Everything is identity mapped (GVA == GPA).
+ */
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "kvm_util.h"
+
+#define GDT_ENTRIES	(TSS_SEL_BASE / 8 + 2 * KVM_MAX_TEST_VCPUS)
+
+/* Flat segment descriptors, SDM vol. 3A 3.4.5: base 0, limit 4 GiB. */
+static const uint64_t gdt_template[] = {
+	[KERNEL_CS >> 3]	= 0x00af9b000000ffffULL,	/* 64-bit code, DPL0 */
+	[KERNEL_DS >> 3]	= 0x00cf93000000ffffULL,	/* data, DPL0 */
+	[KERNEL_CS32 >> 3]	= 0x00cf9b000000ffffULL,	/* 32-bit code, DPL0 */
+	[USER_DS >> 3]		= 0x00cff3000000ffffULL,	/* data, DPL3 */
+	[USER_CS >> 3]		= 0x00affb000000ffffULL,	/* 64-bit code, DPL3 */
+};
+
+/* entry.S: 256 stubs, 16 bytes apart, each pushing its vector. */
+extern char guest_idt_stubs[];
+
+static void vm_setup_descriptor_tables(struct kvm_vm *vm)
+{
+	uint64_t *gdt, *idt;
+
+	vm->gdt = vm_phys_alloc_low(vm, 1);
+	gdt = addr_gpa2hva(vm, vm->gdt);
+	memcpy(gdt, gdt_template, sizeof(gdt_template));
+
+	/* 256 interrupt gates (type 14, IF cleared on entry), SDM vol. 3A 6.14.1. */
+	vm->idt = vm_phys_alloc_low(vm, 1);
+	idt = addr_gpa2hva(vm, vm->idt);
+	for (unsigned int v = 0; v < NR_VECTORS; v++) {
+		uint64_t addr = (uint64_t)(uintptr_t)guest_idt_stubs + 16 * v;
+		uint64_t ist = v == DF_VECTOR ? 1 : v == NMI_VECTOR ? 2 : v == MC_VECTOR ? 3 : 0;
+		uint64_t dpl = (v == BP_VECTOR || v == OF_VECTOR) ? 3 : 0;
+
+		idt[2 * v] = (addr & 0xffff) | ((uint64_t)KERNEL_CS << 16) | (ist << 32) |
+			     (0xeULL << 40) | (dpl << 45) | (1ULL << 47) |
+			     ((addr >> 16 & 0xffff) << 48);
+		idt[2 * v + 1] = addr >> 32;
+	}
+}
+
+static void vm_load_elf(struct kvm_vm *vm)
+{
+	const struct elf_image *img = self_elf_image();
+
+	TEST_ASSERT(img->hi + 2 * MiB <= vm->ram_size,
+		    "RAM size %#lx too small for the ELF image (ends at %#lx)",
+		    vm->ram_size, img->hi);
+	memcpy(addr_gpa2hva(vm, img->lo), img->image, img->hi - img->lo);
+	vm->elf_lo = img->lo;
+	vm->elf_hi = img->hi;
+}
+
+/* Identity map all of slot 0 except page 0. */
+static void vm_identity_map_ram(struct kvm_vm *vm)
+{
+	uint64_t low_end = ALIGN_UP(vm->elf_lo, HUGEPAGE_SIZE);
+
+	virt_map(vm, PAGE_SIZE, PAGE_SIZE, low_end - PAGE_SIZE, PTE_DEFAULT);
+	virt_map_2m(vm, low_end, low_end, ALIGN_DOWN(vm->ram_size, HUGEPAGE_SIZE) - low_end,
+		    PTE_DEFAULT);
+	if (!IS_ALIGNED(vm->ram_size, HUGEPAGE_SIZE)) {
+		uint64_t tail = ALIGN_DOWN(vm->ram_size, HUGEPAGE_SIZE);
+
+		virt_map(vm, tail, tail, vm->ram_size - tail, PTE_DEFAULT);
+	}
+}
+
+static void vm_init_memory(struct kvm_vm *vm, uint64_t ram_size)
+{
+	const struct elf_image *img = self_elf_image();
+
+	vm->ram_size = ram_size ? ram_size : DEFAULT_RAM_SIZE;
+	TEST_ASSERT(IS_ALIGNED(vm->ram_size, PAGE_SIZE), "RAM size must be page aligned");
+	vm_mem_region_add(vm, 0, 0, vm->ram_size, 0);
+	vm->low_next = PAGE_SIZE;
+	vm->low_end = img->lo;
+	vm->high_next = img->hi;
+	vm->high_end = vm->ram_size;
+}
+
+struct kvm_vm *vm_create_offline(uint64_t ram_size)
+{
+	struct kvm_vm *vm = calloc(1, sizeof(*vm));
+
+	TEST_ASSERT(vm, "out of memory");
+	vm->fd = -1;
+	vm->kvm_fd = -1;
+	vm_init_memory(vm, ram_size);
+	virt_pgd_alloc(vm);
+	vm->elf_lo = self_elf_image()->lo;
+	vm_identity_map_ram(vm);
+	return vm;
+}
+
+struct kvm_vm *vm_create_opts(const struct vm_opts *opts)
+{
+	struct kvm_vm *vm = calloc(1, sizeof(*vm));
+	int version;
+
+	TEST_ASSERT(vm, "out of memory");
+	vm->kvm_fd = kvm_open_dev(O_RDWR | O_CLOEXEC);
+	version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, NULL);
+	TEST_REQUIRE_MSG(version == KVM_API_VERSION, "KVM API version %d, need %d",
+			 version, KVM_API_VERSION);
+	do {
+		vm->fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	} while (vm->fd < 0 && errno == EINTR);
+	TEST_ASSERT(vm->fd >= 0, "KVM_CREATE_VM failed: %s", strerror(errno));
+
+	if (!opts->no_irqchip) {
+		vm_ioctl(vm, KVM_CREATE_IRQCHIP, NULL);
+		vm->has_irqchip = true;
+	}
+
+	vm_init_memory(vm, opts->ram_size);
+	virt_pgd_alloc(vm);
+	if (!opts->no_elf) {
+		vm_load_elf(vm);
+		vm_identity_map_ram(vm);
+		vm_setup_descriptor_tables(vm);
+	}
+	return vm;
+}
+
+struct kvm_vm *vm_create(void)
+{
+	struct vm_opts opts = { 0 };
+
+	return vm_create_opts(&opts);
+}
+
+struct kvm_vm *vm_create_with_one_vcpu(struct kvm_vcpu **vcpu, void *guest_code)
+{
+	struct kvm_vm *vm = vm_create();
+
+	*vcpu = vm_vcpu_add(vm, 0, guest_code);
+	return vm;
+}
+
+struct kvm_vm *vm_create_with_vcpus(unsigned int nr, void *guest_code, struct kvm_vcpu **vcpus)
+{
+	struct kvm_vm *vm = vm_create();
+
+	for (unsigned int i = 0; i < nr; i++)
+		vcpus[i] = vm_vcpu_add(vm, i, guest_code);
+	return vm;
+}
+
+void vcpu_free(struct kvm_vcpu *vcpu);	/* lib/x86_vcpu.c */
+
+void kvm_vm_free(struct kvm_vm *vm)
+{
+	struct kvm_mem_region *r, *next;
+
+	if (!vm)
+		return;
+	for (unsigned int i = 0; i < KVM_MAX_TEST_VCPUS; i++)
+		if (vm->vcpus[i])
+			vcpu_free(vm->vcpus[i]);
+	if (vm->fd >= 0)
+		close(vm->fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	for (r = vm->regions; r; r = next) {
+		next = r->next;
+		if (r->owns_mem)
+			munmap(r->host_mem, r->mmap_size);
+		free(r);
+	}
+	free(vm);
+}
+
+/* ---- memslots ---- */
+
+int __vm_set_user_memory_region(struct kvm_vm *vm, uint32_t slot, uint32_t flags,
+				uint64_t gpa, uint64_t size, void *hva)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.flags = flags,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)hva,
+	};
+
+	if (vm->fd < 0)		/* offline VM: memory only */
+		return 0;
+	return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r);
+}
+
+void vm_set_user_memory_region(struct kvm_vm *vm, uint32_t slot, uint32_t flags,
+			       uint64_t gpa, uint64_t size, void *hva)
+{
+	int r = __vm_set_user_memory_region(vm, slot, flags, gpa, size, hva);
+
+	TEST_ASSERT(!r, "KVM_SET_USER_MEMORY_REGION(slot %u, flags %#x, gpa %#lx, size %#lx) "
+		    "failed: %s", slot, flags, gpa, size, strerror(errno));
+}
+
+struct kvm_mem_region *vm_mem_region_find(struct kvm_vm *vm, uint32_t slot)
+{
+	for (struct kvm_mem_region *r = vm->regions; r; r = r->next)
+		if (r->region.slot == slot)
+			return r;
+	return NULL;
+}
+
+static struct kvm_mem_region *region_find_or_fail(struct kvm_vm *vm, uint32_t slot)
+{
+	struct kvm_mem_region *r = vm_mem_region_find(vm, slot);
+
+	TEST_ASSERT(r, "no memslot %u in this VM", slot);
+	return r;
+}
+
+void *vm_mem_region_add(struct kvm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+			uint32_t flags)
+{
+	struct kvm_mem_region *r;
+
+	TEST_ASSERT(!vm_mem_region_find(vm, slot), "memslot %u already exists", slot);
+	TEST_ASSERT(IS_ALIGNED(gpa | size, PAGE_SIZE), "memslot %u not page aligned", slot);
+	r = calloc(1, sizeof(*r));
+	TEST_ASSERT(r, "out of memory");
+	r->mmap_size = size;
+	r->host_mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	TEST_ASSERT(r->host_mem != MAP_FAILED, "mmap %#lx bytes for slot %u", size, slot);
+	r->owns_mem = true;
+	r->region = (struct kvm_userspace_memory_region){
+		.slot = slot, .flags = flags, .guest_phys_addr = gpa,
+		.memory_size = size, .userspace_addr = (uint64_t)(uintptr_t)r->host_mem,
+	};
+	vm_set_user_memory_region(vm, slot, flags, gpa, size, r->host_mem);
+	r->next = vm->regions;
+	vm->regions = r;
+	return r->host_mem;
+}
+
+void vm_mem_region_delete(struct kvm_vm *vm, uint32_t slot)
+{
+	struct kvm_mem_region **pp, *r;
+
+	for (pp = &vm->regions; (r = *pp); pp = &r->next)
+		if (r->region.slot == slot)
+			break;
+	TEST_ASSERT(r, "no memslot %u in this VM", slot);
+	/* A memslot is deleted by setting its size to zero. */
+	vm_set_user_memory_region(vm, slot, 0, r->region.guest_phys_addr, 0, NULL);
+	*pp = r->next;
+	if (r->owns_mem)
+		munmap(r->host_mem, r->mmap_size);
+	free(r);
+}
+
+void vm_mem_region_move(struct kvm_vm *vm, uint32_t slot, uint64_t new_gpa)
+{
+	struct kvm_mem_region *r = region_find_or_fail(vm, slot);
+
+	vm_set_user_memory_region(vm, slot, r->region.flags, new_gpa, r->region.memory_size,
+				  r->host_mem);
+	r->region.guest_phys_addr = new_gpa;
+}
+
+void vm_mem_region_set_flags(struct kvm_vm *vm, uint32_t slot, uint32_t flags)
+{
+	struct kvm_mem_region *r = region_find_or_fail(vm, slot);
+
+	vm_set_user_memory_region(vm, slot, flags, r->region.guest_phys_addr,
+				  r->region.memory_size, r->host_mem);
+	r->region.flags = flags;
+}
+
+void vm_get_dirty_log(struct kvm_vm *vm, uint32_t slot, void *bitmap)
+{
+	struct kvm_dirty_log log = { .slot = slot, .dirty_bitmap = bitmap };
+
+	vm_ioctl(vm, KVM_GET_DIRTY_LOG, &log);
+}
+
+void vm_clear_dirty_log(struct kvm_vm *vm, uint32_t slot, void *bitmap,
+			uint64_t first_page, uint32_t num_pages)
+{
+	struct kvm_clear_dirty_log log = {
+		.slot = slot, .first_page = first_page, .num_pages = num_pages,
+		.dirty_bitmap = bitmap,
+	};
+
+	vm_ioctl(vm, KVM_CLEAR_DIRTY_LOG, &log);
+}
+
+/* ---- guest physical memory ---- */
+
+uint64_t vm_phys_alloc_low(struct kvm_vm *vm, unsigned int npages)
+{
+	uint64_t gpa = vm->low_next;
+
+	TEST_ASSERT(gpa + npages * PAGE_SIZE <= vm->low_end,
+		    "out of low guest memory (%u pages wanted)", npages);
+	vm->low_next += npages * PAGE_SIZE;
+	return gpa;
+}
+
+uint64_t vm_phys_alloc(struct kvm_vm *vm, unsigned int npages)
+{
+	uint64_t gpa = vm->high_next;
+
+	/* Slot 0 is never handed out twice, so its pages are still zero. */
+	TEST_ASSERT(gpa + npages * PAGE_SIZE <= vm->high_end,
+		    "out of guest memory (%u pages wanted, RAM %#lx)", npages, vm->ram_size);
+	vm->high_next += npages * PAGE_SIZE;
+	return gpa;
+}
+
+void *__addr_gpa2hva(struct kvm_vm *vm, uint64_t gpa)
+{
+	for (struct kvm_mem_region *r = vm->regions; r; r = r->next) {
+		uint64_t base = r->region.guest_phys_addr;
+
+		if (gpa >= base && gpa - base < r->region.memory_size)
+			return (uint8_t *)r->host_mem + (gpa - base);
+	}
+	return NULL;
+}
+
+void *addr_gpa2hva(struct kvm_vm *vm, uint64_t gpa)
+{
+	void *hva = __addr_gpa2hva(vm, gpa);
+
+	TEST_ASSERT(hva, "no memslot backs GPA %#lx", gpa);
+	return hva;
+}
+
+bool __addr_hva2gpa(struct kvm_vm *vm, const void *hva, uint64_t *gpa)
+{
+	for (struct kvm_mem_region *r = vm->regions; r; r = r->next) {
+		uintptr_t base = (uintptr_t)r->host_mem;
+
+		if ((uintptr_t)hva >= base && (uintptr_t)hva - base < r->region.memory_size) {
+			*gpa = r->region.guest_phys_addr + ((uintptr_t)hva - base);
+			return true;
+		}
+	}
+	return false;
+}
+
+uint64_t addr_hva2gpa(struct kvm_vm *vm, const void *hva)
+{
+	uint64_t gpa;
+
+	TEST_ASSERT(__addr_hva2gpa(vm, hva, &gpa), "host address %p is not guest memory", hva);
+	return gpa;
+}
+
+uint64_t addr_gva2gpa(struct kvm_vm *vm, uint64_t gva)
+{
+	uint64_t gpa;
+
+	TEST_ASSERT(__addr_gva2gpa(vm, gva, &gpa), "GVA %#lx is not mapped", gva);
+	return gpa;
+}
+
+void *addr_gva2hva(struct kvm_vm *vm, uint64_t gva)
+{
+	return addr_gpa2hva(vm, addr_gva2gpa(vm, gva));
+}
+
+void vm_install_exception_handler(struct kvm_vm *vm, unsigned int vector, void *handler)
+{
+	guest_handler_t *table = addr_gva2hva(vm, (uint64_t)(uintptr_t)guest_exception_handlers);
+
+	TEST_ASSERT(vector < NR_VECTORS, "bad vector %u", vector);
+	table[vector] = (guest_handler_t)handler;
+}
