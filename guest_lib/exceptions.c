@@ -30,19 +30,17 @@ void guest_install_handler(unsigned int vector, guest_handler_t handler)
 
 void guest_report_unhandled(struct ex_regs *regs)
 {
-	uint64_t cr2 = regs->vector == PF_VECTOR ? get_cr2() : 0;
-	char *buf;
-	struct ucall uc;
+	uint64_t args[UCALL_MAX_ARGS] = { regs->vector, regs->rip, regs->error_code };
+	char buf[UCALL_BUFFER_LEN];
 	int n;
 
-	buf = uc.buffer;
-	n = guest_snprintf(buf, UCALL_BUFFER_LEN,
+	n = guest_snprintf(buf, sizeof(buf),
 			   "Unhandled exception %s (vector %lu) at RIP %#lx, error code %#lx",
 			   exception_mnemonic(regs->vector), regs->vector, regs->rip,
 			   regs->error_code);
 	if (regs->vector == PF_VECTOR)
-		n += guest_snprintf(buf + n, UCALL_BUFFER_LEN - n, ", CR2 %#lx", cr2);
-	guest_snprintf(buf + n, UCALL_BUFFER_LEN - n,
+		n += guest_snprintf(buf + n, sizeof(buf) - n, ", CR2 %#lx", get_cr2());
+	guest_snprintf(buf + n, sizeof(buf) - n,
 		       "\nRAX %#lx RBX %#lx RCX %#lx RDX %#lx\nRSI %#lx RDI %#lx RBP %#lx RSP %#lx\n"
 		       "R8 %#lx R9 %#lx R10 %#lx R11 %#lx\nR12 %#lx R13 %#lx R14 %#lx R15 %#lx\n"
 		       "RFLAGS %#lx CS %#lx SS %#lx CR0 %#lx CR3 %#lx CR4 %#lx",
@@ -51,17 +49,9 @@ void guest_report_unhandled(struct ex_regs *regs)
 		       regs->r12, regs->r13, regs->r14, regs->r15, regs->rflags, regs->cs,
 		       regs->ss, get_cr0(), get_cr3(), get_cr4());
 
-	uc.magic = UCALL_MAGIC;
-	uc.cmd = UCALL_ABORT;
-	uc.file = (uint64_t)(uintptr_t)__FILE__;
-	uc.line = __LINE__;
-	/* args tell the host which vector and RIP, so it can name the function. */
-	uc.nargs = 3;
-	uc.args[0] = regs->vector;
-	uc.args[1] = regs->rip;
-	uc.args[2] = UCALL_MAGIC;
+	/* Three args (vector, RIP, error code) let the host name the function. */
 	for (;;)
-		outl(UCALL_PIO_PORT, (uint32_t)(uintptr_t)&uc);
+		__guest_ucall_msg(UCALL_ABORT, __FILE__, __LINE__, 3, args, buf);
 }
 
 void guest_exception_dispatch(struct ex_regs *regs)

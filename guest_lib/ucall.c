@@ -1,47 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * ucall, guest side.  See include/ucall.h for the protocol.
+ * ucall, guest side: the out-of-line forms.  See include/ucall.h for the
+ * register protocol; GUEST_SYNC and GUEST_DONE are inlined there.
  */
 #include <stdarg.h>
 
 #include "guest.h"
 
-static void ucall_send(struct ucall *uc)
-{
-	/* The host reads a 32-bit address; stacks and globals are below 4 GiB. */
-	if ((uint64_t)(uintptr_t)uc >> 32)
-		asm volatile("ud2");
-	outl(UCALL_PIO_PORT, (uint32_t)(uintptr_t)uc);
-}
-
 void guest_ucall(uint32_t cmd, const char *file, unsigned int line,
 		 const uint64_t *args, unsigned int nargs)
 {
-	struct ucall uc;
+	uint64_t a[UCALL_MAX_ARGS] = { 0 };
 
-	uc.magic = UCALL_MAGIC;
-	uc.cmd = cmd;
-	uc.line = line;
-	uc.file = (uint64_t)(uintptr_t)file;
-	uc.nargs = nargs > UCALL_MAX_ARGS ? UCALL_MAX_ARGS : nargs;
-	for (unsigned int i = 0; i < uc.nargs; i++)
-		uc.args[i] = args[i];
-	uc.buffer[0] = '\0';
-	ucall_send(&uc);
+	if (nargs > UCALL_MAX_ARGS)
+		nargs = UCALL_MAX_ARGS;
+	for (unsigned int i = 0; i < nargs; i++)
+		a[i] = args[i];
+	__guest_ucall_msg(cmd, file, line, nargs, a, NULL);
 }
 
 static void guest_vucall_fmt(uint32_t cmd, const char *file, unsigned int line,
 			     const char *fmt, va_list ap)
 {
-	struct ucall uc;
+	static const uint64_t none[UCALL_MAX_ARGS];
+	char buf[UCALL_BUFFER_LEN];
 
-	uc.magic = UCALL_MAGIC;
-	uc.cmd = cmd;
-	uc.line = line;
-	uc.file = (uint64_t)(uintptr_t)file;
-	uc.nargs = 0;
-	guest_vsnprintf(uc.buffer, sizeof(uc.buffer), fmt, ap);
-	ucall_send(&uc);
+	guest_vsnprintf(buf, sizeof(buf), fmt, ap);
+	__guest_ucall_msg(cmd, file, line, 0, none, buf);
 }
 
 void guest_ucall_fmt(uint32_t cmd, const char *file, unsigned int line, const char *fmt, ...)
@@ -70,5 +55,5 @@ void guest_function_returned(void);
 void guest_function_returned(void)
 {
 	for (;;)
-		guest_ucall(UCALL_DONE, __FILE__, __LINE__, 0, 0);
+		GUEST_DONE();
 }

@@ -1,64 +1,97 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * ucall, host side: decode the exit, fetch the guest's struct ucall, print
- * guest messages and fail on guest assertions.  See include/ucall.h.
+ * ucall, host side: decode the exit and the guest's registers, fetch the
+ * message if there is one, print guest messages and fail on guest
+ * assertions.  See include/ucall.h for the protocol.
  */
-#include <stddef.h>
-
 #include "kvm_util.h"
+
+/* Copy a NUL-terminated guest string, page by page, into buf. */
+static bool read_guest_string(struct kvm_vm *vm, uint64_t gva, char *buf, size_t len)
+{
+	size_t i = 0;
+
+	while (i + 1 < len) {
+		uint64_t gpa;
+		const char *p;
+		size_t chunk;
+
+		if (!__addr_gva2gpa(vm, gva + i, &gpa) || !(p = __addr_gpa2hva(vm, gpa)))
+			break;
+		chunk = PAGE_SIZE - ((gva + i) & (PAGE_SIZE - 1));
+		for (; chunk && i + 1 < len; chunk--, i++) {
+			buf[i] = *p++;
+			if (!buf[i])
+				return true;
+		}
+	}
+	buf[i] = '\0';
+	return i > 0;
+}
 
 uint32_t get_ucall(struct kvm_vcpu *vcpu, struct ucall *uc)
 {
 	struct kvm_run *run = vcpu->run;
-	uint64_t gva, gpa, gpa_end;
-	const struct ucall *guc;
+	struct kvm_regs regs_buf, *regs;
+	uint32_t data;
 
 	uc->cmd = UCALL_NONE;
 	if (run->exit_reason != KVM_EXIT_IO || run->io.port != UCALL_PIO_PORT ||
 	    run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 4 || run->io.count != 1)
 		return UCALL_NONE;
+	data = *(uint32_t *)((uint8_t *)run + run->io.data_offset);
+	if ((data & UCALL_TAG_MASK) != UCALL_TAG)
+		return UCALL_NONE;
 
-	gva = *(uint32_t *)((uint8_t *)run + run->io.data_offset);
-	/* The struct must be contiguous in guest physical memory (stacks are). */
-	if (!__addr_gva2gpa(vcpu->vm, gva, &gpa) ||
-	    !__addr_gva2gpa(vcpu->vm, gva + sizeof(*uc) - 1, &gpa_end) ||
-	    gpa_end - gpa != sizeof(*uc) - 1 || !__addr_gpa2hva(vcpu->vm, gpa) ||
-	    !__addr_gpa2hva(vcpu->vm, gpa_end))
-		return UCALL_NONE;
-	guc = addr_gpa2hva(vcpu->vm, gpa);
-	if (guc->magic != UCALL_MAGIC)
-		return UCALL_NONE;
-	memcpy(uc, guc, sizeof(*uc));
-	uc->buffer[UCALL_BUFFER_LEN - 1] = '\0';
+	if (run->kvm_valid_regs & KVM_SYNC_X86_REGS) {
+		regs = &run->s.regs.regs;
+	} else {
+		vcpu_regs_get(vcpu, &regs_buf);
+		regs = &regs_buf;
+	}
+	uc->cmd = data & 0xffff;
+	uc->nargs = (data >> UCALL_NARGS_SHIFT) & 0x7f;
 	if (uc->nargs > UCALL_MAX_ARGS)
 		uc->nargs = UCALL_MAX_ARGS;
+	uc->line = regs->rax >> 32;
+	uc->file = regs->rbx;
+	/* Registers beyond nargs hold whatever the guest had there. */
+	memset(uc->args, 0, sizeof(uc->args));
+	switch (uc->nargs) {
+	case 6: uc->args[5] = regs->r10;	/* fall through */
+	case 5: uc->args[4] = regs->r9;		/* fall through */
+	case 4: uc->args[3] = regs->r8;		/* fall through */
+	case 3: uc->args[2] = regs->rcx;	/* fall through */
+	case 2: uc->args[1] = regs->rsi;	/* fall through */
+	case 1: uc->args[0] = regs->rdi;
+	}
+	uc->buffer_gva = (data & UCALL_HAS_MSG) ? regs->r11 : 0;
+	uc->buffer[0] = '\0';
+	if (uc->buffer_gva &&
+	    !read_guest_string(vcpu->vm, uc->buffer_gva, uc->buffer, sizeof(uc->buffer)))
+		snprintf(uc->buffer, sizeof(uc->buffer), "<message at unmapped GVA %#lx>",
+			 uc->buffer_gva);
 	return uc->cmd;
 }
 
 const char *ucall_file(struct kvm_vcpu *vcpu, struct ucall *uc, char *buf, size_t len)
 {
-	uint64_t gpa;
-	const char *s;
-	size_t i;
-
 	/* The name lives in the guest's copy of .rodata; read it from there. */
-	if (!uc->file || !__addr_gva2gpa(vcpu->vm, uc->file, &gpa) ||
-	    !(s = __addr_gpa2hva(vcpu->vm, gpa))) {
+	if (!uc->file || !read_guest_string(vcpu->vm, uc->file, buf, len))
 		snprintf(buf, len, "<unknown file>");
-		return buf;
-	}
-	for (i = 0; i + 1 < len && s[i] && __addr_gpa2hva(vcpu->vm, gpa + i); i++)
-		buf[i] = s[i];
-	buf[i] = '\0';
 	return buf;
 }
 
 void report_guest_abort(struct kvm_vcpu *vcpu, struct ucall *uc)
 {
-	char file[256];
+	char file[256], sym[128] = "";
 
+	/* Exception reports carry (vector, RIP, error code): name the function. */
+	if (uc->nargs == 3)
+		snprintf(sym, sizeof(sym), "\nRIP %#lx is %s", uc->args[1],
+			 symbolize(uc->args[1], file, sizeof(file)));
 	test_assert_fail(NULL, ucall_file(vcpu, uc, file, sizeof(file)), uc->line, 0,
-			 "==== Guest failure (vCPU %u) ====\n%s", vcpu->id, uc->buffer);
+			 "==== Guest failure (vCPU %u) ====\n%s%s", vcpu->id, uc->buffer, sym);
 }
 
 uint32_t vcpu_run_ucall(struct kvm_vcpu *vcpu, struct ucall *uc)

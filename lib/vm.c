@@ -54,14 +54,42 @@ static void vm_setup_descriptor_tables(struct kvm_vm *vm)
 	}
 }
 
+/*
+ * The ELF image is written once per process into a memfd, and every VM maps
+ * it copy-on-write over its RAM: a VM costs no copy, and the guest faults in
+ * only the pages it touches.
+ */
+static int elf_template_fd(const struct elf_image *img)
+{
+	static int fd = -1;
+	size_t len = img->hi - img->lo, done = 0;
+
+	if (fd >= 0)
+		return fd;
+	fd = memfd_create("kvm-suite-elf", MFD_CLOEXEC);
+	TEST_ASSERT(fd >= 0, "memfd_create for the ELF template");
+	TEST_ASSERT(!ftruncate(fd, len), "ftruncate ELF template");
+	while (done < len) {
+		ssize_t n = pwrite(fd, img->image + done, len - done, done);
+
+		TEST_ASSERT(n > 0, "write ELF template");
+		done += n;
+	}
+	return fd;
+}
+
 static void vm_load_elf(struct kvm_vm *vm)
 {
 	const struct elf_image *img = self_elf_image();
+	void *hva, *m;
 
 	TEST_ASSERT(img->hi + 2 * MiB <= vm->ram_size,
 		    "RAM size %#lx too small for the ELF image (ends at %#lx)",
 		    vm->ram_size, img->hi);
-	memcpy(addr_gpa2hva(vm, img->lo), img->image, img->hi - img->lo);
+	hva = addr_gpa2hva(vm, img->lo);
+	m = mmap(hva, img->hi - img->lo, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
+		 elf_template_fd(img), 0);
+	TEST_ASSERT(m == hva, "mapping the ELF template into guest RAM");
 	vm->elf_lo = img->lo;
 	vm->elf_hi = img->hi;
 }
@@ -123,7 +151,7 @@ struct kvm_vm *vm_create_opts(const struct vm_opts *opts)
 	} while (vm->fd < 0 && errno == EINTR);
 	TEST_ASSERT(vm->fd >= 0, "KVM_CREATE_VM failed: %s", strerror(errno));
 
-	if (!opts->no_irqchip) {
+	if (opts->irqchip) {
 		vm_ioctl(vm, KVM_CREATE_IRQCHIP, NULL);
 		vm->has_irqchip = true;
 	}

@@ -267,6 +267,9 @@ struct kvm_vcpu *vm_vcpu_add(struct kvm_vm *vm, uint32_t id, void *guest_code)
 	TEST_ASSERT(vcpu->run != MAP_FAILED, "mmap of kvm_run failed");
 	vm->vcpus[id] = vcpu;
 	vm->nr_vcpus++;
+	/* Registers come with every exit: ucalls need no KVM_GET_REGS. */
+	if (kvm_check_cap(KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS)
+		vcpu->run->kvm_valid_regs = KVM_SYNC_X86_REGS;
 
 	vcpu_setup_cpuid(vcpu);
 	if (vm->gdt) {
