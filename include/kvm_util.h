@@ -48,6 +48,7 @@ struct kvm_vcpu {
 	struct kvm_run *run;
 	size_t run_size;
 	uint64_t percpu_gva;	/* struct guest_percpu of this vCPU */
+	struct kvm_cpuid2 *cpuid;	/* the table last given to KVM_SET_CPUID2 */
 	uint64_t stack_top;
 	/* Watchdog: a KVM_RUN that makes no exit for timeout_ms is kicked out. */
 	unsigned int timeout_ms;
@@ -233,7 +234,7 @@ struct kvm_cpuid_entry2 *cpuid_find_entry(const struct kvm_cpuid2 *cpuid, uint32
 bool kvm_cpu_has(struct x86_feature f);	/* in KVM_GET_SUPPORTED_CPUID */
 int __vcpu_set_cpuid(struct kvm_vcpu *vcpu, const struct kvm_cpuid2 *cpuid);
 void vcpu_set_cpuid(struct kvm_vcpu *vcpu, const struct kvm_cpuid2 *cpuid);
-struct kvm_cpuid2 *vcpu_get_cpuid(struct kvm_vcpu *vcpu);	/* caller frees */
+struct kvm_cpuid2 *vcpu_get_cpuid(struct kvm_vcpu *vcpu);	/* KVM_GET_CPUID2; caller frees */
 
 #define TEST_REQUIRE_FEATURE(f)							\
 	TEST_REQUIRE_MSG(kvm_cpu_has(f), "KVM does not advertise CPUID feature %s", #f)

@@ -283,6 +283,7 @@ struct kvm_vcpu *vm_vcpu_add(struct kvm_vm *vm, uint32_t id, void *guest_code)
 void vcpu_free(struct kvm_vcpu *vcpu)
 {
 	watchdog_unregister(vcpu);
+	free(vcpu->cpuid);
 	munmap(vcpu->run, vcpu->run_size);
 	close(vcpu->fd);
 	vcpu->vm->vcpus[vcpu->id] = NULL;
@@ -382,12 +383,23 @@ void vcpu_set_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t value)
 
 int __vcpu_set_cpuid(struct kvm_vcpu *vcpu, const struct kvm_cpuid2 *cpuid)
 {
-	return __vcpu_ioctl(vcpu, KVM_SET_CPUID2, (void *)cpuid);
+	size_t size = sizeof(*cpuid) + cpuid->nent * sizeof(cpuid->entries[0]);
+	int r = __vcpu_ioctl(vcpu, KVM_SET_CPUID2, (void *)cpuid);
+
+	if (!r) {
+		free(vcpu->cpuid);
+		vcpu->cpuid = malloc(size);
+		TEST_ASSERT(vcpu->cpuid, "out of memory");
+		memcpy(vcpu->cpuid, cpuid, size);
+	}
+	return r;
 }
 
 void vcpu_set_cpuid(struct kvm_vcpu *vcpu, const struct kvm_cpuid2 *cpuid)
 {
-	vcpu_ioctl(vcpu, KVM_SET_CPUID2, (void *)cpuid);
+	int r = __vcpu_set_cpuid(vcpu, cpuid);
+
+	TEST_ASSERT(!r, "KVM_SET_CPUID2 (%u entries) failed: %s", cpuid->nent, strerror(errno));
 }
 
 struct kvm_cpuid2 *vcpu_get_cpuid(struct kvm_vcpu *vcpu)

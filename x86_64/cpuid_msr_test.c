@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * CPUID and MSRs.
+ *  - The guest's CPUID equals the table the host set with KVM_SET_CPUID2,
+ *    leaf by leaf, except for the bits the SDM defines as reflecting live
+ *    state (OSXSAVE, APIC enable, OSPKE, XSAVE area sizes); and
+ *    KVM_GET_CPUID2 returns that table (api.rst: "reads the CPUID entries
+ *    that have been set with KVM_SET_CPUID2").
+ *  - MSRs written by the guest read back the same in the guest and through
+ *    KVM_GET_MSRS; values set with KVM_SET_MSRS are what the guest reads.
+ *  - A non-existent MSR raises #GP(0) on RDMSR and WRMSR (SDM vol. 2B,
+ *    RDMSR/WRMSR "Protected Mode Exceptions"); KVM_GET_MSRS processes 0 MSRs.
+ */
+#include "guest.h"
+#include "kvm_test_harness.h"
+
+#define MAX_LEAVES 128
+
+struct leaf {
+	uint32_t function, index;
+	struct cpuid_regs regs;
+};
+
+static struct leaf leaves[MAX_LEAVES];
+static uint32_t nr_leaves;
+
+static void guest_cpuid(void)
+{
+	for (uint32_t i = 0; i < nr_leaves; i++)
+		cpuid_count(leaves[i].function, leaves[i].index, &leaves[i].regs);
+	GUEST_DONE();
+}
+
+/* Bits that follow CR4/XCR0/APIC state rather than the CPUID table. */
+static void mask_dynamic(uint32_t function, uint32_t index, struct cpuid_regs *r)
+{
+	if (function == 1) {
+		r->ecx &= ~(1u << 27);		/* OSXSAVE = CR4.OSXSAVE */
+		r->edx &= ~(1u << 9);		/* APIC = IA32_APIC_BASE.EN */
+	} else if (function == 7 && index == 0) {
+		r->ecx &= ~(1u << 4);		/* OSPKE = CR4.PKE */
+	} else if (function == 0xd && (index == 0 || index == 1)) {
+		r->ebx = 0;			/* XSAVE size for the current XCR0/XSS */
+	}
+}
+
+static unsigned int compare_leaves(struct __test_metadata *_metadata, const char *what,
+				   const struct kvm_cpuid2 *set, const struct leaf *got_leaves)
+{
+	unsigned int mismatches = 0;
+
+	for (uint32_t i = 0; i < nr_leaves; i++) {
+		const struct kvm_cpuid_entry2 *e = &set->entries[i];
+		struct cpuid_regs want = { e->eax, e->ebx, e->ecx, e->edx };
+		struct cpuid_regs got = got_leaves[i].regs;
+
+		mask_dynamic(e->function, e->index, &want);
+		mask_dynamic(e->function, e->index, &got);
+		if (memcmp(&want, &got, sizeof(want))) {
+			if (mismatches++ < 8)
+				TH_LOG("CPUID %#x.%u: set %08x %08x %08x %08x, %s %08x %08x %08x %08x",
+				       e->function, e->index, want.eax, want.ebx, want.ecx, want.edx,
+				       what, got.eax, got.ebx, got.ecx, got.edx);
+		}
+	}
+	return mismatches;
+}
+
+KVM_ONE_VCPU_TEST(guest_sees_the_cpuid_the_host_set, guest_cpuid)
+{
+	/* vm_vcpu_add() gave KVM_SET_CPUID2 the supported table (APIC ID adjusted). */
+	const struct kvm_cpuid2 *set = vcpu->cpuid;
+
+	ASSERT_NE(set, NULL);
+	ASSERT_GT(set->nent, 0);
+	nr_leaves = set->nent < MAX_LEAVES ? set->nent : MAX_LEAVES;
+	for (uint32_t i = 0; i < nr_leaves; i++) {
+		leaves[i].function = set->entries[i].function;
+		leaves[i].index = set->entries[i].index;
+	}
+	sync_global_to_guest(vm, leaves);
+	sync_global_to_guest(vm, nr_leaves);
+	vcpu_run_expect_done(vcpu);
+	sync_global_from_guest(vm, leaves);
+	EXPECT_EQ(compare_leaves(_metadata, "guest sees", set, leaves), 0);
+}
+
+KVM_ONE_VCPU_TEST(get_cpuid2_returns_what_was_set, guest_cpuid)
+{
+	const struct kvm_cpuid2 *set = vcpu->cpuid;
+	struct kvm_cpuid2 *got = vcpu_get_cpuid(vcpu);
+	static struct leaf from_kvm[MAX_LEAVES];
+
+	ASSERT_EQ(got->nent, set->nent);
+	nr_leaves = set->nent < MAX_LEAVES ? set->nent : MAX_LEAVES;
+	for (uint32_t i = 0; i < nr_leaves; i++) {
+		const struct kvm_cpuid_entry2 *e =
+			cpuid_find_entry(got, set->entries[i].function, set->entries[i].index);
+
+		ASSERT_NE(e, NULL) TH_LOG("leaf %#x.%u missing", set->entries[i].function,
+					  set->entries[i].index);
+		from_kvm[i].regs = (struct cpuid_regs){ e->eax, e->ebx, e->ecx, e->edx };
+	}
+	EXPECT_EQ(compare_leaves(_metadata, "KVM_GET_CPUID2 has", set, from_kvm), 0);
+	free(got);
+}
+
+/* The guest sees exactly what it set for a leaf the host changed. */
+static void guest_cpuid_custom(void)
+{
+	struct cpuid_regs r;
+
+	cpuid_count(0x40000100, 0, &r);
+	GUEST_SYNC(r.eax, r.ebx, r.ecx, r.edx);
+}
+
+KVM_ONE_VCPU_TEST(custom_leaf_reaches_guest, guest_cpuid_custom)
+{
+	const struct kvm_cpuid2 *sup = kvm_get_supported_cpuid();
+	struct kvm_cpuid2 *c = kvm_cpuid2_alloc(sup->nent + 1);
+	struct kvm_cpuid_entry2 *e;
+	struct ucall uc;
+
+	memcpy(c->entries, sup->entries, sup->nent * sizeof(c->entries[0]));
+	e = &c->entries[sup->nent];
+	*e = (struct kvm_cpuid_entry2){ .function = 0x40000100, .eax = 0x11111111,
+					.ebx = 0x22222222, .ecx = 0x33333333, .edx = 0x44444444 };
+	vcpu_set_cpuid(vcpu, c);
+	ASSERT_EQ(vcpu_run_ucall(vcpu, &uc), UCALL_SYNC);
+	EXPECT_EQ(uc.args[0], 0x11111111);
+	EXPECT_EQ(uc.args[1], 0x22222222);
+	EXPECT_EQ(uc.args[2], 0x33333333);
+	EXPECT_EQ(uc.args[3], 0x44444444);
+	free(c);
+}
+
+struct msr_case {
+	uint32_t index;
+	uint64_t value;
+};
+
+/* Plain storage MSRs with no side effects on a running 64-bit guest. */
+static const struct msr_case msrs[] = {
+	{ MSR_IA32_SYSENTER_CS, 0x10 },
+	{ MSR_IA32_SYSENTER_ESP, 0x81234560 },	/* 32-bit on AMD (APM vol. 2 6.1.1) */
+	{ MSR_IA32_SYSENTER_EIP, 0x81000000 },
+	{ MSR_KERNEL_GS_BASE, 0xffff888012345000ULL },
+	{ MSR_STAR, 0x0023001000000000ULL },
+	{ MSR_LSTAR, 0xffffffff81e00000ULL },
+	{ MSR_CSTAR, 0xffffffff81e00100ULL },
+	{ MSR_SYSCALL_MASK, 0x47700 },
+};
+
+static void guest_msrs(void)
+{
+	uint64_t v;
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(msrs); i++) {
+		wrmsr(msrs[i].index, msrs[i].value);
+		GUEST_ASSERT_EQ(rdmsr(msrs[i].index), msrs[i].value);
+	}
+	GUEST_SYNC(1);
+	/* Now the host has written value ^ 0x5a0 (kept canonical) to each. */
+	for (unsigned int i = 0; i < ARRAY_SIZE(msrs); i++)
+		GUEST_ASSERT_EQ(rdmsr(msrs[i].index), msrs[i].value ^ 0x5a0);
+
+	/* A non-existent MSR: #GP(0) both ways. */
+	GUEST_ASSERT_EQ(rdmsr_safe(0x2ff00000, &v), GP_VECTOR);
+	GUEST_ASSERT_EQ(guest_fault_error_code(), 0);
+	GUEST_ASSERT_EQ(wrmsr_safe(0x2ff00000, 0), GP_VECTOR);
+	GUEST_ASSERT_EQ(guest_fault_error_code(), 0);
+	/* A reserved-bit write to EFER: #GP(0) (SDM vol. 3A 2.2.1). */
+	GUEST_ASSERT_EQ(wrmsr_safe(MSR_EFER, rdmsr(MSR_EFER) | BIT_ULL(63)), GP_VECTOR);
+	GUEST_DONE();
+}
+
+KVM_ONE_VCPU_TEST(msr_read_write_and_gp, guest_msrs)
+{
+	uint64_t v;
+
+	vcpu_run_expect_sync(vcpu, 1);
+	for (unsigned int i = 0; i < ARRAY_SIZE(msrs); i++) {
+		EXPECT_EQ(vcpu_get_msr(vcpu, msrs[i].index), msrs[i].value)
+			TH_LOG("MSR %#x via KVM_GET_MSRS", msrs[i].index);
+		vcpu_set_msr(vcpu, msrs[i].index, msrs[i].value ^ 0x5a0);
+	}
+	/* KVM_GET_MSRS stops at an MSR it does not know: 0 processed. */
+	EXPECT_EQ(__vcpu_get_msr(vcpu, 0x2ff00000, &v), 0);
+	vcpu_run_expect_done(vcpu);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Guest exceptions, as the SDM defines them (vol. 3A chapter 6): each
+ * vector reaches the handler with the right error code, RIP and, for #PF,
+ * CR2; ASM_SAFE and guest_run_safe() catch faults; and an exception with no
+ * handler reaches the host as a failure naming the vector, RIP and error
+ * code.
+ */
+#include "guest.h"
+#include "kvm_test_harness.h"
+
+static volatile uint64_t seen_vector, seen_error, seen_rip, seen_cr2, seen_count;
+
+/* Record the exception and skip the faulting instruction (its length in RSI). */
+static void record_and_skip(struct ex_regs *regs)
+{
+	seen_vector = regs->vector;
+	seen_error = regs->error_code;
+	seen_rip = regs->rip;
+	seen_cr2 = regs->vector == PF_VECTOR ? get_cr2() : 0;
+	seen_count++;
+	regs->rip += regs->rsi;
+}
+
+/* Each probe is a global label so the test knows the RIP it expects. */
+asm(".pushsection .text\n"
+    "probe_de: xor %edx, %edx; mov $2, %eax\n"
+    "probe_de_insn: divl %edx\n"	/* 2 bytes */
+    "ret\n"
+    "probe_ud_insn: ud2\n"		/* 2 bytes */
+    "ret\n"
+    "probe_gp_insn: mov %ax, %ds\n"	/* 2 bytes, AX = selector */
+    "ret\n"
+    "probe_pf_insn: movq %rax, (%rdi)\n"	/* 3 bytes */
+    "ret\n"
+    ".popsection");
+extern char probe_de[], probe_de_insn[], probe_ud_insn[], probe_gp_insn[], probe_pf_insn[];
+
+static uint64_t ro_page = 0x1000000;	/* a page the host maps read-only */
+static uint64_t unmapped_page = 0x40000000;	/* mapped nowhere */
+
+static void guest_vectors(void)
+{
+	guest_install_handler(DE_VECTOR, record_and_skip);
+	guest_install_handler(UD_VECTOR, record_and_skip);
+	guest_install_handler(GP_VECTOR, record_and_skip);
+	guest_install_handler(PF_VECTOR, record_and_skip);
+
+	/* #DE: divide by zero is a fault, RIP points at the DIV. */
+	asm volatile("mov $2, %%esi; call probe_de" ::: "rax", "rdx", "rsi", "memory");
+	GUEST_ASSERT_EQ(seen_vector, DE_VECTOR);
+	GUEST_ASSERT_EQ(seen_rip, (uint64_t)(uintptr_t)probe_de_insn);
+
+	asm volatile("mov $2, %%esi; call probe_ud_insn" ::: "rsi", "memory");
+	GUEST_ASSERT_EQ(seen_vector, UD_VECTOR);
+	GUEST_ASSERT_EQ(seen_rip, (uint64_t)(uintptr_t)probe_ud_insn);
+
+	/*
+	 * #GP with an error code: loading DS with a selector beyond the GDT
+	 * limit faults with the selector as error code (SDM vol. 3A 6.13).
+	 */
+	asm volatile("mov $0x7ff8, %%eax; mov $2, %%esi; call probe_gp_insn"
+		     ::: "rax", "rsi", "memory");
+	GUEST_ASSERT_EQ(seen_vector, GP_VECTOR);
+	GUEST_ASSERT_EQ(seen_error, 0x7ff8);
+	GUEST_ASSERT_EQ(seen_rip, (uint64_t)(uintptr_t)probe_gp_insn);
+
+	/* #PF on a write to a read-only page: P=1 W=1, CR2 = the address. */
+	asm volatile("mov $3, %%esi; call probe_pf_insn" :: "D"(ro_page + 8) : "rsi", "memory");
+	GUEST_ASSERT_EQ(seen_vector, PF_VECTOR);
+	GUEST_ASSERT_EQ(seen_error, PFERR_PRESENT | PFERR_WRITE);
+	GUEST_ASSERT_EQ(seen_cr2, ro_page + 8);
+	GUEST_ASSERT_EQ(seen_rip, (uint64_t)(uintptr_t)probe_pf_insn);
+
+	/* #PF on a not-present page: P=0. */
+	asm volatile("mov $3, %%esi; call probe_pf_insn"
+		     :: "D"(unmapped_page + 0x10) : "rsi", "memory");
+	GUEST_ASSERT_EQ(seen_vector, PF_VECTOR);
+	GUEST_ASSERT_EQ(seen_error, PFERR_WRITE);
+	GUEST_ASSERT_EQ(seen_cr2, unmapped_page + 0x10);
+	GUEST_ASSERT_EQ(seen_count, 5);
+	GUEST_DONE();
+}
+
+KVM_ONE_VCPU_TEST(vectors_error_codes_and_cr2, guest_vectors)
+{
+	uint64_t *pte;
+
+	/* Make one page read-only in the guest's page tables. */
+	virt_map(vm, ro_page, ro_page, PAGE_SIZE, PTE_PRESENT);
+	pte = virt_get_pte(vm, ro_page, NULL);
+	ASSERT_NE(pte, NULL);
+	ASSERT_EQ(*pte & PTE_WRITABLE, 0);
+	vcpu_run_expect_done(vcpu);
+}
+
+/* #BP is a trap: RIP in the frame is the instruction after INT3. */
+static void guest_bp(void)
+{
+	guest_install_handler(BP_VECTOR, record_and_skip);
+	asm volatile("xor %%esi, %%esi\n\t"
+		     "int3\n\t"
+		     ".globl after_int3\nafter_int3:" ::: "rsi", "memory");
+	GUEST_ASSERT_EQ(seen_vector, BP_VECTOR);
+	GUEST_SYNC(seen_rip);
+}
+
+KVM_ONE_VCPU_TEST(breakpoint_is_a_trap, guest_bp)
+{
+	extern char after_int3[];
+
+	vcpu_run_expect_sync(vcpu, (uint64_t)(uintptr_t)after_int3);
+	vcpu_run_expect_done(vcpu);
+}
+
+static void guest_asm_safe(void)
+{
+	uint64_t val;
+
+	/* rdmsr/wrmsr of an MSR that does not exist: #GP(0). */
+	GUEST_ASSERT_EQ(rdmsr_safe(0xdeadbeef, &val), GP_VECTOR);
+	GUEST_ASSERT_EQ(guest_fault_error_code(), 0);
+	GUEST_ASSERT_EQ(wrmsr_safe(0xdeadbeef, 1), GP_VECTOR);
+	/* A legal access reports no vector. */
+	GUEST_ASSERT_EQ(rdmsr_safe(MSR_IA32_SYSENTER_CS, &val), NO_VECTOR);
+	/* ASM_SAFE around an arbitrary instruction. */
+	asm volatile(ASM_SAFE("ud2") ::: "memory");
+	GUEST_ASSERT_EQ(guest_fault_vector(), UD_VECTOR);
+	asm volatile(ASM_SAFE("nop") ::: "memory");
+	GUEST_ASSERT_EQ(guest_fault_vector(), NO_VECTOR);
+	GUEST_DONE();
+}
+
+KVM_ONE_VCPU_TEST(asm_safe_returns_vector, guest_asm_safe)
+{
+	vcpu_run_expect_done(vcpu);
+}
+
+static void fault_deep(void *arg)
+{
+	volatile uint64_t *p = arg;
+
+	*p = 1;		/* #PF: unmapped */
+	GUEST_FAIL("the write to an unmapped page did not fault");
+}
+
+static void no_fault(void *arg)
+{
+	*(uint64_t *)arg = 7;
+}
+
+static void guest_run_safe_code(void)
+{
+	uint64_t local = 0;
+
+	GUEST_ASSERT_EQ(guest_run_safe(fault_deep, (void *)unmapped_page), PF_VECTOR);
+	GUEST_ASSERT_EQ(guest_fault_error_code(), PFERR_WRITE);
+	GUEST_ASSERT_EQ(guest_run_safe(no_fault, &local), NO_VECTOR);
+	GUEST_ASSERT_EQ(local, 7);
+	GUEST_DONE();
+}
+
+KVM_ONE_VCPU_TEST(run_safe_unwinds, guest_run_safe_code)
+{
+	vcpu_run_expect_done(vcpu);
+}
+
+/* With no handler, the host gets the vector, RIP and error code. */
+static void guest_unhandled(void)
+{
+	asm volatile("mov $0x7ff8, %%eax; call probe_gp_insn" ::: "rax", "memory");
+	GUEST_FAIL("the #GP did not stop the guest");
+}
+
+KVM_ONE_VCPU_TEST(unhandled_exception_reported, guest_unhandled)
+{
+	struct ucall uc;
+
+	vcpu_run(vcpu);
+	ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_ABORT);
+	ASSERT_EQ(uc.nargs, 3);
+	EXPECT_EQ(uc.args[0], GP_VECTOR);
+	EXPECT_EQ(uc.args[1], (uint64_t)(uintptr_t)probe_gp_insn);
+	EXPECT_EQ(uc.args[2], 0x7ff8);
+	EXPECT_NE(strstr(uc.buffer, "Unhandled exception #GP (vector 13)"), NULL)
+		TH_LOG("report: %s", uc.buffer);
+	EXPECT_NE(strstr(uc.buffer, "error code 0x7ff8"), NULL);
+}
+
+/* A guest NULL dereference: page 0 is never mapped, CR2 = 0. */
+static void guest_null(void)
+{
+	GUEST_SYNC(*(volatile uint64_t *)0);
+}
+
+KVM_ONE_VCPU_TEST(null_dereference_faults, guest_null)
+{
+	struct ucall uc;
+
+	vcpu_run(vcpu);
+	ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_ABORT);
+	EXPECT_EQ(uc.args[0], PF_VECTOR);
+	EXPECT_EQ(uc.args[2], 0);	/* read, not present, supervisor */
+	EXPECT_NE(strstr(uc.buffer, "CR2 0x0"), NULL) TH_LOG("report: %s", uc.buffer);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Memslots as the guest sees them (Documentation/virt/kvm/api.rst,
+ * KVM_SET_USER_MEMORY_REGION and KVM_GET_DIRTY_LOG):
+ *  - an access to a GPA no memslot backs exits with KVM_EXIT_MMIO, and the
+ *    data the host puts in kvm_run is what the guest reads;
+ *  - a write to a KVM_MEM_READONLY slot exits with KVM_EXIT_MMIO and leaves
+ *    the memory unchanged, reads are served from memory;
+ *  - a moved slot is visible at its new address and gone from the old one;
+ *    a deleted slot is gone;
+ *  - the dirty bitmap marks exactly the pages the guest wrote.
+ */
+#include "guest.h"
+#include "kvm_test_harness.h"
+
+#define TEST_SLOT	1
+#define SLOT_GPA	0x10000000ULL	/* 256 MiB: above the RAM slot */
+#define MOVED_GPA	0x18000000ULL
+#define UNBACKED_GPA	0x20000000ULL
+#define SLOT_PAGES	64
+
+static void guest_mmio(uint64_t addr)
+{
+	volatile uint32_t *p = (volatile uint32_t *)addr;
+
+	GUEST_SYNC(*p);			/* the read exits; host supplies 0x12345678 */
+	*p = 0xfeedf00d;		/* the write exits with this data */
+	GUEST_DONE();
+}
+
+KVM_ONE_VCPU_TEST(unbacked_gpa_exits_as_mmio, guest_mmio)
+{
+	struct kvm_run *run = vcpu->run;
+	uint32_t data = 0x12345678;
+
+	virt_map(vm, UNBACKED_GPA, UNBACKED_GPA, PAGE_SIZE, PTE_DEFAULT);
+	vcpu_args_set(vcpu, 1, UNBACKED_GPA + 0x40);
+	vcpu_run(vcpu);
+	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_MMIO);
+	EXPECT_EQ(run->mmio.phys_addr, UNBACKED_GPA + 0x40);
+	EXPECT_EQ(run->mmio.len, 4);
+	EXPECT_EQ(run->mmio.is_write, 0);
+	memcpy(run->mmio.data, &data, sizeof(data));
+	vcpu_run_expect_sync(vcpu, 0x12345678);
+
+	vcpu_run(vcpu);
+	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_MMIO);
+	EXPECT_EQ(run->mmio.phys_addr, UNBACKED_GPA + 0x40);
+	EXPECT_EQ(run->mmio.len, 4);
+	EXPECT_EQ(run->mmio.is_write, 1);
+	memcpy(&data, run->mmio.data, sizeof(data));
+	EXPECT_EQ(data, 0xfeedf00d);
+	vcpu_run_expect_done(vcpu);
+}
+
+static void guest_readonly(uint64_t addr)
+{
+	volatile uint64_t *p = (volatile uint64_t *)addr;
+
+	GUEST_SYNC(*p);			/* served from memory, no exit */
+	*p = 0xbad;			/* exits as MMIO */
+	GUEST_SYNC(*p);			/* memory unchanged */
+}
+
+KVM_ONE_VCPU_TEST(readonly_slot_write_exits_as_mmio, guest_readonly)
+{
+	uint64_t *mem;
+	uint64_t data;
+
+	TEST_REQUIRE_CAP(KVM_CAP_READONLY_MEM);
+	mem = vm_mem_region_add(vm, TEST_SLOT, SLOT_GPA, PAGE_SIZE, KVM_MEM_READONLY);
+	mem[0] = 0x0123456789abcdefULL;
+	virt_map(vm, SLOT_GPA, SLOT_GPA, PAGE_SIZE, PTE_DEFAULT);
+	vcpu_args_set(vcpu, 1, SLOT_GPA);
+
+	vcpu_run_expect_sync(vcpu, 0x0123456789abcdefULL);
+	vcpu_run(vcpu);
+	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_MMIO);
+	EXPECT_EQ(vcpu->run->mmio.phys_addr, SLOT_GPA);
+	EXPECT_EQ(vcpu->run->mmio.is_write, 1);
+	EXPECT_EQ(vcpu->run->mmio.len, 8);
+	memcpy(&data, vcpu->run->mmio.data, sizeof(data));
+	EXPECT_EQ(data, 0xbad);
+	vcpu_run_expect_sync(vcpu, 0x0123456789abcdefULL);
+	EXPECT_EQ(mem[0], 0x0123456789abcdefULL);
+}
+
+static void guest_move(void)
+{
+	GUEST_SYNC(*(volatile uint64_t *)SLOT_GPA);
+	/* The host moved the slot: the new address has the data... */
+	GUEST_SYNC(*(volatile uint64_t *)MOVED_GPA);
+	/* ...and the old one is unbacked (MMIO exit, host returns 0xee..). */
+	GUEST_SYNC(*(volatile uint64_t *)SLOT_GPA);
+	/* After deletion the new address is unbacked as well. */
+	GUEST_SYNC(*(volatile uint64_t *)MOVED_GPA);
+}
+
+static void expect_mmio_read(struct __test_metadata *_metadata, struct kvm_vcpu *vcpu,
+			     uint64_t gpa, uint64_t reply)
+{
+	vcpu_run(vcpu);
+	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_MMIO);
+	EXPECT_EQ(vcpu->run->mmio.phys_addr, gpa);
+	EXPECT_EQ(vcpu->run->mmio.is_write, 0);
+	memcpy(vcpu->run->mmio.data, &reply, sizeof(reply));
+	vcpu_run_expect_sync(vcpu, reply);
+}
+
+KVM_ONE_VCPU_TEST(move_and_delete_slot, guest_move)
+{
+	uint64_t *mem = vm_mem_region_add(vm, TEST_SLOT, SLOT_GPA, PAGE_SIZE, 0);
+
+	mem[0] = 0x5107;
+	virt_map(vm, SLOT_GPA, SLOT_GPA, PAGE_SIZE, PTE_DEFAULT);
+	virt_map(vm, MOVED_GPA, MOVED_GPA, PAGE_SIZE, PTE_DEFAULT);
+	vcpu_run_expect_sync(vcpu, 0x5107);
+
+	vm_mem_region_move(vm, TEST_SLOT, MOVED_GPA);
+	vcpu_run_expect_sync(vcpu, 0x5107);
+	expect_mmio_read(_metadata, vcpu, SLOT_GPA, 0xeeeeeeeeeeeeeeeeULL);
+
+	vm_mem_region_delete(vm, TEST_SLOT);
+	expect_mmio_read(_metadata, vcpu, MOVED_GPA, 0xdddddddddddddddULL);
+}
+
+/* Each round writes one byte to the pages named by its mask, then syncs. */
+static void guest_dirty_rounds(void)
+{
+	uint64_t masks[] = { 0x8000000080020002ULL, 0x0000000100000001ULL, 0 };
+
+	for (unsigned int r = 0; r < ARRAY_SIZE(masks); r++) {
+		for (unsigned int i = 0; i < SLOT_PAGES; i++)
+			if (masks[r] & BIT_ULL(i))
+				*(volatile uint8_t *)(SLOT_GPA + i * PAGE_SIZE + 17) = i;
+		GUEST_SYNC(masks[r]);
+	}
+}
+
+KVM_ONE_VCPU_TEST(dirty_log_marks_written_pages, guest_dirty_rounds)
+{
+	uint64_t bitmap[SLOT_PAGES / 64];
+	struct ucall uc;
+
+	vm_mem_region_add(vm, TEST_SLOT, SLOT_GPA, SLOT_PAGES * PAGE_SIZE,
+			  KVM_MEM_LOG_DIRTY_PAGES);
+	virt_map(vm, SLOT_GPA, SLOT_GPA, SLOT_PAGES * PAGE_SIZE, PTE_DEFAULT);
+	/* Nothing written yet. */
+	vm_get_dirty_log(vm, TEST_SLOT, bitmap);
+	EXPECT_EQ(bitmap[0], 0);
+
+	for (unsigned int r = 0; r < 3; r++) {
+		ASSERT_EQ(vcpu_run_ucall(vcpu, &uc), UCALL_SYNC);
+		/* GET_DIRTY_LOG returns and clears the pages written since the last call. */
+		vm_get_dirty_log(vm, TEST_SLOT, bitmap);
+		EXPECT_EQ(bitmap[0], uc.args[0]) TH_LOG("round %u", r);
+	}
+}
+
+TEST_HARNESS_MAIN
