@@ -54,7 +54,7 @@ include $(KSFT_DIR)/lib.mk
 UNIT_PROGS := $(patsubst %,$(OUTPUT)/%,$(UNIT_PROGS))
 
 # lib.mk appended -D_GNU_SOURCE= and USERCFLAGS to CFLAGS; we keep those.
-SUITE_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-clobbered \
+SUITE_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-clobbered -Wno-sign-compare \
 	-fno-pie -fno-stack-protector -fno-strict-aliasing -fno-omit-frame-pointer \
 	-fno-asynchronous-unwind-tables \
 	-I$(SUITE_DIR)/include -I$(KSFT_DIR) $(KHDR_INCLUDES)

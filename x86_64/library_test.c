@@ -145,7 +145,7 @@ KVM_TEST(unhandled_exception_names_vector_and_function)
 
 	EXPECT_EQ(rc, KSFT_FAIL);
 	EXPECT_NE(strstr(out, "Unhandled exception #UD (vector 6)"), NULL) TH_LOG("%s", out);
-	EXPECT_NE(strstr(out, "is guest_ud+0x"), NULL) TH_LOG("%s", out);
+	EXPECT_NE(strstr(out, "is guest_ud+"), NULL) TH_LOG("%s", out);
 }
 
 TEST_HARNESS_MAIN
