@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Demonstrate in-tree mode: place this suite at tools/testing/selftests/kvm
+# of a kernel tree (Debian's linux-source-6.12, the kselftest subset that
+# scripts/ksft_fetch.sh unpacks, with its uapi headers installed) in place of
+# upstream's, and run the kernel's own command:
+#
+#     make -C tools/testing/selftests TARGETS=kvm run_tests
+#
+# Every binary must build and run; a binary may end "not ok" only if one of
+# its tests is a known failure on this platform (x86_64/known_failures).
+#
+# Usage: scripts/intree_check.sh [KERNEL_TREE]   (default: the fetched subset)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cache=$here/.cache
+
+if [ $# -ge 1 ]; then
+	src=$(cd "$1" && pwd)
+else
+	"$here/scripts/ksft_fetch.sh" "$cache" >/dev/null
+	src=$cache/linux-6.12
+fi
+[ -f "$src/tools/testing/selftests/kselftest_harness.h" ] ||
+	{ echo "intree_check: $src is not a kernel tree with selftests" >&2; exit 2; }
+[ -d "$src/usr/include/linux" ] ||
+	{ echo "intree_check: run 'make headers_install' in $src first" >&2; exit 2; }
+
+# A private copy, so the standalone cache is never modified.
+tree=$cache/intree
+echo "intree_check: kernel tree copy at $tree, suite at tools/testing/selftests/kvm" >&2
+rm -rf "$tree"
+mkdir -p "$tree"
+(cd "$src" && tar -cf - --exclude=./tools/testing/selftests/kvm .) | (cd "$tree" && tar -xf -)
+kvm=$tree/tools/testing/selftests/kvm
+mkdir -p "$kvm"
+# Tracked files plus new ones not yet committed (never build output or caches).
+(cd "$here" && git ls-files -z --cached --others --exclude-standard |
+	tar --null -T - -cf -) | (cd "$kvm" && tar -xf -)
+
+log=$cache/intree-run_tests.log
+set +e
+make -C "$tree/tools/testing/selftests" TARGETS=kvm run_tests >"$log" 2>&1
+rc=$?
+set -e
+
+platform=kvm
+for m in kvm_pvm kvm_intel kvm_amd; do
+	[ -d "/sys/module/$m" ] && { platform=$m; break; }
+done
+allowed=$(awk -v p="$platform" '$1 == p { print $2 }' "$here/x86_64/known_failures" |
+	sed 's|.*/||' | sort -u)
+
+expected=$(cd "$here/x86_64" && ls -- *_test.c | sed 's/\.c$//' | sort)
+ran=0 bad=0
+for t in $expected; do
+	line=$(grep -E "^(not )?ok [0-9]+ selftests: kvm: $t( |$)" "$log" || true)
+	if [ -z "$line" ]; then
+		echo "intree_check: $t did not run" >&2
+		bad=$((bad + 1))
+		continue
+	fi
+	ran=$((ran + 1))
+	case "$line" in
+	"not ok"*)
+		if echo "$allowed" | grep -qx "$t" && ! echo "$line" | grep -q TIMEOUT; then
+			echo "intree_check: $t: not ok (has known failures on $platform)"
+		else
+			echo "intree_check: $t: $line" >&2
+			bad=$((bad + 1))
+		fi ;;
+	*)	echo "intree_check: $t: ok" ;;
+	esac
+done
+echo "intree_check: make exited $rc; $ran of $(echo "$expected" | wc -w) binaries ran," \
+     "$bad unexpected; log $log"
+if [ $bad -ne 0 ]; then
+	tail -n 80 "$log" >&2
+	exit 1
+fi
