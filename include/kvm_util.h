@@ -272,11 +272,17 @@ const char *ucall_file(struct kvm_vcpu *vcpu, struct ucall *uc, char *buf, size_
  * Run until the guest makes a ucall other than PRINTF (which is printed).
  * Fails the test on ABORT and on any exit that is not a ucall; returns the cmd.
  */
-uint32_t vcpu_run_ucall(struct kvm_vcpu *vcpu, struct ucall *uc);
+uint32_t __vcpu_run_ucall(struct kvm_vcpu *vcpu, struct ucall *uc, const char *file,
+			  unsigned int line);
+#define vcpu_run_ucall(vcpu, uc)	__vcpu_run_ucall(vcpu, uc, __FILE__, __LINE__)
 /* Run and assert the next ucall is SYNC with the given first argument. */
-void vcpu_run_expect_sync(struct kvm_vcpu *vcpu, uint64_t arg0);
+void __vcpu_run_expect_sync(struct kvm_vcpu *vcpu, uint64_t arg0, const char *file,
+			    unsigned int line);
+#define vcpu_run_expect_sync(vcpu, arg0)					\
+	__vcpu_run_expect_sync(vcpu, arg0, __FILE__, __LINE__)
 /* Run and assert the guest finishes (UCALL_DONE). */
-void vcpu_run_expect_done(struct kvm_vcpu *vcpu);
+void __vcpu_run_expect_done(struct kvm_vcpu *vcpu, const char *file, unsigned int line);
+#define vcpu_run_expect_done(vcpu)	__vcpu_run_expect_done(vcpu, __FILE__, __LINE__)
 
 /* ---- ELF of this test (lib/elf.c) ---- */
 struct elf_image {

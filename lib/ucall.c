@@ -94,19 +94,21 @@ void report_guest_abort(struct kvm_vcpu *vcpu, struct ucall *uc)
 			 "==== Guest failure (vCPU %u) ====\n%s%s", vcpu->id, uc->buffer, sym);
 }
 
-uint32_t vcpu_run_ucall(struct kvm_vcpu *vcpu, struct ucall *uc)
+/* Failures are reported at the caller's file:line. */
+uint32_t __vcpu_run_ucall(struct kvm_vcpu *vcpu, struct ucall *uc, const char *file,
+			  unsigned int line)
 {
-	char file[256];
+	char name[256];
 
 	for (;;) {
 		vcpu_run(vcpu);
 		switch (get_ucall(vcpu, uc)) {
 		case UCALL_NONE:
 			/* Not a ucall: fail naming what it was. */
-			__vcpu_assert_exit(vcpu, VCPU_EXIT_UCALL, __FILE__, __LINE__);
+			__vcpu_assert_exit(vcpu, VCPU_EXIT_UCALL, file, line);
 			break;
 		case UCALL_PRINTF:
-			kvm_log("guest %s:%u: %s", ucall_file(vcpu, uc, file, sizeof(file)),
+			kvm_log("guest %s:%u: %s", ucall_file(vcpu, uc, name, sizeof(name)),
 				uc->line, uc->buffer);
 			break;
 		case UCALL_ABORT:
@@ -117,24 +119,31 @@ uint32_t vcpu_run_ucall(struct kvm_vcpu *vcpu, struct ucall *uc)
 	}
 }
 
-void vcpu_run_expect_sync(struct kvm_vcpu *vcpu, uint64_t arg0)
+void __vcpu_run_expect_sync(struct kvm_vcpu *vcpu, uint64_t arg0, const char *file,
+			    unsigned int line)
 {
 	struct ucall uc;
-	uint32_t cmd = vcpu_run_ucall(vcpu, &uc);
+	uint32_t cmd = __vcpu_run_ucall(vcpu, &uc, file, line);
 
-	TEST_ASSERT(cmd == UCALL_SYNC, "vCPU %u: expected GUEST_SYNC(%#lx), got ucall %u",
-		    vcpu->id, arg0, cmd);
-	TEST_ASSERT(uc.nargs >= 1 && uc.args[0] == arg0,
-		    "vCPU %u: expected GUEST_SYNC(%#lx), got GUEST_SYNC(%#lx) (%lu args)",
-		    vcpu->id, arg0, uc.nargs ? uc.args[0] : 0, uc.nargs);
+	if (cmd != UCALL_SYNC)
+		test_assert_fail(NULL, file, line, 0,
+				 "vCPU %u: expected GUEST_SYNC(%#lx), got ucall %u", vcpu->id,
+				 arg0, cmd);
+	if (uc.nargs < 1 || uc.args[0] != arg0)
+		test_assert_fail(NULL, file, line, 0,
+				 "vCPU %u: expected GUEST_SYNC(%#lx), got GUEST_SYNC(%#lx) "
+				 "(%lu args) from guest line %u", vcpu->id, arg0,
+				 uc.nargs ? uc.args[0] : 0, uc.nargs, uc.line);
 }
 
-void vcpu_run_expect_done(struct kvm_vcpu *vcpu)
+void __vcpu_run_expect_done(struct kvm_vcpu *vcpu, const char *file, unsigned int line)
 {
 	struct ucall uc;
-	uint32_t cmd = vcpu_run_ucall(vcpu, &uc);
+	uint32_t cmd = __vcpu_run_ucall(vcpu, &uc, file, line);
 
-	TEST_ASSERT(cmd == UCALL_DONE, "vCPU %u: expected GUEST_DONE, got ucall %u%s%lx",
-		    vcpu->id, cmd, cmd == UCALL_SYNC ? " with arg0 " : "",
-		    cmd == UCALL_SYNC && uc.nargs ? uc.args[0] : 0);
+	if (cmd != UCALL_DONE)
+		test_assert_fail(NULL, file, line, 0,
+				 "vCPU %u: expected GUEST_DONE, got ucall %u%s%lx from guest line %u",
+				 vcpu->id, cmd, cmd == UCALL_SYNC ? " with arg0 " : "",
+				 cmd == UCALL_SYNC && uc.nargs ? uc.args[0] : 0, uc.line);
 }
