@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iofuzz_bench: fuzzer throughput against the raw cost of the access it
+ * makes, both measured in the same run.  Prints figures, asserts nothing
+ * about time.
+ *
+ *  raw userspace exit   guest loop of OUT to a port nobody handles, bare KVM_RUN loop
+ *  raw in-kernel port   guest loop of OUT to the PIT2 dummy speaker (0x61), no exits
+ *  fuzz userspace       iofuzz ops on the device-model ports (cmos, port80, com1, pci_conf)
+ *  fuzz in-kernel       iofuzz ops on PIC, PIT, speaker, ELCR
+ *  seed method          one process spawn per access: the floor of the 2010
+ *                       iofuzz's one ssh + dd command per access
+ */
+#include <getopt.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "iofuzz.h"
+#include "kvm_util.h"
+
+#define RAW_PORT	0x2000
+
+static void raw_user_guest(void)
+{
+	for (;;)
+		asm volatile("outl %%eax, %%dx" :: "a"(0), "d"(RAW_PORT));
+}
+
+static void raw_kernel_guest(uint64_t n)
+{
+	for (;;) {
+		for (uint64_t i = 0; i < n; i++)
+			asm volatile("outb %%al, %%dx" :: "a"(0), "d"(0x61));
+		GUEST_SYNC(n);
+	}
+}
+
+static uint64_t raw_user_ps(unsigned int n)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = vm_create_with_one_vcpu(&vcpu, raw_user_guest);
+	uint64_t t0;
+
+	for (unsigned int i = 0; i < n / 10 + 1; i++)
+		vcpu_run(vcpu);
+	t0 = now_ns();
+	for (unsigned int i = 0; i < n; i++) {
+		vcpu_run(vcpu);
+		TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_IO && vcpu->run->io.port == RAW_PORT,
+			    "unexpected exit");
+	}
+	t0 = now_ns() - t0;
+	kvm_vm_free(vm);
+	return t0 * 1000 / n;
+}
+
+static uint64_t raw_kernel_ps(unsigned int n)
+{
+	struct vm_opts opts = { .irqchip = true };
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	struct kvm_vm *vm = vm_create_opts(&opts);
+	struct kvm_vcpu *vcpu;
+	uint64_t t0;
+
+	vm_ioctl(vm, KVM_CREATE_PIT2, &pit);
+	vcpu = vm_vcpu_add(vm, 0, raw_kernel_guest);
+	vcpu_args_set(vcpu, 1, (uint64_t)n);
+	vcpu_run_expect_sync(vcpu, n);		/* warm up */
+	t0 = now_ns();
+	vcpu_run_expect_sync(vcpu, n);
+	t0 = now_ns() - t0;
+	kvm_vm_free(vm);
+	return t0 * 1000 / n;
+}
+
+static uint64_t fuzz_ps(const char *devices, uint64_t n, uint64_t *exits)
+{
+	struct iofuzz_state *st = iofuzz_state_alloc();
+	struct iofuzz_cfg cfg = {
+		.seed = 1, .fuzz_count = 0, .mixed_ops = n, .mode = IOFUZZ_MODE_PORTS,
+		.hang_ms = 2000,
+	};
+	uint64_t ps;
+
+	snprintf(cfg.devices, sizeof(cfg.devices), "%s", devices);
+	iofuzz_build_plan(&cfg, st);
+	iofuzz_run(&cfg, st);
+	TEST_ASSERT(!st->findings && !st->restarts, "fuzz run of %s had findings or restarts",
+		    devices);
+	ps = st->elapsed_ns * 1000 / st->done;
+	*exits = 0;
+	for (unsigned int d = 0; d < iofuzz_nr_devs; d++)
+		*exits += st->stats[d].exits;
+	munmap(st, sizeof(*st));
+	return ps;
+}
+
+static uint64_t spawn_us(unsigned int n)
+{
+	uint64_t t0 = now_ns();
+
+	for (unsigned int i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (!pid) {
+			execl("/bin/true", "true", (char *)NULL);
+			_exit(127);
+		}
+		TEST_ASSERT(pid > 0, "fork");
+		waitpid(pid, NULL, 0);
+	}
+	return (now_ns() - t0) / 1000 / n;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t n = 20000, ex_user, ex_kern, v;
+	uint64_t ru, rk, fu, fk, sp;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "n:h")) != -1) {
+		switch (opt) {
+		case 'n':
+			if (!parse_u64(optarg, &v) || v < 100 || v > 10000000) {
+				fprintf(stderr, "%s: -n wants 100-10000000, got '%s'\n", argv[0], optarg);
+				return KSFT_FAIL;
+			}
+			n = v;
+			break;
+		case 'h':
+			printf("Usage: %s [-n OPS]  (default 20000 per measurement)\n", argv[0]);
+			return 0;
+		default:
+			fprintf(stderr, "Usage: %s [-n OPS]\n", argv[0]);
+			return KSFT_FAIL;
+		}
+	}
+	ru = raw_user_ps(n);
+	rk = raw_kernel_ps(n);
+	fu = fuzz_ps("cmos,port80,com1,pci_conf", n, &ex_user);
+	fk = fuzz_ps("pic_master,pit,speaker,pic_slave,elcr", n, &ex_kern);
+	sp = spawn_us(50);
+
+	/* Integer arithmetic only: this file holds guest code, built without SSE. */
+	printf("raw userspace PIO exit:  %6lu.%02lu us/exit (%lu/s)\n", ru / 1000000,
+	       ru / 10000 % 100, (unsigned long)(1000000000000ULL / ru));
+	printf("raw in-kernel PIO:       %6lu.%02lu us/op   (%lu/s)\n", rk / 1000000,
+	       rk / 10000 % 100, (unsigned long)(1000000000000ULL / rk));
+	printf("iofuzz userspace ports:  %6lu.%02lu us/op   (%lu/s, %lu exits for %lu ops)"
+	       " = %lu%% of the raw exit rate\n", fu / 1000000, fu / 10000 % 100,
+	       (unsigned long)(1000000000000ULL / fu), ex_user, n, 100 * ru / fu);
+	printf("iofuzz in-kernel ports:  %6lu.%02lu us/op   (%lu/s, %lu exits for %lu ops)"
+	       " = %lu%% of the raw in-kernel rate\n", fk / 1000000, fk / 10000 % 100,
+	       (unsigned long)(1000000000000ULL / fk), ex_kern, n, 100 * rk / fk);
+	printf("one process spawn:       %6lu.%03lu ms (floor of the seed's one ssh+dd per access)\n",
+	       sp / 1000, sp % 1000);
+	printf("speed-up vs the seed's method: >= %lux (userspace ports), >= %lux (in-kernel)\n",
+	       sp * 1000000 / fu, sp * 1000000 / fk);
+	return 0;
+}

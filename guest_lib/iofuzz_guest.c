@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iofuzz op generator and guest executor.  The generator is also called by
+ * the host (same object, same ELF), which is what makes a run replayable
+ * from its seed: see include/iofuzz.h.  Built SSE-free like all guest code.
+ */
+#include "guest.h"
+#include "iofuzz.h"
+
+/* splitmix64 finalizer: a stateless PRNG, op i needs no state from op i-1. */
+uint64_t iofuzz_rand(uint64_t seed, uint64_t idx, uint64_t salt)
+{
+	uint64_t z = seed + idx * 0x9e3779b97f4a7c15ULL + salt * 0xd1b54a32d192ed03ULL;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+uint64_t iofuzz_hash_op(uint64_t h, const struct iofuzz_op *op)
+{
+	uint64_t w[3] = { op->type | op->size << 8 | op->count << 16 | (uint64_t)op->range << 24,
+			  op->addr, op->value };
+
+	for (int i = 0; i < 3; i++)
+		for (int b = 0; b < 64; b += 8)
+			h = (h ^ ((w[i] >> b) & 0xff)) * 0x100000001b3ULL;
+	return h;
+}
+
+bool iofuzz_op_equal(const struct iofuzz_op *a, const struct iofuzz_op *b)
+{
+	return a->type == b->type && a->size == b->size && a->count == b->count &&
+	       a->addr == b->addr && a->value == b->value;
+}
+
+const struct iofuzz_seg *iofuzz_find_seg(const struct iofuzz_plan *plan, uint64_t idx)
+{
+	for (uint32_t i = 0; i < plan->nr_segs; i++)
+		if (idx >= plan->segs[i].first && idx < plan->segs[i].first + plan->segs[i].count)
+			return &plan->segs[i];
+	return NULL;
+}
+
+static bool excluded(const struct iofuzz_plan *plan, const struct iofuzz_range *r,
+		     uint64_t addr, uint64_t len)
+{
+	for (uint32_t i = 0; i < plan->nr_excl; i++) {
+		const struct iofuzz_range *x = &plan->excl[i];
+
+		if (x->space == r->space && addr <= x->end && addr + len - 1 >= x->beg)
+			return true;
+	}
+	return false;
+}
+
+static const uint8_t port_sizes[3] = { 1, 2, 4 };
+
+void iofuzz_gen_op(const struct iofuzz_plan *plan, const struct iofuzz_seg *seg,
+		   const struct iofuzz_range *ranges, uint64_t idx, struct iofuzz_op *op)
+{
+	uint64_t r0 = iofuzz_rand(plan->seed, idx, 0), r1 = iofuzz_rand(plan->seed, idx, 1);
+	uint64_t k = idx - seg->first;
+	const struct iofuzz_range *r;
+	uint64_t units;
+	bool write;
+
+	op->range = seg->phase == IOF_MIXED ? r0 % plan->nr_ranges : seg->range;
+	r = &ranges[op->range];
+	units = (r->end - r->beg) / r->stride + 1;
+	op->count = 1;
+	op->value = 0;
+	switch (seg->phase) {
+	case IOF_READ_ALL:
+	case IOF_WRITE_ZERO:
+		op->addr = r->beg + (k % units) * r->stride;
+		write = seg->phase == IOF_WRITE_ZERO;
+		op->size = r->space == IOF_PORT ? 1 : r->stride;
+		break;
+	default:
+		op->addr = r->beg + ((r0 >> 8) % units) * r->stride;
+		write = seg->phase == IOF_FUZZ || (r1 & 1);
+		op->value = iofuzz_rand(plan->seed, idx, 2);
+		op->size = r->space == IOF_PORT ? port_sizes[(r1 >> 1) % 3] : r->stride;
+		break;
+	}
+	switch (r->space) {
+	case IOF_PORT:
+		op->type = write ? IOF_OUT : IOF_IN;
+		/* A quarter of the mixed port ops use the string forms. */
+		if (seg->phase == IOF_MIXED && ((r1 >> 4) & 3) == 0) {
+			op->type = write ? IOF_OUTS : IOF_INS;
+			op->count = 1 + (r1 >> 6) % IOFUZZ_STR_MAX;
+		}
+		op->value &= op->size == 4 ? 0xffffffffULL : (1ULL << (8 * op->size)) - 1;
+		break;
+	case IOF_MMIO:
+		op->type = write ? IOF_MMIO_WR : IOF_MMIO_RD;
+		op->value &= 0xffffffffULL;
+		op->size = 4;
+		break;
+	default:
+		op->type = write ? IOF_MSR_WR : IOF_MSR_RD;
+		op->size = 8;
+		break;
+	}
+	if (excluded(plan, r, op->addr, op->size))
+		op->type = IOF_NOP;
+}
+
+/* ---- guest executor ---- */
+
+static void iofuzz_ignore_irq(struct ex_regs *regs)
+{
+	/* NMIs and interrupts a fuzzed LAPIC/PIC may send us: not our business. */
+}
+
+static void __attribute__((noreturn)) plant_triple_fault(void)
+{
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr = { 0, 0 };
+
+	/* An empty IDT: the #UD becomes #GP, then #DF, then shutdown (SDM vol. 3A 6.15). */
+	asm volatile("lidt %0; ud2" :: "m"(idtr));
+	for (;;)
+		;
+}
+
+static uint64_t exec_op(const struct iofuzz_op *op, uint64_t idx)
+{
+	uint8_t buf[IOFUZZ_STR_MAX * 4];
+	uint16_t port = op->addr;
+	uint64_t v = op->value, n = op->count;
+	uint32_t lo, hi;
+	void *p = buf;
+
+	/* RBX carries the op index into every access so the host can read it at an exit. */
+	switch (op->type) {
+	case IOF_IN:
+		if (op->size == 1)
+			asm volatile("inb %%dx, %%al" : "=a"(v) : "d"(port), "b"(idx), "0"(0));
+		else if (op->size == 2)
+			asm volatile("inw %%dx, %%ax" : "=a"(v) : "d"(port), "b"(idx), "0"(0));
+		else
+			asm volatile("inl %%dx, %%eax" : "=a"(v) : "d"(port), "b"(idx), "0"(0));
+		break;
+	case IOF_OUT:
+		if (op->size == 1)
+			asm volatile("outb %%al, %%dx" :: "a"(v), "d"(port), "b"(idx));
+		else if (op->size == 2)
+			asm volatile("outw %%ax, %%dx" :: "a"(v), "d"(port), "b"(idx));
+		else
+			asm volatile("outl %%eax, %%dx" :: "a"(v), "d"(port), "b"(idx));
+		break;
+	case IOF_OUTS:
+		for (unsigned int i = 0; i < sizeof(buf); i++)
+			buf[i] = v >> (8 * (i & 7));
+		if (op->size == 1)
+			asm volatile("cld; rep outsb" : "+S"(p), "+c"(n) : "d"(port), "b"(idx) : "memory");
+		else if (op->size == 2)
+			asm volatile("cld; rep outsw" : "+S"(p), "+c"(n) : "d"(port), "b"(idx) : "memory");
+		else
+			asm volatile("cld; rep outsl" : "+S"(p), "+c"(n) : "d"(port), "b"(idx) : "memory");
+		break;
+	case IOF_INS:
+		if (op->size == 1)
+			asm volatile("cld; rep insb" : "+D"(p), "+c"(n) : "d"(port), "b"(idx) : "memory");
+		else if (op->size == 2)
+			asm volatile("cld; rep insw" : "+D"(p), "+c"(n) : "d"(port), "b"(idx) : "memory");
+		else
+			asm volatile("cld; rep insl" : "+D"(p), "+c"(n) : "d"(port), "b"(idx) : "memory");
+		v = buf[0];
+		break;
+	case IOF_MMIO_RD:
+		asm volatile("movl (%1), %k0" : "=r"(v) : "r"(op->addr), "b"(idx) : "memory");
+		break;
+	case IOF_MMIO_WR:
+		asm volatile("movl %k0, (%1)" :: "r"(v), "r"(op->addr), "b"(idx) : "memory");
+		break;
+	case IOF_MSR_RD:
+		/* #GP on an MSR KVM does not know is the expected answer. */
+		asm volatile(ASM_SAFE("rdmsr") : "=a"(lo), "=d"(hi)
+			     : "c"((uint32_t)op->addr), "b"(idx) : "memory");
+		v = lo | (uint64_t)hi << 32;
+		break;
+	case IOF_MSR_WR:
+		asm volatile(ASM_SAFE("wrmsr") :: "a"((uint32_t)v), "d"((uint32_t)(v >> 32)),
+			     "c"((uint32_t)op->addr), "b"(idx) : "memory");
+		break;
+	default:
+		break;
+	}
+	return v;
+}
+
+void iofuzz_guest_main(struct iofuzz_plan *plan, struct iofuzz_shared *sh)
+{
+	/* Local copies: the loop then touches only its stack and code after an exit. */
+	struct iofuzz_range ranges[IOFUZZ_MAX_RANGES];
+	struct iofuzz_op fault_op = plan->fault_op, op;
+	uint64_t idx = plan->start, total = plan->total, hash = IOFUZZ_HASH_INIT, done = 0;
+	uint32_t fault = plan->fault;
+	struct iofuzz_seg seg = { 0 };
+
+	guest_install_handler(NMI_VECTOR, iofuzz_ignore_irq);
+	for (unsigned int v = 32; v < NR_VECTORS; v++)
+		guest_install_handler(v, iofuzz_ignore_irq);
+	memcpy(ranges, plan->ranges, sizeof(ranges));
+
+	for (; idx < total; idx++, done++) {
+		bool in_kernel;
+
+		if (plan->nr_list) {
+			op = plan->list[idx];
+		} else {
+			if (idx < seg.first || idx >= seg.first + seg.count) {
+				const struct iofuzz_seg *s = iofuzz_find_seg(plan, idx);
+
+				GUEST_ASSERT(s);
+				seg = *s;
+			}
+			iofuzz_gen_op(plan, &seg, ranges, idx, &op);
+		}
+		hash = iofuzz_hash_op(hash, &op);
+		in_kernel = ranges[op.range].in_kernel || ranges[op.range].space == IOF_MSR;
+		if (in_kernel || fault) {
+			/* The heartbeat the host watchdog watches; bounded ring for the report. */
+			sh->hb = idx;
+			sh->ring[sh->ring_pos++ % IOFUZZ_HB_RING] = op;
+		}
+		if (fault && iofuzz_op_equal(&op, &fault_op)) {
+			if (fault == IOF_FAULT_TRIPLE)
+				plant_triple_fault();
+			if (fault == IOF_FAULT_HANG)
+				for (;;)
+					asm volatile("" ::: "memory");
+		}
+		exec_op(&op, idx);
+	}
+	for (;;) {
+		uint64_t a[UCALL_MAX_ARGS] = { done, hash };
+
+		__guest_ucall_regs(IOFUZZ_UCALL_LIFE_DONE, __FILE__, __LINE__, 2, a);
+	}
+}

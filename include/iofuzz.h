@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * iofuzz: in-guest port I/O, MMIO and MSR fuzzing of KVM's device emulation.
+ *
+ * The op sequence is a pure function of (plan, seed, op index): the guest
+ * generates op i with iofuzz_gen_op() and executes it; the host calls the
+ * very same function (same object file, same ELF) to name, log, replay and
+ * minimize ops.  So a run is replayed exactly by its seed, and a VM restarted
+ * after a hang or triple fault resumes at any op index without replaying the
+ * ones before it.
+ *
+ * A plan is a list of segments; each segment is one phase over one range, as
+ * in the 2010 iofuzz: read every unit, write 0 to every unit, then
+ * fuzz_count * units random writes; a last MIXED segment draws random ops of
+ * every kind over all ranges.  An explicit op list (replay, minimizer)
+ * replaces the generator.
+ */
+#ifndef KVM_SUITE_IOFUZZ_H
+#define KVM_SUITE_IOFUZZ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum iofuzz_space { IOF_PORT, IOF_MMIO, IOF_MSR };
+
+enum iofuzz_type {
+	IOF_NOP,	/* op fell on an excluded unit (e.g. the ucall port) */
+	IOF_IN, IOF_OUT, IOF_INS, IOF_OUTS,
+	IOF_MMIO_RD, IOF_MMIO_WR,
+	IOF_MSR_RD, IOF_MSR_WR,
+	IOF_NR_TYPES
+};
+
+enum iofuzz_phase { IOF_READ_ALL, IOF_WRITE_ZERO, IOF_FUZZ, IOF_MIXED };
+
+/* Test-only planted faults, matched on the op's content so they survive minimization. */
+enum iofuzz_fault { IOF_FAULT_NONE, IOF_FAULT_TRIPLE, IOF_FAULT_HANG, IOF_FAULT_CRASH };
+
+#define IOFUZZ_MAX_RANGES	32
+#define IOFUZZ_MAX_SEGS		(3 * IOFUZZ_MAX_RANGES + 1)
+#define IOFUZZ_MAX_EXCL		8
+#define IOFUZZ_MAX_LIST		4096	/* explicit ops (replay file, minimizer) */
+#define IOFUZZ_STR_MAX		8	/* elements of one INS/OUTS */
+#define IOFUZZ_HB_RING		16	/* in-kernel ops the guest logs itself */
+
+struct iofuzz_range {
+	uint64_t beg, end;	/* inclusive; ports, MMIO GPAs or MSR numbers */
+	uint8_t space;		/* enum iofuzz_space */
+	uint8_t stride;		/* bytes per unit: 1 (ports, MSRs) or 4 (MMIO) */
+	uint8_t in_kernel;	/* KVM handles it without exiting to userspace */
+	uint8_t id;		/* index into the host's device table */
+};
+
+struct iofuzz_seg {
+	uint64_t first;		/* global index of the segment's first op */
+	uint64_t count;
+	uint8_t phase;		/* enum iofuzz_phase */
+	uint8_t range;		/* index into plan.ranges (not used by MIXED) */
+};
+
+struct iofuzz_op {
+	uint8_t type;		/* enum iofuzz_type */
+	uint8_t size;		/* 1, 2, 4 (ports, MMIO), 8 (MSR) */
+	uint8_t count;		/* INS/OUTS elements */
+	uint8_t range;		/* plan range it targets */
+	uint64_t addr;
+	uint64_t value;
+};
+
+struct iofuzz_plan {
+	uint64_t seed;
+	uint64_t total;		/* ops in the whole run */
+	uint64_t start;		/* first op of this VM's life (restarts resume here) */
+	uint32_t nr_ranges, nr_segs, nr_excl;
+	uint32_t fault;		/* enum iofuzz_fault */
+	struct iofuzz_op fault_op;	/* the op that triggers the planted fault */
+	struct iofuzz_range ranges[IOFUZZ_MAX_RANGES];
+	struct iofuzz_seg segs[IOFUZZ_MAX_SEGS];
+	struct iofuzz_range excl[IOFUZZ_MAX_EXCL];	/* never touched, e.g. UCALL_PIO_PORT */
+	uint64_t nr_list;	/* nonzero: run list[] instead of the generator */
+	struct iofuzz_op *list;	/* guest address of the explicit ops */
+};
+
+/*
+ * Guest-written state, one page: the heartbeat is the index of the op the
+ * guest is about to execute.  The guest writes it (and the small ring) only
+ * for in-kernel ops: an op that exits to userspace is logged by the host from
+ * the exit itself, which keeps the guest from touching an extra page after
+ * every userspace exit (~3.5 us each on kvm_pvm).
+ */
+struct iofuzz_shared {
+	volatile uint64_t hb;
+	volatile uint64_t ring_pos;
+	struct iofuzz_op ring[IOFUZZ_HB_RING];
+} __attribute__((aligned(4096)));
+
+/* ucall commands of the fuzzer guest (UCALL_USER range). */
+#define IOFUZZ_UCALL_LIFE_DONE	(0x100 + 0x50)	/* args: ops done, op hash */
+
+/* ---- shared by guest and host (guest_lib/iofuzz_guest.c, SSE-free) ---- */
+uint64_t iofuzz_rand(uint64_t seed, uint64_t idx, uint64_t salt);
+void iofuzz_gen_op(const struct iofuzz_plan *plan, const struct iofuzz_seg *seg,
+		   const struct iofuzz_range *ranges, uint64_t idx, struct iofuzz_op *op);
+const struct iofuzz_seg *iofuzz_find_seg(const struct iofuzz_plan *plan, uint64_t idx);
+uint64_t iofuzz_hash_op(uint64_t h, const struct iofuzz_op *op);
+bool iofuzz_op_equal(const struct iofuzz_op *a, const struct iofuzz_op *b);
+/* Guest entry: runs plan->start .. plan->total, then reports LIFE_DONE. */
+void iofuzz_guest_main(struct iofuzz_plan *plan, struct iofuzz_shared *sh);
+
+#define IOFUZZ_HASH_INIT	0xcbf29ce484222325ULL
+
+/* ---- host side (lib/iofuzz.c) ---- */
+#ifndef __IOFUZZ_GUEST_ONLY
+
+#define IOFUZZ_MAX_DEVS		32
+#define IOFUZZ_LOG_RING		32	/* last ops kept in shared memory for reports */
+
+struct iofuzz_dev {
+	const char *name;
+	struct iofuzz_range r;
+	uint32_t mode;		/* IOFUZZ_MODE_* bit of its space */
+	bool needs_pit;		/* in-kernel only with KVM_CREATE_PIT2 */
+	bool optional;		/* only when asked for by name (full-range ports) */
+};
+
+#define IOFUZZ_MODE_PORTS	1u
+#define IOFUZZ_MODE_MMIO	2u
+#define IOFUZZ_MODE_MSR		4u
+#define IOFUZZ_MODE_ALL		7u
+
+struct iofuzz_cfg {
+	uint64_t seed;
+	uint64_t fuzz_count;	/* -c: random writes per unit in the FUZZ phase */
+	uint64_t mixed_ops;	/* ops of the final MIXED phase */
+	uint64_t max_ops;	/* -n: 0 means the whole plan */
+	uint64_t time_ms;	/* -t: 0 means no budget */
+	uint32_t mode;		/* -m */
+	char devices[256];	/* -d: comma list of names, empty means all of the mode */
+	char skip[256];		/* -x: comma list of names or lo-hi ranges */
+	int verbose;
+	uint32_t fault;		/* test-only planted fault */
+	uint64_t fault_at;	/* ...at this op index */
+	uint64_t hang_ms;	/* no heartbeat for this long is a hang */
+	const char *replay;	/* -r FILE */
+};
+
+/* Per device, kept in shared memory so a supervisor sees a crashed child's numbers. */
+struct iofuzz_dev_stats {
+	uint64_t ops, exits, in_kernel, restarts;
+};
+
+struct iofuzz_log_entry {
+	uint64_t idx;
+	struct iofuzz_op op;
+	uint32_t exit_reason;	/* KVM exit it caused, 0 when handled in the kernel */
+};
+
+enum iofuzz_end {
+	IOF_END_OK, IOF_END_FINDING, IOF_END_CRASH, IOF_END_TIME,
+};
+
+/* The state a VMM child shares with its supervising parent (MAP_SHARED). */
+struct iofuzz_state {
+	struct iofuzz_plan plan;		/* as built by the host */
+	struct iofuzz_dev_stats stats[IOFUZZ_MAX_DEVS];
+	uint64_t cur;				/* op being executed */
+	uint64_t done;				/* ops completed */
+	uint64_t hash;				/* op-log hash over the run */
+	uint64_t restarts, lives, findings;
+	uint64_t restart_at[16];		/* first restarts' op indices */
+	uint64_t log_pos;
+	struct iofuzz_log_entry log[IOFUZZ_LOG_RING];
+	uint64_t exit_hash;			/* hash of userspace exits as seen by the host */
+	uint64_t elapsed_ns, exits_total;
+	char finding[512];
+	uint32_t end;				/* enum iofuzz_end */
+	uint64_t list[IOFUZZ_MAX_LIST * 3];	/* explicit ops storage (struct iofuzz_op) */
+};
+
+extern const struct iofuzz_dev iofuzz_devs[];
+extern const unsigned int iofuzz_nr_devs;
+
+const char *iofuzz_type_name(unsigned int type);
+/* Parse -m; false on a bad value. */
+bool iofuzz_parse_mode(const char *s, uint32_t *mode);
+/* Check -d/-x lists; on error fill err and return false. */
+bool iofuzz_check_lists(const struct iofuzz_cfg *cfg, char *err, size_t len);
+struct iofuzz_state *iofuzz_state_alloc(void);	/* shared anonymous mapping */
+/* Build the plan (ranges, segments) from cfg into st->plan. */
+void iofuzz_build_plan(const struct iofuzz_cfg *cfg, struct iofuzz_state *st);
+/* Load a reproducer file as an explicit op list; false with err on a bad file. */
+bool iofuzz_load_ops(const char *path, struct iofuzz_cfg *cfg, struct iofuzz_state *st,
+		     char *err, size_t len);
+/* Run the plan in this process: VMs, device model, watchdog, restarts. */
+void iofuzz_run(const struct iofuzz_cfg *cfg, struct iofuzz_state *st);
+/*
+ * Run in a forked VMM child supervised by this process.  Returns the child's
+ * end: IOF_END_CRASH when it died, with the seed and op index printed.
+ */
+int iofuzz_supervise(const struct iofuzz_cfg *cfg, struct iofuzz_state *st);
+void iofuzz_print_log(const struct iofuzz_state *st);
+void iofuzz_print_table(const struct iofuzz_state *st);
+/*
+ * Shrink the ops [0, fail] of the failing run to a short list that still ends
+ * the same way (crash, restart); write it to path.  Returns the op count.
+ */
+uint64_t iofuzz_minimize(const struct iofuzz_cfg *cfg, const struct iofuzz_state *failing,
+			 int want_end, uint64_t want_restarts, const char *path);
+/* Host-side /dev/kmsg scan: -1 unreadable, else WARN/BUG/Oops lines since the mark. */
+int iofuzz_kmsg_open(void);
+int iofuzz_kmsg_scan(int fd, char *first, size_t len);
+
+#endif /* __IOFUZZ_GUEST_ONLY */
+
+#endif /* KVM_SUITE_IOFUZZ_H */

@@ -1,0 +1,1074 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iofuzz host side: the port map, the plan, a small device model for ports
+ * that exit to userspace, the heartbeat watchdog and VM restart, the
+ * supervising parent, the minimizer and the reproducer file.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guest.h"
+#include "iofuzz.h"
+#include "kvm_util.h"
+
+#define LAPIC_GPA	0xfee00000ULL
+#define IOAPIC_GPA	0xfec00000ULL
+#define MAX_RESTARTS	2000
+
+/*
+ * The ports KVM_CREATE_IRQCHIP and KVM_CREATE_PIT2 (with the dummy speaker)
+ * put in the kernel, the ones the device model below answers, the two MMIO
+ * pages of the in-kernel APICs and the MSR ranges KVM emulates.  MMIO units
+ * are the 16-byte register slots (Intel 82093AA datasheet 3.0; SDM vol. 3A
+ * 11.4.1 table 11-1).
+ */
+#define PORT(n, b, e, k, pit)	{ n, { b, e, IOF_PORT, 1, k, 0 }, IOFUZZ_MODE_PORTS, pit, false }
+const struct iofuzz_dev iofuzz_devs[] = {
+	PORT("pic_master", 0x20, 0x21, 1, false),
+	PORT("pit", 0x40, 0x43, 1, true),
+	PORT("speaker", 0x61, 0x61, 1, true),
+	PORT("pic_slave", 0xa0, 0xa1, 1, false),
+	PORT("elcr", 0x4d0, 0x4d1, 1, false),
+	PORT("cmos", 0x70, 0x71, 0, false),
+	PORT("port80", 0x80, 0x80, 0, false),
+	PORT("com1", 0x3f8, 0x3ff, 0, false),
+	PORT("pci_conf", 0xcf8, 0xcff, 0, false),
+	{ "lapic", { LAPIC_GPA, LAPIC_GPA + 0xff0, IOF_MMIO, 16, 1, 0 }, IOFUZZ_MODE_MMIO, false, false },
+	{ "ioapic", { IOAPIC_GPA, IOAPIC_GPA + 0x40, IOF_MMIO, 16, 1, 0 }, IOFUZZ_MODE_MMIO, false, false },
+	{ "msr_arch", { 0, 0x1fff, IOF_MSR, 1, 1, 0 }, IOFUZZ_MODE_MSR, false, false },
+	{ "msr_amd64", { 0xc0000000, 0xc00001ff, IOF_MSR, 1, 1, 0 }, IOFUZZ_MODE_MSR, false, false },
+	{ "msr_kvm", { 0x4b564d00, 0x4b564d0f, IOF_MSR, 1, 1, 0 }, IOFUZZ_MODE_MSR, false, true },
+	/* Full-range mode: every port but UCALL_PIO_PORT (the suite's own channel). */
+	{ "full", { 0, 0xffff, IOF_PORT, 1, 0, 0 }, IOFUZZ_MODE_PORTS, false, true },
+};
+const unsigned int iofuzz_nr_devs = ARRAY_SIZE(iofuzz_devs);
+
+/*
+ * Never touched: the ucall port, and MSRs whose write would pull the floor
+ * from under the executor itself rather than exercise KVM (EFER.LME/LMA,
+ * GS.base holds the guest's per-CPU pointer, the KVM clock MSRs make KVM
+ * write guest RAM at a fuzzed address).
+ */
+static const struct iofuzz_range fixed_excl[] = {
+	{ UCALL_PIO_PORT, UCALL_PIO_PORT + 3, IOF_PORT, 1, 0, 0 },
+	{ 0x11, 0x12, IOF_MSR, 1, 0, 0 },
+	{ 0xc0000080, 0xc0000080, IOF_MSR, 1, 0, 0 },
+	{ 0xc0000101, 0xc0000101, IOF_MSR, 1, 0, 0 },
+};
+
+/* The guest's copies (every global is in the ELF loaded into the guest). */
+static struct iofuzz_plan guest_plan;
+static struct iofuzz_shared guest_shared;
+
+static const char *const type_names[IOF_NR_TYPES] = {
+	"nop", "in", "out", "ins", "outs", "mmio_rd", "mmio_wr", "msr_rd", "msr_wr",
+};
+
+const char *iofuzz_type_name(unsigned int type)
+{
+	return type < IOF_NR_TYPES ? type_names[type] : "?";
+}
+
+bool iofuzz_parse_mode(const char *s, uint32_t *mode)
+{
+	static const struct { const char *n; uint32_t m; } modes[] = {
+		{ "ports", IOFUZZ_MODE_PORTS }, { "mmio", IOFUZZ_MODE_MMIO },
+		{ "msr", IOFUZZ_MODE_MSR }, { "all", IOFUZZ_MODE_ALL },
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(modes); i++)
+		if (!strcmp(s, modes[i].n)) {
+			*mode = modes[i].m;
+			return true;
+		}
+	return false;
+}
+
+static int dev_by_name(const char *name, size_t len)
+{
+	for (unsigned int i = 0; i < iofuzz_nr_devs; i++)
+		if (strlen(iofuzz_devs[i].name) == len && !strncmp(iofuzz_devs[i].name, name, len))
+			return i;
+	return -1;
+}
+
+/* "lo-hi" or "port" in a -x list; false if it is neither. */
+static bool parse_range(const char *s, size_t len, uint64_t *lo, uint64_t *hi)
+{
+	char buf[64], *dash;
+
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = 0;
+	dash = strchr(buf, '-');
+	if (dash)
+		*dash = 0;
+	if (!parse_u64(buf, lo))
+		return false;
+	if (!dash) {
+		*hi = *lo;
+		return true;
+	}
+	return parse_u64(dash + 1, hi) && *hi >= *lo;
+}
+
+/* Calls fn(item, len) for each comma-separated item; stops at the first false. */
+static bool for_each_item(const char *list, bool (*fn)(const char *, size_t, void *), void *arg)
+{
+	while (*list) {
+		const char *end = strchr(list, ',');
+		size_t len = end ? (size_t)(end - list) : strlen(list);
+
+		if (len && !fn(list, len, arg))
+			return false;
+		list += len + (end ? 1 : 0);
+	}
+	return true;
+}
+
+struct list_check {
+	char *err;
+	size_t len;
+	bool ranges_ok;
+};
+
+static bool check_item(const char *s, size_t len, void *arg)
+{
+	struct list_check *c = arg;
+	uint64_t lo, hi;
+
+	if (dev_by_name(s, len) >= 0)
+		return true;
+	if (c->ranges_ok && parse_range(s, len, &lo, &hi))
+		return true;
+	snprintf(c->err, c->len, "unknown device '%.*s'%s", (int)len, s,
+		 c->ranges_ok ? " (and not a range lo-hi)" : "");
+	return false;
+}
+
+bool iofuzz_check_lists(const struct iofuzz_cfg *cfg, char *err, size_t len)
+{
+	struct list_check c = { err, len, false };
+
+	if (!for_each_item(cfg->devices, check_item, &c))
+		return false;
+	c.ranges_ok = true;
+	return for_each_item(cfg->skip, check_item, &c);
+}
+
+static bool name_in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	while (*list) {
+		const char *end = strchr(list, ',');
+		size_t len = end ? (size_t)(end - list) : strlen(list);
+
+		if (len == n && !strncmp(list, name, n))
+			return true;
+		list += len + (end ? 1 : 0);
+	}
+	return false;
+}
+
+struct skip_ctx {
+	struct iofuzz_plan *plan;
+};
+
+static bool add_skip_range(const char *s, size_t len, void *arg)
+{
+	struct iofuzz_plan *plan = ((struct skip_ctx *)arg)->plan;
+	uint64_t lo, hi;
+
+	if (dev_by_name(s, len) >= 0 || !parse_range(s, len, &lo, &hi))
+		return true;
+	/* A numeric range applies to the space of every selected range it meets. */
+	for (uint32_t i = 0; i < plan->nr_ranges; i++) {
+		struct iofuzz_range *r = &plan->ranges[i];
+
+		if (lo > r->end || hi < r->beg || plan->nr_excl >= IOFUZZ_MAX_EXCL)
+			continue;
+		plan->excl[plan->nr_excl++] = (struct iofuzz_range){ lo, hi, r->space, 1, 0, 0 };
+	}
+	return true;
+}
+
+struct iofuzz_state *iofuzz_state_alloc(void)
+{
+	struct iofuzz_state *st = mmap(NULL, sizeof(*st), PROT_READ | PROT_WRITE,
+				       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	TEST_ASSERT(st != MAP_FAILED, "mmap of the shared fuzz state");
+	return st;
+}
+
+static void plan_add_fixed_excl(struct iofuzz_plan *plan)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(fixed_excl); i++)
+		plan->excl[plan->nr_excl++] = fixed_excl[i];
+}
+
+void iofuzz_build_plan(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
+{
+	struct iofuzz_plan *plan = &st->plan;
+	struct skip_ctx sc = { plan };
+	uint64_t n = 0;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->seed = cfg->seed;
+	for (unsigned int i = 0; i < iofuzz_nr_devs; i++) {
+		const struct iofuzz_dev *d = &iofuzz_devs[i];
+		bool named = name_in_list(cfg->devices, d->name);
+
+		if (cfg->devices[0] ? !named : (d->optional || !(d->mode & cfg->mode)))
+			continue;
+		if (name_in_list(cfg->skip, d->name))
+			continue;
+		plan->ranges[plan->nr_ranges] = d->r;
+		plan->ranges[plan->nr_ranges++].id = i;
+	}
+	TEST_ASSERT(plan->nr_ranges, "no device left to fuzz (check -m, -d and -x)");
+	plan_add_fixed_excl(plan);
+	for_each_item(cfg->skip, add_skip_range, &sc);
+
+	/* The seed's phases per range: read all, write 0 to all, fuzz_count x size writes. */
+	for (uint32_t i = 0; i < plan->nr_ranges; i++) {
+		const struct iofuzz_range *r = &plan->ranges[i];
+		uint64_t units = (r->end - r->beg) / r->stride + 1;
+		uint64_t counts[3] = { units, units, cfg->fuzz_count * units };
+
+		for (int p = 0; p < 3; p++) {
+			if (!counts[p])
+				continue;
+			plan->segs[plan->nr_segs++] = (struct iofuzz_seg){
+				.first = n, .count = counts[p], .phase = p, .range = i };
+			n += counts[p];
+		}
+	}
+	if (cfg->mixed_ops) {
+		plan->segs[plan->nr_segs++] = (struct iofuzz_seg){
+			.first = n, .count = cfg->mixed_ops, .phase = IOF_MIXED };
+		n += cfg->mixed_ops;
+	}
+	plan->total = cfg->max_ops && cfg->max_ops < n ? cfg->max_ops : n;
+}
+
+static void host_gen(const struct iofuzz_state *st, uint64_t idx, struct iofuzz_op *op)
+{
+	const struct iofuzz_plan *plan = &st->plan;
+
+	if (plan->nr_list) {
+		*op = ((const struct iofuzz_op *)st->list)[idx];
+		return;
+	}
+	iofuzz_gen_op(plan, iofuzz_find_seg(plan, idx), plan->ranges, idx, op);
+}
+
+/* ---- planted faults (test-only) ---- */
+
+static void plant_fault(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
+{
+	struct iofuzz_plan *plan = &st->plan;
+	uint64_t k = cfg->fault_at;
+
+	if (!cfg->fault)
+		return;		/* none, or planted already (a reproducer file) */
+	plan->fault = cfg->fault;
+	TEST_ASSERT(k < plan->total, "fault op %lu beyond the run's %lu ops", k, plan->total);
+	host_gen(st, k, &plan->fault_op);
+	/* The device model only sees ops that exit: find the first such OUT from K on. */
+	while (cfg->fault == IOF_FAULT_CRASH &&
+	       (plan->fault_op.type != IOF_OUT || plan->ranges[plan->fault_op.range].in_kernel)) {
+		TEST_ASSERT(++k < plan->total, "no userspace-exit OUT at or after op %lu",
+			    cfg->fault_at);
+		host_gen(st, k, &plan->fault_op);
+	}
+	if (k != cfg->fault_at)
+		kvm_log("iofuzz: planted crash moved to op %lu, the first userspace OUT from %lu",
+			k, cfg->fault_at);
+}
+
+/* ---- reproducer files ---- */
+
+static int range_of(const struct iofuzz_plan *plan, unsigned int type, uint64_t addr)
+{
+	unsigned int space = type >= IOF_MSR_RD ? IOF_MSR : type >= IOF_MMIO_RD ? IOF_MMIO : IOF_PORT;
+
+	for (uint32_t i = 0; i < plan->nr_ranges; i++)
+		if (plan->ranges[i].space == space && addr >= plan->ranges[i].beg &&
+		    addr <= plan->ranges[i].end)
+			return i;
+	return -1;
+}
+
+/* Every device of every space: an explicit list may hold any op. */
+static void plan_for_list(struct iofuzz_plan *plan, uint64_t seed)
+{
+	memset(plan, 0, sizeof(*plan));
+	plan->seed = seed;
+	for (unsigned int i = 0; i < iofuzz_nr_devs; i++) {
+		plan->ranges[plan->nr_ranges] = iofuzz_devs[i].r;
+		plan->ranges[plan->nr_ranges++].id = i;
+	}
+	plan_add_fixed_excl(plan);
+}
+
+static bool parse_op(const char *line, struct iofuzz_op *op)
+{
+	char type[16];
+	unsigned int size, count;
+	unsigned long long addr, value;
+
+	if (sscanf(line, "%15s %u %u %llx %llx", type, &size, &count, &addr, &value) != 5)
+		return false;
+	for (unsigned int t = 1; t < IOF_NR_TYPES; t++) {
+		if (strcmp(type, type_names[t]))
+			continue;
+		if ((size != 1 && size != 2 && size != 4 && size != 8) || !count ||
+		    count > IOFUZZ_STR_MAX)
+			return false;
+		*op = (struct iofuzz_op){ .type = t, .size = size, .count = count,
+					  .addr = addr, .value = value };
+		return true;
+	}
+	return false;
+}
+
+static void format_op(char *buf, size_t len, const struct iofuzz_op *op)
+{
+	snprintf(buf, len, "%s %u %u %#lx %#lx", iofuzz_type_name(op->type), op->size,
+		 op->count, op->addr, op->value);
+}
+
+bool iofuzz_load_ops(const char *path, struct iofuzz_cfg *cfg, struct iofuzz_state *st,
+		     char *err, size_t len)
+{
+	struct iofuzz_op *list = (struct iofuzz_op *)st->list;
+	FILE *f = fopen(path, "r");
+	char line[256];
+	unsigned int lineno = 0;
+	uint64_t n = 0;
+
+	if (!f) {
+		snprintf(err, len, "cannot open '%s': %s", path, strerror(errno));
+		return false;
+	}
+	plan_for_list(&st->plan, cfg->seed);
+	while (fgets(line, sizeof(line), f)) {
+		struct iofuzz_op op;
+		char *s = line;
+		int r;
+
+		lineno++;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '#' || *s == '\n' || !*s)
+			continue;
+		if (!strncmp(s, "fault ", 6)) {
+			char kind[16];
+
+			if (sscanf(s + 6, "%15s", kind) != 1 || !parse_op(s + 6 + strlen(kind), &op))
+				goto bad;
+			cfg->fault = !strcmp(kind, "triple") ? IOF_FAULT_TRIPLE :
+				     !strcmp(kind, "hang") ? IOF_FAULT_HANG :
+				     !strcmp(kind, "crash") ? IOF_FAULT_CRASH : IOF_FAULT_NONE;
+			if (!cfg->fault)
+				goto bad;
+			st->plan.fault = cfg->fault;
+			st->plan.fault_op = op;
+			continue;
+		}
+		if (strncmp(s, "op ", 3) || !parse_op(s + 3, &op) || n >= IOFUZZ_MAX_LIST)
+			goto bad;
+		r = range_of(&st->plan, op.type, op.addr);
+		if (r < 0)
+			goto bad;
+		op.range = r;
+		list[n++] = op;
+	}
+	fclose(f);
+	if (!n) {
+		snprintf(err, len, "'%s' holds no ops", path);
+		return false;
+	}
+	if (st->plan.fault)
+		st->plan.fault_op.range = range_of(&st->plan, st->plan.fault_op.type,
+						   st->plan.fault_op.addr);
+	st->plan.nr_list = n;
+	st->plan.total = n;
+	return true;
+bad:
+	snprintf(err, len, "%s:%u: not an op line (want 'op TYPE SIZE COUNT ADDR VALUE', "
+		 "at most %u ops, address inside a known device): %s", path, lineno,
+		 IOFUZZ_MAX_LIST, line);
+	fclose(f);
+	return false;
+}
+
+static const char *fault_name(uint32_t f)
+{
+	return f == IOF_FAULT_TRIPLE ? "triple" : f == IOF_FAULT_HANG ? "hang" :
+	       f == IOF_FAULT_CRASH ? "crash" : "none";
+}
+
+static void write_ops(const char *path, const struct iofuzz_plan *plan,
+		      const struct iofuzz_op *ops, uint64_t n, const char *why)
+{
+	FILE *f = fopen(path, "w");
+	char buf[128];
+
+	TEST_ASSERT(f, "cannot write reproducer '%s'", path);
+	fprintf(f, "# iofuzz reproducer: %s\n# replay: iofuzz_test -r %s\n", why, path);
+	if (plan->fault) {
+		format_op(buf, sizeof(buf), &plan->fault_op);
+		fprintf(f, "fault %s %s\n", fault_name(plan->fault), buf);
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		format_op(buf, sizeof(buf), &ops[i]);
+		fprintf(f, "op %s\n", buf);
+	}
+	TEST_ASSERT(!fclose(f), "writing '%s'", path);
+}
+
+/* ---- the device model for ports that exit to userspace ---- */
+
+struct devmodel {
+	uint8_t cmos_index, cmos[128];
+	uint8_t com1_scratch;
+	uint32_t pci_addr;
+};
+
+static uint32_t model_in(struct devmodel *m, uint16_t port)
+{
+	switch (port) {
+	case 0x71:
+		return m->cmos[m->cmos_index & 0x7f];
+	case 0x3fd:
+		return 0x60;		/* LSR: transmitter empty */
+	case 0x3ff:
+		return m->com1_scratch;
+	case 0xcf8:
+		return m->pci_addr;
+	default:
+		return 0xffffffff;	/* nothing there: the bus floats high */
+	}
+}
+
+static void model_out(struct devmodel *m, uint16_t port, uint32_t v)
+{
+	switch (port) {
+	case 0x70:
+		m->cmos_index = v;
+		break;
+	case 0x71:
+		m->cmos[m->cmos_index & 0x7f] = v;
+		break;
+	case 0x3ff:
+		m->com1_scratch = v;
+		break;
+	case 0xcf8:
+		m->pci_addr = v;
+		break;
+	}
+}
+
+/* ---- running ---- */
+
+struct life {
+	const struct iofuzz_cfg *cfg;
+	struct iofuzz_state *st;
+	struct kvm_vcpu *vcpu;
+	struct iofuzz_shared *sh;	/* host view of the guest's page */
+	volatile bool active, hung, stop;
+	volatile bool quit;
+	uint64_t t0;
+};
+
+static uint8_t port_dev[65536];		/* device index + 1, 0 = none */
+
+static void *fuzz_watchdog(void *arg)
+{
+	struct life *l = arg;
+	uint64_t last_seq = 0, last_hb = ~0ULL, since = now_ns();
+
+	while (!l->quit) {
+		uint64_t now;
+
+		usleep(20000);
+		now = now_ns();
+		if (!l->active) {
+			since = now;
+			continue;
+		}
+		if (l->cfg->time_ms && now - l->t0 > l->cfg->time_ms * 1000000ULL && !l->stop) {
+			l->stop = true;
+			pthread_kill(l->vcpu->thread, SIGUSR2);
+		}
+		if (l->vcpu->run_seq != last_seq || l->sh->hb != last_hb) {
+			last_seq = l->vcpu->run_seq;
+			last_hb = l->sh->hb;
+			since = now;
+			continue;
+		}
+		/* No exit and no heartbeat for hang_ms: kick it; KVM_RUN returns EINTR. */
+		if (now - since > l->cfg->hang_ms * 1000000ULL) {
+			l->hung = true;
+			pthread_kill(l->vcpu->thread, SIGUSR2);
+			since = now;
+		}
+	}
+	return NULL;
+}
+
+static void log_op(struct iofuzz_state *st, uint64_t idx, const struct iofuzz_op *op,
+		   uint32_t exit_reason)
+{
+	struct iofuzz_log_entry *e = &st->log[st->log_pos++ % IOFUZZ_LOG_RING];
+
+	e->idx = idx;
+	e->op = *op;
+	e->exit_reason = exit_reason;
+}
+
+void iofuzz_print_log(const struct iofuzz_state *st)
+{
+	uint64_t n = st->log_pos < IOFUZZ_LOG_RING ? st->log_pos : IOFUZZ_LOG_RING;
+	char buf[128];
+
+	kvm_log("last %lu ops (seed %#lx, current op %lu):", n, st->plan.seed, st->cur);
+	for (uint64_t i = st->log_pos - n; i < st->log_pos; i++) {
+		const struct iofuzz_log_entry *e = &st->log[i % IOFUZZ_LOG_RING];
+
+		format_op(buf, sizeof(buf), &e->op);
+		kvm_log("  op %-8lu %-40s %s", e->idx, buf,
+			e->exit_reason ? exit_reason_str(e->exit_reason) : "in kernel");
+	}
+}
+
+/* The last in-kernel ops, from the guest's own ring, into the shared log. */
+static void merge_guest_ring(struct iofuzz_state *st, const struct iofuzz_shared *sh)
+{
+	/*
+	 * The guest's ring holds the ops themselves; their indices follow from
+	 * the heartbeat, and regenerating them on the host gives the same ops.
+	 */
+	for (uint64_t i = sh->hb >= 8 ? sh->hb - 7 : 0; i <= sh->hb && i < st->plan.total; i++) {
+		struct iofuzz_op op;
+
+		host_gen(st, i, &op);
+		log_op(st, i, &op, 0);
+	}
+}
+
+/* kvm_pvm's instruction emulator cannot do these (see PLATFORM.md, known_failures). */
+static bool internal_error_explained(struct kvm_vcpu *vcpu, char *why, size_t len)
+{
+	struct kvm_regs regs;
+	uint8_t *insn;
+
+	if (strcmp(kvm_platform_name(), "kvm_pvm") ||
+	    vcpu->run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION)
+		return false;
+	vcpu_regs_get(vcpu, &regs);
+	insn = __addr_gpa2hva(vcpu->vm, regs.rip);
+	if (!insn)
+		return false;
+	if (insn[0] == 0xcc) {
+		snprintf(why, len, "kvm_pvm cannot emulate INT3");
+		return true;
+	}
+	return false;
+}
+
+static void restart(struct life *l, const char *why, uint64_t at)
+{
+	struct iofuzz_state *st = l->st;
+
+	st->cur = at;
+	if (st->restarts < ARRAY_SIZE(st->restart_at))
+		st->restart_at[st->restarts] = at;
+	st->restarts++;
+	if (at < st->plan.total) {
+		struct iofuzz_op op;
+
+		host_gen(st, at, &op);
+		st->stats[st->plan.ranges[op.range].id].restarts++;
+	}
+	kvm_log("iofuzz: restart %lu: %s at op %lu (seed %#lx); resuming at op %lu",
+		st->restarts, why, at, st->plan.seed, at + 1);
+	if (l->cfg->verbose || st->restarts <= 3) {
+		if (l->cfg->verbose)
+			vcpu_dump(l->vcpu);
+		iofuzz_print_log(st);
+	}
+}
+
+static void finding(struct life *l, uint64_t at, const char *fmt, ...)
+{
+	struct iofuzz_state *st = l->st;
+	va_list ap;
+	int n;
+
+	n = snprintf(st->finding, sizeof(st->finding), "seed %#lx op %lu: ", st->plan.seed, at);
+	va_start(ap, fmt);
+	vsnprintf(st->finding + n, sizeof(st->finding) - n, fmt, ap);
+	va_end(ap);
+	st->findings++;
+	st->end = IOF_END_FINDING;
+	st->cur = at;
+	kvm_log("iofuzz: FINDING: %s", st->finding);
+	vcpu_dump(l->vcpu);
+	iofuzz_print_log(st);
+}
+
+/* One exit to userspace on a fuzzed port: answer it, count it, log it. */
+static void handle_io(struct life *l, struct devmodel *m, uint64_t idx)
+{
+	struct kvm_run *run = l->vcpu->run;
+	struct iofuzz_state *st = l->st;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	struct iofuzz_op op = {
+		.type = run->io.direction == KVM_EXIT_IO_OUT ? IOF_OUT : IOF_IN,
+		.size = run->io.size, .count = run->io.count, .addr = run->io.port,
+	};
+	unsigned int dev = port_dev[run->io.port];
+
+	if (dev)
+		st->stats[dev - 1].exits++;
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
+		uint32_t v = 0;
+
+		if (run->io.direction == KVM_EXIT_IO_OUT) {
+			memcpy(&v, data, run->io.size);
+			if (!i)
+				op.value = v;
+			if (st->plan.fault == IOF_FAULT_CRASH && run->io.count == 1 &&
+			    iofuzz_op_equal(&op, &st->plan.fault_op)) {
+				log_op(st, idx, &op, KVM_EXIT_IO);
+				st->cur = idx;
+				/* Test-only: a device model bug, as a real VMM would have one. */
+				raise(SIGSEGV);
+			}
+			model_out(m, run->io.port, v);
+		} else {
+			v = model_in(m, run->io.port);
+			memcpy(data, &v, run->io.size);
+		}
+	}
+	st->exit_hash = iofuzz_hash_op(st->exit_hash, &op);
+	log_op(st, idx, &op, KVM_EXIT_IO);
+}
+
+static void handle_mmio(struct life *l, uint64_t idx)
+{
+	struct kvm_run *run = l->vcpu->run;
+	struct iofuzz_op op = { .type = run->mmio.is_write ? IOF_MMIO_WR : IOF_MMIO_RD,
+				.size = run->mmio.len, .count = 1, .addr = run->mmio.phys_addr };
+
+	if (run->mmio.is_write)
+		memcpy(&op.value, run->mmio.data, run->mmio.len > 8 ? 8 : run->mmio.len);
+	else
+		memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+	l->st->exit_hash = iofuzz_hash_op(l->st->exit_hash, &op);
+	log_op(l->st, idx, &op, KVM_EXIT_MMIO);
+}
+
+static uint64_t exit_op_index(struct kvm_vcpu *vcpu)
+{
+	struct kvm_regs regs;
+
+	if (vcpu->run->kvm_valid_regs & KVM_SYNC_X86_REGS)
+		return vcpu->run->s.regs.regs.rbx;
+	vcpu_regs_get(vcpu, &regs);
+	return regs.rbx;
+}
+
+/* The host's own hash of ops [from, to): must equal what the guest generated. */
+static uint64_t host_hash(const struct iofuzz_state *st, uint64_t from, uint64_t to)
+{
+	uint64_t h = IOFUZZ_HASH_INIT;
+	struct iofuzz_op op;
+
+	for (uint64_t i = from; i < to; i++) {
+		host_gen(st, i, &op);
+		h = iofuzz_hash_op(h, &op);
+	}
+	return h;
+}
+
+/* One VM's life, from op `start` until the plan ends or the VM must restart. */
+static uint64_t run_life(struct life *l, uint64_t start)
+{
+	struct iofuzz_state *st = l->st;
+	struct vm_opts opts = { .irqchip = true };
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	struct devmodel model = { 0 };
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	uint64_t last = start, next = ~0ULL;
+
+	vm = vm_create_opts(&opts);
+	vm_ioctl(vm, KVM_CREATE_PIT2, &pit);
+	virt_map_mmio(vm, LAPIC_GPA, PAGE_SIZE);
+	virt_map_mmio(vm, IOAPIC_GPA, PAGE_SIZE);
+	vcpu = vm_vcpu_add(vm, 0, iofuzz_guest_main);
+	/* Hangs are ours to handle (restart), not the library's (fail). */
+	vcpu->timeout_ms = 24 * 3600 * 1000;
+	st->plan.start = start;
+	if (st->plan.nr_list) {
+		unsigned int pages = (st->plan.nr_list * sizeof(struct iofuzz_op) + PAGE_SIZE - 1)
+				     / PAGE_SIZE;
+		uint64_t gpa = vm_phys_alloc(vm, pages);
+
+		memcpy(addr_gpa2hva(vm, gpa), st->list, st->plan.nr_list * sizeof(struct iofuzz_op));
+		st->plan.list = (struct iofuzz_op *)(uintptr_t)gpa;
+	}
+	write_guest_global(vm, guest_plan, st->plan);
+	vcpu_args_set(vcpu, 2, (uint64_t)(uintptr_t)&guest_plan, (uint64_t)(uintptr_t)&guest_shared);
+	l->sh = addr_gva2hva(vm, (uint64_t)(uintptr_t)&guest_shared);
+	l->sh->hb = start;
+	l->vcpu = vcpu;
+	vcpu->thread = pthread_self();
+	l->hung = false;
+	st->lives++;
+	__atomic_store_n(&l->active, true, __ATOMIC_SEQ_CST);
+
+	while (next == ~0ULL) {
+		struct kvm_run *run = vcpu->run;
+		int r = __vcpu_run(vcpu);
+		char why[128];
+		struct ucall uc;
+
+		st->exits_total++;
+		if (r < 0) {
+			if (errno != EINTR) {
+				finding(l, last, "KVM_RUN failed: %s", strerror(errno));
+				next = st->plan.total;
+			} else if (l->stop) {
+				st->end = IOF_END_TIME;
+				last = l->sh->hb > last ? l->sh->hb : last;
+				next = st->plan.total;
+				st->done = last;
+			} else if (l->hung) {
+				merge_guest_ring(st, l->sh);
+				last = l->sh->hb > last ? l->sh->hb : last;
+				vcpu_dump(vcpu);
+				restart(l, "hang (no exit and no heartbeat)", last);
+				next = last + 1;
+			}
+			continue;
+		}
+		switch (run->exit_reason) {
+		case KVM_EXIT_IO:
+			if (run->io.port == UCALL_PIO_PORT) {
+				switch (get_ucall(vcpu, &uc)) {
+				case IOFUZZ_UCALL_LIFE_DONE:
+					/* The guest's generator must agree with the host's. */
+					if (uc.args[1] != host_hash(st, start, st->plan.total))
+						TEST_FAIL("guest op hash %#lx != host's over ops %lu-%lu: "
+							  "generator differs", uc.args[1], start,
+							  st->plan.total);
+					st->hash = iofuzz_hash_op(st->hash, &(struct iofuzz_op){
+						.addr = uc.args[0], .value = uc.args[1] });
+					next = st->plan.total;
+					break;
+				case UCALL_ABORT:
+					kvm_log("guest: %s", uc.buffer);
+					last = l->sh->hb > last ? l->sh->hb : last;
+					restart(l, "guest exception", last);
+					next = last + 1;
+					break;
+				case UCALL_PRINTF:
+					kvm_log("guest: %s", uc.buffer);
+					break;
+				default:
+					TEST_FAIL("unexpected ucall %u", uc.cmd);
+				}
+				break;
+			}
+			last = exit_op_index(vcpu);
+			st->cur = last;
+			handle_io(l, &model, last);
+			break;
+		case KVM_EXIT_MMIO:
+			last = exit_op_index(vcpu);
+			st->cur = last;
+			handle_mmio(l, last);
+			break;
+		case KVM_EXIT_SHUTDOWN:
+			merge_guest_ring(st, l->sh);
+			last = l->sh->hb > last ? l->sh->hb : last;
+			restart(l, "guest shutdown (triple fault)", last);
+			next = last + 1;
+			break;
+		case KVM_EXIT_INTERNAL_ERROR:
+			last = l->sh->hb > last ? l->sh->hb : last;
+			if (internal_error_explained(vcpu, why, sizeof(why))) {
+				restart(l, why, last);
+				next = last + 1;
+			} else {
+				finding(l, last, "KVM_EXIT_INTERNAL_ERROR suberror %u",
+					run->internal.suberror);
+				next = st->plan.total;
+			}
+			break;
+		default:
+			last = l->sh->hb > last ? l->sh->hb : last;
+			finding(l, last, "unexpected exit %s", exit_reason_str(run->exit_reason));
+			next = st->plan.total;
+			break;
+		}
+	}
+	__atomic_store_n(&l->active, false, __ATOMIC_SEQ_CST);
+	kvm_vm_free(vm);
+	if (st->restarts > MAX_RESTARTS && !st->findings) {
+		finding(l, last, "more than %u restarts", MAX_RESTARTS);
+		next = st->plan.total;
+	}
+	return next;
+}
+
+static void count_ops(struct iofuzz_state *st)
+{
+	struct iofuzz_op op;
+
+	for (uint64_t i = 0; i < st->done; i++) {
+		struct iofuzz_dev_stats *s;
+
+		host_gen(st, i, &op);
+		s = &st->stats[st->plan.ranges[op.range].id];
+		s->ops++;
+	}
+	for (unsigned int d = 0; d < iofuzz_nr_devs; d++)
+		st->stats[d].in_kernel = st->stats[d].ops > st->stats[d].exits ?
+					 st->stats[d].ops - st->stats[d].exits : 0;
+}
+
+void iofuzz_run(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
+{
+	struct life l = { .cfg = cfg, .st = st };
+	pthread_t wd;
+	uint64_t next = 0;
+
+	memset(port_dev, 0, sizeof(port_dev));
+	for (unsigned int d = 0; d < iofuzz_nr_devs; d++) {
+		const struct iofuzz_range *r = &iofuzz_devs[d].r;
+
+		if (r->space == IOF_PORT && !iofuzz_devs[d].optional)
+			for (uint64_t p = r->beg; p <= r->end; p++)
+				port_dev[p] = d + 1;
+	}
+	/* Ports outside the named devices count as "full" when that mode runs. */
+	for (uint64_t p = 0; p < 65536; p++)
+		if (!port_dev[p])
+			port_dev[p] = dev_by_name("full", 4) + 1;
+	memset(st->stats, 0, sizeof(st->stats));
+	st->hash = IOFUZZ_HASH_INIT;
+	st->exit_hash = IOFUZZ_HASH_INIT;
+	st->end = IOF_END_OK;
+	plant_fault(cfg, st);
+	l.t0 = now_ns();
+	TEST_ASSERT(!pthread_create(&wd, NULL, fuzz_watchdog, &l), "watchdog thread");
+	while (next < st->plan.total && !st->findings && st->end != IOF_END_TIME)
+		next = run_life(&l, next);
+	l.quit = true;
+	pthread_join(wd, NULL);
+	if (st->end != IOF_END_TIME)
+		st->done = st->findings ? st->cur : st->plan.total;
+	st->elapsed_ns = now_ns() - l.t0;
+	st->hash = iofuzz_hash_op(st->hash, &(struct iofuzz_op){ .value = st->exit_hash });
+	count_ops(st);
+}
+
+int iofuzz_supervise(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
+{
+	uint64_t limit_ms = (cfg->time_ms ? cfg->time_ms : 600000) + 60000, t0 = now_ns();
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	TEST_ASSERT(pid >= 0, "fork");
+	if (!pid) {
+		iofuzz_run(cfg, st);
+		fflush(stdout);
+		_exit(st->findings ? 1 : 0);
+	}
+	/* Bounded wait: the child has its own watchdogs, this is the last resort. */
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		if (now_ns() - t0 > limit_ms * 1000000ULL) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			break;
+		}
+		usleep(2000);
+	}
+	if (WIFSIGNALED(status)) {
+		st->end = IOF_END_CRASH;
+		snprintf(st->finding, sizeof(st->finding),
+			 "VMM process died with signal %d (%s): seed %#lx op %lu",
+			 WTERMSIG(status), strsignal(WTERMSIG(status)), st->plan.seed, st->cur);
+		kvm_log("iofuzz: %s", st->finding);
+		iofuzz_print_log(st);
+		return IOF_END_CRASH;
+	}
+	if (!WIFEXITED(status) || (WEXITSTATUS(status) && !st->findings))
+		TEST_FAIL("VMM child ended with status %#x without a finding", status);
+	return st->end;
+}
+
+void iofuzz_print_table(const struct iofuzz_state *st)
+{
+	kvm_log("%-12s %10s %10s %10s %8s", "device", "ops", "exits", "in-kernel", "restarts");
+	for (unsigned int d = 0; d < iofuzz_nr_devs; d++) {
+		const struct iofuzz_dev_stats *s = &st->stats[d];
+
+		if (!s->ops && !s->exits)
+			continue;
+		kvm_log("%-12s %10lu %10lu %10lu %8lu", iofuzz_devs[d].name, s->ops, s->exits,
+			s->in_kernel, s->restarts);
+	}
+	kvm_log("seed %#lx: %lu ops in %lu lives, %lu restarts, %lu findings, %.3f s, "
+		"op-log hash %#lx", st->plan.seed, st->done, st->lives, st->restarts,
+		st->findings, st->elapsed_ns / 1e9, st->hash);
+}
+
+/* ---- minimizer ---- */
+
+struct trial {
+	int end;
+	uint64_t restarts;
+};
+
+static struct trial run_list(const struct iofuzz_cfg *cfg, const struct iofuzz_plan *fplan,
+			     const struct iofuzz_op *ops, uint64_t n)
+{
+	struct iofuzz_state *st = iofuzz_state_alloc();
+	struct iofuzz_cfg c = *cfg;
+	struct trial t;
+	int saved_stdout = dup(1), devnull = open("/dev/null", O_WRONLY);
+
+	plan_for_list(&st->plan, cfg->seed);
+	for (uint64_t i = 0; i < n; i++) {
+		((struct iofuzz_op *)st->list)[i] = ops[i];
+		((struct iofuzz_op *)st->list)[i].range = range_of(&st->plan, ops[i].type, ops[i].addr);
+	}
+	st->plan.nr_list = n;
+	st->plan.total = n;
+	st->plan.fault = fplan->fault;
+	st->plan.fault_op = fplan->fault_op;
+	c.fault = IOF_FAULT_NONE;	/* already planted, by content */
+	c.time_ms = 0;
+	/* Trials are quiet: their reports would drown the minimizer's. */
+	fflush(stdout);
+	dup2(devnull, 1);
+	t.end = iofuzz_supervise(&c, st);
+	fflush(stdout);
+	dup2(saved_stdout, 1);
+	close(saved_stdout);
+	close(devnull);
+	t.restarts = st->restarts;
+	munmap(st, sizeof(*st));
+	return t;
+}
+
+static bool reproduces(struct trial t, int want_end, uint64_t want_restarts)
+{
+	return want_end == IOF_END_CRASH ? t.end == IOF_END_CRASH :
+	       want_end == IOF_END_FINDING ? t.end == IOF_END_FINDING :
+	       t.restarts >= want_restarts;
+}
+
+uint64_t iofuzz_minimize(const struct iofuzz_cfg *cfg, const struct iofuzz_state *failing,
+			 int want_end, uint64_t want_restarts, const char *path)
+{
+	uint64_t fail = failing->cur, lo = fail >= 511 ? fail - 511 : 0;
+	uint64_t n = fail - lo + 1, trials = 0, chunks = 2;
+	struct iofuzz_op *ops = calloc(n, sizeof(*ops)), *tmp = calloc(n, sizeof(*ops));
+	char why[256];
+
+	TEST_ASSERT(ops && tmp, "out of memory");
+	for (uint64_t i = 0; i < n; i++)
+		host_gen(failing, lo + i, &ops[i]);
+	kvm_log("iofuzz: minimizing ops %lu-%lu of seed %#lx", lo, fail, failing->plan.seed);
+	TEST_ASSERT(reproduces(run_list(cfg, &failing->plan, ops, n), want_end, want_restarts),
+		    "the failure at op %lu does not reproduce from the last %lu ops alone", fail, n);
+	/* Delta debugging (Zeller): drop chunks while the failure stays; bounded trials. */
+	while (n >= 2 && trials < 300) {
+		uint64_t size = (n + chunks - 1) / chunks;
+		bool reduced = false;
+
+		for (uint64_t c = 0; c * size < n && trials < 300; c++) {
+			uint64_t m = 0;
+
+			for (uint64_t i = 0; i < n; i++)
+				if (i < c * size || i >= (c + 1) * size)
+					tmp[m++] = ops[i];
+			trials++;
+			if (m && reproduces(run_list(cfg, &failing->plan, tmp, m), want_end,
+					    want_restarts)) {
+				memcpy(ops, tmp, m * sizeof(*ops));
+				n = m;
+				chunks = chunks > 2 ? chunks - 1 : 2;
+				reduced = true;
+				break;
+			}
+		}
+		if (!reduced) {
+			if (chunks >= n)
+				break;
+			chunks = chunks * 2 < n ? chunks * 2 : n;
+		}
+	}
+	snprintf(why, sizeof(why), "seed %#lx, failure at op %lu (%s), %lu ops after %lu trials",
+		 failing->plan.seed, fail, want_end == IOF_END_CRASH ? "VMM crash" :
+		 want_end == IOF_END_FINDING ? "finding" : "restart", n, trials);
+	write_ops(path, &failing->plan, ops, n, why);
+	kvm_log("iofuzz: minimized to %lu ops in %lu trials: %s", n, trials, path);
+	free(ops);
+	free(tmp);
+	return n;
+}
+
+/* ---- host kernel log ---- */
+
+int iofuzz_kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);	/* only what this run causes */
+	return fd;
+}
+
+int iofuzz_kmsg_scan(int fd, char *first, size_t len)
+{
+	static const char *const bad[] = { "WARNING:", "BUG:", "Oops", "general protection",
+					   "kernel BUG" };
+	char rec[8192];
+	int hits = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten records: keep reading */
+		if (n <= 0)
+			break;
+		rec[n] = 0;
+		for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++)
+			if (strstr(rec, bad[i])) {
+				if (!hits++)
+					snprintf(first, len, "%s", strchr(rec, ';') ?
+						 strchr(rec, ';') + 1 : rec);
+				break;
+			}
+	}
+	return hits;
+}

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iofuzz_test: fuzz KVM's in-kernel devices (PIC, PIT, ELCR, LAPIC, IOAPIC,
+ * MSRs) and the userspace-exit path from inside the guest, with the 2010
+ * iofuzz's phases (read all, write 0, fuzz_count x size random writes) plus
+ * a mixed phase, hang/triple-fault restart, a supervising parent and exact
+ * replay.  Without options it runs a bounded self-checking suite (TAP):
+ * one result per device range, determinism by op-log hash, and the planted
+ * faults (triple fault, hang, VMM crash) detected, minimized and replayed.
+ */
+#include <getopt.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "iofuzz.h"
+#include "kvm_util.h"
+
+static int tap_n, tap_fail, tap_pass;
+
+static void tap(bool ok, const char *name, const char *skip)
+{
+	tap_n++;
+	if (skip) {
+		printf("ok %d %s # SKIP %s\n", tap_n, name, skip);
+		return;
+	}
+	printf("%sok %d %s\n", ok ? "" : "not ", tap_n, name);
+	if (ok)
+		tap_pass++;
+	else
+		tap_fail++;
+	fflush(stdout);
+}
+
+static void usage(FILE *f, const char *prog)
+{
+	fprintf(f,
+		"Usage: %s [options]\n"
+		"Without options: the bounded self-checking suite (TAP).\n"
+		"  -c COUNT   fuzz phase: COUNT random writes per unit of each range (default 1)\n"
+		"  -x LIST    skip devices, by name or range lo-hi, comma-separated\n"
+		"  -s SEED    seed (default: random, printed); same seed = same ops\n"
+		"  -t SEC     time budget in seconds (default none)\n"
+		"  -n OPS     stop after OPS ops (default: the whole plan)\n"
+		"  -d LIST    only these devices; 'full' is every port 0-0xffff except\n"
+		"             the suite's ucall port %#x, which is never fuzzed\n"
+		"  -m MODE    ports, mmio, msr or all (default all)\n"
+		"  -v         verbose: dump vCPU state at every restart\n"
+		"  -r FILE    replay the ops listed in FILE (a reproducer)\n"
+		"  -o FILE    on a failure, minimize it and write the reproducer to FILE\n"
+		"  -F K:AT    test-only planted fault: K = triple (guest triple-faults),\n"
+		"             hang (guest spins without exits), crash (host device model\n"
+		"             crashes) at op AT\n"
+		"  -h         this help\n"
+		"Devices:", prog, UCALL_PIO_PORT);
+	for (unsigned int i = 0; i < iofuzz_nr_devs; i++)
+		fprintf(f, " %s", iofuzz_devs[i].name);
+	fprintf(f, "\n");
+}
+
+static void cfg_defaults(struct iofuzz_cfg *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->fuzz_count = 1;
+	cfg->mixed_ops = 4096;
+	cfg->mode = IOFUZZ_MODE_ALL;
+	cfg->hang_ms = 1000;
+}
+
+static uint64_t random_seed(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 20 ^ (uint64_t)getpid() << 40;
+}
+
+/* One device range passes when no finding was attributed to it. */
+static void tap_devices(const struct iofuzz_state *st, const char *prefix)
+{
+	struct iofuzz_op op;
+	int bad_dev = -1;
+	char name[64];
+
+	if (st->findings && st->cur < st->plan.total) {
+		const struct iofuzz_seg *seg = iofuzz_find_seg(&st->plan, st->cur);
+
+		if (seg) {
+			iofuzz_gen_op(&st->plan, seg, st->plan.ranges, st->cur, &op);
+			bad_dev = st->plan.ranges[op.range].id;
+		}
+	}
+	for (uint32_t i = 0; i < st->plan.nr_ranges; i++) {
+		unsigned int id = st->plan.ranges[i].id;
+
+		snprintf(name, sizeof(name), "%s%s", prefix, iofuzz_devs[id].name);
+		tap(!(st->findings && (bad_dev < 0 || bad_dev == (int)id)), name, NULL);
+	}
+}
+
+static int kmsg_check(int fd, bool report)
+{
+	char first[256] = "";
+	int hits;
+
+	if (fd < 0)
+		return 0;
+	hits = iofuzz_kmsg_scan(fd, first, sizeof(first));
+	if (hits && report)
+		printf("# host kernel logged %d WARN/BUG/Oops lines during the run, first: %s",
+		       hits, first);
+	return hits;
+}
+
+/* ---- the default suite ---- */
+
+static void suite_fuzz(int kmsg)
+{
+	struct iofuzz_state *st = iofuzz_state_alloc();
+	struct iofuzz_cfg cfg;
+	int end;
+
+	cfg_defaults(&cfg);
+	cfg.seed = random_seed();
+	cfg.time_ms = 20000;
+	printf("# default fuzz: seed %#lx (replay with -s %#lx)\n", cfg.seed, cfg.seed);
+	iofuzz_build_plan(&cfg, st);
+	end = iofuzz_supervise(&cfg, st);
+	iofuzz_print_table(st);
+	if (end == IOF_END_CRASH)
+		printf("# %s\n", st->finding);
+	tap_devices(st, "fuzz.");
+	if (kmsg < 0)
+		tap(true, "host_kernel_log_clean", "/dev/kmsg is not readable by this user");
+	else
+		tap(!kmsg_check(kmsg, true), "host_kernel_log_clean", NULL);
+}
+
+static uint64_t run_hash(uint64_t seed)
+{
+	struct iofuzz_state *st = iofuzz_state_alloc();
+	struct iofuzz_cfg cfg;
+	uint64_t h;
+
+	cfg_defaults(&cfg);
+	cfg.seed = seed;
+	cfg.mode = IOFUZZ_MODE_PORTS;
+	cfg.mixed_ops = 2000;
+	iofuzz_build_plan(&cfg, st);
+	iofuzz_supervise(&cfg, st);
+	h = st->findings || st->restarts ? 0 : st->hash;
+	printf("# seed %#lx: %lu ops, %lu userspace exits seen, op-log hash %#lx\n", seed,
+	       st->done, st->exits_total, st->hash);
+	munmap(st, sizeof(*st));
+	return h;
+}
+
+static void suite_determinism(void)
+{
+	uint64_t seed = random_seed();
+	uint64_t a = run_hash(seed), b = run_hash(seed), c = run_hash(seed + 1);
+
+	tap(a && a == b, "determinism.same_seed_same_oplog_hash", NULL);
+	tap(a && c && a != c, "determinism.other_seed_other_oplog_hash", NULL);
+}
+
+/* Planted fault at op K: detected, reported at K, minimized, and the reproducer replays. */
+static void suite_fault(uint32_t fault, const char *name, uint64_t k)
+{
+	struct iofuzz_state *st = iofuzz_state_alloc(), *re = iofuzz_state_alloc();
+	char path[] = "/tmp/iofuzz_repro_XXXXXX", err[512], tname[96];
+	struct iofuzz_cfg cfg, rcfg;
+	int end, fd;
+	bool ok;
+
+	cfg_defaults(&cfg);
+	cfg.seed = random_seed();
+	cfg.mode = IOFUZZ_MODE_PORTS;
+	cfg.mixed_ops = 2000;
+	cfg.fault = fault;
+	cfg.fault_at = k;
+	cfg.hang_ms = 300;
+	printf("# planted %s at op %lu, seed %#lx\n", name, k, cfg.seed);
+	iofuzz_build_plan(&cfg, st);
+	end = iofuzz_supervise(&cfg, st);
+	if (fault == IOF_FAULT_CRASH) {
+		ok = end == IOF_END_CRASH && st->cur >= k;
+	} else {
+		ok = end == IOF_END_OK && st->restarts == 1 && st->restart_at[0] == k &&
+		     st->done == st->plan.total;
+		st->cur = k;
+	}
+	snprintf(tname, sizeof(tname), "fault.%s_detected_at_op", name);
+	tap(ok, tname, NULL);
+	if (!ok) {
+		printf("# end %d, restarts %lu, restart_at %lu, current op %lu\n", end,
+		       st->restarts, st->restart_at[0], st->cur);
+		return;
+	}
+
+	fd = mkstemp(path);
+	TEST_ASSERT(fd >= 0, "mkstemp");
+	close(fd);
+	ok = iofuzz_minimize(&cfg, st, fault == IOF_FAULT_CRASH ? IOF_END_CRASH : IOF_END_OK,
+			     1, path) <= 2;
+	snprintf(tname, sizeof(tname), "fault.%s_minimized", name);
+	tap(ok, tname, NULL);
+
+	cfg_defaults(&rcfg);
+	rcfg.hang_ms = 300;
+	ok = iofuzz_load_ops(path, &rcfg, re, err, sizeof(err));
+	if (!ok)
+		printf("# %s\n", err);
+	if (ok) {
+		rcfg.fault = IOF_FAULT_NONE;	/* the file planted it, by content */
+		end = iofuzz_supervise(&rcfg, re);
+		ok = fault == IOF_FAULT_CRASH ? end == IOF_END_CRASH : re->restarts == 1;
+	}
+	snprintf(tname, sizeof(tname), "fault.%s_replays", name);
+	tap(ok, tname, NULL);
+	unlink(path);
+}
+
+static int run_suite(void)
+{
+	int kmsg = iofuzz_kmsg_open();
+
+	printf("TAP version 13\n");
+	if (kmsg < 0)
+		printf("# /dev/kmsg not readable (%s): the host-log check is skipped\n",
+		       strerror(errno));
+	suite_fuzz(kmsg);
+	suite_determinism();
+	suite_fault(IOF_FAULT_TRIPLE, "triple_fault", 1500);
+	suite_fault(IOF_FAULT_HANG, "hang", 900);
+	suite_fault(IOF_FAULT_CRASH, "vmm_crash", 1200);
+	printf("1..%d\n", tap_n);
+	printf("# Totals: pass:%d fail:%d skip:%d\n", tap_pass, tap_fail, tap_n - tap_pass - tap_fail);
+	return tap_fail ? KSFT_FAIL : tap_pass ? KSFT_PASS : KSFT_SKIP;
+}
+
+/* ---- one fuzz run with options ---- */
+
+static int __attribute__((noreturn)) bad(const char *prog, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "%s: ", prog);
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see -h)\n");
+	exit(KSFT_FAIL);
+}
+
+int main(int argc, char **argv)
+{
+	struct iofuzz_state *st;
+	struct iofuzz_cfg cfg;
+	const char *out = NULL;
+	char err[512];
+	uint64_t v;
+	int opt, end, kmsg;
+
+	cfg_defaults(&cfg);
+	cfg.seed = random_seed();
+	if (argc == 1)
+		return run_suite();
+	while ((opt = getopt(argc, argv, "c:x:s:t:n:d:m:vr:o:F:h")) != -1) {
+		switch (opt) {
+		case 'c':
+			if (!parse_u64(optarg, &cfg.fuzz_count) || cfg.fuzz_count > 1000)
+				bad(argv[0], "-c wants a count 0-1000, got '%s'", optarg);
+			break;
+		case 'x':
+			snprintf(cfg.skip, sizeof(cfg.skip), "%s", optarg);
+			break;
+		case 's':
+			if (!parse_u64(optarg, &cfg.seed))
+				bad(argv[0], "-s wants a number, got '%s'", optarg);
+			break;
+		case 't':
+			if (!parse_u64(optarg, &v) || !v || v > 86400)
+				bad(argv[0], "-t wants seconds 1-86400, got '%s'", optarg);
+			cfg.time_ms = v * 1000;
+			break;
+		case 'n':
+			if (!parse_u64(optarg, &cfg.max_ops) || !cfg.max_ops)
+				bad(argv[0], "-n wants a positive op count, got '%s'", optarg);
+			/* A long run by count: let the mixed phase fill it. */
+			cfg.mixed_ops = cfg.max_ops;
+			break;
+		case 'd':
+			snprintf(cfg.devices, sizeof(cfg.devices), "%s", optarg);
+			break;
+		case 'm':
+			if (!iofuzz_parse_mode(optarg, &cfg.mode))
+				bad(argv[0], "-m wants ports, mmio, msr or all, got '%s'", optarg);
+			break;
+		case 'v':
+			cfg.verbose++;
+			break;
+		case 'r':
+			cfg.replay = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'F': {
+			char *colon = strchr(optarg, ':');
+
+			if (!colon || !parse_u64(colon + 1, &cfg.fault_at))
+				bad(argv[0], "-F wants KIND:OP, got '%s'", optarg);
+			*colon = 0;
+			cfg.fault = !strcmp(optarg, "triple") ? IOF_FAULT_TRIPLE :
+				    !strcmp(optarg, "hang") ? IOF_FAULT_HANG :
+				    !strcmp(optarg, "crash") ? IOF_FAULT_CRASH : IOF_FAULT_NONE;
+			if (!cfg.fault)
+				bad(argv[0], "-F: unknown fault kind '%s' (triple, hang, crash)",
+				    optarg);
+			break;
+		}
+		case 'h':
+			usage(stdout, argv[0]);
+			return 0;
+		default:
+			usage(stderr, argv[0]);
+			return KSFT_FAIL;
+		}
+	}
+	if (optind < argc)
+		bad(argv[0], "unexpected argument '%s'", argv[optind]);
+	if (!iofuzz_check_lists(&cfg, err, sizeof(err)))
+		bad(argv[0], "%s", err);
+
+	st = iofuzz_state_alloc();
+	printf("TAP version 13\n# iofuzz seed %#lx (replay with -s %#lx)\n", cfg.seed, cfg.seed);
+	if (cfg.replay) {
+		if (!iofuzz_load_ops(cfg.replay, &cfg, st, err, sizeof(err)))
+			bad(argv[0], "%s", err);
+		cfg.fault = IOF_FAULT_NONE;	/* planted by the file, by content */
+		printf("# replaying %lu ops from %s\n", st->plan.total, cfg.replay);
+	} else {
+		iofuzz_build_plan(&cfg, st);
+	}
+	kmsg = iofuzz_kmsg_open();
+	if (kmsg < 0)
+		printf("# /dev/kmsg not readable (%s): the host-log check is skipped\n",
+		       strerror(errno));
+	end = iofuzz_supervise(&cfg, st);
+	iofuzz_print_table(st);
+	tap_devices(st, "fuzz.");
+	if (kmsg < 0)
+		tap(true, "host_kernel_log_clean", "/dev/kmsg is not readable by this user");
+	else
+		tap(!kmsg_check(kmsg, true), "host_kernel_log_clean", NULL);
+	if (end == IOF_END_CRASH)
+		tap(false, "vmm_alive", NULL);
+	if (end == IOF_END_OK && st->restarts)
+		st->cur = st->restart_at[0];
+	if (out && !cfg.replay && (end == IOF_END_CRASH || end == IOF_END_FINDING || st->restarts))
+		iofuzz_minimize(&cfg, st, end == IOF_END_OK || end == IOF_END_TIME ? IOF_END_OK : end,
+				1, out);
+	printf("1..%d\n", tap_n);
+	return tap_fail ? KSFT_FAIL : KSFT_PASS;
+}
