@@ -106,6 +106,11 @@ uint64_t iofuzz_hash_op(uint64_t h, const struct iofuzz_op *op);
 bool iofuzz_op_equal(const struct iofuzz_op *a, const struct iofuzz_op *b);
 /* Guest entry: runs plan->start .. plan->total, then reports LIFE_DONE. */
 void iofuzz_guest_main(struct iofuzz_plan *plan, struct iofuzz_shared *sh);
+/* Guest entry of the fast executor: jumps into machine code the host compiled from the ops. */
+void iofuzz_guest_jit(void (*code)(void));
+
+/* OUT to UCALL_PIO_PORT without UCALL_TAG: "this chunk of compiled ops is done". */
+#define IOFUZZ_CHUNK_MAGIC	0x10f2c4a3u
 
 #define IOFUZZ_HASH_INIT	0xcbf29ce484222325ULL
 
@@ -141,6 +146,7 @@ struct iofuzz_cfg {
 	uint32_t fault;		/* test-only planted fault */
 	uint64_t fault_at;	/* ...at this op index */
 	uint64_t hang_ms;	/* no heartbeat for this long is a hang */
+	bool guest_gen;		/* -G: the guest generates each op itself (slow, cross-check) */
 	const char *replay;	/* -r FILE */
 };
 
@@ -172,6 +178,7 @@ struct iofuzz_state {
 	struct iofuzz_log_entry log[IOFUZZ_LOG_RING];
 	uint64_t exit_hash;			/* hash of userspace exits as seen by the host */
 	uint64_t elapsed_ns, exits_total;
+	uint64_t run_ns;			/* inside the KVM_RUN loops: no VM setup */
 	char finding[512];
 	uint32_t end;				/* enum iofuzz_end */
 	uint64_t list[IOFUZZ_MAX_LIST * 3];	/* explicit ops storage (struct iofuzz_op) */
@@ -191,6 +198,8 @@ void iofuzz_build_plan(const struct iofuzz_cfg *cfg, struct iofuzz_state *st);
 /* Load a reproducer file as an explicit op list; false with err on a bad file. */
 bool iofuzz_load_ops(const char *path, struct iofuzz_cfg *cfg, struct iofuzz_state *st,
 		     char *err, size_t len);
+/* Make st's plan an explicit list of ops (ranges resolved from the device table). */
+void iofuzz_set_list(struct iofuzz_state *st, const struct iofuzz_op *ops, uint64_t n);
 /* Run the plan in this process: VMs, device model, watchdog, restarts. */
 void iofuzz_run(const struct iofuzz_cfg *cfg, struct iofuzz_state *st);
 /*
