@@ -152,7 +152,11 @@ struct iofuzz_cfg {
 
 /* Per device, kept in shared memory so a supervisor sees a crashed child's numbers. */
 struct iofuzz_dev_stats {
-	uint64_t ops, exits, in_kernel, restarts;
+	uint64_t ops;		/* ops drawn from its range (excluded units not counted) */
+	uint64_t exits;		/* exits to userspace on its ports */
+	uint64_t exited_ops;	/* its ops that made at least one exit */
+	uint64_t in_kernel;	/* its ops KVM handled without exiting */
+	uint64_t restarts;
 };
 
 struct iofuzz_log_entry {
@@ -179,6 +183,7 @@ struct iofuzz_state {
 	uint64_t exit_hash;			/* hash of userspace exits as seen by the host */
 	uint64_t elapsed_ns, exits_total;
 	uint64_t run_ns;			/* inside the KVM_RUN loops: no VM setup */
+	uint64_t last_exited;			/* op index of the last exit */
 	char finding[512];
 	uint32_t end;				/* enum iofuzz_end */
 	uint64_t list[IOFUZZ_MAX_LIST * 3];	/* explicit ops storage (struct iofuzz_op) */

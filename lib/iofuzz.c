@@ -875,6 +875,18 @@ static void handle_io(struct life *l, struct devmodel *m, uint64_t idx)
 	log_op(st, idx, &op, KVM_EXIT_IO);
 }
 
+/* An op counts once as "exited" however many exits it took (string forms). */
+static void count_exited_op(struct iofuzz_state *st, uint64_t idx)
+{
+	struct iofuzz_op op;
+
+	if (idx == st->last_exited || idx >= st->plan.total)
+		return;
+	st->last_exited = idx;
+	host_gen(st, idx, &op);
+	st->stats[st->plan.ranges[op.range].id].exited_ops++;
+}
+
 static void handle_mmio(struct life *l, uint64_t idx)
 {
 	struct kvm_run *run = l->vcpu->run;
@@ -1050,11 +1062,13 @@ static uint64_t run_life(struct life *l, uint64_t start)
 			}
 			last = exit_op_index(l, last);
 			st->cur = last;
+			count_exited_op(st, last);
 			handle_io(l, &model, last);
 			break;
 		case KVM_EXIT_MMIO:
 			last = exit_op_index(l, last);
 			st->cur = last;
+			count_exited_op(st, last);
 			handle_mmio(l, last);
 			break;
 		case KVM_EXIT_SHUTDOWN:
@@ -1099,12 +1113,14 @@ static void count_ops(struct iofuzz_state *st)
 		struct iofuzz_dev_stats *s;
 
 		host_gen(st, i, &op);
+		if (op.type == IOF_NOP)
+			continue;	/* excluded unit: nothing was accessed */
 		s = &st->stats[st->plan.ranges[op.range].id];
 		s->ops++;
 	}
 	for (unsigned int d = 0; d < iofuzz_nr_devs; d++)
-		st->stats[d].in_kernel = st->stats[d].ops > st->stats[d].exits ?
-					 st->stats[d].ops - st->stats[d].exits : 0;
+		st->stats[d].in_kernel = st->stats[d].ops > st->stats[d].exited_ops ?
+					 st->stats[d].ops - st->stats[d].exited_ops : 0;
 }
 
 void iofuzz_run(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
@@ -1131,6 +1147,7 @@ void iofuzz_run(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
 		if (!port_dev[p])
 			port_dev[p] = dev_by_name("full", 4) + 1;
 	memset(st->stats, 0, sizeof(st->stats));
+	st->last_exited = ~0ULL;
 	st->hash = IOFUZZ_HASH_INIT;
 	st->exit_hash = IOFUZZ_HASH_INIT;
 	st->end = IOF_END_OK;
@@ -1189,6 +1206,7 @@ int iofuzz_supervise(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
 
 void iofuzz_print_table(const struct iofuzz_state *st)
 {
+	/* exits are counted by the port that exited, ops by the range they were drawn from. */
 	kvm_log("%-12s %10s %10s %10s %8s", "device", "ops", "exits", "in-kernel", "restarts");
 	for (unsigned int d = 0; d < iofuzz_nr_devs; d++) {
 		const struct iofuzz_dev_stats *s = &st->stats[d];
