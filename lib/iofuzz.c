@@ -779,11 +779,25 @@ static void log_recent(struct iofuzz_state *st, uint64_t at)
 /* kvm_pvm's instruction emulator cannot do these (see PLATFORM.md, known_failures). */
 static bool internal_error_explained(struct kvm_vcpu *vcpu, char *why, size_t len)
 {
+	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 	uint8_t *insn;
 
-	if (strcmp(kvm_platform_name(), "kvm_pvm") ||
-	    vcpu->run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION)
+	if (vcpu->run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION)
+		return false;
+	/*
+	 * A fuzzed ICR write can send INIT to this vCPU (e.g. "all including
+	 * self"); INIT puts it in real mode at F000:FFF0 (SDM vol. 3A 9.1.1), where
+	 * this VM has no memory, and fetching from there cannot be emulated.
+	 * That is a guest reset, not a KVM fault.
+	 */
+	vcpu_sregs_get(vcpu, &sregs);
+	if (!(sregs.cr0 & X86_CR0_PE) && sregs.cs.base == 0xffff0000) {
+		snprintf(why, len, "guest reset by INIT (real mode at the reset vector, "
+			 "no memory there)");
+		return true;
+	}
+	if (strcmp(kvm_platform_name(), "kvm_pvm"))
 		return false;
 	vcpu_regs_get(vcpu, &regs);
 	insn = __addr_gpa2hva(vcpu->vm, regs.rip);
@@ -833,6 +847,7 @@ static void finding(struct life *l, uint64_t at, const char *fmt, ...)
 	st->end = IOF_END_FINDING;
 	st->cur = at;
 	kvm_log("iofuzz: FINDING: %s", st->finding);
+	log_recent(st, at);
 	vcpu_dump(l->vcpu);
 	iofuzz_print_log(st);
 }
@@ -893,6 +908,10 @@ static void handle_mmio(struct life *l, uint64_t idx)
 	struct iofuzz_op op = { .type = run->mmio.is_write ? IOF_MMIO_WR : IOF_MMIO_RD,
 				.size = run->mmio.len, .count = 1, .addr = run->mmio.phys_addr };
 
+	for (unsigned int d = 0; d < iofuzz_nr_devs; d++)
+		if (iofuzz_devs[d].r.space == IOF_MMIO && op.addr >= iofuzz_devs[d].r.beg &&
+		    op.addr <= iofuzz_devs[d].r.end + 3)
+			l->st->stats[d].exits++;
 	if (run->mmio.is_write)
 		memcpy(&op.value, run->mmio.data, run->mmio.len > 8 ? 8 : run->mmio.len);
 	else
@@ -1046,12 +1065,19 @@ static uint64_t run_life(struct life *l, uint64_t start)
 						.addr = uc.args[0], .value = uc.args[1] });
 					next = st->plan.total;
 					break;
-				case UCALL_ABORT:
+				case UCALL_ABORT: {
+					uint64_t at;
+
 					kvm_log("guest: %s", uc.buffer);
 					last = l->sh->hb > last ? l->sh->hb : last;
+					/* An unhandled exception reports its RIP in args[1]. */
+					if (l->jit && uc.nargs >= 2 && jit_idx(l->jit, uc.args[1] + 1, &at))
+						last = at;
+					log_recent(st, last);
 					restart(l, "guest exception", last);
 					next = last + 1;
 					break;
+				}
 				case UCALL_PRINTF:
 					kvm_log("guest: %s", uc.buffer);
 					break;
