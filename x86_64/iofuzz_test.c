@@ -96,6 +96,9 @@ static void tap_devices(const struct iofuzz_state *st, const char *prefix)
 	for (uint32_t i = 0; i < st->plan.nr_ranges; i++) {
 		unsigned int id = st->plan.ranges[i].id;
 
+		/* A replayed list names every device; report the ones it touched. */
+		if (st->plan.nr_list && !st->stats[id].ops)
+			continue;
 		snprintf(name, sizeof(name), "%s%s", prefix, iofuzz_devs[id].name);
 		tap(!(st->findings && (bad_dev < 0 || bad_dev == (int)id)), name, NULL);
 	}
@@ -341,8 +344,11 @@ int main(int argc, char **argv)
 		bad(argv[0], "%s", err);
 
 	st = iofuzz_state_alloc();
-	printf("TAP version 13\n# iofuzz seed %#lx (replay with -s %#lx)\n", cfg.seed, cfg.seed);
+	printf("TAP version 13\n");
+	if (!cfg.replay)
+		printf("# iofuzz seed %#lx (replay with -s %#lx)\n", cfg.seed, cfg.seed);
 	if (cfg.replay) {
+		cfg.seed = 0;	/* an explicit list has no seed */
 		if (!iofuzz_load_ops(cfg.replay, &cfg, st, err, sizeof(err)))
 			bad(argv[0], "%s", err);
 		cfg.fault = IOF_FAULT_NONE;	/* planted by the file, by content */
