@@ -172,13 +172,15 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'n':
 			if (!parse_u64(optarg, &v) || v < 100 || v > 10000000) {
-				fprintf(stderr, "%s: -n wants 100-10000000, got '%s'\n", argv[0], optarg);
+				fprintf(stderr, "%s: -n wants 100-10000000, got '%s'\n",
+					argv[0], optarg);
 				return KSFT_FAIL;
 			}
 			n = v;
 			break;
 		case 'h':
-			printf("Usage: %s [-n OPS]  (default 4096 per measurement, 5 rounds)\n", argv[0]);
+			printf("Usage: %s [-n OPS]  (default 4096 per measurement, 5 rounds)\n",
+			       argv[0]);
 			return 0;
 		default:
 			fprintf(stderr, "Usage: %s [-n OPS]\n", argv[0]);
@@ -223,7 +225,7 @@ int main(int argc, char **argv)
 	printf("iofuzz in-kernel ports:  %6lu.%02lu us/op   (%lu/s, %lu exits for %lu ops)"
 	       " = %lu%% of the raw in-kernel rate\n", fk / 1000000, fk / 10000 % 100,
 	       (unsigned long)(1000000000000ULL / fk), ex_kern, n, 100 * rk / fk);
-	printf("one process spawn:       %6lu.%03lu ms (floor of the seed's one ssh+dd per access)\n",
+	printf("one process spawn:       %6lu.%03lu ms (floor of the seed's ssh+dd per access)\n",
 	       sp / 1000, sp % 1000);
 	printf("speed-up vs the seed's method: >= %lux (userspace ports), >= %lux (in-kernel)\n",
 	       sp * 1000000 / fu, sp * 1000000 / fk);

@@ -155,19 +155,25 @@ static uint64_t exec_op(const struct iofuzz_op *op, uint64_t idx)
 		for (unsigned int i = 0; i < sizeof(buf); i++)
 			buf[i] = v >> (8 * (i & 7));
 		if (op->size == 1)
-			asm volatile("cld; rep outsb" : "+S"(p), "+c"(n) : "d"(port), "b"(idx) : "memory");
+			asm volatile("cld; rep outsb" : "+S"(p), "+c"(n)
+				     : "d"(port), "b"(idx) : "memory");
 		else if (op->size == 2)
-			asm volatile("cld; rep outsw" : "+S"(p), "+c"(n) : "d"(port), "b"(idx) : "memory");
+			asm volatile("cld; rep outsw" : "+S"(p), "+c"(n)
+				     : "d"(port), "b"(idx) : "memory");
 		else
-			asm volatile("cld; rep outsl" : "+S"(p), "+c"(n) : "d"(port), "b"(idx) : "memory");
+			asm volatile("cld; rep outsl" : "+S"(p), "+c"(n)
+				     : "d"(port), "b"(idx) : "memory");
 		break;
 	case IOF_INS:
 		if (op->size == 1)
-			asm volatile("cld; rep insb" : "+D"(p), "+c"(n) : "d"(port), "b"(idx) : "memory");
+			asm volatile("cld; rep insb" : "+D"(p), "+c"(n)
+				     : "d"(port), "b"(idx) : "memory");
 		else if (op->size == 2)
-			asm volatile("cld; rep insw" : "+D"(p), "+c"(n) : "d"(port), "b"(idx) : "memory");
+			asm volatile("cld; rep insw" : "+D"(p), "+c"(n)
+				     : "d"(port), "b"(idx) : "memory");
 		else
-			asm volatile("cld; rep insl" : "+D"(p), "+c"(n) : "d"(port), "b"(idx) : "memory");
+			asm volatile("cld; rep insl" : "+D"(p), "+c"(n)
+				     : "d"(port), "b"(idx) : "memory");
 		v = buf[0];
 		break;
 	case IOF_MMIO_RD:

@@ -146,7 +146,7 @@ struct iofuzz_cfg {
 	uint32_t fault;		/* test-only planted fault */
 	uint64_t fault_at;	/* ...at this op index */
 	uint64_t hang_ms;	/* no heartbeat for this long is a hang */
-	bool guest_gen;		/* -G: the guest generates each op itself (slow, cross-check) */
+	bool guest_gen;		/* -G: the guest generates each op (slow; a cross-check) */
 	const char *replay;	/* -r FILE */
 };
 

@@ -26,7 +26,10 @@
  * are the 16-byte register slots (Intel 82093AA datasheet 3.0; SDM vol. 3A
  * 11.4.1 table 11-1).
  */
-#define PORT(n, b, e, k, pit)	{ n, { b, e, IOF_PORT, 1, k, 0 }, IOFUZZ_MODE_PORTS, pit, false }
+#define PORT(n, b, e, k, pit)	\
+	{ n, { b, e, IOF_PORT, 1, k, 0 }, IOFUZZ_MODE_PORTS, pit, false }
+#define MMIO(n, b, e)	{ n, { b, e, IOF_MMIO, 16, 1, 0 }, IOFUZZ_MODE_MMIO, false, false }
+#define MSR(n, b, e, opt)	{ n, { b, e, IOF_MSR, 1, 1, 0 }, IOFUZZ_MODE_MSR, false, opt }
 const struct iofuzz_dev iofuzz_devs[] = {
 	PORT("pic_master", 0x20, 0x21, 1, false),
 	PORT("pit", 0x40, 0x43, 1, true),
@@ -37,11 +40,11 @@ const struct iofuzz_dev iofuzz_devs[] = {
 	PORT("port80", 0x80, 0x80, 0, false),
 	PORT("com1", 0x3f8, 0x3ff, 0, false),
 	PORT("pci_conf", 0xcf8, 0xcff, 0, false),
-	{ "lapic", { LAPIC_GPA, LAPIC_GPA + 0xff0, IOF_MMIO, 16, 1, 0 }, IOFUZZ_MODE_MMIO, false, false },
-	{ "ioapic", { IOAPIC_GPA, IOAPIC_GPA + 0x40, IOF_MMIO, 16, 1, 0 }, IOFUZZ_MODE_MMIO, false, false },
-	{ "msr_arch", { 0, 0x1fff, IOF_MSR, 1, 1, 0 }, IOFUZZ_MODE_MSR, false, false },
-	{ "msr_amd64", { 0xc0000000, 0xc00001ff, IOF_MSR, 1, 1, 0 }, IOFUZZ_MODE_MSR, false, false },
-	{ "msr_kvm", { 0x4b564d00, 0x4b564d0f, IOF_MSR, 1, 1, 0 }, IOFUZZ_MODE_MSR, false, true },
+	MMIO("lapic", LAPIC_GPA, LAPIC_GPA + 0xff0),
+	MMIO("ioapic", IOAPIC_GPA, IOAPIC_GPA + 0x40),
+	MSR("msr_arch", 0, 0x1fff, false),
+	MSR("msr_amd64", 0xc0000000, 0xc00001ff, false),
+	MSR("msr_kvm", 0x4b564d00, 0x4b564d0f, true),
 	/* Full-range mode: every port but UCALL_PIO_PORT (the suite's own channel). */
 	{ "full", { 0, 0xffff, IOF_PORT, 1, 0, 0 }, IOFUZZ_MODE_PORTS, false, true },
 };
@@ -297,7 +300,8 @@ static void plant_fault(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
 
 static int range_of(const struct iofuzz_plan *plan, unsigned int type, uint64_t addr)
 {
-	unsigned int space = type >= IOF_MSR_RD ? IOF_MSR : type >= IOF_MMIO_RD ? IOF_MMIO : IOF_PORT;
+	unsigned int space = type >= IOF_MSR_RD ? IOF_MSR :
+			     type >= IOF_MMIO_RD ? IOF_MMIO : IOF_PORT;
 
 	for (uint32_t i = 0; i < plan->nr_ranges; i++)
 		if (plan->ranges[i].space == space && addr >= plan->ranges[i].beg &&
@@ -389,7 +393,8 @@ bool iofuzz_load_ops(const char *path, struct iofuzz_cfg *cfg, struct iofuzz_sta
 		if (!strncmp(s, "fault ", 6)) {
 			char kind[16];
 
-			if (sscanf(s + 6, "%15s", kind) != 1 || !parse_op(s + 6 + strlen(kind), &op))
+			if (sscanf(s + 6, "%15s", kind) != 1 ||
+			    !parse_op(s + 6 + strlen(kind), &op))
 				goto bad;
 			cfg->fault = !strcmp(kind, "triple") ? IOF_FAULT_TRIPLE :
 				     !strcmp(kind, "hang") ? IOF_FAULT_HANG :
@@ -512,7 +517,7 @@ static void model_out(struct devmodel *m, uint16_t port, uint32_t v)
 #define JIT_TAIL	(JIT_CHUNK * JIT_OP_MAX + 16)
 #define JIT_DATA	(JIT_TAIL + 64)	/* 32-byte INS/OUTS buffers, one per op */
 #define JIT_BYTES	(JIT_DATA + JIT_CHUNK * 32)
-#define JIT_HB_EVERY	8		/* heartbeat store every 8 ops: the watchdog's signal */
+#define JIT_HB_EVERY	8		/* a heartbeat store every 8 ops, for the watchdog */
 
 struct jit {
 	uint64_t gva;
@@ -648,7 +653,7 @@ static void jit_fill(const struct iofuzz_state *st, struct jit *j, uint64_t firs
 		    plan->fault != IOF_FAULT_CRASH) {
 			p = emit_hb(p, j->hb_gva, first + i);
 			if (plan->fault == IOF_FAULT_TRIPLE)
-				/* push 0; push 0; lidt (%rsp); ud2: an empty IDT, SDM vol. 3A 6.15 */
+				/* push 0; push 0; lidt (%rsp); ud2: empty IDT, SDM 3A 6.15 */
 				p = emit_bytes(p, "\x6a\x00\x6a\x00\x0f\x01\x1c\x24\x0f\x0b", 10);
 			else
 				p = emit_bytes(p, "\xeb\xfe", 2);	/* jmp . */
@@ -989,7 +994,8 @@ static uint64_t run_life(struct life *l, uint64_t start)
 				     / PAGE_SIZE;
 		uint64_t gpa = vm_phys_alloc(vm, pages);
 
-		memcpy(addr_gpa2hva(vm, gpa), st->list, st->plan.nr_list * sizeof(struct iofuzz_op));
+		memcpy(addr_gpa2hva(vm, gpa), st->list,
+		       st->plan.nr_list * sizeof(struct iofuzz_op));
 		st->plan.list = (struct iofuzz_op *)(uintptr_t)gpa;
 	}
 	write_guest_global(vm, guest_plan, st->plan);
@@ -1060,8 +1066,8 @@ static uint64_t run_life(struct life *l, uint64_t start)
 				case IOFUZZ_UCALL_LIFE_DONE:
 					/* The guest's generator must agree with the host's. */
 					if (uc.args[1] != host_hash(st, start, st->plan.total))
-						TEST_FAIL("guest op hash %#lx != host's over ops %lu-%lu: "
-							  "generator differs", uc.args[1], start,
+						TEST_FAIL("generators differ: guest hash %#lx,"
+							  " ops %lu-%lu", uc.args[1], start,
 							  st->plan.total);
 					st->hash = iofuzz_hash_op(st->hash, &(struct iofuzz_op){
 						.addr = uc.args[0], .value = uc.args[1] });
@@ -1073,7 +1079,8 @@ static uint64_t run_life(struct life *l, uint64_t start)
 					kvm_log("guest: %s", uc.buffer);
 					last = l->sh->hb > last ? l->sh->hb : last;
 					/* An unhandled exception reports its RIP in args[1]. */
-					if (l->jit && uc.nargs >= 2 && jit_idx(l->jit, uc.args[1] + 1, &at))
+					if (l->jit && uc.nargs >= 2 &&
+					    jit_idx(l->jit, uc.args[1] + 1, &at))
 						last = at;
 					log_recent(st, last);
 					restart(l, "guest exception", last);
@@ -1270,7 +1277,8 @@ static struct trial run_list(const struct iofuzz_cfg *cfg, const struct iofuzz_p
 	plan_for_list(&st->plan, cfg->seed);
 	for (uint64_t i = 0; i < n; i++) {
 		((struct iofuzz_op *)st->list)[i] = ops[i];
-		((struct iofuzz_op *)st->list)[i].range = range_of(&st->plan, ops[i].type, ops[i].addr);
+		((struct iofuzz_op *)st->list)[i].range = range_of(&st->plan, ops[i].type,
+								   ops[i].addr);
 	}
 	st->plan.nr_list = n;
 	st->plan.total = n;

@@ -48,7 +48,8 @@ static void usage(FILE *f, const char *prog)
 		"  -m MODE    ports, mmio, msr or all (default all)\n"
 		"  -v         verbose: dump vCPU state at every restart\n"
 		"  -G         the guest generates each op itself with the shared PRNG\n"
-		"             (default: the host compiles the same ops to guest code, ~10x faster)\n"
+		"             (default: the host compiles the same ops to guest code,\n"
+		"             ~10x faster on kvm_pvm)\n"
 		"  -r FILE    replay the ops listed in FILE (a reproducer)\n"
 		"  -o FILE    on a failure, minimize it and write the reproducer to FILE\n"
 		"  -F K:AT    test-only planted fault: K = triple (guest triple-faults),\n"
@@ -246,7 +247,8 @@ static int run_suite(void)
 	suite_fault(IOF_FAULT_HANG, "hang", 900);
 	suite_fault(IOF_FAULT_CRASH, "vmm_crash", 1200);
 	printf("1..%d\n", tap_n);
-	printf("# Totals: pass:%d fail:%d skip:%d\n", tap_pass, tap_fail, tap_n - tap_pass - tap_fail);
+	printf("# Totals: pass:%d fail:%d skip:%d\n", tap_pass, tap_fail,
+	       tap_n - tap_pass - tap_fail);
 	return tap_fail ? KSFT_FAIL : tap_pass ? KSFT_PASS : KSFT_SKIP;
 }
 
@@ -372,8 +374,8 @@ int main(int argc, char **argv)
 	if (end == IOF_END_OK && st->restarts)
 		st->cur = st->restart_at[0];
 	if (out && !cfg.replay && (end == IOF_END_CRASH || end == IOF_END_FINDING || st->restarts))
-		iofuzz_minimize(&cfg, st, end == IOF_END_OK || end == IOF_END_TIME ? IOF_END_OK : end,
-				1, out);
+		iofuzz_minimize(&cfg, st, end == IOF_END_CRASH || end == IOF_END_FINDING ?
+				end : IOF_END_OK, 1, out);
 	printf("1..%d\n", tap_n);
 	return tap_fail ? KSFT_FAIL : KSFT_PASS;
 }
