@@ -5,7 +5,8 @@
  * about time.
  *
  *  raw userspace exit   guest loop of OUT to a port nobody handles, bare KVM_RUN loop
- *  raw in-kernel port   guest loop of OUT to the PIT2 dummy speaker (0x61), no exits
+ *  raw in-kernel port   guest loop of OUTs (unrolled x16) to the PIT2 dummy speaker
+ *                       (0x61): no exits
  *  executor, userspace  the fuzzer's executor on byte OUTs of random values to the
  *                       device-model ports: one exit each, comparable to the raw exit
  *  executor, in-kernel  the same on the PIT's ports (no exits): comparable to raw in-kernel
@@ -52,8 +53,9 @@ static void raw_user_guest(void)
 static void raw_kernel_guest(uint64_t n)
 {
 	for (;;) {
-		for (uint64_t i = 0; i < n; i++)
-			asm volatile("outb %%al, %%dx" :: "a"(0), "d"(0x61));
+		/* Unrolled: the loop's own instructions cost ~0.6 us each on kvm_pvm. */
+		for (uint64_t i = 0; i < n; i += 16)
+			asm volatile(".rept 16\n\toutb %%al, %%dx\n\t.endr" :: "a"(0), "d"(0x61));
 		GUEST_SYNC(n);
 	}
 }
@@ -171,8 +173,8 @@ int main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "n:h")) != -1) {
 		switch (opt) {
 		case 'n':
-			if (!parse_u64(optarg, &v) || v < 100 || v > 10000000) {
-				fprintf(stderr, "%s: -n wants 100-10000000, got '%s'\n",
+			if (!parse_u64(optarg, &v) || v < 100 || v > 10000000 || v % 16) {
+				fprintf(stderr, "%s: -n wants a multiple of 16 in 112-10000000, got '%s'\n",
 					argv[0], optarg);
 				return KSFT_FAIL;
 			}

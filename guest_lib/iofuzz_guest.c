@@ -207,9 +207,7 @@ void iofuzz_guest_main(struct iofuzz_plan *plan, struct iofuzz_shared *sh)
 	uint32_t fault = plan->fault;
 	struct iofuzz_seg seg = { 0 };
 
-	guest_install_handler(NMI_VECTOR, iofuzz_ignore_irq);
-	for (unsigned int v = 32; v < NR_VECTORS; v++)
-		guest_install_handler(v, iofuzz_ignore_irq);
+	guest_install_handler(NMI_VECTOR, iofuzz_ignore_irq);	/* IF stays 0: only NMI */
 	memcpy(ranges, plan->ranges, sizeof(ranges));
 
 	for (; idx < total; idx++, done++) {
@@ -265,9 +263,12 @@ static void jit_gp(struct ex_regs *regs)
 
 void iofuzz_guest_jit(void (*code)(void))
 {
+	/*
+	 * RFLAGS.IF stays 0, so of what a fuzzed LAPIC/PIC can send only NMI
+	 * arrives (INIT resets the vCPU; the host restarts the VM).  Installing
+	 * no more handlers keeps the start short: ~0.6 us per instruction here.
+	 */
 	guest_install_handler(GP_VECTOR, jit_gp);
 	guest_install_handler(NMI_VECTOR, iofuzz_ignore_irq);
-	for (unsigned int v = 32; v < NR_VECTORS; v++)
-		guest_install_handler(v, iofuzz_ignore_irq);
 	code();		/* never returns: the stream loops through the host */
 }
