@@ -272,6 +272,15 @@ static void host_gen(const struct iofuzz_state *st, uint64_t idx, struct iofuzz_
 	iofuzz_gen_op(plan, iofuzz_find_seg(plan, idx), plan->ranges, idx, op);
 }
 
+/* Op idx, in a buffer valid until the next call. */
+static const struct iofuzz_op *host_op(const struct iofuzz_state *st, uint64_t idx)
+{
+	static struct iofuzz_op op;
+
+	host_gen(st, idx, &op);
+	return &op;
+}
+
 /* ---- planted faults (test-only) ---- */
 
 static void plant_fault(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
@@ -562,13 +571,42 @@ static uint8_t *emit_jmp(uint8_t *p, uint8_t *base, uint32_t to)
 	return emit_imm(p, 0xe9, rel);
 }
 
-static uint8_t *emit_op(uint8_t *p, const struct iofuzz_op *op, uint32_t buf_gva)
+/*
+ * What the emitted code left in EAX and EDX, so a load of the same value is
+ * skipped: the seed's read-all and write-0 phases then cost one instruction
+ * per op, as the raw loop does.
+ */
+struct jit_regs {
+	bool eax_ok, edx_ok;
+	uint32_t eax, edx;
+};
+
+static uint8_t *emit_eax(uint8_t *p, struct jit_regs *r, uint32_t v)
+{
+	if (r->eax_ok && r->eax == v)
+		return p;
+	r->eax_ok = true;
+	r->eax = v;
+	return emit_imm(p, MOV_EAX, v);
+}
+
+static uint8_t *emit_edx(uint8_t *p, struct jit_regs *r, uint32_t v)
+{
+	if (r->edx_ok && r->edx == v)
+		return p;
+	r->edx_ok = true;
+	r->edx = v;
+	return emit_imm(p, MOV_EDX, v);
+}
+
+static uint8_t *emit_op(uint8_t *p, const struct iofuzz_op *op, uint32_t buf_gva,
+			struct jit_regs *r)
 {
 	bool w16 = op->size == 2, b8 = op->size == 1;
 
 	switch (op->type) {
 	case IOF_OUT:
-		p = emit_imm(p, MOV_EAX, op->value);
+		p = emit_eax(p, r, op->value);
 		/* Ports below 0x100 have the imm8 form (E6/E7): one instruction less. */
 		if (op->addr < 0x100) {
 			if (w16)
@@ -577,13 +615,21 @@ static uint8_t *emit_op(uint8_t *p, const struct iofuzz_op *op, uint32_t buf_gva
 			*p++ = op->addr;
 			break;
 		}
-		p = emit_imm(p, MOV_EDX, op->addr);
+		p = emit_edx(p, r, op->addr);
 		if (w16)
 			*p++ = 0x66;
 		*p++ = b8 ? 0xee : 0xef;
 		break;
 	case IOF_IN:
-		p = emit_imm(p, MOV_EDX, op->addr);
+		r->eax_ok = false;
+		if (op->addr < 0x100) {
+			if (w16)
+				*p++ = 0x66;
+			*p++ = b8 ? 0xe4 : 0xe5;	/* IN from imm8 port */
+			*p++ = op->addr;
+			break;
+		}
+		p = emit_edx(p, r, op->addr);
 		if (w16)
 			*p++ = 0x66;
 		*p++ = b8 ? 0xec : 0xed;
@@ -592,28 +638,30 @@ static uint8_t *emit_op(uint8_t *p, const struct iofuzz_op *op, uint32_t buf_gva
 	case IOF_INS:
 		p = emit_imm(p, op->type == IOF_OUTS ? MOV_ESI : MOV_EDI, buf_gva);
 		p = emit_imm(p, MOV_ECX, op->count);
-		p = emit_imm(p, MOV_EDX, op->addr);
+		p = emit_edx(p, r, op->addr);
 		if (w16)
 			*p++ = 0x66;
 		*p++ = 0xf3;	/* REP */
 		*p++ = (op->type == IOF_OUTS ? 0x6e : 0x6c) + !b8;
 		break;
 	case IOF_MMIO_RD:
+		r->eax_ok = false;
 		p = emit_imm(p, MOV_ESI, op->addr);
 		p = emit_bytes(p, "\x8b\x06", 2);	/* mov (%rsi), %eax */
 		break;
 	case IOF_MMIO_WR:
-		p = emit_imm(p, MOV_EAX, op->value);
+		p = emit_eax(p, r, op->value);
 		p = emit_imm(p, MOV_ESI, op->addr);
 		p = emit_bytes(p, "\x89\x06", 2);	/* mov %eax, (%rsi) */
 		break;
 	case IOF_MSR_RD:
+		r->eax_ok = r->edx_ok = false;
 		p = emit_imm(p, MOV_ECX, op->addr);
 		p = emit_bytes(p, "\x0f\x32", 2);
 		break;
 	case IOF_MSR_WR:
-		p = emit_imm(p, MOV_EAX, op->value);
-		p = emit_imm(p, MOV_EDX, op->value >> 32);
+		p = emit_eax(p, r, op->value);
+		p = emit_edx(p, r, op->value >> 32);
 		p = emit_imm(p, MOV_ECX, op->addr);
 		p = emit_bytes(p, "\x0f\x30", 2);
 		break;
@@ -637,6 +685,7 @@ static void jit_fill(const struct iofuzz_state *st, struct jit *j, uint64_t firs
 {
 	const struct iofuzz_plan *plan = &st->plan;
 	uint8_t *base = j->hva, *p = base;
+	struct jit_regs regs = { 0 };	/* the tail leaves EAX/EDX as it likes */
 	struct iofuzz_op op;
 
 	j->first = first;
@@ -652,6 +701,7 @@ static void jit_fill(const struct iofuzz_state *st, struct jit *j, uint64_t firs
 		if (plan->fault && iofuzz_op_equal(&op, &plan->fault_op) &&
 		    plan->fault != IOF_FAULT_CRASH) {
 			p = emit_hb(p, j->hb_gva, first + i);
+			regs.eax_ok = regs.edx_ok = false;
 			if (plan->fault == IOF_FAULT_TRIPLE)
 				/* push 0; push 0; lidt (%rsp); ud2: empty IDT, SDM 3A 6.15 */
 				p = emit_bytes(p, "\x6a\x00\x6a\x00\x0f\x01\x1c\x24\x0f\x0b", 10);
@@ -662,20 +712,20 @@ static void jit_fill(const struct iofuzz_state *st, struct jit *j, uint64_t firs
 		if (!((first + i) % JIT_HB_EVERY) &&
 		    (plan->ranges[op.range].in_kernel || plan->ranges[op.range].space == IOF_MSR))
 			p = emit_hb(p, j->hb_gva, first + i);
-		p = emit_op(p, &op, buf);
+		p = emit_op(p, &op, buf, &regs);
 	}
 	j->off[j->n] = p - base;
 	emit_jmp(p, base, JIT_TAIL);
 }
 
-/* The op whose code holds address rip - 1 (an exit's RIP is at or just after its insn). */
+/* The op whose code holds guest address rip. */
 static bool jit_idx(const struct jit *j, uint64_t rip, uint64_t *idx)
 {
 	uint64_t lo = 0, hi = j->n, x;
 
-	if (rip <= j->gva || rip - 1 - j->gva >= j->off[j->n])
+	if (rip < j->gva || rip - j->gva >= j->off[j->n])
 		return false;
-	x = rip - 1 - j->gva;
+	x = rip - j->gva;
 	while (hi - lo > 1) {
 		uint64_t mid = (lo + hi) / 2;
 
@@ -897,16 +947,41 @@ static void handle_io(struct life *l, struct devmodel *m, uint64_t idx)
 	log_op(st, idx, &op, KVM_EXIT_IO);
 }
 
-/* An op counts once as "exited" however many exits it took (string forms). */
-static void count_exited_op(struct iofuzz_state *st, uint64_t idx)
+/*
+ * An op counts once as "exited" however many exits it took (string forms).
+ * The exit must describe the access the op made (api.rst, KVM_EXIT_IO and
+ * KVM_EXIT_MMIO): port or address, size and direction.  Returns false, with
+ * the difference in why, when it does not.
+ */
+static bool exit_matches(const struct kvm_run *run, const struct iofuzz_op *op)
+{
+	if (run->exit_reason == KVM_EXIT_IO)
+		return run->io.port == op->addr && run->io.size == op->size &&
+		       run->io.direction == (op->type == IOF_OUT || op->type == IOF_OUTS ?
+					     KVM_EXIT_IO_OUT : KVM_EXIT_IO_IN) &&
+		       run->io.count <= op->count;
+	return run->mmio.phys_addr == op->addr && run->mmio.len == op->size &&
+	       run->mmio.is_write == (op->type == IOF_MMIO_WR);
+}
+
+static bool check_exited_op(struct iofuzz_state *st, struct kvm_run *run, uint64_t idx,
+			    char *why, size_t len)
 {
 	struct iofuzz_op op;
+	bool ok;
 
-	if (idx == st->last_exited || idx >= st->plan.total)
-		return;
-	st->last_exited = idx;
+	if (idx >= st->plan.total)
+		return true;
 	host_gen(st, idx, &op);
-	st->stats[st->plan.ranges[op.range].id].exited_ops++;
+	if (idx != st->last_exited) {
+		st->last_exited = idx;
+		st->stats[st->plan.ranges[op.range].id].exited_ops++;
+	}
+	ok = exit_matches(run, &op);
+	if (!ok)
+		snprintf(why, len, "the exit does not describe op %lu (%s %u %u %#lx)",
+			 idx, iofuzz_type_name(op.type), op.size, op.count, op.addr);
+	return ok;
 }
 
 static void handle_mmio(struct life *l, uint64_t idx)
@@ -931,7 +1006,7 @@ static uint64_t exit_op_index(struct life *l, uint64_t fallback)
 {
 	struct kvm_vcpu *vcpu = l->vcpu;
 	struct kvm_regs regs_buf, *regs = &regs_buf;
-	uint64_t idx;
+	uint64_t idx, rip;
 
 	if (vcpu->run->kvm_valid_regs & KVM_SYNC_X86_REGS)
 		regs = &vcpu->run->s.regs.regs;
@@ -939,7 +1014,18 @@ static uint64_t exit_op_index(struct life *l, uint64_t fallback)
 		vcpu_regs_get(vcpu, regs);
 	if (!l->jit)
 		return regs->rbx;	/* the C executor passes it in RBX */
-	return jit_idx(l->jit, regs->rip, &idx) ? idx : fallback;
+	/*
+	 * RIP is at the access (KVM's fast PIO path) or just past it (an OUT
+	 * completed by the instruction emulator, as kvm_pvm does, or the port
+	 * 0x7e quirk): the op holding rip - 1 or the one holding rip, whichever
+	 * made the access the exit describes.
+	 */
+	rip = regs->rip;
+	if (jit_idx(l->jit, rip - 1, &idx) && exit_matches(vcpu->run, host_op(l->st, idx)))
+		return idx;
+	if (jit_idx(l->jit, rip, &idx) && exit_matches(vcpu->run, host_op(l->st, idx)))
+		return idx;
+	return jit_idx(l->jit, rip - 1, &idx) ? idx : fallback;
 }
 
 /* Where a wedged or shut-down guest stopped: its RIP, else the heartbeat. */
@@ -950,7 +1036,7 @@ static uint64_t stopped_op_index(struct life *l, uint64_t last)
 
 	if (l->jit) {
 		vcpu_regs_get(l->vcpu, &regs);
-		if (jit_idx(l->jit, regs.rip + 1, &idx))
+		if (jit_idx(l->jit, regs.rip, &idx))
 			return idx;
 	}
 	return l->sh->hb > last ? l->sh->hb : last;
@@ -1080,7 +1166,7 @@ static uint64_t run_life(struct life *l, uint64_t start)
 					last = l->sh->hb > last ? l->sh->hb : last;
 					/* An unhandled exception reports its RIP in args[1]. */
 					if (l->jit && uc.nargs >= 2 &&
-					    jit_idx(l->jit, uc.args[1] + 1, &at))
+					    jit_idx(l->jit, uc.args[1], &at))
 						last = at;
 					log_recent(st, last);
 					restart(l, "guest exception", last);
@@ -1097,13 +1183,21 @@ static uint64_t run_life(struct life *l, uint64_t start)
 			}
 			last = exit_op_index(l, last);
 			st->cur = last;
-			count_exited_op(st, last);
+			if (!check_exited_op(st, run, last, why, sizeof(why))) {
+				finding(l, last, "%s", why);
+				next = st->plan.total;
+				break;
+			}
 			handle_io(l, &model, last);
 			break;
 		case KVM_EXIT_MMIO:
 			last = exit_op_index(l, last);
 			st->cur = last;
-			count_exited_op(st, last);
+			if (!check_exited_op(st, run, last, why, sizeof(why))) {
+				finding(l, last, "%s", why);
+				next = st->plan.total;
+				break;
+			}
 			handle_mmio(l, last);
 			break;
 		case KVM_EXIT_SHUTDOWN:
