@@ -184,6 +184,7 @@ struct iofuzz_state {
 	uint64_t elapsed_ns, exits_total;
 	uint64_t run_ns;			/* inside the KVM_RUN loops: no VM setup */
 	uint64_t last_exited;			/* op index of the last exit */
+	uint64_t fault_idx;			/* op a planted fault was put at */
 	char finding[512];
 	uint32_t end;				/* enum iofuzz_end */
 	uint64_t list[IOFUZZ_MAX_LIST * 3];	/* explicit ops storage (struct iofuzz_op) */

@@ -283,6 +283,19 @@ static const struct iofuzz_op *host_op(const struct iofuzz_state *st, uint64_t i
 
 /* ---- planted faults (test-only) ---- */
 
+/* Does an op before k look exactly like op k?  Then a content-matched fault fires early. */
+static bool seen_before(const struct iofuzz_state *st, uint64_t k, const struct iofuzz_op *op)
+{
+	struct iofuzz_op o;
+
+	for (uint64_t i = 0; i < k; i++) {
+		host_gen(st, i, &o);
+		if (iofuzz_op_equal(&o, op))
+			return true;
+	}
+	return false;
+}
+
 static void plant_fault(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
 {
 	struct iofuzz_plan *plan = &st->plan;
@@ -292,16 +305,25 @@ static void plant_fault(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
 		return;		/* none, or planted already (a reproducer file) */
 	plan->fault = cfg->fault;
 	TEST_ASSERT(k < plan->total, "fault op %lu beyond the run's %lu ops", k, plan->total);
-	host_gen(st, k, &plan->fault_op);
-	/* The device model only sees ops that exit: find the first such OUT from K on. */
-	while (cfg->fault == IOF_FAULT_CRASH &&
-	       (plan->fault_op.type != IOF_OUT || plan->ranges[plan->fault_op.range].in_kernel)) {
-		TEST_ASSERT(++k < plan->total, "no userspace-exit OUT at or after op %lu",
+	/*
+	 * The first op from K on that is unique so far (the fault matches ops by
+	 * content) and, for a device-model crash, exits to userspace as an OUT.
+	 */
+	for (;; k++) {
+		TEST_ASSERT(k < plan->total, "no op at or after %lu can carry the fault",
 			    cfg->fault_at);
 		host_gen(st, k, &plan->fault_op);
+		if (plan->fault_op.type == IOF_NOP)
+			continue;
+		if (cfg->fault == IOF_FAULT_CRASH && (plan->fault_op.type != IOF_OUT ||
+		    plan->ranges[plan->fault_op.range].in_kernel))
+			continue;
+		if (!seen_before(st, k, &plan->fault_op))
+			break;
 	}
+	st->fault_idx = k;
 	if (k != cfg->fault_at)
-		kvm_log("iofuzz: planted crash moved to op %lu, the first userspace OUT from %lu",
+		kvm_log("iofuzz: planted fault moved to op %lu, the first fitting op from %lu",
 			k, cfg->fault_at);
 }
 

@@ -196,11 +196,12 @@ static void suite_fault(uint32_t fault, const char *name, uint64_t k)
 	iofuzz_build_plan(&cfg, st);
 	end = iofuzz_supervise(&cfg, st);
 	if (fault == IOF_FAULT_CRASH) {
-		ok = end == IOF_END_CRASH && st->cur >= k;
+		/* Reported at exactly the op whose exit the device model died on. */
+		ok = end == IOF_END_CRASH && st->cur == st->fault_idx && st->fault_idx >= k;
 	} else {
-		ok = end == IOF_END_OK && st->restarts == 1 && st->restart_at[0] == k &&
-		     st->done == st->plan.total;
-		st->cur = k;
+		ok = end == IOF_END_OK && st->restarts == 1 && st->restart_at[0] == st->fault_idx &&
+		     st->fault_idx >= k && st->done == st->plan.total;
+		st->cur = st->fault_idx;
 	}
 	snprintf(tname, sizeof(tname), "fault.%s_detected_at_op", name);
 	tap(ok, tname, NULL);
