@@ -42,7 +42,8 @@ TEST_FILES := x86_64/known_failures
 OVERRIDE_TARGETS := 1
 all:
 
-ifeq ($(wildcard $(KSFT_DIR)/lib.mk),)
+KSFT_READY := $(wildcard $(KSFT_DIR)/lib.mk)
+ifeq ($(KSFT_READY),)
 ifeq ($(SUITE_MODE),standalone)
 # Fetched on first use: make builds the missing include, then restarts.
 $(KSFT_DIR)/lib.mk:
@@ -50,6 +51,10 @@ $(KSFT_DIR)/lib.mk:
 endif
 endif
 include $(KSFT_DIR)/lib.mk
+
+# On the first pass of a fresh checkout lib.mk is still being fetched and
+# OUTPUT is unset: the rules below only make sense after make restarts.
+ifneq ($(KSFT_READY),)
 
 UNIT_PROGS := $(patsubst %,$(OUTPUT)/%,$(UNIT_PROGS))
 
@@ -124,3 +129,5 @@ help:
 	@echo "Mode: $(SUITE_MODE); kselftest files: $(KSFT_DIR); output: $(OUTPUT)"
 
 .PHONY: check bench help
+
+endif # KSFT_READY

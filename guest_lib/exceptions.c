@@ -35,15 +35,18 @@ void guest_report_unhandled(struct ex_regs *regs)
 	int n;
 
 	n = guest_snprintf(buf, sizeof(buf),
-			   "Unhandled exception %s (vector %lu) at RIP %#lx, error code %#lx",
+			   "Unhandled exception %s (vector %lu) at RIP 0x%lx, error code 0x%lx",
 			   exception_mnemonic(regs->vector), regs->vector, regs->rip,
 			   regs->error_code);
-	if (regs->vector == PF_VECTOR)
-		n += guest_snprintf(buf + n, sizeof(buf) - n, ", CR2 %#lx", get_cr2());
+	/* Registers in plain 0x%lx: "0x0", not C's "0" for a zero "%#lx". */
+	if (regs->vector == PF_VECTOR && n < (int)sizeof(buf))
+		n += guest_snprintf(buf + n, sizeof(buf) - n, ", CR2 0x%lx", get_cr2());
+	if (n >= (int)sizeof(buf))
+		n = sizeof(buf) - 1;
 	guest_snprintf(buf + n, sizeof(buf) - n,
-		       "\nRAX %#lx RBX %#lx RCX %#lx RDX %#lx\nRSI %#lx RDI %#lx RBP %#lx RSP %#lx\n"
-		       "R8 %#lx R9 %#lx R10 %#lx R11 %#lx\nR12 %#lx R13 %#lx R14 %#lx R15 %#lx\n"
-		       "RFLAGS %#lx CS %#lx SS %#lx CR0 %#lx CR3 %#lx CR4 %#lx",
+		       "\nRAX 0x%lx RBX 0x%lx RCX 0x%lx RDX 0x%lx\nRSI 0x%lx RDI 0x%lx RBP 0x%lx RSP 0x%lx\n"
+		       "R8 0x%lx R9 0x%lx R10 0x%lx R11 0x%lx\nR12 0x%lx R13 0x%lx R14 0x%lx R15 0x%lx\n"
+		       "RFLAGS 0x%lx CS 0x%lx SS 0x%lx CR0 0x%lx CR3 0x%lx CR4 0x%lx",
 		       regs->rax, regs->rbx, regs->rcx, regs->rdx, regs->rsi, regs->rdi,
 		       regs->rbp, regs->rsp, regs->r8, regs->r9, regs->r10, regs->r11,
 		       regs->r12, regs->r13, regs->r14, regs->r15, regs->rflags, regs->cs,

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * guest_vsnprintf(): C99 snprintf for guest code.  The contract is in
+ * include/guest_printf.h.  Everything is integer arithmetic on general
+ * purpose registers; no libc calls.
+ */
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "guest_printf.h"
+
+#define F_MINUS		0x01
+#define F_ZERO		0x02
+#define F_HASH		0x04
+#define F_PLUS		0x08
+#define F_SPACE		0x10
+
+struct out {
+	char *buf;
+	size_t size;
+	size_t len;	/* length of the full output, even past size */
+};
+
+static void put(struct out *o, char c)
+{
+	if (o->len + 1 < o->size)
+		o->buf[o->len] = c;
+	o->len++;
+}
+
+static void put_n(struct out *o, char c, int n)
+{
+	while (n-- > 0)
+		put(o, c);
+}
+
+static void put_str(struct out *o, const char *s, int n)
+{
+	while (n-- > 0)
+		put(o, *s++);
+}
+
+/* Length of s, but look at no more than max bytes (max < 0: no limit). */
+static int str_len(const char *s, int max)
+{
+	int n = 0;
+
+	while ((max < 0 || n < max) && s[n])
+		n++;
+	return n;
+}
+
+/*
+ * One integer conversion.  The output is laid out as
+ *   [pad][sign or 0x prefix][zeros][digits][pad]
+ * where precision gives the minimum digit count and the 0 flag (ignored
+ * with a precision or with -) turns the left pad into zeros after the
+ * prefix (C11 7.21.6.1).
+ */
+static void put_int(struct out *o, uint64_t v, bool neg, int base, bool upper,
+		    int flags, int width, int prec, char conv)
+{
+	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	char tmp[24];
+	const char *prefix = "";
+	int ndig = 0, nzero, plen, total;
+
+	while (v) {
+		tmp[ndig++] = digits[v % base];
+		v /= base;
+	}
+	/* A zero value with precision 0 prints no digits at all. */
+	if (!ndig && prec != 0)
+		tmp[ndig++] = '0';
+
+	if (neg)
+		prefix = "-";
+	else if (conv == 'd' || conv == 'i')
+		prefix = (flags & F_PLUS) ? "+" : (flags & F_SPACE) ? " " : "";
+	else if (conv == 'p' || ((flags & F_HASH) && base == 16 && ndig &&
+				 !(ndig == 1 && tmp[0] == '0')))
+		prefix = upper ? "0X" : "0x";
+
+	nzero = prec > ndig ? prec - ndig : 0;
+	/* '#' with 'o' raises the precision so that the first digit is 0. */
+	if (conv == 'o' && (flags & F_HASH) && !nzero &&
+	    (!ndig || tmp[ndig - 1] != '0'))
+		nzero = 1;
+
+	plen = str_len(prefix, -1);
+	total = plen + nzero + ndig;
+	if ((flags & F_ZERO) && !(flags & F_MINUS) && prec < 0 && width > total) {
+		nzero += width - total;
+		total = width;
+	}
+
+	if (!(flags & F_MINUS))
+		put_n(o, ' ', width - total);
+	put_str(o, prefix, plen);
+	put_n(o, '0', nzero);
+	while (ndig)
+		put(o, tmp[--ndig]);
+	if (flags & F_MINUS)
+		put_n(o, ' ', width - total);
+}
+
+static void put_padded(struct out *o, const char *s, int n, int flags, int width)
+{
+	if (!(flags & F_MINUS))
+		put_n(o, ' ', width - n);
+	put_str(o, s, n);
+	if (flags & F_MINUS)
+		put_n(o, ' ', width - n);
+}
+
+enum length { L_NONE, L_HH, L_H, L_L, L_LL, L_Z, L_T, L_J };
+
+static uint64_t get_unsigned(va_list *ap, enum length len)
+{
+	switch (len) {
+	case L_HH: return (unsigned char)va_arg(*ap, unsigned int);
+	case L_H: return (unsigned short)va_arg(*ap, unsigned int);
+	case L_NONE: return va_arg(*ap, unsigned int);
+	case L_L: return va_arg(*ap, unsigned long);
+	case L_LL: return va_arg(*ap, unsigned long long);
+	case L_Z: return va_arg(*ap, size_t);
+	case L_T: return (uint64_t)va_arg(*ap, ptrdiff_t);
+	case L_J: return va_arg(*ap, uintmax_t);
+	}
+	return 0;
+}
+
+static int64_t get_signed(va_list *ap, enum length len)
+{
+	switch (len) {
+	case L_HH: return (signed char)va_arg(*ap, int);
+	case L_H: return (short)va_arg(*ap, int);
+	case L_NONE: return va_arg(*ap, int);
+	case L_L: return va_arg(*ap, long);
+	case L_LL: return va_arg(*ap, long long);
+	case L_Z: return (int64_t)va_arg(*ap, size_t);
+	case L_T: return va_arg(*ap, ptrdiff_t);
+	case L_J: return va_arg(*ap, intmax_t);
+	}
+	return 0;
+}
+
+static int parse_num(const char **p)
+{
+	int n = 0;
+
+	while (**p >= '0' && **p <= '9') {
+		if (n < 100000000)
+			n = n * 10 + (**p - '0');
+		(*p)++;
+	}
+	return n;
+}
+
+int guest_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
+{
+	struct out o = { .buf = buf, .size = size };
+	const char *p = fmt;
+	va_list ap;
+
+	/* Work on a copy so helpers can take a pointer to it portably. */
+	va_copy(ap, ap_in);
+
+	while (*p) {
+		const char *start = p;
+		int flags = 0, width = 0, prec = -1;
+		enum length len = L_NONE;
+		uint64_t u;
+		int64_t s;
+		char c;
+
+		if (*p != '%') {
+			put(&o, *p++);
+			continue;
+		}
+		p++;
+
+		for (;; p++) {
+			if (*p == '-')
+				flags |= F_MINUS;
+			else if (*p == '0')
+				flags |= F_ZERO;
+			else if (*p == '#')
+				flags |= F_HASH;
+			else if (*p == '+')
+				flags |= F_PLUS;
+			else if (*p == ' ')
+				flags |= F_SPACE;
+			else
+				break;
+		}
+
+		if (*p == '*') {
+			width = va_arg(ap, int);
+			/* A negative width argument is a '-' flag (C11 7.21.6.1p5). */
+			if (width < 0) {
+				flags |= F_MINUS;
+				width = width == INT32_MIN ? INT32_MAX : -width;
+			}
+			p++;
+		} else {
+			width = parse_num(&p);
+		}
+
+		if (*p == '.') {
+			p++;
+			if (*p == '*') {
+				prec = va_arg(ap, int);
+				if (prec < 0)
+					prec = -1;	/* as if omitted */
+				p++;
+			} else {
+				prec = parse_num(&p);
+			}
+		}
+
+		switch (*p) {
+		case 'h':
+			len = L_H;
+			if (*++p == 'h') {
+				len = L_HH;
+				p++;
+			}
+			break;
+		case 'l':
+			len = L_L;
+			if (*++p == 'l') {
+				len = L_LL;
+				p++;
+			}
+			break;
+		case 'z': len = L_Z; p++; break;
+		case 't': len = L_T; p++; break;
+		case 'j': len = L_J; p++; break;
+		}
+
+		switch (*p) {
+		case 'd':
+		case 'i':
+			s = get_signed(&ap, len);
+			u = s < 0 ? -(uint64_t)s : (uint64_t)s;
+			put_int(&o, u, s < 0, 10, false, flags, width, prec, *p);
+			break;
+		case 'u':
+			put_int(&o, get_unsigned(&ap, len), false, 10, false, flags,
+				width, prec, 'u');
+			break;
+		case 'x':
+		case 'X':
+			put_int(&o, get_unsigned(&ap, len), false, 16, *p == 'X',
+				flags, width, prec, 'x');
+			break;
+		case 'o':
+			put_int(&o, get_unsigned(&ap, len), false, 8, false, flags,
+				width, prec, 'o');
+			break;
+		case 'p':
+			u = (uintptr_t)va_arg(ap, void *);
+			if (!u)
+				put_padded(&o, "(nil)", 5, flags, width);
+			else
+				put_int(&o, u, false, 16, false, flags & ~F_HASH,
+					width, prec, 'p');
+			break;
+		case 's': {
+			const char *str = va_arg(ap, const char *);
+
+			/* glibc prints "(null)" only when the precision allows all of it. */
+			if (!str)
+				str = (prec < 0 || prec >= 6) ? "(null)" : "";
+			put_padded(&o, str, str_len(str, prec), flags, width);
+			break;
+		}
+		case 'c':
+			c = (char)va_arg(ap, int);
+			put_padded(&o, &c, 1, flags, width);
+			break;
+		case '%':
+			put(&o, '%');
+			break;
+		case '\0':
+			/* A lone '%' at the end: print what was there. */
+			put_str(&o, start, p - start);
+			continue;
+		default:
+			/* Unsupported conversion: print it as written. */
+			put_str(&o, start, p + 1 - start);
+			break;
+		}
+		p++;
+	}
+
+	va_end(ap);
+	if (size)
+		buf[o.len < size ? o.len : size - 1] = '\0';
+	return (int)o.len;
+}
+
+int guest_snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = guest_vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n;
+}
