@@ -70,7 +70,7 @@ struct vm_opts {
 };
 
 struct kvm_vm {
-	int kvm_fd;
+	int kvm_fd;		/* kvm_dev_fd(): shared, not owned by the VM */
 	int fd;
 	uint64_t ram_size;
 	bool has_irqchip;
@@ -89,6 +89,8 @@ struct kvm_vm {
 
 /* ---- /dev/kvm and capabilities ---- */
 int kvm_open_dev(int flags);			/* skips when /dev/kvm is unusable */
+int kvm_dev_fd(void);				/* the process's shared /dev/kvm fd */
+int kvm_vcpu_mmap_size(void);
 int kvm_check_cap(long cap);			/* KVM_CHECK_EXTENSION on /dev/kvm */
 int vm_check_cap(struct kvm_vm *vm, long cap);
 int __vm_enable_cap(struct kvm_vm *vm, uint32_t cap, uint64_t arg0);

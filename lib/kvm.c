@@ -18,15 +18,53 @@ int kvm_open_dev(int flags)
 	return fd;
 }
 
-int kvm_check_cap(long cap)
+/*
+ * One /dev/kvm fd per process, shared by every VM: opening the device, the
+ * API version check and the system-wide queries below are constant for the
+ * process, and a VM lifecycle is short enough (~1 ms here) that repeating
+ * them per VM is measurable.  A fork()ed child inherits the fd, which is fine:
+ * it is the same open file.
+ */
+int kvm_dev_fd(void)
 {
 	static int kvm_fd = -1;
+	int version;
+
+	if (kvm_fd >= 0)
+		return kvm_fd;
+	kvm_fd = kvm_open_dev(O_RDWR | O_CLOEXEC);
+	version = ioctl(kvm_fd, KVM_GET_API_VERSION, NULL);
+	TEST_REQUIRE_MSG(version == KVM_API_VERSION, "KVM API version %d, need %d",
+			 version, KVM_API_VERSION);
+	return kvm_fd;
+}
+
+int kvm_vcpu_mmap_size(void)
+{
+	static int size;
+
+	if (!size) {
+		size = ioctl(kvm_dev_fd(), KVM_GET_VCPU_MMAP_SIZE, NULL);
+		TEST_ASSERT(size >= (int)sizeof(struct kvm_run),
+			    "KVM_GET_VCPU_MMAP_SIZE returned %d: %s", size, strerror(errno));
+	}
+	return size;
+}
+
+/* System-wide capabilities cannot change while the module is loaded: cache them. */
+#define CAP_CACHE_SIZE 512
+
+int kvm_check_cap(long cap)
+{
+	static int cache[CAP_CACHE_SIZE];	/* value + 1; 0 = not asked yet */
 	int r;
 
-	if (kvm_fd < 0)
-		kvm_fd = kvm_open_dev(O_RDWR | O_CLOEXEC);
-	r = ioctl(kvm_fd, KVM_CHECK_EXTENSION, cap);
-	TEST_ASSERT(r >= 0, "KVM_CHECK_EXTENSION(%ld) failed", cap);
+	if (cap >= 0 && cap < CAP_CACHE_SIZE && cache[cap])
+		return cache[cap] - 1;
+	r = ioctl(kvm_dev_fd(), KVM_CHECK_EXTENSION, cap);
+	TEST_ASSERT(r >= 0, "KVM_CHECK_EXTENSION(%ld) failed: %s", cap, strerror(errno));
+	if (cap >= 0 && cap < CAP_CACHE_SIZE)
+		cache[cap] = r + 1;
 	return r;
 }
 
@@ -88,7 +126,7 @@ const struct kvm_cpuid2 *kvm_get_supported_cpuid(void)
 
 	if (cpuid)
 		return cpuid;
-	fd = kvm_open_dev(O_RDWR | O_CLOEXEC);
+	fd = kvm_dev_fd();
 	for (unsigned int nent = 128;; nent *= 2) {
 		cpuid = kvm_cpuid2_alloc(nent);
 		r = ioctl(fd, KVM_GET_SUPPORTED_CPUID, cpuid);
@@ -98,7 +136,6 @@ const struct kvm_cpuid2 *kvm_get_supported_cpuid(void)
 			    "KVM_GET_SUPPORTED_CPUID failed: %s", strerror(errno));
 		free(cpuid);
 	}
-	close(fd);
 	return cpuid;
 }
 

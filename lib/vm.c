@@ -139,13 +139,9 @@ struct kvm_vm *vm_create_offline(uint64_t ram_size)
 struct kvm_vm *vm_create_opts(const struct vm_opts *opts)
 {
 	struct kvm_vm *vm = calloc(1, sizeof(*vm));
-	int version;
 
 	TEST_ASSERT(vm, "out of memory");
-	vm->kvm_fd = kvm_open_dev(O_RDWR | O_CLOEXEC);
-	version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, NULL);
-	TEST_REQUIRE_MSG(version == KVM_API_VERSION, "KVM API version %d, need %d",
-			 version, KVM_API_VERSION);
+	vm->kvm_fd = kvm_dev_fd();
 	do {
 		vm->fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	} while (vm->fd < 0 && errno == EINTR);
@@ -203,8 +199,6 @@ void kvm_vm_free(struct kvm_vm *vm)
 			vcpu_free(vm->vcpus[i]);
 	if (vm->fd >= 0)
 		close(vm->fd);
-	if (vm->kvm_fd >= 0)
-		close(vm->kvm_fd);
 	for (r = vm->regions; r; r = next) {
 		next = r->next;
 		if (r->owns_mem)

@@ -260,8 +260,7 @@ struct kvm_vcpu *vm_vcpu_add(struct kvm_vm *vm, uint32_t id, void *guest_code)
 	vcpu->timeout_ms = DEFAULT_RUN_TIMEOUT_MS;
 	vcpu->fd = ioctl(vm->fd, KVM_CREATE_VCPU, id);
 	TEST_ASSERT(vcpu->fd >= 0, "KVM_CREATE_VCPU(%u) failed: %s", id, strerror(errno));
-	mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, NULL);
-	TEST_ASSERT(mmap_size >= (int)sizeof(struct kvm_run), "KVM_GET_VCPU_MMAP_SIZE");
+	mmap_size = kvm_vcpu_mmap_size();
 	vcpu->run_size = mmap_size;
 	vcpu->run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
 	TEST_ASSERT(vcpu->run != MAP_FAILED, "mmap of kvm_run failed");
