@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Host half of the LTP-style API (include/tst_test.h): instances are thin
+ * wrappers of this suite's VMs, and results are mapped to kselftest
+ * verdicts.
+ */
+#define TST_NO_HARNESS
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "tst_test.h"
+
+unsigned int tst_kvm_iterations = 1;
+
+static const int result_types[] = { TPASS, TFAIL, TBROK, TWARN, TINFO, TCONF };
+static const char *const result_names[] = { "TPASS", "TFAIL", "TBROK", "TWARN", "TINFO",
+					    "TCONF" };
+
+int tst_result_index(int result)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(result_types); i++)
+		if (result_types[i] == result)
+			return i;
+	return -1;
+}
+
+const char *tst_result_name(int result)
+{
+	int i = tst_result_index(result);
+
+	return i < 0 ? "T???" : result_names[i];
+}
+
+static void note_problem(struct tst_kvm_summary *sum, int result, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void note_problem(struct tst_kvm_summary *sum, int result, const char *fmt, ...)
+{
+	char *dst = result == TCONF ? sum->tconf : sum->first_problem;
+	va_list ap;
+
+	sum->counts[tst_result_index(result)]++;
+	if (dst[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(dst, sizeof(sum->first_problem), fmt, ap);
+	va_end(ap);
+}
+
+void tst_kvm_create_instance(struct tst_kvm_instance *inst, size_t ram_size)
+{
+	struct vm_opts opts = { .ram_size = ram_size };
+	uint64_t top, heap;
+	void *guest_main = inst->guest_main;
+
+	TEST_ASSERT(ram_size <= TST_KVM_IDENTITY_TOP - 2 * MiB,
+		    "tst_kvm_create_instance: RAM %#zx must leave room below 2 GiB", ram_size);
+	memset(inst, 0, sizeof(*inst));
+	inst->guest_main = guest_main;
+	inst->vm = vm_create_opts(&opts);
+
+	/* Identity map up to 2 GiB, backed or not, as LTP's guests expect. */
+	top = ALIGN_UP(inst->vm->ram_size, 2 * MiB);
+	virt_map_2m(inst->vm, top, top, TST_KVM_IDENTITY_TOP - top, PTE_DEFAULT);
+
+	/* The result page, above 2 GiB in its own slot. */
+	inst->result = vm_mem_region_add(inst->vm, TST_KVM_RESULT_SLOT, TST_KVM_RESULT_ADDR,
+					 PAGE_SIZE, 0);
+	virt_map(inst->vm, TST_KVM_RESULT_ADDR, TST_KVM_RESULT_ADDR, PAGE_SIZE, PTE_DEFAULT);
+
+	heap = vm_phys_alloc(inst->vm, TST_KVM_HEAP_SIZE / PAGE_SIZE);
+	write_guest_global(inst->vm, tst_heap_base, heap);
+	write_guest_global(inst->vm, tst_heap_end, heap + TST_KVM_HEAP_SIZE);
+
+	inst->vcpu = vm_vcpu_add(inst->vm, 0, guest_main);
+}
+
+void tst_kvm_destroy_instance(struct tst_kvm_instance *inst)
+{
+	kvm_vm_free(inst->vm);
+	inst->vm = NULL;
+	inst->vcpu = NULL;
+	inst->result = NULL;
+	/* After the VM: its memslots point into these buffers. */
+	for (unsigned int i = 0; i < inst->nr_allocs; i++)
+		munmap(inst->allocs[i].map, inst->allocs[i].map_size);
+	inst->nr_allocs = 0;
+}
+
+void *tst_kvm_alloc_memory(struct tst_kvm_instance *inst, unsigned int slot,
+			   uint64_t baseaddr, size_t size, unsigned int flags)
+{
+	struct tst_kvm_alloc *a;
+	uint8_t *mem;
+
+	TEST_ASSERT(inst->nr_allocs < TST_KVM_MAX_ALLOCS, "tst_kvm_alloc_memory: too many buffers");
+	TEST_ASSERT(IS_ALIGNED(baseaddr, PAGE_SIZE), "tst_kvm_alloc_memory: base %#lx not "
+		    "page aligned", baseaddr);
+	size = ALIGN_UP(size, PAGE_SIZE);
+	a = &inst->allocs[inst->nr_allocs];
+	/* A PROT_NONE page on each side turns a host overrun into SIGSEGV. */
+	a->map_size = size + 2 * PAGE_SIZE;
+	a->map = mmap(NULL, a->map_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(a->map != MAP_FAILED, "tst_kvm_alloc_memory: mmap: %s", strerror(errno));
+	mem = (uint8_t *)a->map + PAGE_SIZE;
+	TEST_ASSERT(!mprotect(mem, size, PROT_READ | PROT_WRITE),
+		    "tst_kvm_alloc_memory: mprotect: %s", strerror(errno));
+	a->slot = slot;
+	a->gpa = baseaddr;
+	a->size = size;
+	inst->nr_allocs++;
+	vm_set_user_memory_region(inst->vm, slot, flags, baseaddr, size, mem);
+	/* Below 2 GiB the identity map covers it already; above, map it. */
+	if (!__addr_gva2gpa(inst->vm, baseaddr, &(uint64_t){ 0 }))
+		virt_map(inst->vm, baseaddr, baseaddr, size, PTE_DEFAULT);
+	return mem;
+}
+
+uint64_t tst_kvm_get_phys_address(const struct tst_kvm_instance *inst, uint64_t addr)
+{
+	uint64_t gpa;
+
+	return __addr_gva2gpa(inst->vm, addr, &gpa) ? gpa : 0;
+}
+
+int tst_kvm_find_phys_memslot(const struct tst_kvm_instance *inst, uint64_t paddr)
+{
+	const struct kvm_mem_region *r;
+
+	for (r = inst->vm->regions; r; r = r->next)
+		if (paddr >= r->region.guest_phys_addr &&
+		    paddr - r->region.guest_phys_addr < r->region.memory_size)
+			return r->region.slot;
+	/* Buffers from tst_kvm_alloc_memory() are slots the VM doesn't track. */
+	for (unsigned int i = 0; i < inst->nr_allocs; i++)
+		if (paddr >= inst->allocs[i].gpa && paddr - inst->allocs[i].gpa < inst->allocs[i].size)
+			return inst->allocs[i].slot;
+	return -1;
+}
+
+int tst_kvm_find_memslot(const struct tst_kvm_instance *inst, uint64_t addr)
+{
+	uint64_t gpa;
+
+	if (!__addr_gva2gpa(inst->vm, addr, &gpa))
+		return -1;
+	return tst_kvm_find_phys_memslot(inst, gpa);
+}
+
+void *tst_kvm_get_memptr(const struct tst_kvm_instance *inst, uint64_t addr)
+{
+	uint64_t gpa;
+
+	if (!__addr_gva2gpa(inst->vm, addr, &gpa))
+		return NULL;
+	for (unsigned int i = 0; i < inst->nr_allocs; i++) {
+		const struct tst_kvm_alloc *a = &inst->allocs[i];
+
+		if (gpa >= a->gpa && gpa - a->gpa < a->size)
+			return (uint8_t *)a->map + PAGE_SIZE + (gpa - a->gpa);
+	}
+	return __addr_gpa2hva(inst->vm, gpa);
+}
+
+struct kvm_cpuid2 *tst_kvm_get_cpuid(int sysfd)
+{
+	struct kvm_cpuid2 *cpuid;
+
+	for (unsigned int nent = 64;; nent *= 2) {
+		cpuid = kvm_cpuid2_alloc(nent);
+		if (!ioctl(sysfd, KVM_GET_SUPPORTED_CPUID, cpuid))
+			return cpuid;
+		free(cpuid);
+		TEST_ASSERT(errno == E2BIG && nent < 4096,
+			    "KVM_GET_SUPPORTED_CPUID failed: %s", strerror(errno));
+	}
+}
+
+void tst_kvm_validate_result(struct tst_kvm_instance *inst, int result,
+			     struct tst_kvm_summary *sum)
+{
+	struct tst_kvm_result *res = inst->result;
+	char file[256];
+	struct ucall uc = { .file = res->file_addr, .line = res->lineno };
+	const char *name = tst_result_name(result);
+
+	ucall_file(inst->vcpu, &uc, file, sizeof(file));
+	/* The page is guest memory: never trust its string to be terminated. */
+	res->message[sizeof(res->message) - 1] = '\0';
+	if (res->result != result) {
+		note_problem(sum, TBROK, "%s:%d: result page says %d, ucall says %d",
+			     file, res->lineno, res->result, result);
+		return;
+	}
+	if (tst_result_index(result) < 0) {
+		note_problem(sum, TBROK, "%s:%d: unknown result type %d: %s", file,
+			     res->lineno, result, res->message);
+		return;
+	}
+	printf("# %s:%d: %s: %s\n", file, res->lineno, name, res->message);
+	if (result == TPASS || result == TINFO)
+		sum->counts[tst_result_index(result)]++;
+	else
+		note_problem(sum, result, "%s:%d: %s: %s", file, res->lineno, name, res->message);
+}
+
+int tst_kvm_run_instance(struct tst_kvm_instance *inst, int exp_errno,
+			 struct tst_kvm_summary *sum)
+{
+	struct ucall uc;
+	char file[256];
+
+	for (;;) {
+		int r = __vcpu_run(inst->vcpu);
+
+		if (r < 0) {
+			if (exp_errno && errno == exp_errno)
+				return -1;
+			note_problem(sum, TBROK, "KVM_RUN failed: %s%s", strerror(errno),
+				     inst->vcpu->kicked ? " (the guest made no exit within the "
+				     "watchdog timeout)" : "");
+			return 0;
+		}
+		switch (get_ucall(inst->vcpu, &uc)) {
+		case UCALL_TST_RES:
+			tst_kvm_validate_result(inst, uc.args[0], sum);
+			break;
+		case UCALL_TST_BRK:
+			tst_kvm_validate_result(inst, uc.args[0], sum);
+			if (uc.args[0] != TBROK && uc.args[0] != TCONF)
+				note_problem(sum, TBROK, "tst_brk() with %s: only TBROK and "
+					     "TCONF may end a test", tst_result_name(uc.args[0]));
+			return 0;
+		case UCALL_PRINTF:
+			printf("# %s:%u: %s\n", ucall_file(inst->vcpu, &uc, file, sizeof(file)),
+			       uc.line, uc.buffer);
+			break;
+		case UCALL_DONE:
+			return 0;
+		case UCALL_ABORT:
+			/* A guest assertion or an exception nobody handled. */
+			printf("# %s:%u: TBROK: %s\n",
+			       ucall_file(inst->vcpu, &uc, file, sizeof(file)), uc.line, uc.buffer);
+			note_problem(sum, TBROK, "%s:%u: %s", file, uc.line, uc.buffer);
+			return 0;
+		default:
+			note_problem(sum, TBROK, "unexpected exit: %s",
+				     exit_reason_str(inst->vcpu->run->exit_reason));
+			vcpu_dump(inst->vcpu);
+			return 0;
+		}
+	}
+}
+
+void tst_kvm_setup(struct tst_kvm_instance *inst, void *guest_main)
+{
+	memset(inst, 0, sizeof(*inst));
+	inst->guest_main = guest_main;
+	tst_kvm_create_instance(inst, DEFAULT_RAM_SIZE);
+}
+
+void tst_kvm_run(struct tst_kvm_instance *inst, struct tst_kvm_summary *sum)
+{
+	tst_kvm_run_instance(inst, 0, sum);
+	sum->runs++;
+}
+
+void tst_kvm_cleanup(struct tst_kvm_instance *inst)
+{
+	if (inst->vm)
+		tst_kvm_destroy_instance(inst);
+}
+
+int tst_kvm_run_test(void *guest_main, struct tst_kvm_summary *sum)
+{
+	struct tst_kvm_instance inst;
+
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned int i = 0; i < tst_kvm_iterations; i++) {
+		/* LTP: a VM cannot be reset, so every iteration gets a new one. */
+		tst_kvm_setup(&inst, guest_main);
+		tst_kvm_run(&inst, sum);
+		tst_kvm_cleanup(&inst);
+	}
+	return tst_kvm_verdict(sum, NULL);
+}
+
+int tst_kvm_verdict(const struct tst_kvm_summary *sum, const char **reason)
+{
+	static __thread char buf[600];
+	const unsigned int *c = sum->counts;
+	const char *why;
+	int v;
+
+	if (c[1] || c[2] || c[3]) {		/* TFAIL, TBROK, TWARN */
+		snprintf(buf, sizeof(buf), "%s%s", c[2] ? "BROKEN: " : "", sum->first_problem);
+		why = buf;
+		v = 1;
+	} else if (c[5]) {			/* TCONF */
+		why = sum->tconf;
+		v = 4;
+	} else if (c[0]) {
+		why = "";
+		v = 0;
+	} else {
+		why = "the guest reported no result";
+		v = 1;
+	}
+	if (reason)
+		*reason = why;
+	return v;
+}
+
+static void tst_kvm_usage(const char *argv0)
+{
+	printf("Usage: %s [-i N] [kselftest harness options]\n"
+	       "  -i N   run each guest N times (1-100000), a fresh VM each time\n"
+	       "Harness options:\n", argv0);
+}
+
+int tst_kvm_main(int argc, char **argv, int (*harness_run)(int, char **))
+{
+	char **rest = calloc(argc + 1, sizeof(*rest));
+	int n = 0;
+
+	TEST_ASSERT(rest, "out of memory");
+	/* Take "-i N" / "-iN" out; everything else is the harness's. */
+	for (int i = 0; i < argc; i++) {
+		const char *val = NULL;
+		char *end;
+		unsigned long it;
+
+		if (i && !strcmp(argv[i], "-i")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "%s: -i needs a count (see -h)\n", argv[0]);
+				return 1;
+			}
+			val = argv[++i];
+		} else if (i && !strncmp(argv[i], "-i", 2)) {
+			val = argv[i] + 2;
+		} else {
+			if (i && (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")))
+				tst_kvm_usage(argv[0]);
+			rest[n++] = argv[i];
+			continue;
+		}
+		errno = 0;
+		it = strtoul(val, &end, 0);
+		if (errno || !*val || *end || it < 1 || it > 100000) {
+			fprintf(stderr, "%s: -i wants an iteration count 1-100000, got '%s'\n",
+				argv[0], val);
+			return 1;
+		}
+		tst_kvm_iterations = it;
+	}
+	rest[n] = NULL;
+	return harness_run(n, rest);
+}
