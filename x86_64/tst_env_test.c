@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The environment the LTP-style API promises (include/tst_test.h), each
+ * promise checked from inside the guest, and the host tst_kvm_* helpers
+ * that look into it.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tst_test.h"
+
+/* Walk CR3's 4-level tables (SDM vol. 3A 4.5) for va; 0 if not mapped. */
+static uint64_t walk(uint64_t va)
+{
+	struct kvm_cregs cr;
+	uintptr_t table;
+
+	kvm_read_cregs(&cr);
+	table = cr.cr3 & ~0xfffULL;
+	for (int level = 3; level >= 0; level--) {
+		/* Tables live in low RAM, identity mapped: their GPA is a pointer. */
+		const struct page_table_entry_pae *e =
+			(const void *)(table + 8 * ((va >> (12 + 9 * level)) & 511));
+		uintptr_t next = kvm_get_page_address_pae(e);
+
+		if (!next)
+			return 0;
+		if (level == 0)
+			return next | (va & 0xfff);
+		if (e->page_type) {	/* PS: 1 GiB (level 2) or 2 MiB (level 1) page */
+			uint64_t mask = (1ULL << (12 + 9 * level)) - 1;
+
+			return (next & ~mask) | (va & mask);
+		}
+		table = next;
+	}
+	return 0;
+}
+
+static void guest_identity_map(void)
+{
+	unsigned int checked = 0, bad = 0;
+	uint64_t pa;
+
+	/* Every 2 MiB of the low 2 GiB, at a few offsets; RAM is only 64 MiB of it. */
+	for (uint64_t va = 0x200000; va < TST_KVM_IDENTITY_TOP; va += 0x200000) {
+		for (uint64_t off = 0; off < 0x200000; off += 0x7f123) {
+			checked++;
+			pa = walk(va + off);
+			if (pa != va + off && bad++ < 5)
+				tst_res(TFAIL, "VA 0x%lx translates to 0x%lx", va + off, pa);
+		}
+	}
+	pa = walk(TST_KVM_RESULT_ADDR + 0x10);
+	if (pa != TST_KVM_RESULT_ADDR + 0x10)
+		tst_res(TFAIL, "result page VA 0x%llx translates to 0x%lx", TST_KVM_RESULT_ADDR, pa);
+	else if (!bad)
+		tst_res(TPASS, "%u addresses in the low 2 GiB and the result page map to themselves",
+			checked);
+}
+
+TST_KVM_TEST(low_2gib_identity_mapped, guest_identity_map)
+
+static void guest_result_page(void)
+{
+	volatile struct tst_kvm_result *res = (void *)(uintptr_t)TST_KVM_RESULT_ADDR;
+
+	if (TST_KVM_RESULT_ADDR < TST_KVM_IDENTITY_TOP)
+		tst_res(TFAIL, "result page 0x%llx is below 2 GiB", TST_KVM_RESULT_ADDR);
+	tst_res(TINFO, "result page check");
+	/* The host read the message from the page, so this is what it saw. */
+	if (res->result != TINFO || strcmp((const char *)res->message, "result page check"))
+		tst_res(TFAIL, "result page holds %d '%s'", res->result, res->message);
+	else
+		tst_res(TPASS, "results go through the page at 0x%llx", TST_KVM_RESULT_ADDR);
+}
+
+TST_KVM_TEST(result_page_above_2gib, guest_result_page)
+
+static uint64_t stack_room;
+
+/* Use 12 KiB of stack for real: a stack smaller than that hits its guard page. */
+static __attribute__((noinline)) unsigned int use_stack(unsigned int depth)
+{
+	volatile uint8_t frame[3000];
+
+	frame[0] = depth;
+	frame[sizeof(frame) - 1] = depth;
+	if (depth)
+		return frame[0] + use_stack(depth - 1) + frame[sizeof(frame) - 1];
+	return 0;
+}
+
+static void guest_stack(void)
+{
+	uint64_t rsp, bottom = this_percpu()->stack_top - GUEST_STACK_SIZE;
+
+	asm volatile("mov %%rsp, %0" : "=r"(rsp));
+	stack_room = rsp - bottom;
+	if (stack_room < 8192)
+		tst_res(TFAIL, "only %lu bytes of stack left at entry", stack_room);
+	use_stack(4);
+	tst_res(TPASS, "%lu bytes of stack at entry; 12 KiB of frames used", stack_room);
+}
+
+TST_KVM_TEST(stack_of_at_least_8k, guest_stack)
+
+static void guest_idt(void)
+{
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr;
+	unsigned int bad = 0;
+
+	asm volatile("sidt %0" : "=m"(idtr));
+	if (idtr.limit < 32 * 16 - 1)
+		tst_brk(TBROK, "IDT limit 0x%x does not cover the 32 exception vectors", idtr.limit);
+	for (unsigned int v = 0; v < 32; v++) {
+		const uint32_t *gate = (const uint32_t *)(uintptr_t)(idtr.base + 16 * v);
+		uint64_t target = (gate[0] & 0xffff) | (gate[1] & 0xffff0000) |
+				  (uint64_t)gate[2] << 32;
+		unsigned int type = (gate[1] >> 8) & 0x1f;	/* P=1 DPL=0 0 type */
+
+		/* SDM vol. 3A 6.14.1: present 64-bit interrupt gate (type 0xE). */
+		if (!(gate[1] & 0x8000) || (type & 0xf) != 0xe || !target) {
+			tst_res(TFAIL, "vector %u: gate 0x%x 0x%x 0x%x is not a present interrupt gate",
+				v, gate[0], gate[1], gate[2]);
+			bad++;
+		}
+	}
+	if (!bad)
+		tst_res(TPASS, "all 32 exception vectors have a present interrupt gate");
+}
+
+TST_KVM_TEST(every_exception_vector_has_a_gate, guest_idt)
+
+static void raise_de(void) { asm volatile("divb %%cl" :: "a"(1), "c"(0)); }
+static void raise_ud(void) { asm volatile("ud2"); }
+static void raise_gp(void) { asm volatile("mov (%0), %%rax" :: "r"(1ULL << 63) : "rax"); }
+static void raise_pf(void) { asm volatile("mov 8, %%rax" ::: "rax"); }
+
+static void (*raise_fn)(void);
+
+static void guest_unhandled(void)
+{
+	raise_fn();
+	tst_res(TFAIL, "resumed after an exception with no callback");
+}
+
+/* With no callback installed, the default handler ends the run with TBROK. */
+KVM_TEST(default_handlers_end_the_run_with_tbrok)
+{
+	static const struct { void (*fn)(void); const char *what; } cases[] = {
+		{ raise_de, "#DE (vector 0)" }, { raise_ud, "#UD (vector 6)" },
+		{ raise_gp, "#GP (vector 13)" }, { raise_pf, "#PF (vector 14)" },
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct tst_kvm_instance inst = { .guest_main = guest_unhandled };
+		struct tst_kvm_summary sum = { 0 };
+		const char *reason;
+
+		tst_kvm_create_instance(&inst, DEFAULT_RAM_SIZE);
+		write_guest_global(inst.vm, raise_fn, cases[i].fn);
+		tst_kvm_run_instance(&inst, 0, &sum);
+		tst_kvm_destroy_instance(&inst);
+		EXPECT_EQ(tst_kvm_verdict(&sum, &reason), KSFT_FAIL);
+		EXPECT_EQ(sum.counts[tst_result_index(TBROK)], 1);
+		EXPECT_NE(strstr(reason, cases[i].what), NULL) TH_LOG("reason '%s'", reason);
+	}
+}
+
+#define LOW_BUF_GPA	0x60000000ULL	/* inside the identity map, above RAM */
+#define HIGH_BUF_GPA	0x140000000ULL	/* above 4 GiB: mapped on allocation */
+
+static uint64_t buf_sum;
+
+static void guest_sum_buffers(void)
+{
+	const uint32_t *lo = (const void *)(uintptr_t)LOW_BUF_GPA;
+	const uint32_t *hi = (const void *)(uintptr_t)HIGH_BUF_GPA;
+
+	for (unsigned int i = 0; i < 3 * 1024; i++)
+		buf_sum += lo[i] + hi[i];
+	tst_res(TPASS, "summed both buffers");
+}
+
+/* Find the mapping that holds addr in /proc/self/maps; its permissions. */
+static bool map_perms(const void *addr, char perms[5])
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long lo, hi;
+	char line[512];
+	bool found = false;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 &&
+		    (uintptr_t)addr >= lo && (uintptr_t)addr < hi) {
+			found = true;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* tst_kvm_alloc_memory and the lookups: guest and host see the same bytes. */
+KVM_TEST(host_helpers_translate_and_find_slots)
+{
+	struct tst_kvm_instance inst = { .guest_main = guest_sum_buffers };
+	struct tst_kvm_summary sum = { 0 };
+	uint32_t *lo, *hi;
+	uint64_t want = 0, got;
+	char perms[5];
+
+	tst_kvm_create_instance(&inst, DEFAULT_RAM_SIZE);
+	lo = tst_kvm_alloc_memory(&inst, 5, LOW_BUF_GPA, 3 * 4096, 0);
+	hi = tst_kvm_alloc_memory(&inst, 6, HIGH_BUF_GPA, 3 * 4096 - 100, 0);
+	ASSERT_EQ((uintptr_t)lo % PAGE_SIZE, 0);
+	/* Guard pages on both sides. */
+	ASSERT_TRUE(map_perms((uint8_t *)lo - 1, perms));
+	EXPECT_STREQ(perms, "---p");
+	ASSERT_TRUE(map_perms((uint8_t *)hi + 3 * 4096, perms));
+	EXPECT_STREQ(perms, "---p");
+	ASSERT_TRUE(map_perms(lo, perms));
+	EXPECT_STREQ(perms, "rw-p");
+	for (unsigned int i = 0; i < 3 * 1024; i++) {
+		lo[i] = i * 7 + 1;
+		hi[i] = i * 13 + 5;
+		want += lo[i] + hi[i];
+	}
+
+	EXPECT_EQ(tst_kvm_find_memslot(&inst, LOW_BUF_GPA + 0x1234), 5);
+	EXPECT_EQ(tst_kvm_find_phys_memslot(&inst, HIGH_BUF_GPA + 0x2fff), 6);
+	EXPECT_EQ(tst_kvm_find_phys_memslot(&inst, HIGH_BUF_GPA + 0x3000), -1);
+	EXPECT_EQ(tst_kvm_find_memslot(&inst, TST_KVM_RESULT_ADDR), TST_KVM_RESULT_SLOT);
+	EXPECT_EQ(tst_kvm_find_memslot(&inst, (uintptr_t)&buf_sum), 0);
+	EXPECT_EQ(tst_kvm_find_memslot(&inst, 0), -1);	/* page 0 is not mapped */
+	EXPECT_EQ(tst_kvm_get_memptr(&inst, HIGH_BUF_GPA + 0x10), (uint8_t *)hi + 0x10);
+	EXPECT_EQ(tst_kvm_get_memptr(&inst, TST_KVM_RESULT_ADDR), (void *)inst.result);
+	EXPECT_EQ(tst_kvm_get_memptr(&inst, 0), NULL);
+	EXPECT_EQ(tst_kvm_get_phys_address(&inst, (uintptr_t)&buf_sum), (uintptr_t)&buf_sum);
+	EXPECT_EQ(tst_kvm_get_phys_address(&inst, 0x70000000ULL + 5), 0x70000000ULL + 5);
+	EXPECT_EQ(tst_kvm_get_phys_address(&inst, 0x200000000ULL), 0);
+
+	tst_kvm_run_instance(&inst, 0, &sum);
+	EXPECT_EQ(tst_kvm_verdict(&sum, NULL), KSFT_PASS) TH_LOG("%s", sum.first_problem);
+	got = *(uint64_t *)tst_kvm_get_memptr(&inst, (uintptr_t)&buf_sum);
+	EXPECT_EQ(got, want);
+	tst_kvm_destroy_instance(&inst);
+}
+
+/* tst_kvm_get_cpuid() returns what KVM_GET_SUPPORTED_CPUID says. */
+KVM_TEST(get_cpuid_is_supported_cpuid)
+{
+	const struct kvm_cpuid2 *ref = kvm_get_supported_cpuid();
+	struct kvm_cpuid2 *c = tst_kvm_get_cpuid(kvm_dev_fd());
+
+	ASSERT_EQ(c->nent, ref->nent);
+	EXPECT_EQ(memcmp(c->entries, ref->entries, c->nent * sizeof(c->entries[0])), 0);
+	free(c);
+}
+
+TST_KVM_MAIN
