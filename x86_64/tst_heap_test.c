@@ -102,4 +102,25 @@ KVM_TEST(non_power_of_two_alignment_is_tbrok)
 	EXPECT_NE(strstr(reason, "must be a power of 2"), NULL) TH_LOG("%s", reason);
 }
 
+static void guest_strings(void)
+{
+	char *a = tst_heap_alloc(64), *b = tst_heap_alloc(64);
+	uint32_t words[LTP_ALIGN(5, 4)];
+
+	strcpy(a, "kvm");
+	strcat(a, "-guest");
+	memcpy(b, a, strlen(a) + 1);
+	memset(words, 0xff, sizeof(words));
+	memzero(words, sizeof(words) - sizeof(words[0]));
+	if (strlen(a) != 9 || strcmp(b, "kvm-guest") || ARRAY_SIZE(words) != 8)
+		tst_res(TFAIL, "strings: '%s' (%zu) '%s', %zu words", a, strlen(a), b,
+			ARRAY_SIZE(words));
+	else if (words[6] || words[7] != 0xffffffff)
+		tst_res(TFAIL, "memzero: words[6] 0x%x words[7] 0x%x", words[6], words[7]);
+	else
+		tst_res(TPASS, "strcpy/strcat/strlen/memcpy/memzero on heap and stack");
+}
+
+TST_KVM_TEST(string_helpers, guest_strings)
+
 TST_KVM_MAIN
