@@ -69,9 +69,14 @@ char *mce_status_str(uint64_t status, char *buf, size_t len)
 
 static char *mcg_status_str(uint64_t st, char *buf, size_t len)
 {
+	size_t n;
+
 	snprintf(buf, len, "%s%s%s%s", st & MCG_STATUS_RIPV ? "RIPV " : "",
 		 st & MCG_STATUS_EIPV ? "EIPV " : "", st & MCG_STATUS_MCIP ? "MCIP " : "",
 		 st & MCG_STATUS_LMCES ? "LMCE_S " : "");
+	n = strlen(buf);
+	if (n)
+		buf[n - 1] = '\0';
 	return buf;
 }
 
