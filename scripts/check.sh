@@ -8,6 +8,18 @@
 #
 # Usage: scripts/check.sh --build DIR [--known FILE] [--platform NAME]
 #                         [--timeout SEC] [--no-unit] [TEST...]
+#
+# Kernel log: where the kernel log is readable, each binary's new kernel
+# lines are checked.  WARN/BUG/Oops/KASAN/lockdep lines fail the binary; a
+# KVM internal-error line fails it unless the binary had an expected
+# failure (the known platform limitations show up exactly that way).  The
+# lines are printed with the binary's log.  (A binary whose own output
+# shows it saw and judged a KVM_EXIT_INTERNAL_ERROR, like iofuzz's
+# restarts, has explained it.)  CHECK_PLANT_KMSG_WARN=NAME is a
+# test-only mode that writes a WARNING line to /dev/kmsg while binary NAME
+# runs, to show the check works.
+#
+# Runs with GNU coreutils or busybox (the QEMU lane's initramfs).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -75,6 +87,48 @@ if [ -r "$known" ]; then
 	done < "$known"
 fi
 
+# Milliseconds since boot or epoch: GNU date has %N, busybox date doesn't.
+if [[ $(date +%N) =~ ^[0-9]+$ ]]; then
+	now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+else
+	now_ms() { local u; read -r u _ < /proc/uptime; echo $(( ${u/./} * 10 )); }
+fi
+# GNU timeout spells the kill grace period --kill-after, busybox -k.
+if timeout --kill-after=1 1 true 2>/dev/null; then
+	run_timeout() { timeout --kill-after=5 "$@"; }
+else
+	run_timeout() { timeout -k 5 "$@"; }
+fi
+
+# Kernel log: a marker line per binary where /dev/kmsg is writable, else a
+# line count (wrong only if the ring buffer wraps during one binary).
+kmsg_state=unread
+kmsg_mark() {	# kmsg_mark NAME -> sets kmsg_from
+	if ! dmesg >/dev/null 2>&1; then
+		if [ "$kmsg_state" = unread ]; then
+			echo "# kernel log unreadable (dmesg: permission?): no kernel-log checks"
+		fi
+		kmsg_state=off
+		return
+	fi
+	kmsg_state=on
+	kmsg_tag="kvm-suite-check: start $1 $$"
+	if { echo "$kmsg_tag" > /dev/kmsg; } 2>/dev/null; then
+		kmsg_from=tag
+	else
+		kmsg_from=$(dmesg | wc -l)
+	fi
+}
+kmsg_new() {	# the kernel lines since kmsg_mark
+	if [ "$kmsg_from" = tag ]; then
+		dmesg | awk -v t="$kmsg_tag" 'f; index($0, t) { f = 1 }'
+	else
+		dmesg | tail -n +$((kmsg_from + 1))
+	fi
+}
+KMSG_BAD='WARNING:|BUG:|Oops|general protection fault|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|Kernel panic|kernel BUG'
+KMSG_KVM_ERR='INTERNAL_ERROR|internal error|emulation failure'
+
 verdict() {	# verdict KIND NAME [DETAIL]
 	printf '%-6s %s%s\n' "$1" "$2" "${3:+  ($3)}"
 }
@@ -83,11 +137,16 @@ verdict() {	# verdict KIND NAME [DETAIL]
 run_binary() {
 	local path=$1 name=$2 log rc start secs seen=0 before=$((fail + xfail))
 	log=$logdir/${name//\//_}.log
-	start=$(date +%s%N)
-	(cd "$(dirname "$path")" && timeout --kill-after=5 "$timeout" "./$(basename "$path")") \
+	kmsg_mark "$name"
+	start=$(now_ms)
+	(cd "$(dirname "$path")" && run_timeout "$timeout" "./$(basename "$path")") \
 		>"$log" 2>&1
 	rc=$?
-	secs=$(( ($(date +%s%N) - start) / 1000000 ))
+	secs=$(( $(now_ms) - start ))
+	if [ "${CHECK_PLANT_KMSG_WARN:-}" = "$name" ] && [ "$kmsg_state" = on ]; then
+		echo "WARNING: CPU: 0 PID: $$ at arch/x86/kvm/x86.c:1 planted_by_check_sh+0x0/0x10 [kvm]" \
+			> /dev/kmsg
+	fi
 
 	while IFS= read -r line; do
 		local ok sub directive
@@ -131,6 +190,23 @@ run_binary() {
 	elif [ $rc -ne 0 ] && [ $rc -ne 4 ] && [ $((fail + xfail)) -eq $before ]; then
 		fail=$((fail + 1)); failed_names+=("$name")
 		verdict FAIL "$name" "exit $rc although no result failed"
+	fi
+	if [ "$kmsg_state" = on ]; then
+		local klog bad kvmerr
+		klog=$(kmsg_new)
+		bad=$(grep -E "$KMSG_BAD" <<<"$klog" || true)
+		kvmerr=$(grep -E "$KMSG_KVM_ERR" <<<"$klog" || true)
+		if [ -n "$bad" ]; then
+			fail=$((fail + 1)); failed_names+=("$name")
+			verdict FAIL "$name" "kernel log: $(head -n1 <<<"$bad")"
+		elif [ -n "$kvmerr" ] && [ $((fail + xfail)) -eq $before ] &&
+		     ! grep -q INTERNAL_ERROR "$log"; then
+			fail=$((fail + 1)); failed_names+=("$name")
+			verdict FAIL "$name" "kernel log: $(head -n1 <<<"$kvmerr")"
+		fi
+		if [ -n "$bad$kvmerr" ]; then
+			{ echo "---- kernel log during $name ----"; echo "$klog"; } >> "$log"
+		fi
 	fi
 	printf '       %s: %d.%03ds, log %s\n' "$name" $((secs / 1000)) $((secs % 1000)) "$log"
 	if [ "${#failed_names[@]}" -gt "$failed_before" ]; then
