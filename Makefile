@@ -125,9 +125,18 @@ bench: all
 
 help:
 	@echo "Targets: all (default), run_tests (kselftest runner), check (unit tests +"
-	@echo "suite with known failures), bench, install INSTALL_PATH=dir, clean."
+	@echo "suite with known failures), bench, install INSTALL_PATH=dir, clean,"
+	@echo "vm_run_tests [KERNEL= MODULES= CPU= ACCEL= TESTS= TIMEOUT=] (QEMU lane)."
 	@echo "Mode: $(SUITE_MODE); kselftest files: $(KSFT_DIR); output: $(OUTPUT)"
 
 .PHONY: check bench help
+
+# ---- make vm_run_tests: the suite on a chosen kernel's KVM, inside QEMU ----
+# KERNEL= MODULES= CPU= ACCEL=kvm|tcg TESTS= TIMEOUT= (scripts/vm_run.sh).
+vm_run_tests: all
+	@BUILD=$(OUTPUT) KERNEL="$(KERNEL)" MODULES="$(MODULES)" CPU="$(CPU)" ACCEL="$(ACCEL)" \
+		TESTS="$(TESTS)" TIMEOUT="$(TIMEOUT)" $(SUITE_DIR)/scripts/vm_run.sh
+
+.PHONY: vm_run_tests
 
 endif # KSFT_READY

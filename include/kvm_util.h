@@ -192,6 +192,8 @@ void virt_map_mmio(struct kvm_vm *vm, uint64_t gpa, uint64_t size);
 struct kvm_vcpu *vm_vcpu_add(struct kvm_vm *vm, uint32_t id, void *guest_code);
 void vcpu_set_entry(struct kvm_vcpu *vcpu, void *guest_code);
 void vcpu_args_set(struct kvm_vcpu *vcpu, unsigned int n, ...);
+/* Multiplier of every KVM_RUN watchdog bound (env KVM_SUITE_TIMEOUT_SCALE, default 1). */
+unsigned int kvm_timeout_scale(void);
 int __vcpu_run(struct kvm_vcpu *vcpu);	/* KVM_RUN result; watchdog-bounded */
 void vcpu_run(struct kvm_vcpu *vcpu);
 

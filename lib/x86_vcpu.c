@@ -77,6 +77,14 @@ static void wd_atfork_child(void)
 	wd_pid = 0;
 }
 
+/* KVM_SUITE_TIMEOUT_SCALE: slow platforms (QEMU TCG) stretch every bound. */
+unsigned int kvm_timeout_scale(void)
+{
+	const char *scale = getenv("KVM_SUITE_TIMEOUT_SCALE");
+
+	return scale && atoi(scale) > 0 ? atoi(scale) : 1;
+}
+
 static void watchdog_register(struct kvm_vcpu *vcpu)
 {
 	static bool atfork_done;
@@ -85,15 +93,13 @@ static void watchdog_register(struct kvm_vcpu *vcpu)
 	pthread_mutex_lock(&wd_lock);
 	if (wd_pid != getpid()) {
 		struct sigaction sa = { .sa_handler = wd_signal_handler };
-		const char *scale = getenv("KVM_SUITE_TIMEOUT_SCALE");
 		pthread_t t;
 
 		if (!atfork_done) {
 			pthread_atfork(NULL, NULL, wd_atfork_child);
 			atfork_done = true;
 		}
-		if (scale && atoi(scale) > 0)
-			wd_scale = atoi(scale);
+		wd_scale = kvm_timeout_scale();
 		sigaction(WATCHDOG_SIGNAL, &sa, NULL);
 		TEST_ASSERT(!pthread_create(&t, NULL, watchdog_thread, NULL),
 			    "cannot start the KVM_RUN watchdog thread");

@@ -63,16 +63,18 @@ static void child_wedged(void)
 
 KVM_TEST(watchdog_turns_a_wedged_guest_into_a_failure)
 {
-	char out[8192];
+	char out[8192], want[64];
+	unsigned int scale = kvm_timeout_scale();
 	uint64_t start = now_ns();
 	int rc = run_child(child_wedged, out, sizeof(out));
 	uint64_t ms = (now_ns() - start) / 1000000;
 
 	EXPECT_EQ(rc, KSFT_FAIL) TH_LOG("child output:\n%s", out);
-	EXPECT_NE(strstr(out, "made no exit for 300 ms"), NULL) TH_LOG("%s", out);
+	snprintf(want, sizeof(want), "made no exit for %u ms", 300 * scale);
+	EXPECT_NE(strstr(out, want), NULL) TH_LOG("%s", out);
 	EXPECT_NE(strstr(out, "guest_spin"), NULL) TH_LOG("RIP not symbolized:\n%s", out);
 	/* The watchdog samples every 50 ms: allow generous slack, but bounded. */
-	EXPECT_LT(ms, 3000);
+	EXPECT_LT(ms, 3000 * scale);
 }
 
 static void guest_bad_assert(void)

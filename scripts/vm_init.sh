@@ -1,0 +1,49 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# /init of the QEMU lane's initramfs (scripts/vm_run.sh builds it): load the
+# KVM modules with nested virtualization on, run the suite through
+# check.sh, print "VM_RUN_RESULT rc=N" for the host, power off.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+ln -sf /proc/self/fd /dev/fd		# bash's <(...) needs it
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tmpfs tmpfs /tmp
+
+. /suite/vm_run.env
+export KVM_SUITE_TIMEOUT_SCALE CHECK_PLANT_KMSG_WARN
+
+for m in $(cat /lib/modules/order); do
+	case "$m" in
+	kvm-amd|kvm_amd)
+		grep -qw svm /proc/cpuinfo || continue
+		insmod /lib/modules/$m.ko nested=1 ;;
+	kvm-intel|kvm_intel)
+		grep -qw vmx /proc/cpuinfo || continue
+		insmod /lib/modules/$m.ko nested=1 ;;
+	*)
+		insmod /lib/modules/$m.ko ;;
+	esac || echo "vm_init: insmod $m failed"
+done
+
+echo "vm_init: $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs," \
+     "modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
+for p in /sys/module/kvm_amd/parameters/nested /sys/module/kvm_intel/parameters/nested; do
+	[ -r $p ] && echo "vm_init: $p = $(cat $p)"
+done
+
+if [ -c /dev/kvm ]; then
+	cd /suite
+	# shellcheck disable=SC2086
+	/bin/bash scripts/check.sh --build /suite/build --timeout "$TEST_TIMEOUT" $TESTS
+	rc=$?
+else
+	echo "vm_init: no /dev/kvm: the kernel's KVM modules did not load"
+	rc=2
+fi
+echo "VM_RUN_RESULT rc=$rc"
+sync
+poweroff -f
