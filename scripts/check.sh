@@ -204,8 +204,9 @@ run_binary() {
 			fail=$((fail + 1)); failed_names+=("$name")
 			verdict FAIL "$name" "kernel log: $(head -n1 <<<"$kvmerr")"
 		fi
-		if [ -n "$bad$kvmerr" ]; then
-			{ echo "---- kernel log during $name ----"; echo "$klog"; } >> "$log"
+		# A failing binary gets the kernel's view of its run appended.
+		if [ -n "$bad$kvmerr" ] || [ "${#failed_names[@]}" -gt "$failed_before" ]; then
+			[ -n "$klog" ] && { echo "---- kernel log during $name ----"; echo "$klog"; } >> "$log"
 		fi
 	fi
 	printf '       %s: %d.%03ds, log %s\n' "$name" $((secs / 1000)) $((secs % 1000)) "$log"
