@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A minimal SVM hypervisor for L1 guest code (AMD APM vol. 2 chapter 15):
+ * a VMCB that starts L2 with L1's own execution state on a separate stack,
+ * VMRUN with L2's registers, and the bitmaps.
+ */
+#include <stdbool.h>
+
+#include "guest.h"
+#include "svm.h"
+
+const char *svm_exit_name(uint64_t code)
+{
+	static const char *const excp[32] = {
+		"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "CSO", "#TS",
+		"#NP", "#SS", "#GP", "#PF", "excp15", "#MF", "#AC", "#MC", "#XM", "#VE",
+		"#CP",
+	};
+
+	if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32)
+		return excp[code - SVM_EXIT_EXCP_BASE] ? excp[code - SVM_EXIT_EXCP_BASE] : "EXCP";
+	switch (code) {
+	case SVM_EXIT_INTR: return "INTR";
+	case SVM_EXIT_VINTR: return "VINTR";
+	case SVM_EXIT_RDTSC: return "RDTSC";
+	case SVM_EXIT_CPUID: return "CPUID";
+	case SVM_EXIT_HLT: return "HLT";
+	case SVM_EXIT_IOIO: return "IOIO";
+	case SVM_EXIT_MSR: return "MSR";
+	case SVM_EXIT_SHUTDOWN: return "SHUTDOWN";
+	case SVM_EXIT_VMRUN: return "VMRUN";
+	case SVM_EXIT_VMMCALL: return "VMMCALL";
+	case SVM_EXIT_VMLOAD: return "VMLOAD";
+	case SVM_EXIT_VMSAVE: return "VMSAVE";
+	case SVM_EXIT_STGI: return "STGI";
+	case SVM_EXIT_CLGI: return "CLGI";
+	case SVM_EXIT_NPF: return "NPF";
+	case SVM_EXIT_INVALID: return "INVALID";
+	}
+	if (code < 0x10)
+		return "CR_READ";
+	if (code < 0x20)
+		return "CR_WRITE";
+	return "?";
+}
+
+bool svm_supported(void)
+{
+	struct cpuid_regs r;
+
+	cpuid_count(0x80000000, 0, &r);
+	if (r.eax < 0x8000000a)
+		return false;
+	cpuid_count(0x80000001, 0, &r);
+	return r.ecx & (1u << 2);
+}
+
+uint32_t svm_features(void)
+{
+	struct cpuid_regs r;
+
+	cpuid_count(0x8000000a, 0, &r);
+	return r.edx;
+}
+
+/* A VMCB segment from L1's live GDT entry for selector sel. */
+static void seg_from_gdt(struct vmcb_seg *s, uint16_t sel)
+{
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gdtr;
+	const uint64_t *gdt;
+	uint64_t d;
+
+	asm volatile("sgdt %0" : "=m"(gdtr));
+	gdt = (const uint64_t *)(uintptr_t)gdtr.base;
+	s->selector = sel;
+	if (!(sel & ~7)) {
+		s->attrib = 0;
+		s->limit = 0;
+		s->base = 0;
+		return;
+	}
+	d = gdt[sel >> 3];
+	/* Attributes: descriptor bits 47:40 then 55:52 (APM table B-2 note). */
+	s->attrib = ((d >> 40) & 0xff) | (((d >> 52) & 0xf) << 8);
+	s->limit = (d & 0xffff) | (((d >> 48) & 0xf) << 16);
+	if (d & (1ULL << 55))
+		s->limit = (s->limit << 12) | 0xfff;
+	s->base = ((d >> 16) & 0xffffff) | (((d >> 56) & 0xff) << 24);
+	/* A system descriptor (TSS) is 16 bytes: the next word holds base 63:32. */
+	if (!(d & (1ULL << 44)))
+		s->base |= gdt[(sel >> 3) + 1] << 32;
+}
+
+void svm_init(const struct svm_pages *p, void *entry, uint64_t stack_top)
+{
+	struct vmcb *vmcb = (struct vmcb *)(uintptr_t)p->vmcb;
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) dtr;
+	uint16_t sel;
+
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, p->hsave);
+	memset(vmcb, 0, sizeof(*vmcb));
+	memset((void *)(uintptr_t)p->iopm, 0, SVM_IOPM_SIZE);
+	memset((void *)(uintptr_t)p->msrpm, 0, SVM_MSRPM_SIZE);
+
+	vmcb->control.intercept_misc2 = SVM_INTERCEPT2_VMRUN | SVM_INTERCEPT2_VMMCALL;
+	vmcb->control.asid = 1;
+	vmcb->control.iopm_base_pa = p->iopm;
+	vmcb->control.msrpm_base_pa = p->msrpm;
+
+	/* L2 starts as a copy of L1's current state, on its own stack. */
+	asm volatile("mov %%cs, %0" : "=r"(sel));
+	seg_from_gdt(&vmcb->save.cs, sel);
+	asm volatile("mov %%ss, %0" : "=r"(sel));
+	seg_from_gdt(&vmcb->save.ss, sel);
+	asm volatile("mov %%ds, %0" : "=r"(sel));
+	seg_from_gdt(&vmcb->save.ds, sel);
+	asm volatile("mov %%es, %0" : "=r"(sel));
+	seg_from_gdt(&vmcb->save.es, sel);
+	asm volatile("str %0" : "=r"(sel));
+	seg_from_gdt(&vmcb->save.tr, sel);
+	asm volatile("sgdt %0" : "=m"(dtr));
+	vmcb->save.gdtr.base = dtr.base;
+	vmcb->save.gdtr.limit = dtr.limit;
+	asm volatile("sidt %0" : "=m"(dtr));
+	vmcb->save.idtr.base = dtr.base;
+	vmcb->save.idtr.limit = dtr.limit;
+	vmcb->save.efer = rdmsr(MSR_EFER);
+	vmcb->save.cr0 = get_cr0();
+	vmcb->save.cr3 = get_cr3();
+	vmcb->save.cr4 = get_cr4();
+	vmcb->save.dr7 = 0x400;
+	vmcb->save.dr6 = 0xffff0ff0;
+	vmcb->save.rflags = 0x2;
+	vmcb->save.rip = (uintptr_t)entry;
+	vmcb->save.rsp = stack_top;
+	vmcb->save.g_pat = rdmsr(MSR_IA32_CR_PAT);
+}
+
+/*
+ * VMRUN loads L2's RAX, RSP, RIP and control state from the VMCB; every
+ * other GPR is live across it (APM 15.5), and #VMEXIT restores only RAX,
+ * RSP and RIP of L1 from the host save area.  So: keep L1's callee-saved
+ * registers on the stack, load L2's from r, and store them back after.
+ * GIF is cleared around VMRUN as the APM recommends (15.17), so nothing is
+ * taken between the #VMEXIT and L1 looking at it.
+ */
+uint64_t svm_run(uint64_t vmcb_gpa, struct svm_gprs *r)
+{
+	asm volatile(
+		"push %%rbp\n\t"
+		"push %%rbx\n\t"
+		"push %%r12\n\t"
+		"push %%r13\n\t"
+		"push %%r14\n\t"
+		"push %%r15\n\t"
+		"push %%rdi\n\t"			/* r */
+		"mov 0x08(%%rdi), %%rcx\n\t"
+		"mov 0x10(%%rdi), %%rdx\n\t"
+		"mov 0x18(%%rdi), %%rsi\n\t"
+		"mov 0x28(%%rdi), %%rbp\n\t"
+		"mov 0x30(%%rdi), %%r8\n\t"
+		"mov 0x38(%%rdi), %%r9\n\t"
+		"mov 0x40(%%rdi), %%r10\n\t"
+		"mov 0x48(%%rdi), %%r11\n\t"
+		"mov 0x50(%%rdi), %%r12\n\t"
+		"mov 0x58(%%rdi), %%r13\n\t"
+		"mov 0x60(%%rdi), %%r14\n\t"
+		"mov 0x68(%%rdi), %%r15\n\t"
+		"mov 0x00(%%rdi), %%rbx\n\t"
+		"mov 0x20(%%rdi), %%rdi\n\t"
+		"clgi\n\t"
+		"vmrun %%rax\n\t"
+		"stgi\n\t"
+		"push %%rdi\n\t"			/* L2's RDI */
+		"mov 8(%%rsp), %%rdi\n\t"		/* r */
+		"mov %%rbx, 0x00(%%rdi)\n\t"
+		"mov %%rcx, 0x08(%%rdi)\n\t"
+		"mov %%rdx, 0x10(%%rdi)\n\t"
+		"mov %%rsi, 0x18(%%rdi)\n\t"
+		"mov %%rbp, 0x28(%%rdi)\n\t"
+		"mov %%r8, 0x30(%%rdi)\n\t"
+		"mov %%r9, 0x38(%%rdi)\n\t"
+		"mov %%r10, 0x40(%%rdi)\n\t"
+		"mov %%r11, 0x48(%%rdi)\n\t"
+		"mov %%r12, 0x50(%%rdi)\n\t"
+		"mov %%r13, 0x58(%%rdi)\n\t"
+		"mov %%r14, 0x60(%%rdi)\n\t"
+		"mov %%r15, 0x68(%%rdi)\n\t"
+		"pop %%rbx\n\t"
+		"mov %%rbx, 0x20(%%rdi)\n\t"
+		"pop %%rdi\n\t"
+		"pop %%r15\n\t"
+		"pop %%r14\n\t"
+		"pop %%r13\n\t"
+		"pop %%r12\n\t"
+		"pop %%rbx\n\t"
+		"pop %%rbp\n\t"
+		: "+a"(vmcb_gpa), "+D"(r)
+		:
+		: "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11", "memory", "cc");
+	return ((struct vmcb *)(uintptr_t)vmcb_gpa)->control.exit_code;
+}
+
+/* IOPM: one bit per port (APM 15.10.1). */
+void svm_intercept_port(uint64_t iopm, uint16_t port, bool on)
+{
+	uint8_t *bm = (uint8_t *)(uintptr_t)iopm;
+
+	if (on)
+		bm[port / 8] |= 1u << (port % 8);
+	else
+		bm[port / 8] &= ~(1u << (port % 8));
+}
+
+/*
+ * MSRPM (APM 15.11): two bits per MSR (read, write) in three 2 KiB ranges:
+ * 0-0x1fff, 0xc0000000-0xc0001fff, 0xc0010000-0xc0011fff.
+ */
+void svm_intercept_msr(uint64_t msrpm, uint32_t msr, bool on)
+{
+	uint8_t *bm = (uint8_t *)(uintptr_t)msrpm;
+	uint32_t base, bit;
+
+	if (msr < 0x2000)
+		base = 0;
+	else if (msr - 0xc0000000u < 0x2000)
+		base = 0x800 * 8, msr -= 0xc0000000u;
+	else if (msr - 0xc0010000u < 0x2000)
+		base = 0x1000 * 8, msr -= 0xc0010000u;
+	else
+		GUEST_FAIL("MSR %#x is outside the MSR permission map", msr);
+	bit = base + msr * 2;
+	if (on)
+		bm[bit / 8] |= 3u << (bit % 8);
+	else
+		bm[bit / 8] &= ~(3u << (bit % 8));
+}

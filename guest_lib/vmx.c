@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * A minimal VMX hypervisor for L1 guest code (SDM vol. 3C chapters 23-31):
+ * VMXON, one VMCS that starts L2 with L1's execution state on its own
+ * stack, VMLAUNCH/VMRESUME with L2's registers, and the decoding of every
+ * failure: VMfailInvalid/VMfailValid with the VM-instruction error, faults
+ * of the instructions themselves, and exit reasons by name.
+ */
+#include <stdbool.h>
+
+#include "guest.h"
+#include "vmx.h"
+
+const char *vmx_status_name(enum vmx_status s)
+{
+	switch (s) {
+	case VMX_OK: return "VMsucceed";
+	case VMX_FAIL_INVALID: return "VMfailInvalid";
+	case VMX_FAIL_VALID: return "VMfailValid";
+	case VMX_FAULT: return "fault";
+	}
+	return "?";
+}
+
+const char *vmx_insn_error_name(uint32_t err)
+{
+	static const char *const names[] = {
+		[1] = "VMCALL executed in VMX root operation",
+		[2] = "VMCLEAR with invalid physical address",
+		[3] = "VMCLEAR with VMXON pointer",
+		[4] = "VMLAUNCH with non-clear VMCS",
+		[5] = "VMRESUME with non-launched VMCS",
+		[6] = "VMRESUME after VMXOFF",
+		[7] = "VM entry with invalid control field(s)",
+		[8] = "VM entry with invalid host-state field(s)",
+		[9] = "VMPTRLD with invalid physical address",
+		[10] = "VMPTRLD with VMXON pointer",
+		[11] = "VMPTRLD with incorrect VMCS revision identifier",
+		[12] = "VMREAD/VMWRITE from/to unsupported VMCS component",
+		[13] = "VMWRITE to read-only VMCS component",
+		[15] = "VMXON executed in VMX root operation",
+		[16] = "VM entry with invalid executive-VMCS pointer",
+		[17] = "VM entry with non-launched executive VMCS",
+		[18] = "VM entry with executive-VMCS pointer not VMXON pointer",
+		[19] = "VMCALL with non-clear VMCS",
+		[20] = "VMCALL with invalid VM-exit control fields",
+		[22] = "VMCALL with incorrect MSEG revision identifier",
+		[23] = "VMXOFF under dual-monitor treatment of SMIs and SMM",
+		[24] = "VMCALL with invalid SMM-monitor features",
+		[25] = "VM entry with invalid VM-execution control fields in executive VMCS",
+		[26] = "VM entry with events blocked by MOV SS",
+		[28] = "Invalid operand to INVEPT/INVVPID",
+	};
+
+	return err < sizeof(names) / sizeof(names[0]) && names[err] ? names[err] : "unknown";
+}
+
+const char *vmx_exit_name(uint32_t reason)
+{
+	switch (reason & 0xffff) {
+	case EXIT_REASON_EXCEPTION_NMI: return "EXCEPTION_NMI";
+	case EXIT_REASON_EXTERNAL_INTERRUPT: return "EXTERNAL_INTERRUPT";
+	case EXIT_REASON_TRIPLE_FAULT: return "TRIPLE_FAULT";
+	case EXIT_REASON_INTERRUPT_WINDOW: return "INTERRUPT_WINDOW";
+	case EXIT_REASON_CPUID: return "CPUID";
+	case EXIT_REASON_HLT: return "HLT";
+	case EXIT_REASON_VMCALL: return "VMCALL";
+	case EXIT_REASON_CR_ACCESS: return "CR_ACCESS";
+	case EXIT_REASON_IO_INSTRUCTION: return "IO_INSTRUCTION";
+	case EXIT_REASON_MSR_READ: return "MSR_READ";
+	case EXIT_REASON_MSR_WRITE: return "MSR_WRITE";
+	case EXIT_REASON_INVALID_STATE: return "INVALID_GUEST_STATE";
+	case EXIT_REASON_EPT_VIOLATION: return "EPT_VIOLATION";
+	case EXIT_REASON_EPT_MISCONFIG: return "EPT_MISCONFIG";
+	case EXIT_REASON_PREEMPTION_TIMER: return "PREEMPTION_TIMER";
+	}
+	return "?";
+}
+
+bool vmx_supported(void)
+{
+	struct cpuid_regs r;
+
+	cpuid_count(1, 0, &r);
+	return r.ecx & (1u << 5);
+}
+
+/* CF=1: VMfailInvalid, ZF=1: VMfailValid (SDM vol. 3C 31.2); a fault wins. */
+static enum vmx_status vmx_status(uint8_t cf, uint8_t zf, uint8_t *vector)
+{
+	uint8_t v = guest_fault_vector();
+
+	if (vector)
+		*vector = v;
+	if (v != NO_VECTOR)
+		return VMX_FAULT;
+	return cf ? VMX_FAIL_INVALID : zf ? VMX_FAIL_VALID : VMX_OK;
+}
+
+/* One VMX instruction with a memory operand: ASM_SAFE, then the flags. */
+#define VMX_MEM_INSN(insn, op) ({						\
+	uint8_t __cf, __zf;							\
+	asm volatile(ASM_SAFE(insn " %[m]") "setc %[cf]\n\tsetz %[zf]"		\
+		     : [cf] "=r"(__cf), [zf] "=r"(__zf), [m] "+m"(op) :: "cc", "memory"); \
+	vmx_status(__cf, __zf, vector);						\
+})
+
+enum vmx_status __vmxon(uint64_t pa, uint8_t *vector)
+{
+	return VMX_MEM_INSN("vmxon", pa);
+}
+
+enum vmx_status __vmclear(uint64_t pa, uint8_t *vector)
+{
+	return VMX_MEM_INSN("vmclear", pa);
+}
+
+enum vmx_status __vmptrld(uint64_t pa, uint8_t *vector)
+{
+	return VMX_MEM_INSN("vmptrld", pa);
+}
+
+enum vmx_status __vmptrst(uint64_t *pa, uint8_t *vector)
+{
+	return VMX_MEM_INSN("vmptrst", *pa);
+}
+
+enum vmx_status __vmxoff(uint8_t *vector)
+{
+	uint8_t cf, zf;
+
+	asm volatile(ASM_SAFE("vmxoff") "setc %0\n\tsetz %1" : "=r"(cf), "=r"(zf) :: "cc", "memory");
+	return vmx_status(cf, zf, vector);
+}
+
+enum vmx_status __vmread(uint64_t field, uint64_t *value, uint8_t *vector)
+{
+	uint8_t cf, zf;
+	uint64_t v = 0;
+
+	asm volatile(ASM_SAFE("vmread %[f], %[v]") "setc %[cf]\n\tsetz %[zf]"
+		     : [v] "+r"(v), [cf] "=r"(cf), [zf] "=r"(zf) : [f] "r"(field) : "cc", "memory");
+	*value = v;
+	return vmx_status(cf, zf, vector);
+}
+
+enum vmx_status __vmwrite(uint64_t field, uint64_t value, uint8_t *vector)
+{
+	uint8_t cf, zf;
+
+	asm volatile(ASM_SAFE("vmwrite %[v], %[f]") "setc %[cf]\n\tsetz %[zf]"
+		     : [cf] "=r"(cf), [zf] "=r"(zf) : [f] "r"(field), [v] "r"(value)
+		     : "cc", "memory");
+	return vmx_status(cf, zf, vector);
+}
+
+static void vmx_fail(const char *insn, uint64_t field, enum vmx_status s, uint8_t vector)
+{
+	uint64_t err = 0;
+
+	if (s == VMX_FAIL_VALID)
+		__vmread(VM_INSTRUCTION_ERROR, &err, NULL);
+	GUEST_FAIL("%s(field 0x%lx): %s, VM-instruction error %lu (%s), vector %u", insn, field,
+		   vmx_status_name(s), err, s == VMX_FAIL_VALID ? vmx_insn_error_name(err) : "-",
+		   vector);
+}
+
+uint64_t vmread(uint64_t field)
+{
+	uint64_t v;
+	uint8_t vec;
+	enum vmx_status s = __vmread(field, &v, &vec);
+
+	if (s != VMX_OK)
+		vmx_fail("VMREAD", field, s, vec);
+	return v;
+}
+
+void vmwrite(uint64_t field, uint64_t value)
+{
+	uint8_t vec;
+	enum vmx_status s = __vmwrite(field, value, &vec);
+
+	if (s != VMX_OK)
+		vmx_fail("VMWRITE", field, s, vec);
+}
+
+/*
+ * Appendix A.3-A.5: bits 31:0 of the capability MSR are the allowed-0
+ * settings (1 = must be 1), bits 63:32 the allowed-1 settings (0 = must be
+ * 0).  The TRUE_* MSRs, present when VMX_BASIC bit 55 is set, allow
+ * clearing some default-1 bits.
+ */
+uint32_t vmx_adjust_controls(uint32_t msr, uint32_t want)
+{
+	uint64_t caps;
+
+	if (rdmsr(MSR_IA32_VMX_BASIC) & VMX_BASIC_TRUE_CTLS) {
+		switch (msr) {
+		case MSR_IA32_VMX_PINBASED_CTLS: msr = MSR_IA32_VMX_TRUE_PINBASED; break;
+		case MSR_IA32_VMX_PROCBASED_CTLS: msr = MSR_IA32_VMX_TRUE_PROCBASED; break;
+		case MSR_IA32_VMX_EXIT_CTLS: msr = MSR_IA32_VMX_TRUE_EXIT; break;
+		case MSR_IA32_VMX_ENTRY_CTLS: msr = MSR_IA32_VMX_TRUE_ENTRY; break;
+		}
+	}
+	caps = rdmsr(msr);
+	return (want | (uint32_t)caps) & (uint32_t)(caps >> 32);
+}
+
+enum vmx_status vmx_enable(const struct vmx_pages *p, uint8_t *vector)
+{
+	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+
+	/* Firmware's job (SDM vol. 3C 23.7): allow VMXON outside SMX, then lock. */
+	if (!(fc & FEAT_CTL_LOCK))
+		wrmsr(MSR_IA32_FEATURE_CONTROL, fc | FEAT_CTL_LOCK | FEAT_CTL_VMX_OUTSIDE_SMX);
+	/* 23.8: CR0 and CR4 must respect the fixed bits in VMX operation. */
+	set_cr0((get_cr0() | rdmsr(MSR_IA32_VMX_CR0_FIXED0)) & rdmsr(MSR_IA32_VMX_CR0_FIXED1));
+	set_cr4((get_cr4() | rdmsr(MSR_IA32_VMX_CR4_FIXED0) | X86_CR4_VMXE) &
+		rdmsr(MSR_IA32_VMX_CR4_FIXED1));
+	*(uint32_t *)(uintptr_t)p->vmxon = VMX_BASIC_REVISION(rdmsr(MSR_IA32_VMX_BASIC));
+	return __vmxon(p->vmxon, vector);
+}
+
+struct seg {
+	uint16_t sel;
+	uint32_t limit, ar;
+	uint64_t base;
+};
+
+/* A segment from L1's GDT, with VMX access rights (24.4.1: bit 16 = unusable). */
+static struct seg seg_from_gdt(uint16_t sel)
+{
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gdtr;
+	struct seg s = { .sel = sel, .ar = 1u << 16 };
+	const uint64_t *gdt;
+	uint64_t d;
+
+	if (!(sel & ~7))
+		return s;
+	asm volatile("sgdt %0" : "=m"(gdtr));
+	gdt = (const uint64_t *)(uintptr_t)gdtr.base;
+	d = gdt[sel >> 3];
+	s.ar = ((d >> 40) & 0xff) | (((d >> 52) & 0xf) << 12);
+	s.limit = (d & 0xffff) | (((d >> 48) & 0xf) << 16);
+	if (d & (1ULL << 55))
+		s.limit = (s.limit << 12) | 0xfff;
+	s.base = ((d >> 16) & 0xffffff) | (((d >> 56) & 0xff) << 24);
+	if (!(d & (1ULL << 44)))	/* system descriptor: 16 bytes */
+		s.base |= gdt[(sel >> 3) + 1] << 32;
+	return s;
+}
+
+#define GUEST_SEG(name, selector) do {						\
+	struct seg __s = seg_from_gdt(selector);				\
+	vmwrite(GUEST_##name##_SELECTOR, __s.sel);				\
+	vmwrite(GUEST_##name##_LIMIT, __s.limit);				\
+	vmwrite(GUEST_##name##_AR_BYTES, __s.ar);				\
+	vmwrite(GUEST_##name##_BASE, __s.base);					\
+} while (0)
+
+void vmx_init_vmcs(const struct vmx_pages *p, void *entry, uint64_t stack_top)
+{
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gdtr, idtr;
+	uint16_t cs, ss, ds, es, tr;
+	uint8_t vec;
+	enum vmx_status s;
+
+	*(uint32_t *)(uintptr_t)p->vmcs = VMX_BASIC_REVISION(rdmsr(MSR_IA32_VMX_BASIC));
+	s = __vmclear(p->vmcs, &vec);
+	if (s != VMX_OK)
+		vmx_fail("VMCLEAR", 0, s, vec);
+	s = __vmptrld(p->vmcs, &vec);
+	if (s != VMX_OK)
+		vmx_fail("VMPTRLD", 0, s, vec);
+	memset((void *)(uintptr_t)p->io_bitmap_a, 0, 4096);
+	memset((void *)(uintptr_t)p->io_bitmap_b, 0, 4096);
+	memset((void *)(uintptr_t)p->msr_bitmap, 0, 4096);
+
+	vmwrite(PIN_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(MSR_IA32_VMX_PINBASED_CTLS, 0));
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(MSR_IA32_VMX_PROCBASED_CTLS,
+		CPU_BASED_USE_IO_BITMAPS | CPU_BASED_USE_MSR_BITMAPS));
+	vmwrite(VM_EXIT_CONTROLS, vmx_adjust_controls(MSR_IA32_VMX_EXIT_CTLS,
+		VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER | VM_EXIT_LOAD_IA32_EFER |
+		VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT));
+	vmwrite(VM_ENTRY_CONTROLS, vmx_adjust_controls(MSR_IA32_VMX_ENTRY_CTLS,
+		VM_ENTRY_IA32E_MODE | VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_IA32_PAT));
+	vmwrite(EXCEPTION_BITMAP, 0);
+	vmwrite(CR3_TARGET_COUNT, 0);
+	vmwrite(VM_EXIT_MSR_STORE_COUNT, 0);
+	vmwrite(VM_EXIT_MSR_LOAD_COUNT, 0);
+	vmwrite(VM_ENTRY_MSR_LOAD_COUNT, 0);
+	vmwrite(VM_ENTRY_INTR_INFO_FIELD, 0);
+	vmwrite(IO_BITMAP_A, p->io_bitmap_a);
+	vmwrite(IO_BITMAP_B, p->io_bitmap_b);
+	vmwrite(MSR_BITMAP, p->msr_bitmap);
+	vmwrite(VMCS_LINK_POINTER, ~0ULL);
+
+	/* Host state: L1 as it is now (24.5, checks in 26.2.2-26.2.4). */
+	asm volatile("mov %%cs, %0; mov %%ss, %1; mov %%ds, %2; mov %%es, %3; str %4"
+		     : "=r"(cs), "=r"(ss), "=r"(ds), "=r"(es), "=r"(tr));
+	asm volatile("sgdt %0; sidt %1" : "=m"(gdtr), "=m"(idtr));
+	vmwrite(HOST_CR0, get_cr0());
+	vmwrite(HOST_CR3, get_cr3());
+	vmwrite(HOST_CR4, get_cr4());
+	vmwrite(HOST_CS_SELECTOR, cs);
+	vmwrite(HOST_SS_SELECTOR, ss);
+	vmwrite(HOST_DS_SELECTOR, ds);
+	vmwrite(HOST_ES_SELECTOR, es);
+	vmwrite(HOST_FS_SELECTOR, 0);
+	vmwrite(HOST_GS_SELECTOR, 0);
+	vmwrite(HOST_TR_SELECTOR, tr);
+	vmwrite(HOST_FS_BASE, rdmsr(MSR_FS_BASE));
+	vmwrite(HOST_GS_BASE, rdmsr(MSR_GS_BASE));
+	vmwrite(HOST_TR_BASE, seg_from_gdt(tr).base);
+	vmwrite(HOST_GDTR_BASE, gdtr.base);
+	vmwrite(HOST_IDTR_BASE, idtr.base);
+	vmwrite(HOST_IA32_EFER, rdmsr(MSR_EFER));
+	vmwrite(HOST_IA32_PAT, rdmsr(MSR_IA32_CR_PAT));
+	vmwrite(HOST_IA32_SYSENTER_CS, 0);
+	vmwrite(HOST_IA32_SYSENTER_ESP, 0);
+	vmwrite(HOST_IA32_SYSENTER_EIP, 0);
+
+	/* Guest state: the same, entering at entry on its own stack (24.4, 26.3.1). */
+	GUEST_SEG(CS, cs);
+	GUEST_SEG(SS, ss);
+	GUEST_SEG(DS, ds);
+	GUEST_SEG(ES, es);
+	GUEST_SEG(FS, 0);
+	GUEST_SEG(GS, 0);
+	GUEST_SEG(LDTR, 0);
+	GUEST_SEG(TR, tr);
+	vmwrite(GUEST_FS_BASE, rdmsr(MSR_FS_BASE));
+	vmwrite(GUEST_GS_BASE, rdmsr(MSR_GS_BASE));
+	vmwrite(GUEST_GDTR_BASE, gdtr.base);
+	vmwrite(GUEST_GDTR_LIMIT, gdtr.limit);
+	vmwrite(GUEST_IDTR_BASE, idtr.base);
+	vmwrite(GUEST_IDTR_LIMIT, idtr.limit);
+	vmwrite(GUEST_CR0, get_cr0());
+	vmwrite(GUEST_CR3, get_cr3());
+	vmwrite(GUEST_CR4, get_cr4());
+	vmwrite(GUEST_IA32_EFER, rdmsr(MSR_EFER));
+	vmwrite(GUEST_IA32_PAT, rdmsr(MSR_IA32_CR_PAT));
+	vmwrite(GUEST_IA32_DEBUGCTL, 0);
+	vmwrite(GUEST_DR7, 0x400);
+	vmwrite(GUEST_RFLAGS, 0x2);
+	vmwrite(GUEST_RIP, (uintptr_t)entry);
+	vmwrite(GUEST_RSP, stack_top);
+	vmwrite(GUEST_INTERRUPTIBILITY_INFO, 0);
+	vmwrite(GUEST_ACTIVITY_STATE, 0);
+	vmwrite(GUEST_SYSENTER_CS, 0);
+	vmwrite(GUEST_SYSENTER_ESP, 0);
+	vmwrite(GUEST_SYSENTER_EIP, 0);
+}
+
+/*
+ * HOST_RSP is the stack with r on top, HOST_RIP the label after the entry:
+ * a VM exit lands there with L2's GPRs live (27.5 restores only RSP, RIP and
+ * the host-state fields), so they are stored into r before L1's own
+ * callee-saved registers come back from the stack.  A VMfail falls through
+ * VMLAUNCH/VMRESUME with the flags telling which.
+ */
+uint32_t vmx_run(bool launched, struct vmx_gprs *r, enum vmx_status *status)
+{
+	uint64_t flags = launched, failed;
+
+	asm volatile(
+		"push %%rbp\n\t"
+		"push %%rbx\n\t"
+		"push %%r12\n\t"
+		"push %%r13\n\t"
+		"push %%r14\n\t"
+		"push %%r15\n\t"
+		"push %%rdi\n\t"
+		"mov $0x6c14, %%eax\n\t"		/* HOST_RSP */
+		"vmwrite %%rsp, %%rax\n\t"
+		"lea 1f(%%rip), %%rcx\n\t"
+		"mov $0x6c16, %%eax\n\t"		/* HOST_RIP */
+		"vmwrite %%rcx, %%rax\n\t"
+		"test %%rsi, %%rsi\n\t"
+		"mov 0x00(%%rdi), %%rax\n\t"
+		"mov 0x08(%%rdi), %%rbx\n\t"
+		"mov 0x10(%%rdi), %%rcx\n\t"
+		"mov 0x18(%%rdi), %%rdx\n\t"
+		"mov 0x20(%%rdi), %%rsi\n\t"
+		"mov 0x30(%%rdi), %%rbp\n\t"
+		"mov 0x38(%%rdi), %%r8\n\t"
+		"mov 0x40(%%rdi), %%r9\n\t"
+		"mov 0x48(%%rdi), %%r10\n\t"
+		"mov 0x50(%%rdi), %%r11\n\t"
+		"mov 0x58(%%rdi), %%r12\n\t"
+		"mov 0x60(%%rdi), %%r13\n\t"
+		"mov 0x68(%%rdi), %%r14\n\t"
+		"mov 0x70(%%rdi), %%r15\n\t"
+		"mov 0x28(%%rdi), %%rdi\n\t"
+		"jnz 2f\n\t"
+		"vmlaunch\n\t"
+		"jmp 3f\n\t"
+		"2: vmresume\n\t"
+		"3: pushfq\n\t"				/* VMfail: keep the flags */
+		"pop %%rsi\n\t"
+		"mov $1, %%edx\n\t"
+		"jmp 4f\n\t"
+		"1: push %%rdi\n\t"			/* VM exit */
+		"mov 8(%%rsp), %%rdi\n\t"
+		"mov %%rax, 0x00(%%rdi)\n\t"
+		"mov %%rbx, 0x08(%%rdi)\n\t"
+		"mov %%rcx, 0x10(%%rdi)\n\t"
+		"mov %%rdx, 0x18(%%rdi)\n\t"
+		"mov %%rsi, 0x20(%%rdi)\n\t"
+		"mov %%rbp, 0x30(%%rdi)\n\t"
+		"mov %%r8, 0x38(%%rdi)\n\t"
+		"mov %%r9, 0x40(%%rdi)\n\t"
+		"mov %%r10, 0x48(%%rdi)\n\t"
+		"mov %%r11, 0x50(%%rdi)\n\t"
+		"mov %%r12, 0x58(%%rdi)\n\t"
+		"mov %%r13, 0x60(%%rdi)\n\t"
+		"mov %%r14, 0x68(%%rdi)\n\t"
+		"mov %%r15, 0x70(%%rdi)\n\t"
+		"pop %%rax\n\t"
+		"mov %%rax, 0x28(%%rdi)\n\t"
+		"xor %%edx, %%edx\n\t"
+		"4: pop %%rdi\n\t"
+		"pop %%r15\n\t"
+		"pop %%r14\n\t"
+		"pop %%r13\n\t"
+		"pop %%r12\n\t"
+		"pop %%rbx\n\t"
+		"pop %%rbp\n\t"
+		: "+S"(flags), "+D"(r), "=d"(failed)
+		:
+		: "rax", "rcx", "r8", "r9", "r10", "r11", "memory", "cc");
+	if (failed) {
+		/* RFLAGS.CF (bit 0): VMfailInvalid; ZF (bit 6): VMfailValid. */
+		*status = (flags & 1) ? VMX_FAIL_INVALID : VMX_FAIL_VALID;
+		return ~0u;
+	}
+	*status = VMX_OK;
+	return vmread(VM_EXIT_REASON);
+}

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * AMD SVM for L1 guest code (AMD APM vol. 2, chapter 15 "Secure Virtual
+ * Machine" and appendix B "Layout of VMCB").  guest_lib/svm.c runs L2 with
+ * VMRUN; include/nested.h is the vendor-neutral layer most tests use.
+ */
+#ifndef KVM_SUITE_SVM_H
+#define KVM_SUITE_SVM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "processor.h"
+
+#define MSR_VM_CR		0xc0010114
+#define MSR_VM_HSAVE_PA		0xc0010117
+
+/* CPUID 0x8000000A EDX (APM vol. 3, E.4.9) */
+#define SVM_FEAT_NPT		(1u << 0)
+#define SVM_FEAT_NRIPS		(1u << 3)
+#define SVM_FEAT_VGIF		(1u << 16)
+
+/* VMCB segment (appendix B, table B-2): attrib packs descriptor bits 40-47 and 52-55. */
+struct vmcb_seg {
+	uint16_t selector;
+	uint16_t attrib;
+	uint32_t limit;
+	uint64_t base;
+} __attribute__((packed));
+
+/* Control area, offsets 0x000-0x3ff (table B-1). */
+struct vmcb_control {
+	uint32_t intercept_cr;		/* 0x000: reads 15:0, writes 31:16 */
+	uint32_t intercept_dr;		/* 0x004 */
+	uint32_t intercept_exceptions;	/* 0x008: bit n = vector n */
+	uint32_t intercept_misc1;	/* 0x00c: SVM_INTERCEPT_* (word 3) */
+	uint32_t intercept_misc2;	/* 0x010: SVM_INTERCEPT2_* (word 4) */
+	uint32_t intercept_misc3;	/* 0x014 */
+	uint8_t reserved_018[0x03c - 0x018];
+	uint16_t pause_filter_thresh;	/* 0x03c */
+	uint16_t pause_filter_count;	/* 0x03e */
+	uint64_t iopm_base_pa;		/* 0x040 */
+	uint64_t msrpm_base_pa;		/* 0x048 */
+	uint64_t tsc_offset;		/* 0x050 */
+	uint32_t asid;			/* 0x058 */
+	uint8_t tlb_ctl;		/* 0x05c */
+	uint8_t reserved_05d[3];
+	uint32_t int_ctl;		/* 0x060: SVM_INT_CTL_* */
+	uint32_t int_vector;		/* 0x064 */
+	uint32_t int_state;		/* 0x068 */
+	uint8_t reserved_06c[4];
+	uint64_t exit_code;		/* 0x070 */
+	uint64_t exit_info_1;		/* 0x078 */
+	uint64_t exit_info_2;		/* 0x080 */
+	uint32_t exit_int_info;		/* 0x088 */
+	uint32_t exit_int_info_err;	/* 0x08c */
+	uint64_t nested_ctl;		/* 0x090: bit 0 NP_ENABLE */
+	uint64_t avic_vapic_bar;	/* 0x098 */
+	uint64_t ghcb_gpa;		/* 0x0a0 */
+	uint32_t event_inj;		/* 0x0a8: SVM_EVTINJ_* */
+	uint32_t event_inj_err;		/* 0x0ac */
+	uint64_t nested_cr3;		/* 0x0b0 */
+	uint64_t virt_ext;		/* 0x0b8 */
+	uint32_t clean;			/* 0x0c0 */
+	uint32_t reserved_0c4;
+	uint64_t next_rip;		/* 0x0c8: with NRIPS */
+	uint8_t insn_len;		/* 0x0d0 */
+	uint8_t insn_bytes[15];
+	uint64_t avic_backing_page;	/* 0x0e0 */
+	uint8_t reserved_0e8[8];
+	uint64_t avic_logical_id;	/* 0x0f0 */
+	uint64_t avic_physical_id;	/* 0x0f8 */
+	uint8_t reserved_100[0x400 - 0x100];
+} __attribute__((packed));
+
+/* State save area, VMCB offsets 0x400 onwards (table B-2). */
+struct vmcb_save {
+	struct vmcb_seg es, cs, ss, ds, fs, gs, gdtr, ldtr, idtr, tr;	/* 0x400-0x49f */
+	uint8_t reserved_4a0[0x4cb - 0x4a0];
+	uint8_t cpl;			/* 0x4cb */
+	uint8_t reserved_4cc[4];
+	uint64_t efer;			/* 0x4d0 */
+	uint8_t reserved_4d8[0x548 - 0x4d8];
+	uint64_t cr4;			/* 0x548 */
+	uint64_t cr3;			/* 0x550 */
+	uint64_t cr0;			/* 0x558 */
+	uint64_t dr7;			/* 0x560 */
+	uint64_t dr6;			/* 0x568 */
+	uint64_t rflags;		/* 0x570 */
+	uint64_t rip;			/* 0x578 */
+	uint8_t reserved_580[0x5d8 - 0x580];
+	uint64_t rsp;			/* 0x5d8 */
+	uint8_t reserved_5e0[0x5f8 - 0x5e0];
+	uint64_t rax;			/* 0x5f8 */
+	uint64_t star, lstar, cstar, sfmask, kernel_gs_base;		/* 0x600 */
+	uint64_t sysenter_cs, sysenter_esp, sysenter_eip;		/* 0x628 */
+	uint64_t cr2;			/* 0x640 */
+	uint8_t reserved_648[0x668 - 0x648];
+	uint64_t g_pat;			/* 0x668 */
+	uint64_t dbgctl;		/* 0x670 */
+} __attribute__((packed));
+
+struct vmcb {
+	struct vmcb_control control;
+	struct vmcb_save save;
+	uint8_t pad[4096 - sizeof(struct vmcb_control) - sizeof(struct vmcb_save)];
+} __attribute__((packed));
+
+_Static_assert(offsetof(struct vmcb_control, exit_code) == 0x070, "VMCB layout");
+_Static_assert(offsetof(struct vmcb_control, event_inj) == 0x0a8, "VMCB layout");
+_Static_assert(offsetof(struct vmcb_control, next_rip) == 0x0c8, "VMCB layout");
+_Static_assert(sizeof(struct vmcb_control) == 0x400, "VMCB layout");
+_Static_assert(offsetof(struct vmcb, save.efer) == 0x4d0, "VMCB layout");
+_Static_assert(offsetof(struct vmcb, save.cr4) == 0x548, "VMCB layout");
+_Static_assert(offsetof(struct vmcb, save.rsp) == 0x5d8, "VMCB layout");
+_Static_assert(offsetof(struct vmcb, save.rax) == 0x5f8, "VMCB layout");
+_Static_assert(offsetof(struct vmcb, save.kernel_gs_base) == 0x620, "VMCB layout");
+_Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB layout");
+_Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
+
+/* Intercept word 3 (VMCB 0x00c) */
+#define SVM_INTERCEPT_INTR	(1u << 0)
+#define SVM_INTERCEPT_NMI	(1u << 1)
+#define SVM_INTERCEPT_RDTSC	(1u << 14)
+#define SVM_INTERCEPT_CPUID	(1u << 18)
+#define SVM_INTERCEPT_INTN	(1u << 21)
+#define SVM_INTERCEPT_HLT	(1u << 24)
+#define SVM_INTERCEPT_IOIO	(1u << 27)
+#define SVM_INTERCEPT_MSR	(1u << 28)
+#define SVM_INTERCEPT_SHUTDOWN	(1u << 31)
+/* Intercept word 4 (VMCB 0x010) */
+#define SVM_INTERCEPT2_VMRUN	(1u << 0)	/* must be set (APM 15.5.1) */
+#define SVM_INTERCEPT2_VMMCALL	(1u << 1)
+#define SVM_INTERCEPT2_VMLOAD	(1u << 2)
+#define SVM_INTERCEPT2_VMSAVE	(1u << 3)
+#define SVM_INTERCEPT2_STGI	(1u << 4)
+#define SVM_INTERCEPT2_CLGI	(1u << 5)
+
+/* int_ctl (VMCB 0x060, APM 15.21.1 and 15.29) */
+#define SVM_INT_CTL_V_IRQ		(1u << 8)
+#define SVM_INT_CTL_V_GIF		(1u << 9)
+#define SVM_INT_CTL_V_INTR_MASKING	(1u << 24)
+#define SVM_INT_CTL_V_GIF_ENABLE	(1u << 25)
+#define SVM_INT_CTL_AVIC_ENABLE		(1u << 31)
+
+/* EVENTINJ (VMCB 0x0a8, APM 15.20) */
+#define SVM_EVTINJ_VALID	(1u << 31)
+#define SVM_EVTINJ_VALID_ERR	(1u << 11)
+#define SVM_EVTINJ_TYPE_INTR	(0u << 8)
+#define SVM_EVTINJ_TYPE_NMI	(2u << 8)
+#define SVM_EVTINJ_TYPE_EXEPT	(3u << 8)
+#define SVM_EVTINJ_TYPE_SOFT	(4u << 8)
+
+/* #VMEXIT codes (appendix C) */
+#define SVM_EXIT_EXCP_BASE	0x040
+#define SVM_EXIT_INTR		0x060
+#define SVM_EXIT_VINTR		0x064
+#define SVM_EXIT_RDTSC		0x06e
+#define SVM_EXIT_CPUID		0x072
+#define SVM_EXIT_HLT		0x078
+#define SVM_EXIT_IOIO		0x07b
+#define SVM_EXIT_MSR		0x07c
+#define SVM_EXIT_SHUTDOWN	0x07f
+#define SVM_EXIT_VMRUN		0x080
+#define SVM_EXIT_VMMCALL	0x081
+#define SVM_EXIT_VMLOAD		0x082
+#define SVM_EXIT_VMSAVE		0x083
+#define SVM_EXIT_STGI		0x084
+#define SVM_EXIT_CLGI		0x085
+#define SVM_EXIT_NPF		0x400
+#define SVM_EXIT_INVALID	((uint64_t)-1)
+
+/* IOIO exit_info_1 (APM 15.10.2) */
+#define SVM_IOIO_TYPE_IN	(1u << 0)
+#define SVM_IOIO_PORT(info1)	((uint16_t)((info1) >> 16))
+/* NPF exit_info_1 (APM 15.25.6): #PF-style error code plus these */
+#define SVM_NPF_FINAL_GPA	(1ULL << 32)
+#define SVM_NPF_IN_WALK		(1ULL << 33)
+
+#define SVM_IOPM_SIZE		(3 * 4096)
+#define SVM_MSRPM_SIZE		(2 * 4096)
+
+const char *svm_exit_name(uint64_t code);
+
+/* L2's general-purpose registers; RAX and RSP live in the VMCB. */
+struct svm_gprs {
+	uint64_t rbx, rcx, rdx, rsi, rdi, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+/* Guest-physical pages the host hands to L1 for one SVM set-up (identity mapped). */
+struct svm_pages {
+	uint64_t vmcb, hsave, iopm, msrpm;	/* GPAs: 1, 1, 3, 2 pages */
+};
+
+bool svm_supported(void);			/* CPUID 0x80000001 ECX.SVM */
+uint32_t svm_features(void);			/* CPUID 0x8000000A EDX */
+/* EFER.SVME, VM_HSAVE_PA, and a VMCB that runs entry on stack_top with L1's state. */
+void svm_init(const struct svm_pages *p, void *entry, uint64_t stack_top);
+/* VMRUN the VMCB at vmcb_gpa with L2 registers r; returns the exit code. */
+uint64_t svm_run(uint64_t vmcb_gpa, struct svm_gprs *r);
+/* Set the IOPM bit of port / the MSRPM read and write bits of msr. */
+void svm_intercept_port(uint64_t iopm, uint16_t port, bool on);
+void svm_intercept_msr(uint64_t msrpm, uint32_t msr, bool on);
+
+static inline void svm_vmload(uint64_t vmcb_gpa)
+{
+	asm volatile("vmload %%rax" :: "a"(vmcb_gpa) : "memory");
+}
+
+static inline void svm_vmsave(uint64_t vmcb_gpa)
+{
+	asm volatile("vmsave %%rax" :: "a"(vmcb_gpa) : "memory");
+}
+
+static inline void svm_vmmcall(uint64_t arg)
+{
+	asm volatile("vmmcall" : "+a"(arg) :: "memory");
+}
+
+static inline void clgi(void)
+{
+	asm volatile("clgi" ::: "memory");
+}
+
+static inline void stgi(void)
+{
+	asm volatile("stgi" ::: "memory");
+}
+
+#endif /* KVM_SUITE_SVM_H */
