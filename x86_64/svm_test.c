@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * AMD SVM, L1's view (AMD APM vol. 2 chapter 15).  Every test SKIPs unless
+ * KVM offers SVM to its guests (kvm_amd nested=1; `make vm_run_tests`).
+ *
+ *  - VMRUN of a VMCB that breaks a consistency check of APM 15.5.1 ends at
+ *    once with #VMEXIT(VMEXIT_INVALID);
+ *  - nested paging: a GPA missing from L1's nested tables is a #VMEXIT(NPF)
+ *    with the address and a #PF-style error code (15.25.6), and L2 re-runs
+ *    the access once L1 maps it;
+ *  - VMSAVE and VMLOAD move FS/GS/KernelGSBase/STAR/LSTAR/SYSENTER state
+ *    between the CPU and a VMCB (15.5.2), also when L2 runs them, and exit
+ *    when intercepted (the ideas of LTP's kvm_svm02 and kvm_svm04);
+ *  - CLGI/STGI exit when intercepted; an L2 that clears GIF without L1
+ *    intercepting it and then spins cannot hold the host (LTP kvm_svm03,
+ *    written from its description);
+ *  - EVENTINJ delivers an exception into L2 before its first instruction;
+ *  - int_ctl's AVIC enable bit in L1's VMCB does not take effect (LTP
+ *    kvm_svm01 / CVE-2021-3653: KVM must not let VMCB12 enable AVIC);
+ *  - a triple fault in L2 is #VMEXIT(SHUTDOWN) when intercepted.
+ */
+#include <pthread.h>
+#include <signal.h>
+
+#include "kvm_test_harness.h"
+#include "guest.h"
+#include "nested.h"
+
+#define VMCB(p)		((struct vmcb *)(uintptr_t)(p)->svm.vmcb)
+
+static void l2_vmmcall(void)
+{
+	nested_hypercall(1);
+}
+
+static void run_l1(struct __test_metadata *_metadata, struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	struct ucall uc;
+
+	TEST_REQUIRE_SVM();
+	vcpu_args_set(vcpu, 1, nested_alloc(vm));
+	while (vcpu_run_ucall(vcpu, &uc) != UCALL_DONE)
+		;
+}
+
+#define SVM_TEST(name, l1_fn)							\
+	KVM_ONE_VCPU_TEST(name, l1_fn) { run_l1(_metadata, vm, vcpu); }
+
+#define EXPECT_EXIT(vmcb, code) do {						\
+	uint64_t __c = (vmcb)->control.exit_code;				\
+	__GUEST_ASSERT(__c == (uint64_t)(code), "#VMEXIT %s (0x%lx), expected %s (0x%lx); "	\
+		       "exit_info_1 0x%lx exit_info_2 0x%lx", svm_exit_name(__c), __c,	\
+		       svm_exit_name(code), (uint64_t)(code),			\
+		       (vmcb)->control.exit_info_1, (vmcb)->control.exit_info_2);	\
+} while (0)
+
+/* ---- VMRUN consistency checks ---- */
+
+enum bad_state { BAD_SVME, BAD_CD_NW, BAD_CR0_HIGH, BAD_CR4_RSVD, BAD_ASID0, BAD_NO_VMRUN_INT,
+		 BAD_DR7_HIGH, NR_BAD };
+static const char *const bad_names[] = { "EFER.SVME=0", "CR0.CD=0 NW=1", "CR0[63:32]!=0",
+					 "CR4 reserved bit", "ASID 0", "VMRUN not intercepted",
+					 "DR7[63:32]!=0" };
+
+static void l1_invalid(struct nested_pages *p)
+{
+	struct svm_gprs r = { 0 };
+	struct vmcb *vmcb = VMCB(p);
+
+	for (int bad = 0; bad < NR_BAD; bad++) {
+		svm_init(&p->svm, l2_vmmcall, p->l2_stack_top);
+		switch (bad) {
+		case BAD_SVME: vmcb->save.efer &= ~EFER_SVME; break;
+		case BAD_CD_NW: vmcb->save.cr0 = (vmcb->save.cr0 & ~X86_CR0_CD) | X86_CR0_NW; break;
+		case BAD_CR0_HIGH: vmcb->save.cr0 |= 1ULL << 40; break;
+		case BAD_CR4_RSVD: vmcb->save.cr4 |= 1ULL << 63; break;
+		case BAD_ASID0: vmcb->control.asid = 0; break;
+		case BAD_NO_VMRUN_INT: vmcb->control.intercept_misc2 &= ~SVM_INTERCEPT2_VMRUN; break;
+		case BAD_DR7_HIGH: vmcb->save.dr7 |= 1ULL << 32; break;
+		}
+		svm_run(p->svm.vmcb, &r);
+		__GUEST_ASSERT(vmcb->control.exit_code == SVM_EXIT_INVALID,
+			       "%s: #VMEXIT %s (0x%lx), expected INVALID", bad_names[bad],
+			       svm_exit_name(vmcb->control.exit_code), vmcb->control.exit_code);
+	}
+	/* And the same VMCB, repaired, runs. */
+	svm_init(&p->svm, l2_vmmcall, p->l2_stack_top);
+	svm_run(p->svm.vmcb, &r);
+	EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
+	GUEST_DONE();
+}
+
+SVM_TEST(vmrun_invalid_state_is_vmexit_invalid, l1_invalid)
+
+/* ---- nested paging ---- */
+
+#define NPT_P		0x1ULL
+#define NPT_RW		0x2ULL
+#define NPT_US		0x4ULL		/* nested walks are user accesses (15.25.5) */
+#define NPT_PS		0x80ULL
+#define NPT_FLAGS	(NPT_P | NPT_RW | NPT_US)
+#define HOLE_GPA	0x2345000ULL	/* in guest RAM, its 2 MiB region 4 KiB-mapped */
+
+static uint64_t *npt_hole_pte;
+
+static void l2_read_hole(void)
+{
+	nested_hypercall(*(volatile uint64_t *)HOLE_GPA);
+}
+
+/* Identity-map the first GiB for L2, 2 MiB pages, HOLE_GPA's region in 4 KiB, hole absent. */
+static uint64_t npt_build(struct nested *n)
+{
+	uint64_t *pml4 = (uint64_t *)(uintptr_t)nested_alloc_page(n);
+	uint64_t *pdpt = (uint64_t *)(uintptr_t)nested_alloc_page(n);
+	uint64_t *pd = (uint64_t *)(uintptr_t)nested_alloc_page(n);
+	uint64_t *pt = (uint64_t *)(uintptr_t)nested_alloc_page(n);
+	unsigned int hole_pde = HOLE_GPA >> 21;
+
+	pml4[0] = (uintptr_t)pdpt | NPT_FLAGS;
+	pdpt[0] = (uintptr_t)pd | NPT_FLAGS;
+	for (unsigned int i = 0; i < 512; i++)
+		pd[i] = ((uint64_t)i << 21) | NPT_FLAGS | NPT_PS;
+	pd[hole_pde] = (uintptr_t)pt | NPT_FLAGS;
+	for (unsigned int i = 0; i < 512; i++)
+		pt[i] = ((uint64_t)hole_pde << 21) + ((uint64_t)i << 12) + NPT_FLAGS;
+	npt_hole_pte = &pt[(HOLE_GPA >> 12) & 511];
+	*npt_hole_pte = 0;
+	return (uintptr_t)pml4;
+}
+
+static void l1_npt(struct nested_pages *p)
+{
+	struct vmcb *vmcb = VMCB(p);
+	struct nested n;
+
+	if (!(svm_features() & SVM_FEAT_NPT)) {
+		GUEST_PRINTF("no NPT in SVM features 0x%x", svm_features());
+		GUEST_SYNC(0xdead);
+	}
+	nested_init(&n, p, l2_read_hole);
+	*(volatile uint64_t *)HOLE_GPA = 0x600dcafe;
+	vmcb->control.nested_ctl = 1;
+	vmcb->control.nested_cr3 = npt_build(&n);
+
+	nested_run(&n);
+	EXPECT_EXIT(vmcb, SVM_EXIT_NPF);
+	GUEST_ASSERT_EQ(vmcb->control.exit_info_2, HOLE_GPA);
+	/* Not present (P=0), read (W=0), user (U=1), at the final GPA. */
+	GUEST_ASSERT_EQ(vmcb->control.exit_info_1 & 0x7, 0x4);
+	__GUEST_ASSERT(vmcb->control.exit_info_1 & SVM_NPF_FINAL_GPA,
+		       "exit_info_1 0x%lx lacks the final-GPA bit", vmcb->control.exit_info_1);
+	/* Map it: the load re-executes and reads L1's data. */
+	*npt_hole_pte = HOLE_GPA | NPT_FLAGS;
+	nested_run(&n);
+	EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
+	GUEST_ASSERT_EQ(nested_l2_rax(&n), 0x600dcafe);
+	GUEST_DONE();
+}
+
+KVM_ONE_VCPU_TEST(npt_fault_reports_gpa_and_reruns, l1_npt)
+{
+	struct ucall uc;
+
+	TEST_REQUIRE_SVM();
+	vcpu_args_set(vcpu, 1, nested_alloc(vm));
+	if (vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC && uc.args[0] == 0xdead)
+		SKIP(return, "KVM offers SVM without nested paging (NPT)");
+	ASSERT_EQ(uc.cmd, UCALL_DONE);
+}
+
+/* ---- VMLOAD / VMSAVE ---- */
+
+struct vmload_state {
+	uint64_t fs_base, kernel_gs_base, star, lstar, cstar, sfmask, sysenter_cs;
+};
+
+static void write_state(const struct vmload_state *s)
+{
+	wrmsr(MSR_FS_BASE, s->fs_base);
+	wrmsr(MSR_KERNEL_GS_BASE, s->kernel_gs_base);
+	wrmsr(MSR_STAR, s->star);
+	wrmsr(MSR_LSTAR, s->lstar);
+	wrmsr(MSR_CSTAR, s->cstar);
+	wrmsr(MSR_SYSCALL_MASK, s->sfmask);
+	wrmsr(MSR_IA32_SYSENTER_CS, s->sysenter_cs);
+}
+
+static void check_vmcb_state(const struct vmcb *v, const struct vmload_state *s)
+{
+	GUEST_ASSERT_EQ(v->save.fs.base, s->fs_base);
+	GUEST_ASSERT_EQ(v->save.kernel_gs_base, s->kernel_gs_base);
+	GUEST_ASSERT_EQ(v->save.star, s->star);
+	GUEST_ASSERT_EQ(v->save.lstar, s->lstar);
+	GUEST_ASSERT_EQ(v->save.cstar, s->cstar);
+	GUEST_ASSERT_EQ(v->save.sfmask, s->sfmask);
+	GUEST_ASSERT_EQ(v->save.sysenter_cs, s->sysenter_cs);
+}
+
+static const struct vmload_state state_a = {
+	0x1000, 0xffff800000001000ULL, 0x0023001000000000ULL, 0xffffffff81000000ULL,
+	0xffffffff81000100ULL, 0x4700, 0x10,
+};
+static const struct vmload_state state_b = {
+	0x2000, 0xffff800000002000ULL, 0x0033002000000000ULL, 0xffffffff82000000ULL,
+	0xffffffff82000100ULL, 0x0700, 0x20,
+};
+static uint64_t l2_scratch;
+
+/* L2 saves its own state into a page of its choice, then loads it back. */
+static void l2_vmsave_vmload(void)
+{
+	write_state(&state_b);
+	svm_vmsave(l2_scratch);
+	svm_vmload(l2_scratch);
+	nested_hypercall(rdmsr(MSR_LSTAR));
+}
+
+static void l1_vmload_vmsave(struct nested_pages *p)
+{
+	struct vmcb *vmcb = VMCB(p);
+	struct nested n;
+	uint64_t fs = rdmsr(MSR_FS_BASE);
+	struct vmcb *scratch;
+
+	nested_init(&n, p, l2_vmsave_vmload);
+	scratch = (struct vmcb *)(uintptr_t)nested_alloc_page(&n);
+	l2_scratch = nested_alloc_page(&n);
+
+	/* L1 itself: VMSAVE stores the state, VMLOAD brings it back. */
+	write_state(&state_a);
+	svm_vmsave((uintptr_t)scratch);
+	check_vmcb_state(scratch, &state_a);
+	write_state(&state_b);
+	svm_vmload((uintptr_t)scratch);
+	GUEST_ASSERT_EQ(rdmsr(MSR_LSTAR), state_a.lstar);
+	GUEST_ASSERT_EQ(rdmsr(MSR_KERNEL_GS_BASE), state_a.kernel_gs_base);
+	GUEST_ASSERT_EQ(rdmsr(MSR_IA32_SYSENTER_CS), state_a.sysenter_cs);
+	wrmsr(MSR_FS_BASE, fs);
+
+	/* Intercepted in L2: exits, and nothing is transferred. */
+	vmcb->control.intercept_misc2 |= SVM_INTERCEPT2_VMSAVE | SVM_INTERCEPT2_VMLOAD;
+	nested_run(&n);
+	EXPECT_EXIT(vmcb, SVM_EXIT_VMSAVE);
+	GUEST_ASSERT_EQ(((struct vmcb *)(uintptr_t)l2_scratch)->save.lstar, 0);
+	nested_skip(&n, 3);
+	nested_run(&n);
+	EXPECT_EXIT(vmcb, SVM_EXIT_VMLOAD);
+	nested_skip(&n, 3);
+	nested_run(&n);
+	EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
+
+	/* Not intercepted: L2's VMSAVE/VMLOAD work on L2's own page and state. */
+	svm_init(&p->svm, l2_vmsave_vmload, p->l2_stack_top);
+	write_state(&state_a);
+	nested_run(&n);
+	EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
+	GUEST_ASSERT_EQ(nested_l2_rax(&n), state_b.lstar);
+	check_vmcb_state((struct vmcb *)(uintptr_t)l2_scratch, &state_b);
+	wrmsr(MSR_FS_BASE, fs);
+	GUEST_DONE();
+}
+
+SVM_TEST(vmload_vmsave_transfer_state_and_exit_when_intercepted, l1_vmload_vmsave)
+
+/* ---- CLGI / STGI ---- */
+
+static void l2_gif(void)
+{
+	clgi();
+	stgi();
+	nested_hypercall(2);
+}
+
+static void l1_gif(struct nested_pages *p)
+{
+	struct vmcb *vmcb = VMCB(p);
+	struct nested n;
+
+	nested_init(&n, p, l2_gif);
+	vmcb->control.intercept_misc2 |= SVM_INTERCEPT2_CLGI | SVM_INTERCEPT2_STGI;
+	nested_run(&n);
+	EXPECT_EXIT(vmcb, SVM_EXIT_CLGI);
+	nested_skip(&n, 3);
+	nested_run(&n);
+	EXPECT_EXIT(vmcb, SVM_EXIT_STGI);
+	nested_skip(&n, 3);
+	nested_run(&n);
+	EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
+	GUEST_ASSERT_EQ(nested_l2_rax(&n), 2);
+	GUEST_DONE();
+}
+
+SVM_TEST(clgi_stgi_exit_when_intercepted, l1_gif)
+
+static void l2_clgi_spin(void)
+{
+	clgi();
+	for (;;)
+		cpu_relax();
+}
+
+static void l1_clgi_not_intercepted(struct nested_pages *p)
+{
+	struct nested n;
+
+	nested_init(&n, p, l2_clgi_spin);
+	GUEST_SYNC(1);
+	nested_run(&n);
+	GUEST_FAIL("L2 spinning with GIF=0 exited to L1: #VMEXIT %s",
+		   svm_exit_name(VMCB(p)->control.exit_code));
+}
+
+static void sigalrm_nop(int sig)
+{
+}
+
+static void *kick_later(void *arg)
+{
+	usleep(300 * 1000);
+	pthread_kill(*(pthread_t *)arg, SIGALRM);
+	return NULL;
+}
+
+/* The host must be able to take the CPU back from an L2 that cleared GIF. */
+KVM_ONE_VCPU_TEST(l2_with_gif_clear_cannot_hold_the_host, l1_clgi_not_intercepted)
+{
+	struct sigaction sa = { .sa_handler = sigalrm_nop };
+	pthread_t self = pthread_self(), t;
+	uint64_t start;
+	int r;
+
+	TEST_REQUIRE_SVM();
+	vcpu_args_set(vcpu, 1, nested_alloc(vm));
+	vcpu_run_expect_sync(vcpu, 1);
+	sigaction(SIGALRM, &sa, NULL);
+	ASSERT_EQ(pthread_create(&t, NULL, kick_later, &self), 0);
+	start = now_ns();
+	r = __vcpu_run(vcpu);
+	pthread_join(t, NULL);
+	EXPECT_EQ(r, -1) TH_LOG("KVM_RUN returned %d, exit %s", r,
+				exit_reason_str(vcpu->run->exit_reason));
+	EXPECT_EQ(errno, EINTR);
+	EXPECT_LT((now_ns() - start) / 1000000, 5000 * kvm_timeout_scale());
+}
+
+/* ---- EVENTINJ ---- */
+
+static volatile uint64_t injected_vector, injected_error, injected_count;
+
+static void l2_injected_handler(struct ex_regs *regs)
+{
+	injected_vector = regs->vector;
+	injected_error = regs->error_code;
+	injected_count++;
+}
+
+static void l2_after_injection(void)
+{
+	nested_hypercall(injected_count);
+}
+
+static void l1_eventinj(struct nested_pages *p)
+{
+	struct vmcb *vmcb = VMCB(p);
+	struct nested n;
+
+	/* L2 shares L1's IDT: the handler runs in L2. */
+	guest_install_handler(GP_VECTOR, l2_injected_handler);
+	nested_init(&n, p, l2_after_injection);
+	vmcb->control.event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID_ERR |
+				  GP_VECTOR;
+	vmcb->control.event_inj_err = 0x1234;
+	nested_run(&n);
+	EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
+	GUEST_ASSERT_EQ(nested_l2_rax(&n), 1);
+	GUEST_ASSERT_EQ(injected_vector, GP_VECTOR);
+	GUEST_ASSERT_EQ(injected_error, 0x1234);
+	GUEST_DONE();
+}
+
+SVM_TEST(eventinj_delivers_exception_to_l2, l1_eventinj)
+
+/* ---- int_ctl from VMCB12 (CVE-2021-3653) ---- */
+
+#define APIC_GPA	0xfee00000ULL
+#define APIC_TPR	0x80
+
+static void l2_read_apic_page(void)
+{
+	nested_hypercall(*(volatile uint32_t *)(uintptr_t)(APIC_GPA + APIC_TPR));
+}
+
+static void l1_avic_bit(struct nested_pages *p)
+{
+	struct vmcb *vmcb = VMCB(p);
+	struct nested n;
+
+	nested_init(&n, p, l2_read_apic_page);
+	/* L1 asks for AVIC (and virtual interrupt masking): KVM must not pass AVIC on. */
+	vmcb->control.int_ctl |= SVM_INT_CTL_AVIC_ENABLE | SVM_INT_CTL_V_INTR_MASKING;
+	vmcb->control.avic_backing_page = p->pool;
+	nested_run(&n);
+	EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
+	/* The page at the APIC address is L1's memory, not a virtual APIC. */
+	GUEST_ASSERT_EQ(nested_l2_rax(&n), 0x5a5a5a5a);
+	GUEST_DONE();
+}
+
+KVM_ONE_VCPU_TEST(vmcb12_avic_enable_has_no_effect, l1_avic_bit)
+{
+	uint32_t *page;
+	struct ucall uc;
+
+	TEST_REQUIRE_SVM();
+	/* Ordinary memory where the APIC would be (no in-kernel APIC in this VM). */
+	page = vm_mem_region_add(vm, 10, APIC_GPA, PAGE_SIZE, 0);
+	virt_map(vm, APIC_GPA, APIC_GPA, PAGE_SIZE, PTE_DEFAULT);
+	for (unsigned int i = 0; i < PAGE_SIZE / 4; i++)
+		page[i] = 0x5a5a5a5a;
+	vcpu_args_set(vcpu, 1, nested_alloc(vm));
+	ASSERT_EQ(vcpu_run_ucall(vcpu, &uc), UCALL_DONE);
+}
+
+/* ---- shutdown ---- */
+
+static void l2_triple_fault(void)
+{
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) idtr = { 0, 0 };
+
+	/* No IDT: #UD can't be delivered, nor the #DF after it: shutdown (APM 8.2.9). */
+	asm volatile("lidt %0; ud2" :: "m"(idtr));
+}
+
+static void l1_shutdown(struct nested_pages *p)
+{
+	struct vmcb *vmcb = VMCB(p);
+	struct nested n;
+
+	nested_init(&n, p, l2_triple_fault);
+	vmcb->control.intercept_misc1 |= SVM_INTERCEPT_SHUTDOWN;
+	nested_run(&n);
+	EXPECT_EXIT(vmcb, SVM_EXIT_SHUTDOWN);
+	GUEST_DONE();
+}
+
+SVM_TEST(l2_triple_fault_is_shutdown_exit, l1_shutdown)
+
+TEST_HARNESS_MAIN
