@@ -25,7 +25,9 @@ for m in $(cat /lib/modules/order); do
 		grep -qw vmx /proc/cpuinfo || continue
 		insmod /lib/modules/$m.ko nested=1 ;;
 	*)
-		insmod /lib/modules/$m.ko ;;
+		# kvm: let nop_test force instructions through the emulator.
+		if [ "$m" = kvm ]; then insmod /lib/modules/$m.ko force_emulation_prefix=1
+		else insmod /lib/modules/$m.ko; fi ;;
 	esac || echo "vm_init: insmod $m failed"
 done
 
