@@ -26,7 +26,7 @@ else
   endif
   KSFT_CACHE := $(SUITE_DIR)/.cache
   KSFT_DIR ?= $(KSFT_CACHE)/linux-6.12/tools/testing/selftests
-  OUTPUT ?= $(SUITE_DIR)/build
+  OUTPUT ?= $(SUITE_DIR)/build$(if $(SANITIZE),-sanitize)
   # kselftest's runner looks for "settings" relative to its own folder, which
   # is not ours in this mode; hand it our timeout directly.
   export kselftest_override_timeout := $(shell sed -n 's/^timeout=//p' $(SUITE_DIR)/settings)
@@ -64,7 +64,22 @@ SUITE_CFLAGS := -O2 -g -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-clobb
 	-fno-asynchronous-unwind-tables \
 	-I$(SUITE_DIR)/include -I$(KSFT_DIR) $(KHDR_INCLUDES)
 GUEST_CFLAGS := -mgeneral-regs-only -mno-red-zone
-LDFLAGS += -static -no-pie -pthread
+LDFLAGS += -no-pie -pthread
+
+# SANITIZE=1: ASan + UBSan for host-only code (lib/, unit/).  Guest code
+# (guest_lib/, and x86_64/ tests, which hold guest functions) stays
+# uninstrumented: sanitizer checks inside a guest would touch shadow memory
+# the guest doesn't have.  The sanitizer runtimes don't link statically, so
+# these binaries are dynamic (still non-PIE: guest addresses unchanged).
+ifneq ($(SANITIZE),)
+  SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
+  LDFLAGS += $(SAN_FLAGS)
+  # handle_segv=0: crashes the tests plant on purpose (iofuzz's VMM crash)
+  # must stay crashes for their supervisors to see.
+  SAN_ENV := ASAN_OPTIONS=handle_segv=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+else
+  LDFLAGS += -static
+endif
 
 HOST_LIB_SRCS := $(sort $(wildcard $(SUITE_DIR)/lib/*.c))
 GUEST_LIB_SRCS := $(sort $(wildcard $(SUITE_DIR)/guest_lib/*.c $(SUITE_DIR)/guest_lib/*.S))
@@ -81,7 +96,7 @@ $(shell mkdir -p $(OUTPUT)/lib $(OUTPUT)/guest_lib $(OUTPUT)/x86_64 $(OUTPUT)/be
 
 $(HOST_LIB_OBJS): $(OUTPUT)/%.o: $(SUITE_DIR)/%.c
 	$(call msg,CC,,$@)
-	$(Q)$(CC) $(CFLAGS) $(SUITE_CFLAGS) -MD -MP -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(SUITE_CFLAGS) $(SAN_FLAGS) -MD -MP -c $< -o $@
 
 # The string functions must not be turned back into calls to themselves.
 $(OUTPUT)/guest_lib/string.o: GUEST_EXTRA := -ffreestanding -fno-tree-loop-distribute-patterns
@@ -98,18 +113,19 @@ $(LIB_A): $(LIB_OBJS)
 	$(call msg,AR,,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-# Tests and benchmarks hold guest code, so they get the guest flags.  The
+# Tests and benchmarks hold guest code, so they get the guest flags and
+# never the sanitizer's (compiled apart from the link for that reason).  The
 # library objects are linked whole (not from the archive) so that the
 # string functions always replace libc's.
 $(TEST_GEN_PROGS) $(TEST_GEN_PROGS_EXTENDED): $(OUTPUT)/%: $(SUITE_DIR)/%.c $(LIB_OBJS)
 	$(call msg,CC,,$@)
-	$(Q)$(CC) $(CFLAGS) $(SUITE_CFLAGS) $(GUEST_CFLAGS) -MD -MP $(LDFLAGS) \
-		$< $(LIB_OBJS) $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(SUITE_CFLAGS) $(GUEST_CFLAGS) -MD -MP -MT $@ -MF $@.d -c $< -o $@.o
+	$(Q)$(CC) $(LDFLAGS) $@.o $(LIB_OBJS) $(LDLIBS) -o $@
 
 # Host unit tests: no KVM; each is linked with the library objects.
 $(UNIT_PROGS): $(OUTPUT)/%: $(SUITE_DIR)/%.c $(LIB_OBJS)
 	$(call msg,CC,unit,$@)
-	$(Q)$(CC) $(CFLAGS) $(SUITE_CFLAGS) $(GUEST_CFLAGS) -MD -MP $(LDFLAGS) \
+	$(Q)$(CC) $(CFLAGS) $(SUITE_CFLAGS) $(GUEST_CFLAGS) $(SAN_FLAGS) -MD -MP $(LDFLAGS) \
 		$< $(LIB_OBJS) $(LDLIBS) -o $@
 
 all: $(UNIT_PROGS)
@@ -117,8 +133,13 @@ all: $(UNIT_PROGS)
 EXTRA_CLEAN += $(LIB_OBJS) $(LIB_A) $(UNIT_PROGS) $(OUTPUT)/*/*.d
 
 # make check: host unit tests, then every test with known failures applied.
+# JOBS=N runs N test binaries at a time.
 check: all
-	@$(SUITE_DIR)/scripts/check.sh --build $(OUTPUT) $(CHECK_ARGS)
+	@JOBS=$(JOBS) $(SAN_ENV) $(SUITE_DIR)/scripts/check.sh --build $(OUTPUT) $(CHECK_ARGS)
+
+# make stress RUNS=N [JOBS=M]: the suite N times; lists verdicts that changed.
+stress: all
+	@JOBS=$(JOBS) $(SUITE_DIR)/scripts/stress.sh $(OUTPUT) $(or $(RUNS),10)
 
 bench: all
 	@for b in $(TEST_GEN_PROGS_EXTENDED); do echo "== $$b"; $$b || exit 1; done
@@ -129,7 +150,7 @@ help:
 	@echo "vm_run_tests [KERNEL= MODULES= CPU= ACCEL= TESTS= TIMEOUT=] (QEMU lane)."
 	@echo "Mode: $(SUITE_MODE); kselftest files: $(KSFT_DIR); output: $(OUTPUT)"
 
-.PHONY: check bench help
+.PHONY: check stress bench help
 
 # ---- make vm_run_tests: the suite on a chosen kernel's KVM, inside QEMU ----
 # KERNEL= MODULES= CPU= ACCEL=kvm|tcg TESTS= TIMEOUT= (scripts/vm_run.sh).

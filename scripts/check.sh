@@ -7,18 +7,25 @@
 # crash or timeout, or a stale list entry).
 #
 # Usage: scripts/check.sh --build DIR [--known FILE] [--platform NAME]
-#                         [--timeout SEC] [--no-unit] [TEST...]
+#                         [--timeout SEC] [--jobs N] [--no-unit] [TEST...]
+#
+# --jobs N (or JOBS=N) runs N binaries at once.  Each binary has its own
+# timeout and log (DIR/logs/); a live progress line shows on a terminal;
+# the end is a table (pass/skip/xfail/fail/timeout, time per binary, the
+# five slowest) and DIR/results.tap and DIR/junit.xml for CI systems.
 #
 # Kernel log: where the kernel log is readable, each binary's new kernel
 # lines are checked.  WARN/BUG/Oops/KASAN/lockdep lines fail the binary; a
 # KVM internal-error line fails it unless the binary had an expected
-# failure (the known platform limitations show up exactly that way).  The
-# lines are printed with the binary's log.  (A binary whose own output
-# shows it saw and judged a KVM_EXIT_INTERNAL_ERROR, like iofuzz's
-# restarts, has explained it.)  CHECK_PLANT_KMSG_WARN=NAME is a
-# test-only mode that writes a WARNING line to /dev/kmsg while binary NAME
-# runs, to show the check works.
+# failure (the known platform limitations show up exactly that way) or its
+# own output shows it saw and judged a KVM_EXIT_INTERNAL_ERROR (like
+# iofuzz's restarts).  The lines are appended to a failing binary's log.
+# With --jobs > 1 a kernel line is attributed to every binary running when
+# it was logged; as KVM's internal-error lines rarely name a process, they
+# then fail nothing (they are still shown with a failing binary's log).  CHECK_PLANT_KMSG_WARN=NAME (test-only) writes a WARNING
+# line to /dev/kmsg while binary NAME runs, to show the check works.
 #
+# The last line is always "check: N passed, N failed, N skipped".
 # Runs with GNU coreutils or busybox (the QEMU lane's initramfs).
 set -uo pipefail
 
@@ -27,17 +34,19 @@ build=
 known=$here/x86_64/known_failures
 platform=
 timeout=
+jobs=${JOBS:-1}
 run_unit=1
 only=()
 
 usage() {
 	cat <<'EOF2'
 Usage: scripts/check.sh --build DIR [--known FILE] [--platform NAME]
-                        [--timeout SEC] [--no-unit] [TEST...]
+                        [--timeout SEC] [--jobs N] [--no-unit] [TEST...]
 Runs build/unit/*_unit and build/x86_64/*_test (or only the TESTs named,
-e.g. x86_64/exception_test), applies the known-failures list for the
-platform (kvm_pvm, kvm_intel, kvm_amd; detected from /sys/module), and exits
-non-zero on any unexpected result.  Logs go to DIR/logs/.
+e.g. x86_64/exception_test), N at a time, applies the known-failures list
+for the platform (kvm_pvm, kvm_intel, kvm_amd; detected from /sys/module),
+and exits non-zero on any unexpected result.  Logs go to DIR/logs/, TAP to
+DIR/results.tap, JUnit XML to DIR/junit.xml.
 EOF2
 }
 
@@ -47,6 +56,7 @@ while [ $# -gt 0 ]; do
 	--known) known=$2; shift 2 ;;
 	--platform) platform=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
+	--jobs) jobs=$2; shift 2 ;;
 	--no-unit) run_unit=0; shift ;;
 	-h|--help) usage; exit 0 ;;
 	-*) echo "check.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -59,6 +69,8 @@ if [ -z "$timeout" ]; then
 	timeout=$(sed -n 's/^timeout=//p' "$here/settings")
 fi
 case "$timeout" in ''|*[!0-9]*) echo "check.sh: bad timeout '$timeout'" >&2; exit 2 ;; esac
+case "$jobs" in ''|0|*[!0-9]*) echo "check.sh: --jobs wants a count >= 1, got '$jobs'" >&2
+	exit 2 ;; esac
 
 # The platform names the KVM implementation; known failures are per platform.
 if [ -z "$platform" ]; then
@@ -70,8 +82,9 @@ fi
 
 logdir=$build/logs
 mkdir -p "$logdir"
-pass=0 fail=0 skip=0 xfail=0 xpass=0
+pass=0 fail=0 skip=0 xfail=0 xpass=0 timeouts=0
 failed_names=()
+declare -a tap_lines=() junit_cases=() times=()
 
 # Known failures: "platform binary subtest evidence...", '#' comments.
 declare -A known_entry known_seen
@@ -100,53 +113,92 @@ else
 	run_timeout() { timeout -k 5 "$@"; }
 fi
 
-# Kernel log: a marker line per binary where /dev/kmsg is writable, else a
-# line count (wrong only if the ring buffer wraps during one binary).
-kmsg_state=unread
-kmsg_mark() {	# kmsg_mark NAME -> sets kmsg_from
-	if ! dmesg >/dev/null 2>&1; then
-		if [ "$kmsg_state" = unread ]; then
-			echo "# kernel log unreadable (dmesg: permission?): no kernel-log checks"
-		fi
-		kmsg_state=off
-		return
-	fi
+# Kernel log: marker lines around each binary where /dev/kmsg is writable.
+kmsg_state=off
+if dmesg >/dev/null 2>&1 && { echo "kvm-suite-check: begin $$" > /dev/kmsg; } 2>/dev/null; then
 	kmsg_state=on
-	kmsg_tag="kvm-suite-check: start $1 $$"
-	if { echo "$kmsg_tag" > /dev/kmsg; } 2>/dev/null; then
-		kmsg_from=tag
-	else
-		kmsg_from=$(dmesg | wc -l)
-	fi
-}
-kmsg_new() {	# the kernel lines since kmsg_mark
-	if [ "$kmsg_from" = tag ]; then
-		dmesg | awk -v t="$kmsg_tag" 'f; index($0, t) { f = 1 }'
-	else
-		dmesg | tail -n +$((kmsg_from + 1))
-	fi
+else
+	echo "# kernel log unreadable or /dev/kmsg not writable: no kernel-log checks"
+fi
+kmsg_tag() { echo "kvm-suite-check: $1 $2 $$"; }	# kmsg_tag start|end NAME
+kmsg_between() {	# the kernel lines logged while NAME ran
+	dmesg | awk -v s="$(kmsg_tag start "$1")" -v e="$(kmsg_tag end "$1")" \
+		'index($0, e) { exit } f && !index($0, "kvm-suite-check: ") { print } index($0, s) { f = 1 }'
 }
 KMSG_BAD='WARNING:|BUG:|Oops|general protection fault|KASAN|UBSAN|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|Kernel panic|kernel BUG'
 KMSG_KVM_ERR='INTERNAL_ERROR|internal error|emulation failure'
 
+tty=0
+[ -t 1 ] && tty=1
+progress_clear() { [ $tty -eq 1 ] && printf '\r\033[K'; }
+
 verdict() {	# verdict KIND NAME [DETAIL]
-	printf '%-6s %s%s\n' "$1" "$2" "${3:+  ($3)}"
+	progress_clear
+	printf '%-7s %s%s\n' "$1" "$2" "${3:+  ($3)}"
 }
 
-# Run one binary, then turn each TAP result line into a verdict.
-run_binary() {
-	local path=$1 name=$2 log rc start secs seen=0 before=$((fail + xfail))
+xml_escape() {
+	local s=${1//&/&amp;}
+	s=${s//</&lt;}
+	s=${s//>/&gt;}
+	s=${s//\"/&quot;}
+	printf '%s' "$s"
+}
+
+# Record one result for TAP and JUnit.
+record() {	# record KIND NAME DETAIL
+	local kind=$1 name=$2 detail=${3:-} n=$(( ${#tap_lines[@]} + 1 )) bin=${2%%:*} sub=${2#*:}
+	local d x
+	d=$(printf '%s' "$detail" | tr '\n' ' ')
+	x=$(xml_escape "$d")
+	case "$kind" in
+	PASS) tap_lines+=("ok $n $name")
+	      junit_cases+=("<testcase classname=\"$bin\" name=\"$(xml_escape "$sub")\"/>") ;;
+	SKIP) tap_lines+=("ok $n $name # SKIP $d")
+	      junit_cases+=("<testcase classname=\"$bin\" name=\"$(xml_escape "$sub")\"><skipped message=\"$x\"/></testcase>") ;;
+	XFAIL) tap_lines+=("not ok $n $name # TODO known failure: $d")
+	       junit_cases+=("<testcase classname=\"$bin\" name=\"$(xml_escape "$sub")\"><skipped message=\"expected failure: $x\"/></testcase>") ;;
+	*) tap_lines+=("not ok $n $name # $kind ${d}")
+	   junit_cases+=("<testcase classname=\"$bin\" name=\"$(xml_escape "$sub")\"><failure message=\"$kind: $x\"/></testcase>") ;;
+	esac
+}
+
+result() {	# result KIND NAME [DETAIL]: count, print, record
+	case "$1" in
+	PASS) pass=$((pass + 1)) ;;
+	SKIP) skip=$((skip + 1)) ;;
+	XFAIL) xfail=$((xfail + 1)) ;;
+	XPASS) xpass=$((xpass + 1)); failed_names+=("$2") ;;
+	TIMEOUT) timeouts=$((timeouts + 1)); fail=$((fail + 1)); failed_names+=("$2") ;;
+	*) fail=$((fail + 1)); failed_names+=("$2") ;;
+	esac
+	verdict "$@"
+	record "$@"
+}
+
+# Run one binary: its log, and beside it its exit status and time.
+exec_binary() {	# exec_binary PATH NAME
+	local path=$1 name=$2 log start rc
 	log=$logdir/${name//\//_}.log
-	kmsg_mark "$name"
+	[ $kmsg_state = on ] && echo "$(kmsg_tag start "$name")" > /dev/kmsg
 	start=$(now_ms)
-	(cd "$(dirname "$path")" && run_timeout "$timeout" "./$(basename "$path")") \
-		>"$log" 2>&1
+	(cd "$(dirname "$path")" && run_timeout "$timeout" "./$(basename "$path")") >"$log" 2>&1
 	rc=$?
-	secs=$(( $(now_ms) - start ))
-	if [ "${CHECK_PLANT_KMSG_WARN:-}" = "$name" ] && [ "$kmsg_state" = on ]; then
+	if [ "${CHECK_PLANT_KMSG_WARN:-}" = "$name" ] && [ $kmsg_state = on ]; then
 		echo "WARNING: CPU: 0 PID: $$ at arch/x86/kvm/x86.c:1 planted_by_check_sh+0x0/0x10 [kvm]" \
 			> /dev/kmsg
 	fi
+	[ $kmsg_state = on ] && echo "$(kmsg_tag end "$name")" > /dev/kmsg
+	echo "$rc $(( $(now_ms) - start ))" > "$log.status"
+}
+
+# Turn a finished binary's TAP, exit status and kernel lines into verdicts.
+judge_binary() {	# judge_binary NAME
+	local name=$1 log rc ms seen=0 before=$((fail + xfail)) failed_before=${#failed_names[@]}
+	log=$logdir/${name//\//_}.log
+	read -r rc ms < "$log.status"
+	rm -f "$log.status"
+	times+=("$ms $name")
 
 	while IFS= read -r line; do
 		local ok sub directive
@@ -163,55 +215,50 @@ run_binary() {
 			known_seen["$key"]=1
 		fi
 		if [[ $directive == SKIP* ]]; then
-			skip=$((skip + 1)); verdict SKIP "$key" "${directive#SKIP }"
+			result SKIP "$key" "${directive#SKIP }"
 		elif [ "$ok" = ok ]; then
 			if [ -n "${known_entry[$key]+x}" ]; then
-				xpass=$((xpass + 1)); failed_names+=("$key")
-				verdict XPASS "$key" "listed as a known failure of $platform but passed"
+				result XPASS "$key" "listed as a known failure of $platform but passed"
 			else
-				pass=$((pass + 1)); verdict PASS "$key"
+				result PASS "$key"
 			fi
+		elif [ -n "${known_entry[$key]+x}" ]; then
+			result XFAIL "$key" "${known_entry[$key]}"
 		else
-			if [ -n "${known_entry[$key]+x}" ]; then
-				xfail=$((xfail + 1)); verdict XFAIL "$key" "${known_entry[$key]}"
-			else
-				fail=$((fail + 1)); failed_names+=("$key"); verdict FAIL "$key"
-			fi
+			result FAIL "$key"
 		fi
 	done < "$log"
 
 	# A binary that died, timed out or skipped as a whole.
-	if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
-		fail=$((fail + 1)); failed_names+=("$name"); verdict FAIL "$name" "timeout after ${timeout}s"
-	elif [ $seen -eq 0 ] && [ $rc -eq 4 ]; then
-		skip=$((skip + 1)); verdict SKIP "$name" "$(grep -m1 -o 'SKIP.*' "$log" || true)"
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		result TIMEOUT "$name" "timeout after ${timeout}s"
+	elif [ $seen -eq 0 ] && [ "$rc" -eq 4 ]; then
+		result SKIP "$name" "$(grep -m1 -o 'SKIP.*' "$log" || true)"
 	elif [ $seen -eq 0 ]; then
-		fail=$((fail + 1)); failed_names+=("$name"); verdict FAIL "$name" "exit $rc, no TAP result"
-	elif [ $rc -ne 0 ] && [ $rc -ne 4 ] && [ $((fail + xfail)) -eq $before ]; then
-		fail=$((fail + 1)); failed_names+=("$name")
-		verdict FAIL "$name" "exit $rc although no result failed"
+		result FAIL "$name" "exit $rc, no TAP result"
+	elif [ "$rc" -ne 0 ] && [ "$rc" -ne 4 ] && [ $((fail + xfail)) -eq $before ]; then
+		result FAIL "$name" "exit $rc although no result failed"
 	fi
-	if [ "$kmsg_state" = on ]; then
+	if [ $kmsg_state = on ]; then
 		local klog bad kvmerr
-		klog=$(kmsg_new)
+		klog=$(kmsg_between "$name")
 		bad=$(grep -E "$KMSG_BAD" <<<"$klog" || true)
 		kvmerr=$(grep -E "$KMSG_KVM_ERR" <<<"$klog" || true)
 		if [ -n "$bad" ]; then
-			fail=$((fail + 1)); failed_names+=("$name")
-			verdict FAIL "$name" "kernel log: $(head -n1 <<<"$bad")"
-		elif [ -n "$kvmerr" ] && [ $((fail + xfail)) -eq $before ] &&
+			result FAIL "$name" "kernel log: $(head -n1 <<<"$bad")"
+		elif [ -n "$kvmerr" ] && [ "$jobs" -eq 1 ] && [ $((fail + xfail)) -eq $before ] &&
 		     ! grep -q INTERNAL_ERROR "$log"; then
-			fail=$((fail + 1)); failed_names+=("$name")
-			verdict FAIL "$name" "kernel log: $(head -n1 <<<"$kvmerr")"
+			result FAIL "$name" "kernel log: $(head -n1 <<<"$kvmerr")"
 		fi
 		# A failing binary gets the kernel's view of its run appended.
 		if [ -n "$bad$kvmerr" ] || [ "${#failed_names[@]}" -gt "$failed_before" ]; then
 			[ -n "$klog" ] && { echo "---- kernel log during $name ----"; echo "$klog"; } >> "$log"
 		fi
 	fi
-	printf '       %s: %d.%03ds, log %s\n' "$name" $((secs / 1000)) $((secs % 1000)) "$log"
+	progress_clear
+	printf '        %s: %d.%03ds, log %s\n' "$name" $((ms / 1000)) $((ms % 1000)) "$log"
 	if [ "${#failed_names[@]}" -gt "$failed_before" ]; then
-		sed 's/^/       | /' "$log" | tail -n 60
+		sed 's/^/        | /' "$log" | tail -n 60
 	fi
 }
 
@@ -232,37 +279,84 @@ selected() {	# selected NAME -> 0 if no filter or NAME matches one
 	return 1
 }
 
-echo "# kvm suite check: platform $platform, timeout ${timeout}s, build $build"
+echo "# kvm suite check: platform $platform, timeout ${timeout}s, jobs $jobs, build $build"
 programs=()
 if [ $run_unit -eq 1 ]; then
 	mapfile -t -O "${#programs[@]}" programs < <(collect unit '*_unit')
 fi
 mapfile -t -O "${#programs[@]}" programs < <(collect x86_64 '*_test')
-ran=0
+queue=()
 for p in "${programs[@]}"; do
-	name=${p#"$build"/}
-	selected "$name" || continue
-	failed_before=${#failed_names[@]}
-	run_binary "$p" "$name"
-	ran=$((ran + 1))
+	selected "${p#"$build"/}" && queue+=("$p")
 done
-if [ $ran -eq 0 ]; then
+if [ ${#queue[@]} -eq 0 ]; then
 	echo "check.sh: no test binaries matched in $build" >&2
 	exit 2
 fi
+
+# Run the queue, at most $jobs at a time; judge each as it finishes.
+start_all=$(now_ms)
+declare -A running=()	# pid -> name
+done_count=0
+show_progress() {
+	[ $tty -eq 1 ] || return 0
+	printf '\r\033[K[%d/%d] %d passed %d failed | running: %s' "$done_count" "${#queue[@]}" \
+		"$pass" "$((fail + xpass))" "$(printf '%s ' "${running[@]}" | cut -c1-60)"
+}
+next=0
+while [ $next -lt ${#queue[@]} ] || [ ${#running[@]} -gt 0 ]; do
+	while [ $next -lt ${#queue[@]} ] && [ ${#running[@]} -lt "$jobs" ]; do
+		p=${queue[$next]}
+		exec_binary "$p" "${p#"$build"/}" &
+		running[$!]=${p#"$build"/}
+		next=$((next + 1))
+	done
+	show_progress
+	wait -n 2>/dev/null || true
+	for pid in "${!running[@]}"; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid" 2>/dev/null
+			judge_binary "${running[$pid]}"
+			unset "running[$pid]"
+			done_count=$((done_count + 1))
+		fi
+	done
+done
+progress_clear
+wall=$(( $(now_ms) - start_all ))
 
 # A list entry for this platform that matched nothing is stale (renamed or
 # fixed test): the list must stay short and true.
 if [ ${#only[@]} -eq 0 ]; then
 	for key in "${!known_entry[@]}"; do
 		if [ -z "${known_seen[$key]+x}" ]; then
-			fail=$((fail + 1)); failed_names+=("$key")
-			verdict FAIL "$key" "stale entry in $(basename "$known"): no such result"
+			result FAIL "$key" "stale entry in $(basename "$known"): no such result"
 		fi
 	done
 fi
 
+# Machine-readable results.
+{
+	echo "TAP version 13"
+	echo "1..${#tap_lines[@]}"
+	printf '%s\n' "${tap_lines[@]}"
+} > "$build/results.tap"
+{
+	echo '<?xml version="1.0" encoding="UTF-8"?>'
+	printf '<testsuites><testsuite name="kvm-suite (%s)" tests="%d" failures="%d" skipped="%d" time="%d.%03d">\n' \
+		"$platform" "${#tap_lines[@]}" "$((fail + xpass))" "$((skip + xfail))" \
+		$((wall / 1000)) $((wall % 1000))
+	printf '%s\n' "${junit_cases[@]}"
+	echo '</testsuite></testsuites>'
+} > "$build/junit.xml"
+
 echo
+echo "# pass $pass  skip $skip  xfail $xfail  fail $((fail - timeouts + xpass))  timeout $timeouts" \
+     " (wall $((wall / 1000)).$(printf '%03d' $((wall % 1000)))s, $jobs jobs)"
+echo "# slowest:"
+printf '%s\n' "${times[@]}" | sort -rn | head -n 5 |
+	while read -r ms name; do printf '#   %6d.%03ds  %s\n' $((ms / 1000)) $((ms % 1000)) "$name"; done
+echo "# results: $build/results.tap, $build/junit.xml; logs: $logdir/"
 echo "# expected failures (known-failures list, $platform): $xfail; unexpected passes: $xpass"
 if [ ${#failed_names[@]} -gt 0 ]; then
 	printf '# unexpected: %s\n' "${failed_names[@]}"
