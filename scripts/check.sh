@@ -129,7 +129,7 @@ KMSG_BAD='WARNING:|BUG:|Oops|general protection fault|KASAN|UBSAN|possible circu
 KMSG_KVM_ERR='INTERNAL_ERROR|internal error|emulation failure'
 
 tty=0
-[ -t 1 ] && tty=1
+[ -t 1 ] && [ "${CHECK_PROGRESS:-1}" != 0 ] && tty=1
 progress_clear() { [ $tty -eq 1 ] && printf '\r\033[K'; }
 
 verdict() {	# verdict KIND NAME [DETAIL]

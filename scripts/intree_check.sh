@@ -54,29 +54,50 @@ allowed=$(awk -v p="$platform" '$1 == p { print $2 }' "$here/x86_64/known_failur
 	sed 's|.*/||' | sort -u)
 
 expected=$(cd "$here/x86_64" && ls -- *_test.c | sed 's/\.c$//' | sort)
-ran=0 bad=0
-for t in $expected; do
-	line=$(grep -E "^(not )?ok [0-9]+ selftests: kvm: $t( |$)" "$log" || true)
-	if [ -z "$line" ]; then
-		echo "intree_check: $t did not run" >&2
-		bad=$((bad + 1))
-		continue
-	fi
-	ran=$((ran + 1))
-	case "$line" in
-	"not ok"*)
-		if echo "$allowed" | grep -qx "$t" && ! echo "$line" | grep -q TIMEOUT; then
-			echo "intree_check: $t: not ok (has known failures on $platform)"
-		else
-			echo "intree_check: $t: $line" >&2
+
+# check_log LOG WHAT: every binary ran; "not ok" only where known failures allow.
+check_log() {
+	local log=$1 what=$2 t line ran=0 bad=0
+	for t in $expected; do
+		line=$(grep -E "^(not )?ok [0-9]+ selftests: kvm: $t( |$)" "$log" || true)
+		if [ -z "$line" ]; then
+			echo "intree_check: $what: $t did not run" >&2
 			bad=$((bad + 1))
-		fi ;;
-	*)	echo "intree_check: $t: ok" ;;
-	esac
-done
-echo "intree_check: make exited $rc; $ran of $(echo "$expected" | wc -w) binaries ran," \
-     "$bad unexpected; log $log"
-if [ $bad -ne 0 ]; then
-	tail -n 80 "$log" >&2
-	exit 1
-fi
+			continue
+		fi
+		ran=$((ran + 1))
+		case "$line" in
+		"not ok"*)
+			if echo "$allowed" | grep -qx "$t" && ! echo "$line" | grep -q TIMEOUT; then
+				echo "intree_check: $what: $t: not ok (has known failures on $platform)"
+			else
+				echo "intree_check: $what: $t: $line" >&2
+				bad=$((bad + 1))
+			fi ;;
+		*)	echo "intree_check: $what: $t: ok" ;;
+		esac
+	done
+	echo "intree_check: $what: $ran of $(echo "$expected" | wc -w) binaries ran, $bad unexpected;" \
+	     "log $log"
+	if [ $bad -ne 0 ]; then
+		tail -n 80 "$log" >&2
+		exit 1
+	fi
+}
+
+echo "intree_check: make run_tests exited $rc"
+check_log "$log" run_tests
+
+# The route CI farms take: kselftest install, then run_kselftest.sh -c kvm
+# from the installed tree (what gen_kselftest_tar.sh packs).
+inst=$cache/intree-install
+rm -rf "$inst"
+make -C "$tree/tools/testing/selftests" TARGETS=kvm install INSTALL_PATH="$inst" \
+	>"$cache/intree-install.log" 2>&1 ||
+	{ tail -n 40 "$cache/intree-install.log" >&2; echo "intree_check: install failed" >&2; exit 1; }
+grep -q '^kvm:' "$inst/kselftest-list.txt" ||
+	{ echo "intree_check: no kvm tests in $inst/kselftest-list.txt" >&2; exit 1; }
+set +e
+"$inst/run_kselftest.sh" -c kvm >"$cache/intree-run_kselftest.log" 2>&1
+set -e
+check_log "$cache/intree-run_kselftest.log" run_kselftest.sh

@@ -14,7 +14,9 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tmpfs tmpfs /tmp
 
 . /suite/vm_run.env
-export KVM_SUITE_TIMEOUT_SCALE CHECK_PLANT_KMSG_WARN
+# The serial console is a terminal, but its output is a log: no progress line.
+CHECK_PROGRESS=0
+export KVM_SUITE_TIMEOUT_SCALE CHECK_PLANT_KMSG_WARN CHECK_PROGRESS
 
 for m in $(cat /lib/modules/order); do
 	case "$m" in
