@@ -63,32 +63,15 @@ uint32_t svm_features(void)
 	return r.edx;
 }
 
-/* A VMCB segment from L1's live GDT entry for selector sel. */
+/* A VMCB segment from L1's live GDT entry: attrib packs bits 47:40 and 55:52 (table B-2). */
 static void seg_from_gdt(struct vmcb_seg *s, uint16_t sel)
 {
-	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gdtr;
-	const uint64_t *gdt;
-	uint64_t d;
+	struct gdt_segment g = guest_gdt_segment(sel);
 
-	asm volatile("sgdt %0" : "=m"(gdtr));
-	gdt = (const uint64_t *)(uintptr_t)gdtr.base;
 	s->selector = sel;
-	if (!(sel & ~7)) {
-		s->attrib = 0;
-		s->limit = 0;
-		s->base = 0;
-		return;
-	}
-	d = gdt[sel >> 3];
-	/* Attributes: descriptor bits 47:40 then 55:52 (APM table B-2 note). */
-	s->attrib = ((d >> 40) & 0xff) | (((d >> 52) & 0xf) << 8);
-	s->limit = (d & 0xffff) | (((d >> 48) & 0xf) << 16);
-	if (d & (1ULL << 55))
-		s->limit = (s->limit << 12) | 0xfff;
-	s->base = ((d >> 16) & 0xffffff) | (((d >> 56) & 0xff) << 24);
-	/* A system descriptor (TSS) is 16 bytes: the next word holds base 63:32. */
-	if (!(d & (1ULL << 44)))
-		s->base |= gdt[(sel >> 3) + 1] << 32;
+	s->attrib = ((g.desc >> 40) & 0xff) | (((g.desc >> 52) & 0xf) << 8);
+	s->limit = g.limit;
+	s->base = g.base;
 }
 
 void svm_init(const struct svm_pages *p, void *entry, uint64_t stack_top)

@@ -228,26 +228,14 @@ struct seg {
 	uint64_t base;
 };
 
-/* A segment from L1's GDT, with VMX access rights (24.4.1: bit 16 = unusable). */
+/* VMX access rights (24.4.1): descriptor bits 47:40 and 55:52 at 15:12; bit 16 = unusable. */
 static struct seg seg_from_gdt(uint16_t sel)
 {
-	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gdtr;
-	struct seg s = { .sel = sel, .ar = 1u << 16 };
-	const uint64_t *gdt;
-	uint64_t d;
+	struct gdt_segment g = guest_gdt_segment(sel);
+	struct seg s = { .sel = sel, .limit = g.limit, .base = g.base, .ar = 1u << 16 };
 
-	if (!(sel & ~7))
-		return s;
-	asm volatile("sgdt %0" : "=m"(gdtr));
-	gdt = (const uint64_t *)(uintptr_t)gdtr.base;
-	d = gdt[sel >> 3];
-	s.ar = ((d >> 40) & 0xff) | (((d >> 52) & 0xf) << 12);
-	s.limit = (d & 0xffff) | (((d >> 48) & 0xf) << 16);
-	if (d & (1ULL << 55))
-		s.limit = (s.limit << 12) | 0xfff;
-	s.base = ((d >> 16) & 0xffffff) | (((d >> 56) & 0xff) << 24);
-	if (!(d & (1ULL << 44)))	/* system descriptor: 16 bytes */
-		s.base |= gdt[(sel >> 3) + 1] << 32;
+	if (g.desc)
+		s.ar = ((g.desc >> 40) & 0xff) | (((g.desc >> 52) & 0xf) << 12);
 	return s;
 }
 

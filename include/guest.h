@@ -147,6 +147,15 @@ static inline uint8_t wrmsr_safe(uint32_t msr, uint64_t value)
 /* Run fn(arg); an exception inside it returns here with its vector.  NO_VECTOR if none. */
 uint8_t guest_run_safe(void (*fn)(void *arg), void *arg);
 
+/* A segment of the live GDT; desc is 0 for the null selector (guest_lib/gdt.c). */
+struct gdt_segment {
+	uint16_t sel;
+	uint32_t limit;		/* in bytes, granularity applied */
+	uint64_t base;
+	uint64_t desc;		/* the raw descriptor: attributes in bits 40-47, 52-55 */
+};
+struct gdt_segment guest_gdt_segment(uint16_t sel);
+
 /* ---- string functions (guest_lib/string.c); the names are the standard ones ---- */
 void *memset(void *s, int c, size_t n);
 void *memcpy(void *dst, const void *src, size_t n);

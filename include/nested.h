@@ -119,6 +119,8 @@ static inline void nested_hypercall(uint64_t arg)
 /* Pages for one nested set-up; returns the guest address to pass to L1. */
 uint64_t nested_alloc(struct kvm_vm *vm);
 bool kvm_has_nested(const char **why);
+/* Give L1 (the vCPU's guest function) its pages and run it until GUEST_DONE. */
+void nested_run_until_done(struct kvm_vm *vm, struct kvm_vcpu *vcpu);
 
 #define TEST_REQUIRE_NESTED() do {						\
 	const char *__why;							\

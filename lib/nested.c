@@ -39,3 +39,12 @@ bool kvm_has_nested(const char **why)
 	*why = buf;
 	return false;
 }
+
+void nested_run_until_done(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	struct ucall uc;
+
+	vcpu_args_set(vcpu, 1, nested_alloc(vm));
+	while (vcpu_run_ucall(vcpu, &uc) != UCALL_DONE)
+		;
+}

@@ -70,19 +70,10 @@ static void l1_exits(struct nested_pages *pages)
 	GUEST_DONE();
 }
 
-static void run_l1(struct __test_metadata *_metadata, struct kvm_vm *vm, struct kvm_vcpu *vcpu)
-{
-	struct ucall uc;
-
-	vcpu_args_set(vcpu, 1, nested_alloc(vm));
-	while (vcpu_run_ucall(vcpu, &uc) != UCALL_DONE)
-		;
-}
-
 KVM_ONE_VCPU_TEST(l1_sees_l2_exits, l1_exits)
 {
 	TEST_REQUIRE_NESTED();
-	run_l1(_metadata, vm, vcpu);
+	nested_run_until_done(vm, vcpu);
 }
 
 /* ---- nested state while L2 runs ---- */

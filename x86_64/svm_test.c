@@ -33,18 +33,12 @@ static void l2_vmmcall(void)
 	nested_hypercall(1);
 }
 
-static void run_l1(struct __test_metadata *_metadata, struct kvm_vm *vm, struct kvm_vcpu *vcpu)
-{
-	struct ucall uc;
-
-	TEST_REQUIRE_SVM();
-	vcpu_args_set(vcpu, 1, nested_alloc(vm));
-	while (vcpu_run_ucall(vcpu, &uc) != UCALL_DONE)
-		;
-}
-
 #define SVM_TEST(name, l1_fn)							\
-	KVM_ONE_VCPU_TEST(name, l1_fn) { run_l1(_metadata, vm, vcpu); }
+	KVM_ONE_VCPU_TEST(name, l1_fn)						\
+	{									\
+		TEST_REQUIRE_SVM();							\
+		nested_run_until_done(vm, vcpu);				\
+	}
 
 #define EXPECT_EXIT(vmcb, code) do {						\
 	uint64_t __c = (vmcb)->control.exit_code;				\

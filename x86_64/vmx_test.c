@@ -24,18 +24,12 @@
 #include "guest.h"
 #include "nested.h"
 
-static void run_l1(struct __test_metadata *_metadata, struct kvm_vm *vm, struct kvm_vcpu *vcpu)
-{
-	struct ucall uc;
-
-	TEST_REQUIRE_VMX();
-	vcpu_args_set(vcpu, 1, nested_alloc(vm));
-	while (vcpu_run_ucall(vcpu, &uc) != UCALL_DONE)
-		;
-}
-
 #define VMX_TEST(name, l1_fn)							\
-	KVM_ONE_VCPU_TEST(name, l1_fn) { run_l1(_metadata, vm, vcpu); }
+	KVM_ONE_VCPU_TEST(name, l1_fn)						\
+	{									\
+		TEST_REQUIRE_VMX();							\
+		nested_run_until_done(vm, vcpu);				\
+	}
 
 #define EXPECT_VMX(call, want, want_err) do {					\
 	uint8_t __vec = NO_VECTOR;						\
