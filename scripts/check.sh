@@ -19,7 +19,7 @@
 # KVM internal-error line fails it unless the binary had an expected
 # failure (the known platform limitations show up exactly that way) or its
 # own output shows it saw and judged a KVM_EXIT_INTERNAL_ERROR (like
-# iofuzz's restarts).  The lines are appended to a failing binary's log.
+# iofuzz's restarts).  The lines are kept beside a failing binary's log (.kmsg).
 # With --jobs > 1 a kernel line is attributed to every binary running when
 # it was logged; as KVM's internal-error lines rarely name a process, they
 # then fail nothing (they are still shown with a failing binary's log).  CHECK_PLANT_KMSG_WARN=NAME (test-only) writes a WARNING
@@ -180,6 +180,7 @@ result() {	# result KIND NAME [DETAIL]: count, print, record
 exec_binary() {	# exec_binary PATH NAME
 	local path=$1 name=$2 log start rc
 	log=$logdir/${name//\//_}.log
+	rm -f "$log.kmsg"
 	[ $kmsg_state = on ] && echo "$(kmsg_tag start "$name")" > /dev/kmsg
 	start=$(now_ms)
 	(cd "$(dirname "$path")" && run_timeout "$timeout" "./$(basename "$path")") >"$log" 2>&1
@@ -250,15 +251,21 @@ judge_binary() {	# judge_binary NAME
 		     ! grep -q INTERNAL_ERROR "$log"; then
 			result FAIL "$name" "kernel log: $(head -n1 <<<"$kvmerr")"
 		fi
-		# A failing binary gets the kernel's view of its run appended.
+		# A failing binary gets the kernel's view of its run beside its log.
 		if [ -n "$bad$kvmerr" ] || [ "${#failed_names[@]}" -gt "$failed_before" ]; then
-			[ -n "$klog" ] && { echo "---- kernel log during $name ----"; echo "$klog"; } >> "$log"
+			[ -n "$klog" ] && echo "$klog" > "$log.kmsg"
 		fi
 	fi
 	progress_clear
 	printf '        %s: %d.%03ds, log %s\n' "$name" $((ms / 1000)) $((ms % 1000)) "$log"
 	if [ "${#failed_names[@]}" -gt "$failed_before" ]; then
-		sed 's/^/        | /' "$log" | tail -n 60
+		# The binary's own account first, then what the kernel said meanwhile.
+		grep -v '^ok \|^#  *OK \|^#  RUN ' "$log" | sed 's/^/        | /' | tail -n 60
+		if [ -s "$log.kmsg" ]; then
+			echo "        | ---- kernel log during $name (last 20 of $(wc -l < "$log.kmsg") lines," \
+			     "all in $log.kmsg) ----"
+			tail -n 20 "$log.kmsg" | sed 's/^/        | /'
+		fi
 	fi
 }
 

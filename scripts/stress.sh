@@ -17,6 +17,9 @@ declare -A first changed seen
 for ((k = 1; k <= runs; k++)); do
 	"$here/scripts/check.sh" --build "$build" > "$out/run-$k.log" 2>&1
 	cp "$build/results.tap" "$out/run-$k.tap"
+	# Keep the logs of a run that failed: the next run overwrites build/logs.
+	grep -q '^not ok .* # \(FAIL\|TIMEOUT\|XPASS\)' "$out/run-$k.tap" &&
+		cp -r "$build/logs" "$out/run-$k-logs"
 	echo "stress: run $k/$runs: $(tail -n 1 "$out/run-$k.log")"
 	# "ok N name # ..." / "not ok N name # KIND": the verdict is ok/not ok + directive kind.
 	while IFS= read -r line; do
