@@ -776,18 +776,37 @@ struct life {
 /* Device index + 1 of each port, 0 = none; on the heap, not in every test's ELF. */
 static uint8_t *port_dev;
 
+/* CPU time the vCPU thread has used (guest time included), in ns; 0 if unknown. */
+static uint64_t vcpu_cpu_ns(struct kvm_vcpu *vcpu)
+{
+	struct timespec ts;
+	clockid_t cid;
+
+	if (pthread_getcpuclockid(vcpu->thread, &cid) || clock_gettime(cid, &ts))
+		return 0;
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * A hang is no exit and no heartbeat while the vCPU thread itself burned
+ * hang_ms of CPU: a vCPU the host simply didn't schedule (a loaded machine)
+ * is not a hung guest.  A guest that waits without using CPU (HLT with
+ * interrupts off, in the kernel's irqchip) is caught after 10 x hang_ms of
+ * wall time.
+ */
 static void *fuzz_watchdog(void *arg)
 {
 	struct life *l = arg;
-	uint64_t last_seq = 0, last_hb = ~0ULL, since = now_ns();
+	uint64_t last_seq = 0, last_hb = ~0ULL, since = now_ns(), since_cpu = 0;
 
 	while (!l->quit) {
-		uint64_t now;
+		uint64_t now, cpu;
 
 		usleep(20000);
 		now = now_ns();
 		if (!l->active) {
 			since = now;
+			since_cpu = 0;
 			continue;
 		}
 		/* Kick until the run loop notices: a signal outside KVM_RUN is lost. */
@@ -795,17 +814,20 @@ static void *fuzz_watchdog(void *arg)
 			l->stop = true;
 			pthread_kill(l->vcpu->thread, SIGUSR2);
 		}
-		if (l->vcpu->run_seq != last_seq || l->sh->hb != last_hb) {
+		cpu = vcpu_cpu_ns(l->vcpu);
+		if (l->vcpu->run_seq != last_seq || l->sh->hb != last_hb || !since_cpu) {
 			last_seq = l->vcpu->run_seq;
 			last_hb = l->sh->hb;
 			since = now;
+			since_cpu = cpu ? cpu : 1;
 			continue;
 		}
-		/* No exit and no heartbeat for hang_ms: kick it; KVM_RUN returns EINTR. */
-		if (now - since > l->cfg->hang_ms * 1000000ULL) {
+		if ((cpu && cpu - since_cpu > l->cfg->hang_ms * 1000000ULL) ||
+		    now - since > 10 * l->cfg->hang_ms * 1000000ULL) {
 			l->hung = true;
 			pthread_kill(l->vcpu->thread, SIGUSR2);
 			since = now;
+			since_cpu = cpu ? cpu : 1;
 		}
 	}
 	return NULL;

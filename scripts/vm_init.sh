@@ -51,6 +51,17 @@ else
 	echo "vm_init: no /dev/kvm: the kernel's KVM modules did not load"
 	rc=2
 fi
+# Send the CI outputs and failing binaries' logs back (vm_run.sh files them).
+for f in /suite/build/results.tap /suite/build/junit.xml; do
+	[ -r "$f" ] || continue
+	echo "VM_RUN_FILE ${f##*/}"; cat "$f"; echo "VM_RUN_FILE_END"
+done
+grep '^not ok' /suite/build/results.tap 2>/dev/null | grep -v '# TODO' |
+	sed 's/^not ok [0-9]* \([^: ]*\).*/\1/' | sort -u | while read -r t; do
+	l=/suite/build/logs/$(echo "$t" | tr / _).log
+	[ -r "$l" ] || continue
+	echo "VM_RUN_FILE logs/${l##*/}"; cat "$l" "$l.kmsg" 2>/dev/null; echo "VM_RUN_FILE_END"
+done
 echo "VM_RUN_RESULT rc=$rc"
 sync
 poweroff -f

@@ -19,7 +19,19 @@
 #   TIMEOUT=  seconds for the whole VM run (default 1500)
 #   BUILD=    the suite's build folder (default build/)
 #   VM_RUN_PLANT_WARN=NAME  test-only: plant a kernel WARNING while NAME runs
+#
+# Outputs: the console streams to stdout as it runs; the guest's
+# results.tap, junit.xml and failing binaries' logs land in BUILD/vm_run/.
 set -euo pipefail
+
+usage() {
+	sed -n '4,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'
+}
+case "${1:-}" in
+-h|--help) usage; exit 0 ;;
+'') ;;
+*) echo "vm_run: unknown argument '$1' (settings are environment variables; -h)" >&2; exit 2 ;;
+esac
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=$here/.cache/vm
@@ -94,7 +106,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP
 
 root=$work/root
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules,suite/scripts,suite/x86_64,suite/build}
@@ -155,17 +167,45 @@ log "kernel $KERNEL, modules ${modlist[*]}, accel $accel, cpu $cpu, initramfs" \
 bios=()
 [ -r /usr/share/qemu/qboot.rom ] && bios=(-bios /usr/share/qemu/qboot.rom)
 out=$work/console.log
+results=$build/vm_run
+rm -rf "$results" && mkdir -p "$results"
+# Console filter: strip the serial line's CRs, keep a copy for the result
+# line, print everything except files the guest sends back between
+# "VM_RUN_FILE name" and "VM_RUN_FILE_END", which go to $results/name.  A
+# shell loop, not tr or awk: those buffer their output into a pipe, and the
+# results must stream as the tests finish.
+console_filter() {
+	local line file=
+	while IFS= read -r line || [ -n "$line" ]; do
+		line=${line%$'\r'}
+		printf '%s\n' "$line" >> "$out"
+		case "$line" in
+		"VM_RUN_FILE_END") file= ; continue ;;
+		"VM_RUN_FILE "*)
+			file=${line#VM_RUN_FILE }
+			file=$results/${file//\//_}
+			: > "$file"
+			continue ;;
+		esac
+		if [ -n "$file" ]; then
+			printf '%s\n' "$line" >> "$file"
+		else
+			printf '%s\n' "$line"
+		fi
+	done
+}
 # One vCPU: with -smp 2 under TCG, the guest kernel's live code patching
 # (text_poke_bp's INT3 protocol, e.g. static keys flipped by KVM) was seen
 # to end in "Oops: int3" in __schedule: a cross-modifying-code race of
 # multi-threaded TCG, not a KVM bug.
 smp=1
 [ "$accel" = kvm ] && smp=2
-qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m 2G -smp "$smp" -nodefaults -no-user-config \
+# timeout(1) bounds QEMU even if this script is SIGKILLed before its trap.
+timeout -s KILL $((timeout + 10)) qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m 2G -smp "$smp" -nodefaults -no-user-config \
 	-nographic -serial stdio -no-reboot "${bios[@]}" \
 	-kernel "$KERNEL" -initrd "$work/initrd.gz" \
 	-append "console=ttyS0 panic=-1 mitigations=off quiet loglevel=4" \
-	</dev/null > >(tee "$out" | tr -d '\r') 2>"$work/qemu.err" &
+	</dev/null > >(console_filter) 2>"$work/qemu.err" &
 qemu_pid=$!
 
 deadline=$(( $(date +%s) + timeout ))
@@ -181,13 +221,13 @@ while kill -0 "$qemu_pid" 2>/dev/null; do
 done
 wait "$qemu_pid" || true
 qemu_pid=
-sleep 0.2	# let tee flush
+sleep 0.5	# let the console filter drain
 
-rc=$(tr -d '\r' < "$out" | sed -n 's/^VM_RUN_RESULT rc=\([0-9]*\)$/\1/p' | tail -n 1)
+rc=$(sed -n 's/^VM_RUN_RESULT rc=\([0-9]*\)$/\1/p' | tail -n 1)
 if [ -z "$rc" ]; then
 	log "the VM ended without a result line (kernel panic or boot failure; console above)"
 	sed 's/^/qemu: /' "$work/qemu.err" >&2
 	exit 2
 fi
-log "suite exit status $rc"
+log "suite exit status $rc; results.tap, junit.xml and failing logs in $results/"
 exit "$rc"
