@@ -96,12 +96,20 @@ scale=1
 [ "$accel" = tcg ] && scale=20
 
 # ---- the initramfs ----
+# A run killed by SIGKILL leaves its folder behind: drop those over a day old.
+find "$cache" -maxdepth 1 -name 'run.*' -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
 work=$(mktemp -d "$cache/run.XXXXXX")
 qemu_pid=
+# QEMU runs under timeout(1), which makes itself a process-group leader:
+# killing that group takes QEMU with it (killing timeout alone would not).
+kill_qemu() {
+	kill -KILL -- "-$qemu_pid" 2>/dev/null || kill -KILL "$qemu_pid" 2>/dev/null || true
+	wait "$qemu_pid" 2>/dev/null || true
+	qemu_pid=
+}
 cleanup() {
 	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
-		kill -KILL "$qemu_pid" 2>/dev/null || true
-		wait "$qemu_pid" 2>/dev/null || true
+		kill_qemu
 	fi
 	rm -rf "$work"
 }
@@ -212,9 +220,7 @@ deadline=$(( $(date +%s) + timeout ))
 while kill -0 "$qemu_pid" 2>/dev/null; do
 	if [ "$(date +%s)" -ge "$deadline" ]; then
 		log "timeout: no end after ${timeout}s; killing QEMU"
-		kill -KILL "$qemu_pid" 2>/dev/null || true
-		wait "$qemu_pid" 2>/dev/null || true
-		qemu_pid=
+		kill_qemu
 		exit 124
 	fi
 	sleep 1
@@ -223,7 +229,7 @@ wait "$qemu_pid" || true
 qemu_pid=
 sleep 0.5	# let the console filter drain
 
-rc=$(sed -n 's/^VM_RUN_RESULT rc=\([0-9]*\)$/\1/p' | tail -n 1)
+rc=$(sed -n 's/^VM_RUN_RESULT rc=\([0-9]*\)$/\1/p' "$out" | tail -n 1)
 if [ -z "$rc" ]; then
 	log "the VM ended without a result line (kernel panic or boot failure; console above)"
 	sed 's/^/qemu: /' "$work/qemu.err" >&2
