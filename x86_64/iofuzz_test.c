@@ -188,6 +188,13 @@ static void suite_fault(uint32_t fault, const char *name, uint64_t k)
 	cfg_defaults(&cfg);
 	cfg.seed = random_seed();
 	cfg.mode = IOFUZZ_MODE_PORTS;
+	/*
+	 * Only ports the host's device model answers: fuzzed in-kernel PIT/PIC
+	 * state can wedge a guest on its own (kvm_pvm: seed 0x6ca43a776716eb,
+	 * -m ports -F hang:900 -n 2100 stalls at op 2056 after the restart),
+	 * and this test is about the planted fault, not about such findings.
+	 */
+	snprintf(cfg.devices, sizeof(cfg.devices), "port80,cmos,com1");
 	cfg.mixed_ops = 2000;
 	cfg.fault = fault;
 	cfg.fault_at = k;

@@ -18,7 +18,10 @@
  *  - VMLAUNCH on a launched VMCS: VMfailValid error 4 (31.3);
  *  - exits for HLT, the I/O bitmap and the MSR bitmap, and VMCALL;
  *  - VM entry with invalid guest state (CR0.PG without PE) fails with exit
- *    reason 33 | bit 31 (26.3, 26.8).
+ *    reason 33 | bit 31 (26.3, 26.8);
+ *  - CR3-load exiting with its qualification, interrupt-window exiting
+ *    before L2's first instruction, the preemption timer, and an EPT
+ *    violation with the GPA that re-runs once L1 maps the page.
  */
 #include "kvm_test_harness.h"
 #include "guest.h"
@@ -221,5 +224,150 @@ static void l1_bad_guest_state(struct nested_pages *p)
 }
 
 VMX_TEST(vm_entry_with_invalid_guest_state_fails, l1_bad_guest_state)
+
+/* ---- CR access, interrupt window, preemption timer, EPT ---- */
+
+static void l2_cr3_reload(void)
+{
+	uint64_t cr3 = get_cr3();
+
+	asm volatile("mov %0, %%cr3" :: "a"(cr3) : "memory");
+	nested_hypercall(6);
+}
+
+static void l1_cr_access(struct nested_pages *p)
+{
+	struct nested n;
+	uint64_t qual;
+
+	nested_init(&n, p, l2_cr3_reload);
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(MSR_IA32_VMX_PROCBASED_CTLS,
+		vmread(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_CR3_LOAD_EXITING));
+	GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_OTHER);
+	GUEST_ASSERT_EQ(n.raw_exit, EXIT_REASON_CR_ACCESS);
+	/* Table 27-3: CR number 3:0, access type 5:4 (0 = MOV to CR), GPR 11:8 (0 = RAX). */
+	qual = vmread(EXIT_QUALIFICATION);
+	GUEST_ASSERT_EQ(qual & 0xf, 3);
+	GUEST_ASSERT_EQ((qual >> 4) & 3, 0);
+	GUEST_ASSERT_EQ((qual >> 8) & 0xf, 0);
+	nested_skip(&n, 3);
+	GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_HYPERCALL);
+	GUEST_DONE();
+}
+
+VMX_TEST(cr3_load_exiting, l1_cr_access)
+
+static void l1_intr_window(struct nested_pages *p)
+{
+	struct nested n;
+
+	nested_init(&n, p, l2_nothing);
+	/* 25.2: with RFLAGS.IF=1 and no blocking, the exit comes before L2's first instruction. */
+	vmwrite(GUEST_RFLAGS, 0x202);
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(MSR_IA32_VMX_PROCBASED_CTLS,
+		vmread(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_INTR_WINDOW_EXITING));
+	GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_OTHER);
+	GUEST_ASSERT_EQ(n.raw_exit, EXIT_REASON_INTERRUPT_WINDOW);
+	GUEST_ASSERT_EQ(nested_l2_rip(&n), (uintptr_t)l2_nothing);
+	GUEST_DONE();
+}
+
+VMX_TEST(interrupt_window_exiting, l1_intr_window)
+
+static void l2_spin(void)
+{
+	for (;;)
+		cpu_relax();
+}
+
+static void l1_preemption_timer(struct nested_pages *p)
+{
+	struct nested n;
+
+	if (!((rdmsr(MSR_IA32_VMX_PINBASED_CTLS) >> 32) & PIN_BASED_PREEMPTION_TIMER))
+		GUEST_SYNC(0xdead);	/* not supported: the host skips */
+	nested_init(&n, p, l2_spin);
+	vmwrite(PIN_BASED_VM_EXEC_CONTROL, vmread(PIN_BASED_VM_EXEC_CONTROL) |
+		PIN_BASED_PREEMPTION_TIMER);
+	vmwrite(VMX_PREEMPTION_TIMER_VALUE, 1000);
+	GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_OTHER);
+	GUEST_ASSERT_EQ(n.raw_exit, EXIT_REASON_PREEMPTION_TIMER);
+	GUEST_DONE();
+}
+
+KVM_ONE_VCPU_TEST(preemption_timer_exits, l1_preemption_timer)
+{
+	struct ucall uc;
+
+	TEST_REQUIRE_VMX();
+	vcpu_args_set(vcpu, 1, nested_alloc(vm));
+	if (vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC && uc.args[0] == 0xdead)
+		SKIP(return, "KVM's nested VMX lacks the preemption timer");
+	ASSERT_EQ(uc.cmd, UCALL_DONE);
+}
+
+#define EPT_RWX		0x7ULL
+#define EPT_WB		(6ULL << 3)	/* leaf memory type (28.3.7) */
+#define EPT_PS		0x80ULL
+#define EPT_HOLE	0x2345000ULL
+
+static void l2_read_hole(void)
+{
+	nested_hypercall(*(volatile uint64_t *)EPT_HOLE);
+}
+
+static void l1_ept(struct nested_pages *p)
+{
+	uint64_t *pml4, *pdpt, *pd, *pt, caps2, eptp;
+	struct nested n;
+
+	caps2 = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS) >> 32 & CPU_BASED_ACTIVATE_SECONDARY ?
+		rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32 : 0;
+	if (!(caps2 & SECONDARY_EXEC_ENABLE_EPT))
+		GUEST_SYNC(0xdead);
+	nested_init(&n, p, l2_read_hole);
+	pml4 = (uint64_t *)(uintptr_t)nested_alloc_page(&n);
+	pdpt = (uint64_t *)(uintptr_t)nested_alloc_page(&n);
+	pd = (uint64_t *)(uintptr_t)nested_alloc_page(&n);
+	pt = (uint64_t *)(uintptr_t)nested_alloc_page(&n);
+	/* Identity map of the first GiB, 2 MiB pages, the hole's 2 MiB in 4 KiB pages. */
+	pml4[0] = (uintptr_t)pdpt | EPT_RWX;
+	pdpt[0] = (uintptr_t)pd | EPT_RWX;
+	for (unsigned int i = 0; i < 512; i++)
+		pd[i] = ((uint64_t)i << 21) | EPT_RWX | EPT_WB | EPT_PS;
+	pd[EPT_HOLE >> 21] = (uintptr_t)pt | EPT_RWX;
+	for (unsigned int i = 0; i < 512; i++)
+		pt[i] = (EPT_HOLE & ~0x1fffffULL) + ((uint64_t)i << 12) + (EPT_RWX | EPT_WB);
+	pt[(EPT_HOLE >> 12) & 511] = 0;
+	/* EPTP (24.6.11): WB paging structures, 4-level walk (length - 1 in bits 5:3). */
+	eptp = (uintptr_t)pml4 | (3 << 3) | 6;
+	vmwrite(EPT_POINTER, eptp);
+	vmwrite(SECONDARY_VM_EXEC_CONTROL, vmx_adjust_controls(MSR_IA32_VMX_PROCBASED_CTLS2,
+		SECONDARY_EXEC_ENABLE_EPT));
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(MSR_IA32_VMX_PROCBASED_CTLS,
+		vmread(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_ACTIVATE_SECONDARY));
+	*(volatile uint64_t *)EPT_HOLE = 0xabcdef;
+
+	GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_NPF);
+	GUEST_ASSERT_EQ(n.raw_exit, EXIT_REASON_EPT_VIOLATION);
+	GUEST_ASSERT_EQ(n.qual, EPT_HOLE);
+	/* Table 27-7: bit 0 = data read; bits 5:3 = the entry's R/W/X (all 0: not present). */
+	GUEST_ASSERT_EQ(vmread(EXIT_QUALIFICATION) & 0x3f, 0x1);
+	pt[(EPT_HOLE >> 12) & 511] = EPT_HOLE | EPT_RWX | EPT_WB;
+	GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_HYPERCALL);
+	GUEST_ASSERT_EQ(nested_l2_rax(&n), 0xabcdef);
+	GUEST_DONE();
+}
+
+KVM_ONE_VCPU_TEST(ept_violation_reports_gpa_and_reruns, l1_ept)
+{
+	struct ucall uc;
+
+	TEST_REQUIRE_VMX();
+	vcpu_args_set(vcpu, 1, nested_alloc(vm));
+	if (vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC && uc.args[0] == 0xdead)
+		SKIP(return, "KVM's nested VMX lacks EPT");
+	ASSERT_EQ(uc.cmd, UCALL_DONE);
+}
 
 TEST_HARNESS_MAIN
