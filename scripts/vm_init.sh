@@ -42,7 +42,12 @@ for p in /sys/module/kvm_amd/parameters/nested /sys/module/kvm_intel/parameters/
 	[ -r $p ] && echo "vm_init: $p = $(cat $p)"
 done
 
-if [ -c /dev/kvm ]; then
+if [ -c /dev/kvm ] && [ -n "$RUN_CMD" ]; then
+	cd /suite/build
+	echo "vm_init: running $RUN_CMD"
+	sh -c "./$RUN_CMD"
+	rc=$?
+elif [ -c /dev/kvm ]; then
 	cd /suite
 	# shellcheck disable=SC2086
 	/bin/bash scripts/check.sh --build /suite/build --timeout "$TEST_TIMEOUT" $TESTS

@@ -19,6 +19,8 @@
 #   TIMEOUT=  seconds for the whole VM run (default 1500)
 #   BUILD=    the suite's build folder (default build/)
 #   VM_RUN_PLANT_WARN=NAME  test-only: plant a kernel WARNING while NAME runs
+#   VM_RUN_CMD="x86_64/foo_test -opts"  run this one command (in the build
+#             folder) instead of the suite, e.g. to replay a seed or one test
 #
 # Outputs: the console streams to stdout as it runs; the guest's
 # results.tap, junit.xml and failing binaries' logs land in BUILD/vm_run/.
@@ -166,6 +168,7 @@ KVM_SUITE_TIMEOUT_SCALE=$scale
 TEST_TIMEOUT=$test_timeout
 TESTS="${TESTS:-}"
 CHECK_PLANT_KMSG_WARN="${VM_RUN_PLANT_WARN:-}"
+RUN_CMD="${VM_RUN_CMD:-}"
 EOF
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initrd.gz"
 log "kernel $KERNEL, modules ${modlist[*]}, accel $accel, cpu $cpu, initramfs" \
