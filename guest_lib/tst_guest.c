@@ -60,6 +60,25 @@ void kvm_exit(void)
 	GUEST_FAIL("host resumed the guest after kvm_exit()");
 }
 
+/*
+ * Zero [start, end): REP STOSQ for the 8-byte-aligned middle.  kvm_pvm
+ * charges every REP iteration like an instruction (~0.5 us), so zeroing
+ * a 4 MiB heap byte by byte took 2 s and eight bytes at a time ~0.25 s.
+ */
+static void heap_zero(uint64_t start, uint64_t end)
+{
+	uint64_t mid = LTP_ALIGN(start, 8), tail = end & ~7ULL, words;
+
+	if (mid >= tail) {
+		memset((void *)(uintptr_t)start, 0, end - start);
+		return;
+	}
+	memset((void *)(uintptr_t)start, 0, mid - start);
+	memset((void *)(uintptr_t)tail, 0, end - tail);
+	words = (tail - mid) / 8;
+	asm volatile("rep stosq" : "+D"(mid), "+c"(words) : "a"(0UL) : "memory");
+}
+
 void *tst_heap_alloc_aligned(size_t size, size_t align)
 {
 	uint64_t start, end;
@@ -76,7 +95,7 @@ void *tst_heap_alloc_aligned(size_t size, size_t align)
 		tst_brk(TBROK, "heap exhausted: asked %zu bytes aligned to %zu, %lu of %lu bytes left",
 			size, align, tst_heap_end - heap_next, tst_heap_end - tst_heap_base);
 	heap_next = end;
-	memset((void *)(uintptr_t)start, 0, size);
+	heap_zero(start, end);
 	return (void *)(uintptr_t)start;
 }
 
