@@ -13,7 +13,7 @@ case "$runs" in ''|0|*[!0-9]*) echo "stress: RUNS wants a count >= 1, got '$runs
 out=$build/stress
 rm -rf "$out" && mkdir -p "$out"
 
-declare -A first changed seen
+declare -A first=() changed=() seen=()
 for ((k = 1; k <= runs; k++)); do
 	"$here/scripts/check.sh" --build "$build" > "$out/run-$k.log" 2>&1
 	cp "$build/results.tap" "$out/run-$k.tap"
