@@ -5,6 +5,7 @@
  */
 #define NESTED_GUEST_ONLY
 #include "guest.h"
+#include "guest_printf.h"
 #include "nested.h"
 
 enum nested_vendor nested_current_vendor;
@@ -30,6 +31,19 @@ const char *nested_exit_name(enum nested_exit e)
 	};
 
 	return e <= NESTED_EXIT_OTHER ? names[e] : "?";
+}
+
+const char *nested_exit_str(struct nested *n, char *buf, size_t len)
+{
+	if (n->vendor == NESTED_SVM) {
+		struct vmcb *vmcb = (struct vmcb *)(uintptr_t)n->pages->svm.vmcb;
+
+		guest_snprintf(buf, len, "#VMEXIT %s (0x%lx), exit_info_1 0x%lx exit_info_2 0x%lx",
+			       svm_exit_name(n->raw_exit), n->raw_exit, vmcb->control.exit_info_1,
+			       vmcb->control.exit_info_2);
+		return buf;
+	}
+	return vmx_exit_str(n->raw_exit, vmread(EXIT_QUALIFICATION), buf, len);
 }
 
 static struct vmcb *vmcb_of(struct nested *n)
@@ -103,11 +117,13 @@ static enum nested_exit vmx_decode(struct nested *n, uint32_t reason)
 	switch (reason & 0xffff) {
 	case EXIT_REASON_CPUID: return NESTED_EXIT_CPUID;
 	case EXIT_REASON_HLT: return NESTED_EXIT_HLT;
-	case EXIT_REASON_IO_INSTRUCTION:
-		/* 27.2.1 table 27-5: port in 31:16, direction in bit 3 (1 = IN). */
-		n->qual = (vmread(EXIT_QUALIFICATION) >> 16) & 0xffff;
-		n->is_write = !(vmread(EXIT_QUALIFICATION) & 8);
+	case EXIT_REASON_IO_INSTRUCTION: {
+		struct vmx_qual_io io = vmx_qual_io(vmread(EXIT_QUALIFICATION));
+
+		n->qual = io.port;
+		n->is_write = !io.in;
 		return NESTED_EXIT_IO;
+	}
 	case EXIT_REASON_MSR_READ:
 	case EXIT_REASON_MSR_WRITE:
 		n->qual = (uint32_t)vmx_regs.rcx;
@@ -144,7 +160,14 @@ enum nested_exit nested_run(struct nested *n)
 			   vmx_launched ? "VMRESUME" : "VMLAUNCH", vmx_status_name(s), err,
 			   vmx_insn_error_name(err));
 	}
-	vmx_launched = true;
+	/*
+	 * A VMCS is "launched" only by a VM entry that succeeds (SDM vol. 3C
+	 * 31.3, VMLAUNCH operation); a VM-entry failure while checking or
+	 * loading guest state (exit reason bit 31, 26.7) leaves it clear, so
+	 * the next try must be VMLAUNCH again.
+	 */
+	if (!(reason & VMX_EXIT_REASONS_FAILED_VMENTRY))
+		vmx_launched = true;
 	return vmx_decode(n, reason);
 }
 
@@ -204,9 +227,22 @@ void nested_intercept(struct nested *n, enum nested_intercept what, uint64_t arg
 		break;
 	}
 	case NESTED_INTERCEPT_MSR: {
-		/* Read bitmaps at 0 (low) and 1024 (high), writes at 2048 and 3072 (24.6.9). */
+		/*
+		 * Read bitmaps at 0 (MSRs 0-0x1fff) and 1024 (0xc0000000-0xc0001fff),
+		 * writes at 2048 and 3072 (24.6.9).  Other MSRs always exit (25.1.3):
+		 * the bitmap can't express them, so asking is a test bug.
+		 */
 		uint8_t *bm = (uint8_t *)(uintptr_t)n->pages->vmx.msr_bitmap;
-		uint32_t off = arg >= 0xc0000000u ? 1024 : 0, idx = arg & 0x1fff;
+		uint32_t off, idx;
+
+		if (arg <= 0x1fff)
+			off = 0;
+		else if (arg >= 0xc0000000u && arg <= 0xc0001fffu)
+			off = 1024;
+		else
+			GUEST_FAIL("MSR 0x%lx is outside the VMX MSR bitmap ranges 0-0x1fff and "
+				   "0xc0000000-0xc0001fff", arg);
+		idx = arg & 0x1fff;
 
 		bm[off + idx / 8] |= 1u << (idx % 8);
 		bm[2048 + off + idx / 8] |= 1u << (idx % 8);
@@ -225,6 +261,17 @@ uint64_t nested_l2_rip(struct nested *n)
 	return n->vendor == NESTED_SVM ? vmcb_of(n)->save.rip : vmread(GUEST_RIP);
 }
 
+void nested_l2_set_msr_result(struct nested *n, uint64_t value)
+{
+	if (n->vendor == NESTED_SVM) {
+		vmcb_of(n)->save.rax = (uint32_t)value;
+		n->gprs.rdx = value >> 32;
+	} else {
+		vmx_regs.rax = (uint32_t)value;
+		vmx_regs.rdx = value >> 32;
+	}
+}
+
 uint64_t nested_alloc_page(struct nested *n)
 {
 	uint64_t pa = n->pool_next;
@@ -234,4 +281,125 @@ uint64_t nested_alloc_page(struct nested *n)
 	n->pool_next += 4096;
 	memset((void *)(uintptr_t)pa, 0, 4096);
 	return pa;
+}
+
+/* ---- nested page tables ---- */
+
+/* Nested walks are user accesses (APM 15.25.5). */
+#define NPT_FLAGS	(PTE_P | PTE_RW | PTE_US)
+#define TDP_ADDR_MASK	0x000ffffffffff000ULL
+#define PTE_P		(1ULL << 0)
+#define PTE_RW		(1ULL << 1)
+#define PTE_US		(1ULL << 2)
+#define PTE_PS		(1ULL << 7)
+
+const char *nested_tdp_unsupported(void)
+{
+	switch (nested_vendor()) {
+	case NESTED_SVM:
+		return svm_features() & SVM_FEAT_NPT ? NULL :
+			"SVM without nested paging (CPUID 0x8000000A EDX.NP = 0)";
+	case NESTED_VMX:
+		return vmx_ept_unsupported();
+	default:
+		return "neither SVM nor VMX";
+	}
+}
+
+/* Non-leaf entries: every right, so the leaf alone decides (EPT: no memory type here). */
+static uint64_t tdp_table_bits(struct nested *n)
+{
+	return n->vendor == NESTED_SVM ? NPT_FLAGS : EPT_RWX;
+}
+
+uint64_t nested_tdp_leaf_bits(struct nested *n)
+{
+	return n->vendor == NESTED_SVM ? NPT_FLAGS : EPT_RWX | EPT_MT_WB;
+}
+
+/* Bit 7 is PS in a long-mode PDE and in an EPT PDE alike (APM 5.3.4, SDM table 28-4). */
+static uint64_t tdp_2m_bits(struct nested *n)
+{
+	return nested_tdp_leaf_bits(n) | PTE_PS;
+}
+
+static bool tdp_present(struct nested *n, uint64_t e)
+{
+	return n->vendor == NESTED_SVM ? e & PTE_P : e & EPT_RWX;
+}
+
+static uint64_t vmx_eptp(struct nested *n)
+{
+	return n->tdp_root | EPTP_WB_4LEVEL;
+}
+
+void nested_tdp_enable(struct nested *n)
+{
+	const char *why = nested_tdp_unsupported();
+	uint64_t *pml4, *pdpt;
+
+	if (why)
+		GUEST_FAIL("nested_tdp_enable: %s (check nested_tdp_unsupported() first)", why);
+	pml4 = (uint64_t *)(uintptr_t)nested_alloc_page(n);
+	pdpt = (uint64_t *)(uintptr_t)nested_alloc_page(n);
+	pml4[0] = (uintptr_t)pdpt | tdp_table_bits(n);
+	for (uint64_t gb = 0; gb < NESTED_TDP_SIZE >> 30; gb++) {
+		uint64_t *pd = (uint64_t *)(uintptr_t)nested_alloc_page(n);
+
+		pdpt[gb] = (uintptr_t)pd | tdp_table_bits(n);
+		for (uint64_t i = 0; i < 512; i++)
+			pd[i] = (gb << 30 | i << 21) | tdp_2m_bits(n);
+	}
+	n->tdp_root = (uintptr_t)pml4;
+
+	if (n->vendor == NESTED_SVM) {
+		vmcb_of(n)->control.nested_ctl = 1;	/* NP_ENABLE (15.25.3) */
+		vmcb_of(n)->control.nested_cr3 = n->tdp_root;
+		return;
+	}
+	vmwrite(EPT_POINTER, vmx_eptp(n));
+	vmwrite(SECONDARY_VM_EXEC_CONTROL, vmx_adjust_controls(MSR_IA32_VMX_PROCBASED_CTLS2,
+							       SECONDARY_EXEC_ENABLE_EPT));
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(MSR_IA32_VMX_PROCBASED_CTLS,
+		vmread(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_ACTIVATE_SECONDARY));
+	if (!(vmread(SECONDARY_VM_EXEC_CONTROL) & SECONDARY_EXEC_ENABLE_EPT))
+		GUEST_FAIL("enable-EPT did not stick in the secondary controls");
+}
+
+uint64_t *nested_tdp_pte(struct nested *n, uint64_t gpa)
+{
+	uint64_t *table = (uint64_t *)(uintptr_t)n->tdp_root, *pde;
+
+	if (!n->tdp_root || gpa >= NESTED_TDP_SIZE)
+		GUEST_FAIL("nested_tdp_pte(0x%lx): %s", gpa,
+			   n->tdp_root ? "beyond the identity map" :
+			   "nested_tdp_enable() not called");
+	table = (uint64_t *)(uintptr_t)(table[0] & TDP_ADDR_MASK);
+	table = (uint64_t *)(uintptr_t)(table[gpa >> 30] & TDP_ADDR_MASK);
+	pde = &table[(gpa >> 21) & 511];
+	if (*pde & PTE_PS) {
+		/* Split the 2 MiB page into 512 4 KiB pages with the same rights. */
+		uint64_t *pt = (uint64_t *)(uintptr_t)nested_alloc_page(n);
+		uint64_t base = *pde & TDP_ADDR_MASK & ~0x1fffffULL;
+
+		for (uint64_t i = 0; i < 512; i++)
+			pt[i] = (base + (i << 12)) | nested_tdp_leaf_bits(n);
+		*pde = (uintptr_t)pt | tdp_table_bits(n);
+	}
+	return &((uint64_t *)(uintptr_t)(*pde & TDP_ADDR_MASK))[(gpa >> 12) & 511];
+}
+
+void nested_tdp_set_present(struct nested *n, uint64_t gpa, bool present)
+{
+	uint64_t *pte = nested_tdp_pte(n, gpa);
+	bool was = tdp_present(n, *pte);
+
+	*pte = present ? (gpa & ~0xfffULL) | nested_tdp_leaf_bits(n) : 0;
+	if (!was || present)
+		return;		/* absent entries are not cached: nothing stale */
+	/* Taken away: flush what L2 may have cached (APM 15.16.1; SDM 28.3.3.4). */
+	if (n->vendor == NESTED_SVM)
+		vmcb_of(n)->control.tlb_ctl = 1;	/* flush the whole TLB on VMRUN */
+	else if (vmx_launched && !vmx_invept(vmx_eptp(n)))
+		GUEST_FAIL("no INVEPT to drop the translation of GPA 0x%lx", gpa);
 }

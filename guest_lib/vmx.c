@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "guest.h"
+#include "guest_printf.h"
 #include "vmx.h"
 
 const char *vmx_status_name(enum vmx_status s)
@@ -75,6 +76,104 @@ const char *vmx_exit_name(uint32_t reason)
 	case EXIT_REASON_PREEMPTION_TIMER: return "PREEMPTION_TIMER";
 	}
 	return "?";
+}
+
+struct vmx_qual_cr vmx_qual_cr(uint64_t q)
+{
+	return (struct vmx_qual_cr) {
+		.cr = q & 0xf,
+		.type = (enum vmx_cr_access)((q >> 4) & 3),
+		.lmsw_mem = (q >> 6) & 1,
+		.gpr = (q >> 8) & 0xf,
+		.lmsw_data = (q >> 16) & 0xffff,
+	};
+}
+
+struct vmx_qual_io vmx_qual_io(uint64_t q)
+{
+	return (struct vmx_qual_io) {
+		.size = (q & 7) + 1,
+		.in = (q >> 3) & 1,
+		.string = (q >> 4) & 1,
+		.rep = (q >> 5) & 1,
+		.imm = (q >> 6) & 1,
+		.port = (q >> 16) & 0xffff,
+	};
+}
+
+struct vmx_qual_ept vmx_qual_ept(uint64_t q)
+{
+	return (struct vmx_qual_ept) {
+		.read = q & 1,
+		.write = (q >> 1) & 1,
+		.fetch = (q >> 2) & 1,
+		.readable = (q >> 3) & 1,
+		.writable = (q >> 4) & 1,
+		.executable = (q >> 5) & 1,
+		.gla_valid = (q >> 7) & 1,
+		.final_gpa = (q >> 8) & 1,
+		.nmi_unblocking = (q >> 12) & 1,
+	};
+}
+
+const char *vmx_gpr_name(unsigned int gpr)
+{
+	static const char *const names[16] = {
+		"RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI",
+		"R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15",
+	};
+
+	return gpr < 16 ? names[gpr] : "?";
+}
+
+const char *vmx_exit_str(uint32_t reason, uint64_t qual, char *buf, size_t len)
+{
+	int n = guest_snprintf(buf, len, "%s%s (%u)", reason & VMX_EXIT_REASONS_FAILED_VMENTRY ?
+			       "VM-entry failure: " : "", vmx_exit_name(reason), reason & 0xffff);
+
+	if (n < 0 || (size_t)n >= len || (reason & VMX_EXIT_REASONS_FAILED_VMENTRY))
+		return buf;
+	switch (reason & 0xffff) {
+	case EXIT_REASON_CR_ACCESS: {
+		struct vmx_qual_cr c = vmx_qual_cr(qual);
+
+		if (c.type == VMX_CR_MOV_TO || c.type == VMX_CR_MOV_FROM)
+			guest_snprintf(buf + n, len - n, ": MOV %s CR%u %s %s",
+				       c.type == VMX_CR_MOV_TO ? "to" : "from", c.cr,
+				       c.type == VMX_CR_MOV_TO ? "from" : "to",
+				       vmx_gpr_name(c.gpr));
+		else if (c.type == VMX_CR_CLTS)
+			guest_snprintf(buf + n, len - n, ": CLTS");
+		else
+			guest_snprintf(buf + n, len - n, ": LMSW 0x%x from %s", c.lmsw_data,
+				       c.lmsw_mem ? "memory" : "a register");
+		break;
+	}
+	case EXIT_REASON_IO_INSTRUCTION: {
+		struct vmx_qual_io io = vmx_qual_io(qual);
+
+		guest_snprintf(buf + n, len - n, ": %s%s%s port 0x%x, %u byte(s), port in %s",
+			       io.rep ? "REP " : "", io.in ? "IN" : "OUT", io.string ? "S" : "",
+			       io.port, io.size, io.imm ? "the instruction" : "DX");
+		break;
+	}
+	case EXIT_REASON_EPT_VIOLATION: {
+		struct vmx_qual_ept e = vmx_qual_ept(qual);
+
+		guest_snprintf(buf + n, len - n, ": %s%s%s, entry %s%s%s%s, %s%s",
+			       e.read ? "read" : "", e.write ? " write" : "",
+			       e.fetch ? " fetch" : "", e.readable ? "R" : "-",
+			       e.writable ? "W" : "-", e.executable ? "X" : "-",
+			       e.readable || e.writable || e.executable ? "" : " (not present)",
+			       !e.gla_valid ? "no linear address" :
+			       e.final_gpa ? "at the final GPA" : "in the guest's page walk",
+			       e.nmi_unblocking ? ", NMI unblocking" : "");
+		break;
+	}
+	default:
+		guest_snprintf(buf + n, len - n, ", qualification 0x%lx", qual);
+	}
+	return buf;
 }
 
 bool vmx_supported(void)
@@ -207,6 +306,19 @@ uint32_t vmx_adjust_controls(uint32_t msr, uint32_t want)
 	return (want | (uint32_t)caps) & (uint32_t)(caps >> 32);
 }
 
+void vmx_set_fixed_cr_bits(void)
+{
+	/* 23.8: CR0 and CR4 must respect the fixed bits in VMX operation. */
+	set_cr0((get_cr0() | rdmsr(MSR_IA32_VMX_CR0_FIXED0)) & rdmsr(MSR_IA32_VMX_CR0_FIXED1));
+	set_cr4((get_cr4() | rdmsr(MSR_IA32_VMX_CR4_FIXED0) | X86_CR4_VMXE) &
+		rdmsr(MSR_IA32_VMX_CR4_FIXED1));
+}
+
+void vmx_prepare_vmxon_region(const struct vmx_pages *p)
+{
+	*(uint32_t *)(uintptr_t)p->vmxon = VMX_BASIC_REVISION(rdmsr(MSR_IA32_VMX_BASIC));
+}
+
 enum vmx_status vmx_enable(const struct vmx_pages *p, uint8_t *vector)
 {
 	uint64_t fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
@@ -214,12 +326,57 @@ enum vmx_status vmx_enable(const struct vmx_pages *p, uint8_t *vector)
 	/* Firmware's job (SDM vol. 3C 23.7): allow VMXON outside SMX, then lock. */
 	if (!(fc & FEAT_CTL_LOCK))
 		wrmsr(MSR_IA32_FEATURE_CONTROL, fc | FEAT_CTL_LOCK | FEAT_CTL_VMX_OUTSIDE_SMX);
-	/* 23.8: CR0 and CR4 must respect the fixed bits in VMX operation. */
-	set_cr0((get_cr0() | rdmsr(MSR_IA32_VMX_CR0_FIXED0)) & rdmsr(MSR_IA32_VMX_CR0_FIXED1));
-	set_cr4((get_cr4() | rdmsr(MSR_IA32_VMX_CR4_FIXED0) | X86_CR4_VMXE) &
-		rdmsr(MSR_IA32_VMX_CR4_FIXED1));
-	*(uint32_t *)(uintptr_t)p->vmxon = VMX_BASIC_REVISION(rdmsr(MSR_IA32_VMX_BASIC));
+	vmx_set_fixed_cr_bits();
+	vmx_prepare_vmxon_region(p);
 	return __vmxon(p->vmxon, vector);
+}
+
+/*
+ * guest_lib/nested.c builds EPT with a 4-level walk, write-back paging
+ * structures and leaves, and 2 MiB pages: each needs its bit in
+ * IA32_VMX_EPT_VPID_CAP (A.10), and EPT itself the allowed-1 setting of the
+ * secondary control (A.3.3).
+ */
+const char *vmx_ept_unsupported(void)
+{
+	uint64_t caps;
+
+	if (!((rdmsr(MSR_IA32_VMX_PROCBASED_CTLS) >> 32) & CPU_BASED_ACTIVATE_SECONDARY))
+		return "VMX without secondary controls (no EPT)";
+	if (!((rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32) & SECONDARY_EXEC_ENABLE_EPT))
+		return "VMX without the enable-EPT control";
+	caps = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
+	if (!(caps & VMX_EPT_CAP_WALK_4))
+		return "EPT without a 4-level page walk (IA32_VMX_EPT_VPID_CAP bit 6)";
+	if (!(caps & VMX_EPT_CAP_WB))
+		return "EPT without the WB memory type (IA32_VMX_EPT_VPID_CAP bit 14)";
+	if (!(caps & VMX_EPT_CAP_2M))
+		return "EPT without 2 MiB pages (IA32_VMX_EPT_VPID_CAP bit 16)";
+	return NULL;
+}
+
+/* INVEPT type 2 (all contexts) or 1 (single context), SDM vol. 3C 31.3 INVEPT. */
+bool vmx_invept(uint64_t eptp)
+{
+	uint64_t caps = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP), type;
+	struct { uint64_t eptp, zero; } desc = { eptp, 0 };
+	uint8_t cf, zf;
+
+	if (!(caps & VMX_EPT_CAP_INVEPT))
+		return false;
+	if (caps & VMX_EPT_CAP_INVEPT_ALL)
+		type = 2;
+	else if (caps & VMX_EPT_CAP_INVEPT_SINGLE)
+		type = 1;
+	else
+		return false;
+	asm volatile("invept %[d], %[t]\n\tsetc %[cf]\n\tsetz %[zf]"
+		     : [cf] "=r"(cf), [zf] "=r"(zf) : [d] "m"(desc), [t] "r"(type)
+		     : "cc", "memory");
+	if (cf || zf)
+		GUEST_FAIL("INVEPT type %lu of EPTP 0x%lx: %s", type, eptp,
+			   vmx_status_name(cf ? VMX_FAIL_INVALID : VMX_FAIL_VALID));
+	return true;
 }
 
 struct seg {

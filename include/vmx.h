@@ -11,6 +11,7 @@
 #define KVM_SUITE_VMX_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "processor.h"
@@ -34,6 +35,24 @@
 #define MSR_IA32_VMX_TRUE_ENTRY		0x490
 
 #define VMX_BASIC_REVISION(b)		((uint32_t)(b) & 0x7fffffff)
+/* IA32_VMX_MISC bit 29: VMWRITE may write the VM-exit information fields (A.6). */
+#define VMX_MISC_VMWRITE_ANY_FIELD	(1ULL << 29)
+/* IA32_VMX_EPT_VPID_CAP (appendix A.10) */
+#define VMX_EPT_CAP_WALK_4		(1ULL << 6)	/* page-walk length 4 */
+#define VMX_EPT_CAP_WB			(1ULL << 14)	/* WB paging structures */
+#define VMX_EPT_CAP_2M			(1ULL << 16)	/* EPT PDE may map 2 MiB */
+#define VMX_EPT_CAP_INVEPT		(1ULL << 20)
+#define VMX_EPT_CAP_INVEPT_SINGLE	(1ULL << 25)
+#define VMX_EPT_CAP_INVEPT_ALL		(1ULL << 26)
+/* EPT paging-structure entries (28.2.2; numbering of the SDM editions this file cites) */
+#define EPT_R				(1ULL << 0)
+#define EPT_W				(1ULL << 1)
+#define EPT_X				(1ULL << 2)
+#define EPT_RWX				(EPT_R | EPT_W | EPT_X)
+#define EPT_MT_WB			(6ULL << 3)	/* leaf memory type, bits 5:3 */
+#define EPT_PS				(1ULL << 7)	/* PDE maps a 2 MiB page */
+/* EPTP (24.6.11): memory type 2:0 (6 = WB), page-walk length - 1 in 5:3 */
+#define EPTP_WB_4LEVEL			(6ULL | (3ULL << 3))
 #define VMX_BASIC_TRUE_CTLS		(1ULL << 55)
 #define FEAT_CTL_LOCK			(1ULL << 0)
 #define FEAT_CTL_VMX_OUTSIDE_SMX	(1ULL << 2)
@@ -139,6 +158,43 @@ const char *vmx_status_name(enum vmx_status s);
 const char *vmx_insn_error_name(uint32_t err);	/* SDM vol. 3C 31.4 */
 const char *vmx_exit_name(uint32_t reason);
 
+/*
+ * Exit qualifications, decoded: SDM vol. 3C 27.2.1, tables 27-3 (CR
+ * access), 27-5 (I/O) and 27-7 (EPT violation); 28.2.1 and tables 28-x in
+ * the 2023 and later editions.
+ */
+enum vmx_cr_access { VMX_CR_MOV_TO, VMX_CR_MOV_FROM, VMX_CR_CLTS, VMX_CR_LMSW };
+struct vmx_qual_cr {			/* exit reason 28, control-register access */
+	uint8_t cr;			/* 3:0 */
+	enum vmx_cr_access type;	/* 5:4 */
+	bool lmsw_mem;			/* 6: LMSW operand in memory */
+	uint8_t gpr;			/* 11:8, MOV CR only: 0 = RAX ... 15 = R15 */
+	uint16_t lmsw_data;		/* 31:16 */
+};
+struct vmx_qual_io {			/* exit reason 30, I/O instruction */
+	uint8_t size;			/* 2:0 + 1: 1, 2 or 4 bytes */
+	bool in;			/* 3: 1 = IN, 0 = OUT */
+	bool string, rep, imm;		/* 4, 5, 6 (imm: port in the instruction, not DX) */
+	uint16_t port;			/* 31:16 */
+};
+struct vmx_qual_ept {			/* exit reason 48, EPT violation */
+	bool read, write, fetch;	/* 0-2: the access */
+	bool readable, writable, executable;	/* 3-5: the entry's permissions (0: absent) */
+	bool gla_valid;			/* 7: the guest linear address field is valid */
+	bool final_gpa;			/* 8: the access was to the final GPA, not a walk */
+	bool nmi_unblocking;		/* 12 */
+};
+struct vmx_qual_cr vmx_qual_cr(uint64_t qual);
+struct vmx_qual_io vmx_qual_io(uint64_t qual);
+struct vmx_qual_ept vmx_qual_ept(uint64_t qual);
+const char *vmx_gpr_name(unsigned int gpr);
+/*
+ * One line for an exit: its name (vmx_exit_name()), "entry failed" for bit
+ * 31, and the qualification decoded for CR access, I/O and EPT violations,
+ * e.g. "CR_ACCESS: MOV to CR3 from RAX".  Returns buf.
+ */
+const char *vmx_exit_str(uint32_t reason, uint64_t qual, char *buf, size_t len);
+
 /* Pages for one VMX set-up (host-allocated, identity mapped). */
 struct vmx_pages {
 	uint64_t vmxon, vmcs, io_bitmap_a, io_bitmap_b, msr_bitmap;
@@ -159,8 +215,16 @@ void vmwrite(uint64_t field, uint64_t value);
 
 /* Allowed-0/allowed-1 adjustment of wanted controls (appendix A.3-A.5). */
 uint32_t vmx_adjust_controls(uint32_t msr, uint32_t want);
+/* CR0/CR4 as VMX operation requires (fixed bits, 24.8) and CR4.VMXE. */
+void vmx_set_fixed_cr_bits(void);
+/* Write the VMCS revision identifier into the VMXON region (A.1). */
+void vmx_prepare_vmxon_region(const struct vmx_pages *p);
 /* FEATURE_CONTROL, CR0/CR4 fixed bits, CR4.VMXE and VMXON of p->vmxon. */
 enum vmx_status vmx_enable(const struct vmx_pages *p, uint8_t *vector);
+/* NULL if EPT can be used as guest_lib/nested.c builds it, else the reason. */
+const char *vmx_ept_unsupported(void);
+/* INVEPT of all contexts (or the one of eptp); false if KVM offers neither. */
+bool vmx_invept(uint64_t eptp);
 /* VMCLEAR+VMPTRLD p->vmcs and fill it to run entry on stack_top with L1's state. */
 void vmx_init_vmcs(const struct vmx_pages *p, void *entry, uint64_t stack_top);
 /*

@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Host side of the nested layer (include/nested.h): pages for L1, requirements. */
+/*
+ * Host side of the nested layer (include/nested.h): pages for L1,
+ * requirements, and moving a vCPU with L2 running to another VM.
+ */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "nested.h"
 
@@ -40,11 +46,126 @@ bool kvm_has_nested(const char **why)
 	return false;
 }
 
-void nested_run_until_done(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+const char *nested_run_l1(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 {
+	static char why[200];
 	struct ucall uc;
 
+	while (vcpu_run_ucall(vcpu, &uc) != UCALL_DONE) {
+		if (uc.cmd != UCALL_SYNC || uc.args[0] != NESTED_SKIP_SYNC)
+			continue;
+		/* The reason is a string in the guest's copy of this ELF. */
+		snprintf(why, sizeof(why), "%s", (const char *)addr_gva2hva(vm, uc.args[1]));
+		return why;
+	}
+	return NULL;
+}
+
+const char *nested_run_until_done(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
 	vcpu_args_set(vcpu, 1, nested_alloc(vm));
-	while (vcpu_run_ucall(vcpu, &uc) != UCALL_DONE)
-		;
+	return nested_run_l1(vm, vcpu);
+}
+
+/* ---- moving a vCPU (with its nested state) to a new VM ---- */
+
+/*
+ * The MSRs this suite's guest code and nested library change: SVM's host
+ * save area, VMX's FEATURE_CONTROL, and the SYSCALL/SYSENTER/swapgs state
+ * the tests write.  EFER, FS/GS bases and APIC base travel in the sregs.
+ */
+static const uint32_t moved_msrs[] = {
+	MSR_VM_HSAVE_PA, MSR_IA32_FEATURE_CONTROL, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR,
+	MSR_CSTAR, MSR_SYSCALL_MASK, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP,
+	MSR_IA32_SYSENTER_EIP, MSR_IA32_CR_PAT,
+};
+#define NR_MOVED_MSRS	(sizeof(moved_msrs) / sizeof(moved_msrs[0]))
+
+struct nested_vcpu_state {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	struct kvm_vcpu_events events;
+	struct kvm_debugregs debugregs;
+	struct kvm_mp_state mp_state;
+	uint32_t nr_msrs;
+	uint32_t msr_index[NR_MOVED_MSRS];
+	uint64_t msr_value[NR_MOVED_MSRS];
+	struct kvm_nested_state *nested;
+};
+
+struct nested_vcpu_state *nested_vcpu_state_save(struct kvm_vcpu *vcpu)
+{
+	struct nested_vcpu_state *st = calloc(1, sizeof(*st));
+	int size = kvm_check_cap(KVM_CAP_NESTED_STATE), r;
+
+	TEST_ASSERT(st, "out of memory");
+	TEST_ASSERT(size > 0, "KVM_CAP_NESTED_STATE is %d", size);
+	/*
+	 * An exit to userspace for PIO/MMIO leaves the instruction half done
+	 * until the next KVM_RUN; api.rst: re-enter with immediate_exit set
+	 * to complete it, so the state saved is consistent.
+	 */
+	vcpu->run->immediate_exit = 1;
+	r = __vcpu_run(vcpu);
+	vcpu->run->immediate_exit = 0;
+	TEST_ASSERT(r == -1 && errno == EINTR,
+		    "KVM_RUN with immediate_exit: %d, errno %d (expected EINTR)", r, errno);
+
+	vcpu_regs_get(vcpu, &st->regs);
+	vcpu_sregs_get(vcpu, &st->sregs);
+	vcpu_fpu_get(vcpu, &st->fpu);
+	vcpu_events_get(vcpu, &st->events);
+	vcpu_debugregs_get(vcpu, &st->debugregs);
+	vcpu_mp_state_get(vcpu, &st->mp_state);
+	for (unsigned int i = 0; i < NR_MOVED_MSRS; i++) {
+		uint64_t v;
+
+		/* MSRs of the other vendor don't exist here: KVM_GET_MSRS does 0 of them. */
+		if (__vcpu_get_msr(vcpu, moved_msrs[i], &v) != 1)
+			continue;
+		st->msr_index[st->nr_msrs] = moved_msrs[i];
+		st->msr_value[st->nr_msrs++] = v;
+	}
+	st->nested = calloc(1, size);
+	TEST_ASSERT(st->nested, "out of memory");
+	st->nested->size = size;
+	vcpu_ioctl(vcpu, KVM_GET_NESTED_STATE, st->nested);
+	return st;
+}
+
+/* In the order KVM needs: EFER/CR state and MSRs before the nested state that builds on them. */
+void nested_vcpu_state_load(struct kvm_vcpu *vcpu, const struct nested_vcpu_state *st)
+{
+	struct nested_vcpu_state *s = (struct nested_vcpu_state *)st;
+
+	vcpu_sregs_set(vcpu, &s->sregs);
+	for (unsigned int i = 0; i < s->nr_msrs; i++)
+		vcpu_set_msr(vcpu, s->msr_index[i], s->msr_value[i]);
+	vcpu_fpu_set(vcpu, &s->fpu);
+	vcpu_events_set(vcpu, &s->events);
+	vcpu_debugregs_set(vcpu, &s->debugregs);
+	vcpu_mp_state_set(vcpu, &s->mp_state);
+	vcpu_regs_set(vcpu, &s->regs);
+	vcpu_ioctl(vcpu, KVM_SET_NESTED_STATE, s->nested);
+}
+
+void nested_vcpu_state_free(struct nested_vcpu_state *st)
+{
+	if (st)
+		free(st->nested);
+	free(st);
+}
+
+void nested_vm_copy_memory(struct kvm_vm *dst, struct kvm_vm *src)
+{
+	for (struct kvm_mem_region *r = src->regions; r; r = r->next) {
+		struct kvm_mem_region *d = vm_mem_region_find(dst, r->region.slot);
+
+		TEST_ASSERT(d && d->region.guest_phys_addr == r->region.guest_phys_addr &&
+			    d->region.memory_size == r->region.memory_size,
+			    "memslot %u (GPA 0x%llx, 0x%llx bytes) has no twin in the new VM",
+			    r->region.slot, r->region.guest_phys_addr, r->region.memory_size);
+		memcpy(d->host_mem, r->host_mem, r->region.memory_size);
+	}
 }

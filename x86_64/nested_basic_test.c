@@ -5,10 +5,13 @@
  *  - CPUID, HLT, an intercepted I/O port and an intercepted MSR as exits
  *    of their kind (SVM: APM 15.9-15.11; VMX: SDM vol. 3C 25.1), while a
  *    port or MSR L1 does not intercept goes on without L1 (here: a ucall
- *    from L2 reaches the host directly);
+ *    from L2 reaches the host directly); L1 completes the intercepted
+ *    RDMSR with a value of its own, which L2 must get in EDX:EAX;
  *  - a hypercall (VMMCALL/VMCALL) with its argument;
  *  - and KVM_GET_NESTED_STATE / KVM_SET_NESTED_STATE taken while L2 runs
- *    puts L2 back exactly where it was (api.rst).
+ *    puts L2 back exactly where it was (api.rst), on the same vCPU and on
+ *    a vCPU of a new VM with a copy of the memory (a migration): there L2
+ *    carries on, and its exit goes to L1 as before.
  * Each test SKIPs where KVM offers neither SVM nor VMX.
  */
 #include "kvm_test_harness.h"
@@ -16,18 +19,20 @@
 
 #define MSR_TEST_INTERCEPTED	MSR_IA32_SYSENTER_CS
 #define PORT_TEST		0x80
+/* What L1 makes the intercepted RDMSR return: unlike the MSR's real value (0). */
+#define EMULATED_MSR_VALUE	0x1122334455667788ULL
 
 static void l2_exits(void)
 {
 	uint32_t eax = 0, ebx, ecx = 0, edx;
-	uint64_t tsc_aux;
 
 	asm volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
 	asm volatile("hlt");
 	outb(PORT_TEST, 0x5a);
-	tsc_aux = rdmsr(MSR_TEST_INTERCEPTED);
+	/* Intercepted: the value is L1's. */
+	nested_hypercall(rdmsr(MSR_TEST_INTERCEPTED));
 	/* Not intercepted: L2 reads the MSR itself. */
-	nested_hypercall(0x1234 + (uint32_t)rdmsr(MSR_KERNEL_GS_BASE) + (tsc_aux & 0));
+	nested_hypercall(0x1234 + (uint32_t)rdmsr(MSR_KERNEL_GS_BASE));
 }
 
 static void l1_exits(struct nested_pages *pages)
@@ -62,7 +67,15 @@ static void l1_exits(struct nested_pages *pages)
 		       "exit %s (raw 0x%lx) MSR 0x%lx write %d, expected RDMSR 0x%x",
 		       nested_exit_name(e), n.raw_exit, n.qual, n.is_write,
 		       MSR_TEST_INTERCEPTED);
+	nested_l2_set_msr_result(&n, EMULATED_MSR_VALUE);
 	nested_skip(&n, 2);
+	e = nested_run(&n);
+	__GUEST_ASSERT(e == NESTED_EXIT_HYPERCALL, "exit %s (raw 0x%lx), expected a hypercall",
+		       nested_exit_name(e), n.raw_exit);
+	__GUEST_ASSERT(nested_l2_rax(&n) == EMULATED_MSR_VALUE,
+		       "L2's RDMSR got 0x%lx, L1 completed it with 0x%llx", nested_l2_rax(&n),
+		       EMULATED_MSR_VALUE);
+	nested_skip(&n, 3);
 	e = nested_run(&n);
 	__GUEST_ASSERT(e == NESTED_EXIT_HYPERCALL, "exit %s (raw 0x%lx), expected a hypercall",
 		       nested_exit_name(e), n.raw_exit);
@@ -73,7 +86,7 @@ static void l1_exits(struct nested_pages *pages)
 KVM_ONE_VCPU_TEST(l1_sees_l2_exits, l1_exits)
 {
 	TEST_REQUIRE_NESTED();
-	nested_run_until_done(vm, vcpu);
+	NESTED_RUN_L1(vm, vcpu);
 }
 
 /* ---- nested state while L2 runs ---- */
@@ -130,6 +143,33 @@ KVM_ONE_VCPU_TEST(nested_state_round_trip_while_l2_runs, l1_state)
 	EXPECT_EQ(uc.args[0], 0x13);
 	EXPECT_EQ(uc.args[1], 0xfeedface);
 	vcpu_run_expect_done(vcpu);
+}
+
+KVM_ONE_VCPU_TEST(nested_state_moves_to_a_new_vm_while_l2_runs, l1_state)
+{
+	struct nested_vcpu_state *st;
+	struct kvm_vcpu *vcpu2;
+	struct kvm_vm *vm2;
+	struct ucall uc;
+
+	TEST_REQUIRE_NESTED();
+	TEST_REQUIRE_CAP(KVM_CAP_NESTED_STATE);
+	vcpu_args_set(vcpu, 1, nested_alloc(vm));
+	vcpu_run_expect_sync(vcpu, 0x12);
+	st = nested_vcpu_state_save(vcpu);
+
+	/* Same ELF, same memslots: the new VM only needs the old one's memory contents. */
+	vm2 = vm_create_with_one_vcpu(&vcpu2, l1_state);
+	nested_vm_copy_memory(vm2, vm);
+	nested_vcpu_state_load(vcpu2, st);
+	nested_vcpu_state_free(st);
+
+	/* L2 carries on in the new VM, with its registers, then exits to L1 there. */
+	ASSERT_EQ(vcpu_run_ucall(vcpu2, &uc), UCALL_SYNC);
+	EXPECT_EQ(uc.args[0], 0x13);
+	EXPECT_EQ(uc.args[1], 0xfeedface);
+	vcpu_run_expect_done(vcpu2);
+	kvm_vm_free(vm2);
 }
 
 TEST_HARNESS_MAIN

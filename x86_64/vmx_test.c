@@ -5,18 +5,23 @@
  * project's machine (kvm_pvm) nor QEMU's TCG has it, so these are built
  * and kept to the SDM for hosts that do.
  *
- *  - VMXON: with CR4.VMXE=0 it is #UD (23.7); with a bad revision
- *    identifier or an unaligned region, VMfailInvalid (31.3 VMXON);
+ *  - VMXON: with CR4.VMXE=0 it is #UD (23.7); with IA32_FEATURE_CONTROL
+ *    unlocked, or locked without "VMX outside SMX", or with CR0.NE=0 (a
+ *    CR0 fixed-1 bit, 23.8) it is #GP (31.3 VMXON pseudo-code); with a bad
+ *    revision identifier or an unaligned region, VMfailInvalid;
  *  - VMCLEAR/VMPTRLD of an invalid or the VMXON pointer: VMfailValid with
  *    errors 2/3 and 9/10; VMPTRLD of a wrong revision: error 11;
  *  - VMREAD/VMWRITE of an unsupported field: error 12; VMWRITE of a
- *    read-only field: error 13 (unless VMX_MISC bit 29 allows it);
+ *    read-only field: error 13 -- KVM sets VMX_MISC bit 29 (VMWRITE to any
+ *    field), so the host clears it first (KVM accepts a subset of its
+ *    VMX_MISC features before the first KVM_RUN);
  *  - the capability MSRs are consistent (appendix A): every allowed-0 bit
  *    is allowed-1, CR0/CR4 fixed-0 bits are within fixed-1, the VMCS
  *    revision and size are sane;
  *  - IA32_FEATURE_CONTROL: once locked, writes #GP (23.7);
  *  - VMLAUNCH on a launched VMCS: VMfailValid error 4 (31.3);
- *  - exits for HLT, the I/O bitmap and the MSR bitmap, and VMCALL;
+ *  - exits for HLT, the I/O bitmap and the MSR bitmap, and VMCALL; exits
+ *    are reported by name with the qualification decoded (27.2.1);
  *  - VM entry with invalid guest state (CR0.PG without PE) fails with exit
  *    reason 33 | bit 31 (26.3, 26.8);
  *  - CR3-load exiting with its qualification, interrupt-window exiting
@@ -31,11 +36,11 @@
 	KVM_ONE_VCPU_TEST(name, l1_fn)						\
 	{									\
 		TEST_REQUIRE_VMX();							\
-		nested_run_until_done(vm, vcpu);				\
+		NESTED_RUN_L1(vm, vcpu);					\
 	}
 
-#define EXPECT_VMX(call, want, want_err) do {					\
-	uint8_t __vec = NO_VECTOR;						\
+/* call is a __vmxxx(..., &vec): vec is the variable it stores a fault's vector in. */
+#define EXPECT_VMX(vec, call, want, want_err) do {				\
 	enum vmx_status __s = (call);						\
 	uint64_t __err = 0;							\
 										\
@@ -43,36 +48,116 @@
 		__vmread(VM_INSTRUCTION_ERROR, &__err, NULL);			\
 	__GUEST_ASSERT(__s == (want) && (__s != VMX_FAIL_VALID || __err == (want_err)),	\
 		       "%s: %s (error %lu: %s, vector %u), expected %s (error %u: %s)",	\
-		       #call, vmx_status_name(__s), __err, vmx_insn_error_name(__err), __vec, \
-		       vmx_status_name(want), (unsigned int)(want_err),		\
-		       vmx_insn_error_name(want_err));				\
+		       #call, vmx_status_name(__s), __err, vmx_insn_error_name(__err),	\
+		       __s == VMX_FAULT ? (vec) : NO_VECTOR, vmx_status_name(want),	\
+		       (unsigned int)(want_err), vmx_insn_error_name(want_err));	\
 } while (0)
+
+/* A VMX instruction that must fault with vector want_vec. */
+#define EXPECT_VMX_FAULT(vec, call, want_vec) do {				\
+	enum vmx_status __s = (call);						\
+										\
+	__GUEST_ASSERT(__s == VMX_FAULT && (vec) == (want_vec),			\
+		       "%s: %s, vector %u; expected fault with vector %u", #call,	\
+		       vmx_status_name(__s), __s == VMX_FAULT ? (vec) : NO_VECTOR,	\
+		       (unsigned int)(want_vec));					\
+} while (0)
+
+/* Run L2 and expect the exit want (enum nested_exit), naming what came instead. */
+#define EXPECT_NESTED(n, want) do {						\
+	enum nested_exit __e = nested_run(n);					\
+	char __b[160];								\
+										\
+	__GUEST_ASSERT(__e == (want), "exit %s [%s], expected %s",		\
+		       nested_exit_name(__e), nested_exit_str(n, __b, sizeof(__b)),	\
+		       nested_exit_name(want));					\
+} while (0)
+
+/* The last exit's basic reason is want (EXIT_REASON_*), by name. */
+#define EXPECT_REASON(n, want) do {						\
+	char __b[160];								\
+										\
+	__GUEST_ASSERT((n)->raw_exit == (want), "exit [%s], expected %s (%u)",	\
+		       nested_exit_str(n, __b, sizeof(__b)), vmx_exit_name(want),	\
+		       (unsigned int)(want));					\
+} while (0)
+
+/* Host and L1 agree on the stages of vmxon_checks through SYNCs. */
+/* L1 locked FEATURE_CONTROL without VMX; the host sets "VMX outside SMX". */
+#define SYNC_FC_LOCKED_NO_VMX	1
 
 static void l1_vmxon(struct nested_pages *p)
 {
 	uint64_t basic = rdmsr(MSR_IA32_VMX_BASIC);
 	uint32_t *region = (uint32_t *)(uintptr_t)p->vmx.vmxon;
+	uint64_t fc, cr0;
 	uint8_t vec;
 
-	/* CR4.VMXE=0: VMXON is #UD. */
+	/* CR4.VMXE=0: VMXON is #UD (31.3 VMXON, first check). */
 	set_cr4(get_cr4() & ~X86_CR4_VMXE);
-	GUEST_ASSERT_EQ(__vmxon(p->vmx.vmxon, &vec), VMX_FAULT);
-	GUEST_ASSERT_EQ(vec, UD_VECTOR);
+	EXPECT_VMX_FAULT(vec, __vmxon(p->vmx.vmxon, &vec), UD_VECTOR);
+
+	/*
+	 * IA32_FEATURE_CONTROL (the host zeroed it) must be locked with
+	 * "enable VMX outside SMX" set, or VMXON outside SMX is #GP(0) even
+	 * with CR0/CR4 and the region right (31.3 VMXON pseudo-code; 23.7).
+	 * Unlocked first, then locked with VMX disabled, as a firmware that
+	 * turns VMX off leaves it.
+	 */
+	fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+	__GUEST_ASSERT(!(fc & FEAT_CTL_LOCK), "IA32_FEATURE_CONTROL 0x%lx, the host zeroed it", fc);
+	vmx_set_fixed_cr_bits();
+	vmx_prepare_vmxon_region(&p->vmx);
+	EXPECT_VMX_FAULT(vec, __vmxon(p->vmx.vmxon, &vec), GP_VECTOR);
+	wrmsr(MSR_IA32_FEATURE_CONTROL, FEAT_CTL_LOCK);
+	EXPECT_VMX_FAULT(vec, __vmxon(p->vmx.vmxon, &vec), GP_VECTOR);
+	/* Locked now, so only the host can change it: it sets "VMX outside SMX". */
+	GUEST_SYNC(SYNC_FC_LOCKED_NO_VMX);
+	fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+	__GUEST_ASSERT((fc & (FEAT_CTL_LOCK | FEAT_CTL_VMX_OUTSIDE_SMX)) ==
+		       (FEAT_CTL_LOCK | FEAT_CTL_VMX_OUTSIDE_SMX),
+		       "IA32_FEATURE_CONTROL 0x%lx, the host set lock and VMX outside SMX", fc);
+
+	/*
+	 * CR0.NE is fixed to 1 in VMX operation (IA32_VMX_CR0_FIXED0, A.7):
+	 * VMXON with it clear is #GP(0) ("the values of CR0 and CR4 are not
+	 * supported in VMX operation").  Clearing NE is legal outside VMX.
+	 */
+	cr0 = get_cr0();
+	__GUEST_ASSERT(rdmsr(MSR_IA32_VMX_CR0_FIXED0) & X86_CR0_NE,
+		       "IA32_VMX_CR0_FIXED0 0x%lx lacks NE", rdmsr(MSR_IA32_VMX_CR0_FIXED0));
+	set_cr0(cr0 & ~X86_CR0_NE);
+	EXPECT_VMX_FAULT(vec, __vmxon(p->vmx.vmxon, &vec), GP_VECTOR);
+	set_cr0(cr0);
+
+	/* Now everything holds: VMXON succeeds. */
+	EXPECT_VMX(vec, vmx_enable(&p->vmx, &vec), VMX_OK, 0);
+	EXPECT_VMX(vec, __vmxoff(&vec), VMX_OK, 0);
 
 	/* Bad revision and misalignment: VMfailInvalid (no current VMCS yet). */
-	GUEST_ASSERT_EQ(vmx_enable(&p->vmx, &vec), VMX_OK);
-	GUEST_ASSERT_EQ(__vmxoff(&vec), VMX_OK);
 	*region = VMX_BASIC_REVISION(basic) ^ 1;
-	GUEST_ASSERT_EQ(__vmxon(p->vmx.vmxon, &vec), VMX_FAIL_INVALID);
+	EXPECT_VMX(vec, __vmxon(p->vmx.vmxon, &vec), VMX_FAIL_INVALID, 0);
 	*region = VMX_BASIC_REVISION(basic);
-	GUEST_ASSERT_EQ(__vmxon(p->vmx.vmxon + 8, &vec), VMX_FAIL_INVALID);
-	GUEST_ASSERT_EQ(__vmxon(p->vmx.vmxon, &vec), VMX_OK);
+	EXPECT_VMX(vec, __vmxon(p->vmx.vmxon + 8, &vec), VMX_FAIL_INVALID, 0);
+	EXPECT_VMX(vec, __vmxon(p->vmx.vmxon, &vec), VMX_OK, 0);
 	/* VMXON in VMX root operation: VMfailInvalid without a current VMCS. */
-	GUEST_ASSERT_EQ(__vmxon(p->vmx.vmxon, &vec), VMX_FAIL_INVALID);
+	EXPECT_VMX(vec, __vmxon(p->vmx.vmxon, &vec), VMX_FAIL_INVALID, 0);
 	GUEST_DONE();
 }
 
-VMX_TEST(vmxon_checks, l1_vmxon)
+KVM_ONE_VCPU_TEST(vmxon_checks, l1_vmxon)
+{
+	TEST_REQUIRE_VMX();
+	/*
+	 * Host-initiated writes of IA32_FEATURE_CONTROL are allowed even when
+	 * locked (that is how userspace restores it): play the firmware.
+	 */
+	vcpu_set_msr(vcpu, MSR_IA32_FEATURE_CONTROL, 0);
+	vcpu_args_set(vcpu, 1, nested_alloc(vm));
+	vcpu_run_expect_sync(vcpu, SYNC_FC_LOCKED_NO_VMX);
+	vcpu_set_msr(vcpu, MSR_IA32_FEATURE_CONTROL, FEAT_CTL_LOCK | FEAT_CTL_VMX_OUTSIDE_SMX);
+	vcpu_run_expect_done(vcpu);
+}
 
 static void l1_pointers(struct nested_pages *p)
 {
@@ -89,12 +174,12 @@ static void l1_pointers(struct nested_pages *p)
 	GUEST_ASSERT_EQ(__vmptrst(&cur, &vec), VMX_OK);
 	GUEST_ASSERT_EQ(cur, p->vmx.vmcs);
 
-	EXPECT_VMX(__vmclear(p->vmx.vmcs + 1, &vec), VMX_FAIL_VALID, 2);
-	EXPECT_VMX(__vmclear(p->vmx.vmxon, &vec), VMX_FAIL_VALID, 3);
-	EXPECT_VMX(__vmptrld(p->vmx.vmcs + 0x10, &vec), VMX_FAIL_VALID, 9);
-	EXPECT_VMX(__vmptrld(p->vmx.vmxon, &vec), VMX_FAIL_VALID, 10);
+	EXPECT_VMX(vec, __vmclear(p->vmx.vmcs + 1, &vec), VMX_FAIL_VALID, 2);
+	EXPECT_VMX(vec, __vmclear(p->vmx.vmxon, &vec), VMX_FAIL_VALID, 3);
+	EXPECT_VMX(vec, __vmptrld(p->vmx.vmcs + 0x10, &vec), VMX_FAIL_VALID, 9);
+	EXPECT_VMX(vec, __vmptrld(p->vmx.vmxon, &vec), VMX_FAIL_VALID, 10);
 	*(uint32_t *)(uintptr_t)p->pool = VMX_BASIC_REVISION(basic) ^ 1;
-	EXPECT_VMX(__vmptrld(p->pool, &vec), VMX_FAIL_VALID, 11);
+	EXPECT_VMX(vec, __vmptrld(p->pool, &vec), VMX_FAIL_VALID, 11);
 	GUEST_DONE();
 }
 
@@ -105,22 +190,50 @@ static void l2_nothing(void)
 	nested_hypercall(0);
 }
 
+/* Set by the host: it cleared VMX_MISC bit 29, so VM-exit information fields are read-only. */
+static bool ro_fields_expected;
+
 static void l1_fields(struct nested_pages *p)
 {
-	uint64_t v;
+	uint64_t v, misc = rdmsr(MSR_IA32_VMX_MISC);
 	uint8_t vec;
 	struct nested n;
 
 	nested_init(&n, p, l2_nothing);
-	EXPECT_VMX(__vmread(0x7ffe, &v, &vec), VMX_FAIL_VALID, 12);
-	EXPECT_VMX(__vmwrite(0x7ffe, 0, &vec), VMX_FAIL_VALID, 12);
-	/* VM_EXIT_REASON is read-only unless VMX_MISC bit 29 allows writes to exit fields. */
-	if (!(rdmsr(MSR_IA32_VMX_MISC) & (1ULL << 29)))
-		EXPECT_VMX(__vmwrite(VM_EXIT_REASON, 0, &vec), VMX_FAIL_VALID, 13);
+	EXPECT_VMX(vec, __vmread(0x7ffe, &v, &vec), VMX_FAIL_VALID, 12);
+	EXPECT_VMX(vec, __vmwrite(0x7ffe, 0, &vec), VMX_FAIL_VALID, 12);
+	/* VM_EXIT_REASON is read-only unless VMX_MISC bit 29 allows writes to exit fields (A.6). */
+	if (ro_fields_expected)
+		__GUEST_ASSERT(!(misc & VMX_MISC_VMWRITE_ANY_FIELD),
+			       "the host cleared VMX_MISC bit 29, L1 reads 0x%lx", misc);
+	if (misc & VMX_MISC_VMWRITE_ANY_FIELD) {
+		GUEST_PRINTF("VMWRITE to a read-only field: not applicable, VMX_MISC 0x%lx has "
+			     "bit 29 (VMWRITE to any field)", misc);
+		EXPECT_VMX(vec, __vmwrite(VM_EXIT_REASON, 0, &vec), VMX_OK, 0);
+	} else {
+		EXPECT_VMX(vec, __vmwrite(VM_EXIT_REASON, 0, &vec), VMX_FAIL_VALID, 13);
+	}
 	GUEST_DONE();
 }
 
-VMX_TEST(vmread_vmwrite_bad_fields, l1_fields)
+KVM_ONE_VCPU_TEST(vmread_vmwrite_bad_fields, l1_fields)
+{
+	uint64_t misc;
+
+	TEST_REQUIRE_VMX();
+	/*
+	 * KVM offers bit 29 and takes back any subset of its VMX_MISC features
+	 * before the first KVM_RUN (vmx_restore_vmx_misc()); without bit 29 its
+	 * VMWRITE emulation fails read-only fields with error 13.
+	 */
+	misc = vcpu_get_msr(vcpu, MSR_IA32_VMX_MISC);
+	if (__vcpu_set_msr(vcpu, MSR_IA32_VMX_MISC, misc & ~VMX_MISC_VMWRITE_ANY_FIELD) == 1)
+		write_guest_global(vm, ro_fields_expected, true);
+	else
+		TH_LOG("KVM refused VMX_MISC 0x%lx without bit 29: the read-only VMWRITE case "
+		       "is not applicable", misc);
+	NESTED_RUN_L1(vm, vcpu);
+}
 
 static void l1_caps(struct nested_pages *p)
 {
@@ -186,20 +299,28 @@ static void l1_exits(struct nested_pages *p)
 	struct nested n;
 	enum vmx_status s;
 	struct vmx_gprs r = { 0 };
+	struct vmx_qual_io io;
+	char b[160];
 
 	nested_init(&n, p, l2_exits);
 	nested_intercept(&n, NESTED_INTERCEPT_HLT, 0);
 	nested_intercept(&n, NESTED_INTERCEPT_IO, PORT_TEST);
 	nested_intercept(&n, NESTED_INTERCEPT_MSR, MSR_IA32_SYSENTER_CS);
-	GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_HLT);
+	EXPECT_NESTED(&n, NESTED_EXIT_HLT);
+	EXPECT_REASON(&n, EXIT_REASON_HLT);
 	nested_skip(&n, 1);
-	GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_IO);
-	GUEST_ASSERT_EQ(n.qual, PORT_TEST);
+	EXPECT_NESTED(&n, NESTED_EXIT_IO);
+	/* outb $imm8: OUT, 1 byte, not string, port in the instruction (table 27-5). */
+	io = vmx_qual_io(vmread(EXIT_QUALIFICATION));
+	__GUEST_ASSERT(io.port == PORT_TEST && !io.in && io.size == 1 && !io.string && !io.rep,
+		       "[%s], expected OUT port 0x%x, 1 byte", nested_exit_str(&n, b, sizeof(b)),
+		       PORT_TEST);
 	nested_skip(&n, 2);
-	GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_MSR);
+	EXPECT_NESTED(&n, NESTED_EXIT_MSR);
+	EXPECT_REASON(&n, EXIT_REASON_MSR_READ);
 	GUEST_ASSERT_EQ(n.qual, MSR_IA32_SYSENTER_CS);
 	nested_skip(&n, 2);
-	GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_HYPERCALL);
+	EXPECT_NESTED(&n, NESTED_EXIT_HYPERCALL);
 	GUEST_ASSERT_EQ(nested_l2_rax(&n), 5);
 
 	/* The VMCS is launched now: VMLAUNCH must fail with error 4. */
@@ -218,8 +339,11 @@ static void l1_bad_guest_state(struct nested_pages *p)
 	nested_init(&n, p, l2_nothing);
 	/* 26.3.1.1: CR0.PG=1 requires CR0.PE=1 (no unrestricted guest here). */
 	vmwrite(GUEST_CR0, vmread(GUEST_CR0) & ~X86_CR0_PE);
-	GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_INVALID);
-	GUEST_ASSERT_EQ(n.raw_exit, VMX_EXIT_REASONS_FAILED_VMENTRY | EXIT_REASON_INVALID_STATE);
+	EXPECT_NESTED(&n, NESTED_EXIT_INVALID);
+	EXPECT_REASON(&n, VMX_EXIT_REASONS_FAILED_VMENTRY | EXIT_REASON_INVALID_STATE);
+	/* A failed entry doesn't launch the VMCS (31.3 VMLAUNCH): VMLAUNCH again, and it runs. */
+	vmwrite(GUEST_CR0, vmread(GUEST_CR0) | X86_CR0_PE);
+	EXPECT_NESTED(&n, NESTED_EXIT_HYPERCALL);
 	GUEST_DONE();
 }
 
@@ -238,20 +362,20 @@ static void l2_cr3_reload(void)
 static void l1_cr_access(struct nested_pages *p)
 {
 	struct nested n;
-	uint64_t qual;
+	struct vmx_qual_cr q;
+	char b[160];
 
 	nested_init(&n, p, l2_cr3_reload);
 	vmwrite(CPU_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(MSR_IA32_VMX_PROCBASED_CTLS,
 		vmread(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_CR3_LOAD_EXITING));
-	GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_OTHER);
-	GUEST_ASSERT_EQ(n.raw_exit, EXIT_REASON_CR_ACCESS);
-	/* Table 27-3: CR number 3:0, access type 5:4 (0 = MOV to CR), GPR 11:8 (0 = RAX). */
-	qual = vmread(EXIT_QUALIFICATION);
-	GUEST_ASSERT_EQ(qual & 0xf, 3);
-	GUEST_ASSERT_EQ((qual >> 4) & 3, 0);
-	GUEST_ASSERT_EQ((qual >> 8) & 0xf, 0);
+	EXPECT_NESTED(&n, NESTED_EXIT_OTHER);
+	EXPECT_REASON(&n, EXIT_REASON_CR_ACCESS);
+	/* Table 27-3: "mov %rax, %cr3" is MOV to CR3 from RAX. */
+	q = vmx_qual_cr(vmread(EXIT_QUALIFICATION));
+	__GUEST_ASSERT(q.cr == 3 && q.type == VMX_CR_MOV_TO && q.gpr == 0,
+		       "[%s], expected MOV to CR3 from RAX", nested_exit_str(&n, b, sizeof(b)));
 	nested_skip(&n, 3);
-	GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_HYPERCALL);
+	EXPECT_NESTED(&n, NESTED_EXIT_HYPERCALL);
 	GUEST_DONE();
 }
 
@@ -266,8 +390,8 @@ static void l1_intr_window(struct nested_pages *p)
 	vmwrite(GUEST_RFLAGS, 0x202);
 	vmwrite(CPU_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(MSR_IA32_VMX_PROCBASED_CTLS,
 		vmread(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_INTR_WINDOW_EXITING));
-	GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_OTHER);
-	GUEST_ASSERT_EQ(n.raw_exit, EXIT_REASON_INTERRUPT_WINDOW);
+	EXPECT_NESTED(&n, NESTED_EXIT_OTHER);
+	EXPECT_REASON(&n, EXIT_REASON_INTERRUPT_WINDOW);
 	GUEST_ASSERT_EQ(nested_l2_rip(&n), (uintptr_t)l2_nothing);
 	GUEST_DONE();
 }
@@ -285,31 +409,19 @@ static void l1_preemption_timer(struct nested_pages *p)
 	struct nested n;
 
 	if (!((rdmsr(MSR_IA32_VMX_PINBASED_CTLS) >> 32) & PIN_BASED_PREEMPTION_TIMER))
-		GUEST_SYNC(0xdead);	/* not supported: the host skips */
+		nested_guest_skip("KVM's nested VMX lacks the preemption timer");
 	nested_init(&n, p, l2_spin);
 	vmwrite(PIN_BASED_VM_EXEC_CONTROL, vmread(PIN_BASED_VM_EXEC_CONTROL) |
 		PIN_BASED_PREEMPTION_TIMER);
 	vmwrite(VMX_PREEMPTION_TIMER_VALUE, 1000);
-	GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_OTHER);
-	GUEST_ASSERT_EQ(n.raw_exit, EXIT_REASON_PREEMPTION_TIMER);
+	EXPECT_NESTED(&n, NESTED_EXIT_OTHER);
+	EXPECT_REASON(&n, EXIT_REASON_PREEMPTION_TIMER);
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(preemption_timer_exits, l1_preemption_timer)
-{
-	struct ucall uc;
+VMX_TEST(preemption_timer_exits, l1_preemption_timer)
 
-	TEST_REQUIRE_VMX();
-	vcpu_args_set(vcpu, 1, nested_alloc(vm));
-	if (vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC && uc.args[0] == 0xdead)
-		SKIP(return, "KVM's nested VMX lacks the preemption timer");
-	ASSERT_EQ(uc.cmd, UCALL_DONE);
-}
-
-#define EPT_RWX		0x7ULL
-#define EPT_WB		(6ULL << 3)	/* leaf memory type (28.3.7) */
-#define EPT_PS		0x80ULL
-#define EPT_HOLE	0x2345000ULL
+#define EPT_HOLE	0x2345000ULL	/* in guest RAM */
 
 static void l2_read_hole(void)
 {
@@ -318,56 +430,33 @@ static void l2_read_hole(void)
 
 static void l1_ept(struct nested_pages *p)
 {
-	uint64_t *pml4, *pdpt, *pd, *pt, caps2, eptp;
+	const char *why = nested_tdp_unsupported();
+	struct vmx_qual_ept q;
 	struct nested n;
+	char b[160];
 
-	caps2 = rdmsr(MSR_IA32_VMX_PROCBASED_CTLS) >> 32 & CPU_BASED_ACTIVATE_SECONDARY ?
-		rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32 : 0;
-	if (!(caps2 & SECONDARY_EXEC_ENABLE_EPT))
-		GUEST_SYNC(0xdead);
+	if (why)
+		nested_guest_skip(why);
 	nested_init(&n, p, l2_read_hole);
-	pml4 = (uint64_t *)(uintptr_t)nested_alloc_page(&n);
-	pdpt = (uint64_t *)(uintptr_t)nested_alloc_page(&n);
-	pd = (uint64_t *)(uintptr_t)nested_alloc_page(&n);
-	pt = (uint64_t *)(uintptr_t)nested_alloc_page(&n);
-	/* Identity map of the first GiB, 2 MiB pages, the hole's 2 MiB in 4 KiB pages. */
-	pml4[0] = (uintptr_t)pdpt | EPT_RWX;
-	pdpt[0] = (uintptr_t)pd | EPT_RWX;
-	for (unsigned int i = 0; i < 512; i++)
-		pd[i] = ((uint64_t)i << 21) | EPT_RWX | EPT_WB | EPT_PS;
-	pd[EPT_HOLE >> 21] = (uintptr_t)pt | EPT_RWX;
-	for (unsigned int i = 0; i < 512; i++)
-		pt[i] = (EPT_HOLE & ~0x1fffffULL) + ((uint64_t)i << 12) + (EPT_RWX | EPT_WB);
-	pt[(EPT_HOLE >> 12) & 511] = 0;
-	/* EPTP (24.6.11): WB paging structures, 4-level walk (length - 1 in bits 5:3). */
-	eptp = (uintptr_t)pml4 | (3 << 3) | 6;
-	vmwrite(EPT_POINTER, eptp);
-	vmwrite(SECONDARY_VM_EXEC_CONTROL, vmx_adjust_controls(MSR_IA32_VMX_PROCBASED_CTLS2,
-		SECONDARY_EXEC_ENABLE_EPT));
-	vmwrite(CPU_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(MSR_IA32_VMX_PROCBASED_CTLS,
-		vmread(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_ACTIVATE_SECONDARY));
+	nested_tdp_enable(&n);
+	nested_tdp_set_present(&n, EPT_HOLE, false);
 	*(volatile uint64_t *)EPT_HOLE = 0xabcdef;
 
-	GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_NPF);
-	GUEST_ASSERT_EQ(n.raw_exit, EXIT_REASON_EPT_VIOLATION);
+	EXPECT_NESTED(&n, NESTED_EXIT_NPF);
+	EXPECT_REASON(&n, EXIT_REASON_EPT_VIOLATION);
 	GUEST_ASSERT_EQ(n.qual, EPT_HOLE);
-	/* Table 27-7: bit 0 = data read; bits 5:3 = the entry's R/W/X (all 0: not present). */
-	GUEST_ASSERT_EQ(vmread(EXIT_QUALIFICATION) & 0x3f, 0x1);
-	pt[(EPT_HOLE >> 12) & 511] = EPT_HOLE | EPT_RWX | EPT_WB;
-	GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_HYPERCALL);
+	/* Table 27-7: a data read, via an entry with no rights (not present), at the final GPA. */
+	q = vmx_qual_ept(vmread(EXIT_QUALIFICATION));
+	__GUEST_ASSERT(q.read && !q.write && !q.fetch && !q.readable && !q.writable &&
+		       !q.executable && q.gla_valid && q.final_gpa,
+		       "[%s], expected a read of a not-present page at the final GPA",
+		       nested_exit_str(&n, b, sizeof(b)));
+	nested_tdp_set_present(&n, EPT_HOLE, true);
+	EXPECT_NESTED(&n, NESTED_EXIT_HYPERCALL);
 	GUEST_ASSERT_EQ(nested_l2_rax(&n), 0xabcdef);
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(ept_violation_reports_gpa_and_reruns, l1_ept)
-{
-	struct ucall uc;
-
-	TEST_REQUIRE_VMX();
-	vcpu_args_set(vcpu, 1, nested_alloc(vm));
-	if (vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC && uc.args[0] == 0xdead)
-		SKIP(return, "KVM's nested VMX lacks EPT");
-	ASSERT_EQ(uc.cmd, UCALL_DONE);
-}
+VMX_TEST(ept_violation_reports_gpa_and_reruns, l1_ept)
 
 TEST_HARNESS_MAIN
