@@ -135,11 +135,15 @@ EXTRA_CLEAN += $(LIB_OBJS) $(LIB_A) $(UNIT_PROGS) $(OUTPUT)/*/*.d
 # make check: host unit tests, then every test with known failures applied.
 # JOBS=N runs N test binaries at a time.
 # scripts/check_selftest.sh first proves the runner's own verdicts (fake
-# binaries, fake known-failures list; ~3 s).
+# binaries, fake known-failures list; ~3 s); scripts/cli_check.sh that every
+# binary answers -h and refuses bad options and unknown test names (~1 s).
 check: all
 	@$(SUITE_DIR)/scripts/check_selftest.sh >$(OUTPUT)/check_selftest.log 2>&1 || \
 		{ cat $(OUTPUT)/check_selftest.log; exit 1; }
 	@echo "# check.sh self-test: verdicts as expected ($(OUTPUT)/check_selftest.log)"
+	@$(SUITE_DIR)/scripts/cli_check.sh $(OUTPUT) >$(OUTPUT)/cli_check.log 2>&1 || \
+		{ cat $(OUTPUT)/cli_check.log; exit 1; }
+	@echo "# command lines: -h, bad options and unknown test names ($(OUTPUT)/cli_check.log)"
 	@JOBS=$(JOBS) $(SAN_ENV) $(SUITE_DIR)/scripts/check.sh --build $(OUTPUT) $(CHECK_ARGS)
 
 # make stress RUNS=N [JOBS=M]: the suite N times; lists verdicts that changed.

@@ -26,17 +26,36 @@
  * environment below) runs guest_main; "-i N" runs it N times, a fresh VM
  * each time.  Verdict: any TFAIL, TBROK or TWARN fails the test (TBROK is
  * reported as broken); else TCONF skips it with its message; else at least
- * one TPASS passes it; a guest that reports nothing fails.
+ * one TPASS passes it; a guest that reports nothing fails.  With -i N each
+ * iteration is checked on its own: one that reports nothing but TINFO adds
+ * a TBROK, so the other iterations' TPASS cannot hide it.
  *
  * The environment the guest gets (each promise checked by tst_env_test):
  *  - 64-bit mode, CPL0, the low 2 GiB identity mapped (GVA == GPA) in the
- *    page tables whether or not memory backs it;
+ *    page tables whether or not memory backs it, except page 0, which is
+ *    left unmapped so that a NULL dereference faults;
  *  - a result page at TST_KVM_RESULT_ADDR, above 2 GiB, holding the last
  *    result and message (the ucall message points there);
  *  - a stack of at least 8 KiB (GUEST_STACK_SIZE);
  *  - a default handler for every exception vector: an exception nobody
  *    handles ends the run with TBROK naming vector, RIP and error code;
  *  - a heap for tst_heap_alloc() of TST_KVM_HEAP_SIZE bytes.
+ *
+ * Where this differs from LTP's KVM library:
+ *  - Verdicts: a run with TPASS and TCONF (and no TFAIL/TBROK/TWARN) is a
+ *    kselftest SKIP here, because a test can only have one verdict; LTP
+ *    counts both and the test passes.
+ *  - tst_kvm_validate_result(inst, result, sum) takes the instance, the
+ *    result type the ucall carried and the summary, and also prints and
+ *    counts the result; LTP's tst_kvm_validate_result(value) only checks a
+ *    value and ends the program with TBROK if it is invalid.  Here an
+ *    invalid one is counted as TBROK and the other tests still run.
+ *  - TST_TEST_TCONF(name, msg) takes the kselftest test name as well as the
+ *    message, since each test here is a named kselftest test.
+ *  - Page 0 is not mapped (see above): "the low 2 GiB identity mapped"
+ *    means pages 0x1000 up to 2 GiB.
+ *  - struct tst_kvm_cpuid stands for LTP's struct kvm_cpuid, a name that
+ *    <linux/kvm.h> already uses.
  */
 #ifndef KVM_SUITE_TST_TEST_H
 #define KVM_SUITE_TST_TEST_H
@@ -71,7 +90,9 @@ struct tst_kvm_result {
 	char message[4096 - 16];
 };
 
+/* x rounded up to a multiple of a (a power of 2), in the type of x. */
 #define LTP_ALIGN(x, a)	(((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
+/* Number of elements of array a (an array, not a pointer). */
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #endif
@@ -91,6 +112,13 @@ void tst_brk_(const char *file, int lineno, int result, const char *fmt, ...)
 /* End this run of the guest now (the results so far stand). */
 void kvm_exit(void) __attribute__((noreturn));
 
+/*
+ * String functions: the guest has no libc, so guest.h declares the suite's
+ * own memset(), memcpy(), strcpy(), strcat() and strlen() (and memmove,
+ * memcmp, strnlen, strcmp, strncmp, strchr), with the C standard's
+ * semantics (guest_lib/string.c).  memzero(buf, size) is LTP's shorthand
+ * for memset(buf, 0, size).
+ */
 static inline void memzero(void *buf, size_t size)
 {
 	memset(buf, 0, size);
@@ -111,6 +139,7 @@ struct kvm_interrupt_frame {
 	uintptr_t eip, cs, eflags, esp, ss;
 };
 
+/* The RIP in the frame: the faulting instruction for a fault, the next one for a trap. */
 static inline uintptr_t kvm_get_interrupt_ip(const struct kvm_interrupt_frame *ifrm)
 {
 	return ifrm->eip;
@@ -153,12 +182,16 @@ struct tst_kvm_cpuid {
 	uint32_t eax, ebx, ecx, edx;
 };
 
+/* Control registers as kvm_read_cregs() saw them (CR2: the last #PF address). */
 struct kvm_cregs {
 	uint64_t cr0, cr2, cr3, cr4;
 };
 
+/* CPUID leaf eax, subleaf ecx, as the guest sees it (KVM's vCPU CPUID). */
 void kvm_get_cpuid(unsigned int eax, unsigned int ecx, struct tst_kvm_cpuid *buf);
+/* Read CR0, CR2, CR3 and CR4 into buf. */
 void kvm_read_cregs(struct kvm_cregs *buf);
+/* RDMSR/WRMSR; a #GP (bad MSR or value) is fatal unless a callback handles it. */
 uint64_t kvm_rdmsr(unsigned int msr);
 void kvm_wrmsr(unsigned int msr, uint64_t value);
 
@@ -196,6 +229,11 @@ struct tst_kvm_summary {
 	char tconf[512];		/* the first TCONF message */
 };
 
+/*
+ * One guest VM: the suite's VM and its only vCPU, the host view of the
+ * result page, the buffers of tst_kvm_alloc_memory(), and the guest entry
+ * point (set guest_main before tst_kvm_create_instance()).
+ */
 struct tst_kvm_instance {
 	struct kvm_vm *vm;
 	struct kvm_vcpu *vcpu;
@@ -219,12 +257,15 @@ void tst_kvm_create_instance(struct tst_kvm_instance *inst, size_t ram_size);
  */
 int tst_kvm_run_instance(struct tst_kvm_instance *inst, int exp_errno,
 			 struct tst_kvm_summary *sum);
+/* Free the VM, then the tst_kvm_alloc_memory() buffers; inst->vm becomes NULL. */
 void tst_kvm_destroy_instance(struct tst_kvm_instance *inst);
 
 /*
  * A guarded (PROT_NONE page on each side), page-aligned buffer registered
  * as memslot `slot` at guest address baseaddr and identity mapped in the
- * guest.  Returns the host address.  Freed by tst_kvm_destroy_instance().
+ * guest.  flags are the memslot's KVM_MEM_* flags (KVM_MEM_READONLY,
+ * KVM_MEM_LOG_DIRTY_PAGES).  Returns the host address.  Freed by
+ * tst_kvm_destroy_instance().
  */
 void *tst_kvm_alloc_memory(struct tst_kvm_instance *inst, unsigned int slot,
 			   uint64_t baseaddr, size_t size, unsigned int flags);
@@ -237,11 +278,19 @@ int tst_kvm_find_memslot(const struct tst_kvm_instance *inst, uint64_t addr);
 void *tst_kvm_get_memptr(const struct tst_kvm_instance *inst, uint64_t addr);
 /* KVM_GET_SUPPORTED_CPUID on sysfd (a /dev/kvm fd); caller frees. */
 struct kvm_cpuid2 *tst_kvm_get_cpuid(int sysfd);
-/* Print and count the result on the result page (after a UCALL_TST_*). */
+/*
+ * Print and count the result on the result page (after a UCALL_TST_*):
+ * result is the type the ucall carried.  A page that disagrees with it, or
+ * an unknown type, is counted as TBROK.
+ */
 void tst_kvm_validate_result(struct tst_kvm_instance *inst, int result,
 			     struct tst_kvm_summary *sum);
 
-/* LTP's three-phase test: setup creates the instance, run runs it, cleanup frees it. */
+/*
+ * LTP's three-phase test: setup creates the instance, run runs it, cleanup
+ * frees it.  tst_kvm_run() is one iteration: if the guest reported nothing
+ * but TINFO in it, it adds a TBROK "iteration N: ... no result".
+ */
 void tst_kvm_setup(struct tst_kvm_instance *inst, void *guest_main);
 void tst_kvm_run(struct tst_kvm_instance *inst, struct tst_kvm_summary *sum);
 void tst_kvm_cleanup(struct tst_kvm_instance *inst);
@@ -280,7 +329,7 @@ KVM_TEST(name)									\
 #define TST_KVM_MAIN								\
 int main(int argc, char **argv)							\
 {										\
-	return tst_kvm_main(argc, argv, test_harness_run);			\
+	return tst_kvm_main(argc, argv, kvm_harness_run);			\
 }
 #endif /* TST_NO_HARNESS */
 #endif /* TST_GUEST_ONLY */

@@ -193,11 +193,15 @@ void tst_kvm_validate_result(struct tst_kvm_instance *inst, int result,
 	/* The page is guest memory: never trust its string to be terminated. */
 	res->message[sizeof(res->message) - 1] = '\0';
 	if (res->result != result) {
+		printf("# %s:%d: TBROK: result page says %d, ucall says %d: %s\n", file,
+		       res->lineno, res->result, result, res->message);
 		note_problem(sum, TBROK, "%s:%d: result page says %d, ucall says %d",
 			     file, res->lineno, res->result, result);
 		return;
 	}
 	if (tst_result_index(result) < 0) {
+		printf("# %s:%d: TBROK: unknown result type %d: %s\n", file, res->lineno,
+		       result, res->message);
 		note_problem(sum, TBROK, "%s:%d: unknown result type %d: %s", file,
 			     res->lineno, result, res->message);
 		return;
@@ -264,10 +268,32 @@ void tst_kvm_setup(struct tst_kvm_instance *inst, void *guest_main)
 	tst_kvm_create_instance(inst, DEFAULT_RAM_SIZE);
 }
 
+/* Results that decide a verdict: all but TINFO. */
+static unsigned int verdict_results(const struct tst_kvm_summary *sum)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(result_types); i++)
+		if (result_types[i] != TINFO)
+			n += sum->counts[i];
+	return n;
+}
+
 void tst_kvm_run(struct tst_kvm_instance *inst, struct tst_kvm_summary *sum)
 {
+	unsigned int before = verdict_results(sum);
+
 	tst_kvm_run_instance(inst, 0, sum);
 	sum->runs++;
+	/*
+	 * Judge each iteration, as LTP does: with -i N the counts are summed,
+	 * so a silent iteration would otherwise hide behind the others' TPASS.
+	 */
+	if (verdict_results(sum) == before) {
+		printf("# TBROK: iteration %u: the guest reported no result\n", sum->runs);
+		note_problem(sum, TBROK, "iteration %u: the guest reported no result",
+			     sum->runs);
+	}
 }
 
 void tst_kvm_cleanup(struct tst_kvm_instance *inst)

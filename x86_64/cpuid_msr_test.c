@@ -134,6 +134,84 @@ KVM_ONE_VCPU_TEST(custom_leaf_reaches_guest, guest_cpuid_custom)
 	free(c);
 }
 
+/*
+ * this_cpu_has() reads the vCPU's CPUID: a feature bit the host set in the
+ * table and one it cleared read that way in the guest.  Leaf 0x80000001,
+ * which kvm_pvm passes through as set (it rewrites 0x1, 0x7 and 0xd.1, see
+ * known_failures): PDPE1GB forced on (this host's KVM doesn't even offer
+ * it), RDTSCP forced off, LM left alone (on: the guest runs in 64-bit mode).
+ */
+static void guest_this_cpu_has(void)
+{
+	struct cpuid_regs r;
+
+	cpuid_count(0x80000001, 0, &r);
+	GUEST_SYNC(this_cpu_has(X86_FEATURE_GBPAGES), this_cpu_has(X86_FEATURE_RDTSCP),
+		   this_cpu_has(X86_FEATURE_LM), r.edx);
+}
+
+static struct kvm_cpuid2 *supported_cpuid_copy(void)
+{
+	const struct kvm_cpuid2 *sup = kvm_get_supported_cpuid();
+	struct kvm_cpuid2 *c = kvm_cpuid2_alloc(sup->nent);
+
+	memcpy(c->entries, sup->entries, sup->nent * sizeof(c->entries[0]));
+	return c;
+}
+
+KVM_ONE_VCPU_TEST(this_cpu_has_sees_set_and_cleared_bits, guest_this_cpu_has)
+{
+	struct kvm_cpuid2 *c = supported_cpuid_copy();
+	struct kvm_cpuid_entry2 *e = cpuid_find_entry(c, 0x80000001, 0);
+	struct ucall uc;
+
+	ASSERT_NE(e, NULL) TH_LOG("KVM_GET_SUPPORTED_CPUID has no leaf 0x80000001");
+	ASSERT_NE(e->edx & (1u << X86_FEATURE_LM.bit), 0) TH_LOG("LM not supported?");
+	e->edx |= 1u << X86_FEATURE_GBPAGES.bit;
+	e->edx &= ~(1u << X86_FEATURE_RDTSCP.bit);
+	vcpu_set_cpuid(vcpu, c);
+
+	ASSERT_EQ(vcpu_run_ucall(vcpu, &uc), UCALL_SYNC);
+	/* The raw register first: a KVM that rewrote it explains everything below. */
+	EXPECT_EQ(uc.args[3], e->edx) TH_LOG("CPUID 0x80000001 EDX: set %#x, guest sees %#lx",
+					     e->edx, (unsigned long)uc.args[3]);
+	EXPECT_EQ(uc.args[0], 1) TH_LOG("this_cpu_has(GBPAGES), set by the host");
+	EXPECT_EQ(uc.args[1], 0) TH_LOG("this_cpu_has(RDTSCP), cleared by the host");
+	EXPECT_EQ(uc.args[2], 1) TH_LOG("this_cpu_has(LM), left as supported");
+	free(c);
+}
+
+/*
+ * A leaf above the maximum of its range does not exist (SDM vol. 2A CPUID:
+ * 0x80000000 EAX is the "maximum input value for extended function CPUID
+ * information"), so this_cpu_has() must say no for its features even
+ * though the table still holds the entry with LM set.
+ */
+static void guest_this_cpu_has_max_leaf(void)
+{
+	struct cpuid_regs r;
+
+	cpuid_count(0x80000000, 0, &r);
+	GUEST_SYNC(this_cpu_has(X86_FEATURE_LM), r.eax);
+}
+
+KVM_ONE_VCPU_TEST(this_cpu_has_honours_max_extended_leaf, guest_this_cpu_has_max_leaf)
+{
+	struct kvm_cpuid2 *c = supported_cpuid_copy();
+	struct kvm_cpuid_entry2 *e = cpuid_find_entry(c, 0x80000000, 0);
+	struct ucall uc;
+
+	ASSERT_NE(e, NULL) TH_LOG("KVM_GET_SUPPORTED_CPUID has no leaf 0x80000000");
+	ASSERT_NE(cpuid_find_entry(c, 0x80000001, 0), NULL);
+	e->eax = 0x80000000;
+	vcpu_set_cpuid(vcpu, c);
+
+	ASSERT_EQ(vcpu_run_ucall(vcpu, &uc), UCALL_SYNC);
+	EXPECT_EQ(uc.args[1], 0x80000000) TH_LOG("guest's max extended leaf");
+	EXPECT_EQ(uc.args[0], 0) TH_LOG("this_cpu_has(LM) with max extended leaf 0x80000000");
+	free(c);
+}
+
 struct msr_case {
 	uint32_t index;
 	uint64_t value;

@@ -94,6 +94,87 @@ KVM_ONE_VCPU_TEST(vectors_error_codes_and_cr2, guest_vectors)
 	vcpu_run_expect_done(vcpu);
 }
 
+/*
+ * The rest of the frame (SDM vol. 3A 6.14.2): in 64-bit mode the processor
+ * pushes SS:RSP unconditionally, then RFLAGS, CS and RIP, all as they were
+ * when the fault happened.  The probe sets a known arithmetic flag pattern,
+ * moves RSP off its usual alignment (the handler's stack is realigned to
+ * 16 bytes, the pushed RSP must not be), and captures RFLAGS, RSP, CS and SS
+ * in registers just before its UD2; the handler sees those registers
+ * unchanged in ex_regs and compares them with the frame.
+ */
+#define ARITH_FLAGS	0x8d5		/* OF SF ZF AF PF CF */
+#define FLAG_PATTERN	0x885		/* OF SF PF CF set, ZF AF clear */
+#define RFLAGS_RF	BIT(16)
+
+asm(".pushsection .text\n"
+    "probe_frame:\n"
+    "	push %rbp\n"
+    "	mov %rsp, %rbp\n"
+    "	and $~0xf, %rsp\n"
+    "	sub $8, %rsp\n"		/* RSP = 8 mod 16 */
+    "	pushfq\n"
+    "	pop %rax\n"
+    "	and $~" __stringify(ARITH_FLAGS) ", %rax\n"
+    "	or $" __stringify(FLAG_PATTERN) ", %rax\n"
+    "	push %rax\n"
+    "	popfq\n"
+    /* From here to the UD2 nothing changes the flags. */
+    "	pushfq\n"
+    "	pop %rdx\n"			/* RFLAGS at the UD2 */
+    "	mov %rsp, %rbx\n"		/* RSP at the UD2 */
+    "	mov %cs, %ecx\n"
+    "	mov %ss, %edi\n"
+    "probe_frame_insn: ud2\n"
+    "	mov %rbp, %rsp\n"
+    "	pop %rbp\n"
+    "	ret\n"
+    ".popsection");
+extern char probe_frame[], probe_frame_insn[];
+
+static volatile struct ex_regs frame_seen;
+
+static void record_frame(struct ex_regs *regs)
+{
+	frame_seen = *regs;
+	regs->rip += 2;
+}
+
+static void guest_frame(void)
+{
+	guest_install_handler(UD_VECTOR, record_frame);
+	asm volatile("call probe_frame" ::: "rax", "rbx", "rcx", "rdx", "rdi", "memory", "cc");
+
+	GUEST_ASSERT_EQ(frame_seen.vector, UD_VECTOR);
+	GUEST_ASSERT_EQ(frame_seen.rip, (uint64_t)(uintptr_t)probe_frame_insn);
+	/* The probe's own captures: the pattern took, RSP is 8 mod 16. */
+	GUEST_ASSERT_EQ(frame_seen.rdx & ARITH_FLAGS, FLAG_PATTERN);
+	GUEST_ASSERT_EQ(frame_seen.rbx & 0xf, 8);
+	GUEST_ASSERT_EQ(frame_seen.rcx, KERNEL_CS);
+	/* The frame.  Selectors: the low 16 bits of their 8-byte slots. */
+	GUEST_ASSERT_EQ(frame_seen.cs & 0xffff, frame_seen.rcx);
+	GUEST_ASSERT_EQ(frame_seen.ss & 0xffff, frame_seen.rdi);
+	GUEST_ASSERT_EQ(frame_seen.rsp, frame_seen.rbx);
+	/*
+	 * RF may be set in the image pushed for a fault (SDM vol. 3A 18.3.1.1:
+	 * so that IRET back to the faulting instruction does not re-trigger an
+	 * instruction breakpoint); every other bit is the interrupted RFLAGS.
+	 */
+	GUEST_ASSERT_EQ(frame_seen.rflags & ~RFLAGS_RF, frame_seen.rdx);
+	GUEST_SYNC(frame_seen.cs, frame_seen.ss, frame_seen.rflags);
+	GUEST_DONE();
+}
+
+KVM_ONE_VCPU_TEST(frame_holds_cs_rflags_and_rsp, guest_frame)
+{
+	struct ucall uc;
+
+	ASSERT_EQ(vcpu_run_ucall(vcpu, &uc), UCALL_SYNC);
+	TH_LOG("frame CS %#lx SS %#lx RFLAGS %#lx", (unsigned long)uc.args[0],
+	       (unsigned long)uc.args[1], (unsigned long)uc.args[2]);
+	vcpu_run_expect_done(vcpu);
+}
+
 /* #BP is a trap: RIP in the frame is the instruction after INT3. */
 static void guest_bp(void)
 {

@@ -147,6 +147,102 @@ KVM_ONE_VCPU_TEST(guest_fail_message, guest_fail)
 	ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_ABORT);
 }
 
+/*
+ * Every assertion form, failing: the host's report (what a developer reads)
+ * carries the guest's file:line, the expression and, for the comparisons,
+ * both values in hex and decimal.  Each case is one guest function, defined
+ * on one line so that its line is the assertion's line.
+ */
+static uint64_t seven = 7, sixteen = 16, three = 3;
+static int64_t minus_two = -2;
+
+#define ASSERT_FORM(fn, stmt)	\
+	static const unsigned int fn##_line = __LINE__; static void fn(void) { stmt; }
+
+ASSERT_FORM(guest_ne, GUEST_ASSERT_NE(seven, 7))
+ASSERT_FORM(guest_lt, GUEST_ASSERT_LT(sixteen, three))
+ASSERT_FORM(guest_le, GUEST_ASSERT_LE(seven + 1, seven))
+ASSERT_FORM(guest_gt, GUEST_ASSERT_GT(minus_two, 0))
+ASSERT_FORM(guest_ge, GUEST_ASSERT_GE(three, sixteen))
+ASSERT_FORM(guest_eq, GUEST_ASSERT_EQ((uint32_t)minus_two, 0))
+ASSERT_FORM(guest_plain, GUEST_ASSERT(seven == 8))
+
+static const struct assert_form {
+	void (*guest)(void);
+	const unsigned int *line;
+	const char *message;	/* the failure text, as the host prints it */
+} assert_forms[] = {
+	{ guest_ne, &guest_ne_line, "seven != 7 failed: 0x7 (7) vs 0x7 (7)" },
+	{ guest_lt, &guest_lt_line, "sixteen < three failed: 0x10 (16) vs 0x3 (3)" },
+	{ guest_le, &guest_le_line, "seven + 1 <= seven failed: 0x8 (8) vs 0x7 (7)" },
+	/* %#llx of 0 is "0", as in glibc: no prefix. */
+	{ guest_gt, &guest_gt_line, "minus_two > 0 failed: 0xfffffffffffffffe (-2) vs 0 (0)" },
+	{ guest_ge, &guest_ge_line, "three >= sixteen failed: 0x3 (3) vs 0x10 (16)" },
+	{ guest_eq, &guest_eq_line,
+	  "(uint32_t)minus_two == 0 failed: 0xfffffffe (4294967294) vs 0 (0)" },
+	{ guest_plain, &guest_plain_line, "seven == 8: assertion failed" },
+};
+
+/*
+ * Run one case in a child whose stderr goes to out: the suite's normal path
+ * (vcpu_run_expect_done() sees UCALL_ABORT, the host reports and exits).
+ * Returns the child's wait status.
+ */
+static int run_assert_form(const struct assert_form *form, FILE *out)
+{
+	pid_t pid;
+	int status;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		struct kvm_vcpu *vcpu;
+		struct kvm_vm *vm;
+
+		dup2(fileno(out), STDERR_FILENO);
+		vm = vm_create_with_one_vcpu(&vcpu, form->guest);
+		vcpu_run_expect_done(vcpu);
+		kvm_vm_free(vm);
+		_exit(0);	/* the assertion did not fire */
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return status;
+}
+
+KVM_TEST(assert_forms_report_values_and_line)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(assert_forms); i++) {
+		const struct assert_form *form = &assert_forms[i];
+		char report[8192], where[512], text[512];
+		FILE *out = tmpfile();
+		size_t n;
+		int status;
+
+		ASSERT_NE(out, NULL);
+		status = run_assert_form(form, out);
+		rewind(out);
+		n = fread(report, 1, sizeof(report) - 1, out);
+		report[n] = 0;
+		fclose(out);
+
+		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == KSFT_FAIL)
+			TH_LOG("case %u (\"%s\"): child status %#x, report:\n%s",
+			       i, form->message, status, report);
+		snprintf(where, sizeof(where), "#   %s:%u\n", __FILE__, *form->line);
+		snprintf(text, sizeof(text), "#   ==== Guest failure (vCPU 0) ====\n#   %s\n",
+			 form->message);
+		EXPECT_NE(strstr(report, where), NULL)
+			TH_LOG("case %u: no \"%.*s\" in the report:\n%s",
+			       i, (int)strlen(where) - 1, where, report);
+		EXPECT_NE(strstr(report, text), NULL)
+			TH_LOG("case %u: no \"%s\" in the report:\n%s", i, form->message, report);
+	}
+}
+
 static void guest_sync_args(void)
 {
 	GUEST_SYNC();

@@ -4,19 +4,24 @@
  * promise checked from inside the guest, and the host tst_kvm_* helpers
  * that look into it.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "tst_test.h"
 
-/* Walk CR3's 4-level tables (SDM vol. 3A 4.5) for va; 0 if not mapped. */
-static uint64_t walk(uint64_t va)
+/*
+ * Walk CR3's 4-level tables (SDM vol. 3A 4.5) for va; 0 if not mapped.
+ * *writable: R/W is 1 at every level (4.6: the access right is the AND).
+ */
+static uint64_t walk_rw(uint64_t va, bool *writable)
 {
 	struct kvm_cregs cr;
 	uintptr_t table;
 
 	kvm_read_cregs(&cr);
 	table = cr.cr3 & ~0xfffULL;
+	*writable = true;
 	for (int level = 3; level >= 0; level--) {
 		/* Tables live in low RAM, identity mapped: their GPA is a pointer. */
 		const struct page_table_entry_pae *e =
@@ -25,6 +30,7 @@ static uint64_t walk(uint64_t va)
 
 		if (!next)
 			return 0;
+		*writable = *writable && e->writable;
 		if (level == 0)
 			return next | (va & 0xfff);
 		if (e->page_type) {	/* PS: 1 GiB (level 2) or 2 MiB (level 1) page */
@@ -35,6 +41,13 @@ static uint64_t walk(uint64_t va)
 		table = next;
 	}
 	return 0;
+}
+
+static uint64_t walk(uint64_t va)
+{
+	bool writable;
+
+	return walk_rw(va, &writable);
 }
 
 static void guest_identity_map(void)
@@ -61,23 +74,65 @@ static void guest_identity_map(void)
 
 TST_KVM_TEST(low_2gib_identity_mapped, guest_identity_map)
 
+static uint64_t result_page_gpa;	/* the guest's own walk of TST_KVM_RESULT_ADDR */
+
 static void guest_result_page(void)
 {
-	volatile struct tst_kvm_result *res = (void *)(uintptr_t)TST_KVM_RESULT_ADDR;
-
-	if (TST_KVM_RESULT_ADDR < TST_KVM_IDENTITY_TOP)
-		tst_res(TFAIL, "result page 0x%llx is below 2 GiB", TST_KVM_RESULT_ADDR);
-	tst_res(TINFO, "result page check");
-	/* The host read the message from the page, so this is what it saw. */
-	if (res->result != TINFO || strcmp((const char *)res->message, "result page check"))
-		tst_res(TFAIL, "result page holds %d '%s'", res->result, res->message);
-	else
-		tst_res(TPASS, "results go through the page at 0x%llx", TST_KVM_RESULT_ADDR);
+	result_page_gpa = walk(TST_KVM_RESULT_ADDR);
+	if (result_page_gpa < TST_KVM_IDENTITY_TOP)
+		tst_res(TFAIL, "result page VA 0x%llx maps to GPA 0x%lx, below 2 GiB",
+			TST_KVM_RESULT_ADDR, result_page_gpa);
+	tst_res(TINFO, "result page at GPA 0x%lx", result_page_gpa);
+	tst_res(TPASS, "results go through the page at 0x%llx", TST_KVM_RESULT_ADDR);
 }
 
-TST_KVM_TEST(result_page_above_2gib, guest_result_page)
+/*
+ * The result page is guest memory above 2 GiB: the memslot backing it
+ * starts there, the guest's own page walk of TST_KVM_RESULT_ADDR lands in
+ * it, and the message the guest wrote is in that slot's host mapping.
+ */
+KVM_TEST(result_page_above_2gib)
+{
+	struct tst_kvm_instance inst = { .guest_main = guest_result_page };
+	struct tst_kvm_summary sum = { 0 };
+	const struct kvm_mem_region *r, *slot = NULL;
+	const struct tst_kvm_result *page;
+	char want[64];
+	struct ucall uc;
+	uint64_t gpa;
 
-static uint64_t stack_room;
+	tst_kvm_create_instance(&inst, DEFAULT_RAM_SIZE);
+	for (r = inst.vm->regions; r; r = r->next)
+		if (r->region.slot == TST_KVM_RESULT_SLOT)
+			slot = r;
+	ASSERT_NE(slot, NULL);
+	gpa = slot->region.guest_phys_addr;
+	EXPECT_GE(gpa, TST_KVM_IDENTITY_TOP);
+	EXPECT_GE(slot->region.memory_size, sizeof(struct tst_kvm_result));
+	EXPECT_EQ(tst_kvm_get_phys_address(&inst, TST_KVM_RESULT_ADDR), gpa);
+	EXPECT_EQ(tst_kvm_find_phys_memslot(&inst, gpa), TST_KVM_RESULT_SLOT);
+	page = slot->host_mem;
+
+	/* First exit: the TINFO, with the guest's walk already done. */
+	vcpu_run(inst.vcpu);
+	ASSERT_EQ(get_ucall(inst.vcpu, &uc), UCALL_TST_RES);
+	sync_global_from_guest(inst.vm, result_page_gpa);
+	EXPECT_EQ(result_page_gpa, gpa);
+	snprintf(want, sizeof(want), "result page at GPA 0x%lx", gpa);
+	EXPECT_EQ(page->result, TINFO);
+	EXPECT_STREQ(page->message, want);
+	EXPECT_EQ(uc.buffer_gva, TST_KVM_RESULT_ADDR + offsetof(struct tst_kvm_result, message));
+	tst_kvm_validate_result(&inst, uc.args[0], &sum);
+	tst_kvm_run_instance(&inst, 0, &sum);
+	EXPECT_EQ(tst_kvm_verdict(&sum, NULL), KSFT_PASS) TH_LOG("%s", sum.first_problem);
+	EXPECT_EQ(page->result, TPASS);
+	tst_kvm_destroy_instance(&inst);
+}
+
+#define STACK_WANTED	8192
+
+static uint64_t stack_rsp, stack_room;
+static const uint64_t probe_offsets[] = { 8, 8 + 0x1000, STACK_WANTED };
 
 /* Use 12 KiB of stack for real: a stack smaller than that hits its guard page. */
 static __attribute__((noinline)) unsigned int use_stack(unsigned int depth)
@@ -93,17 +148,103 @@ static __attribute__((noinline)) unsigned int use_stack(unsigned int depth)
 
 static void guest_stack(void)
 {
-	uint64_t rsp, bottom = this_percpu()->stack_top - GUEST_STACK_SIZE;
+	uint64_t rsp, va, lowest;
+	bool writable;
 
 	asm volatile("mov %%rsp, %0" : "=r"(rsp));
-	stack_room = rsp - bottom;
-	if (stack_room < 8192)
-		tst_res(TFAIL, "only %lu bytes of stack left at entry", stack_room);
+	stack_rsp = rsp;
+
+	/*
+	 * Measure: walk down from RSP's page to the first page that is not
+	 * mapped writable (the guard page), at most 64 KiB.
+	 */
+	lowest = rsp & ~0xfffULL;
+	for (va = lowest; va > lowest - 0x10000; va -= 0x1000) {
+		if (!walk_rw(va, &writable) || !writable)
+			break;
+	}
+	stack_room = rsp - (va + 0x1000);
+	if (stack_room < STACK_WANTED) {
+		tst_res(TFAIL, "RSP 0x%lx: only %lu bytes mapped writable below it (page 0x%lx %s)",
+			rsp, stack_room, va, walk(va) ? "read-only" : "not present");
+		return;
+	}
+
+	/*
+	 * Write the 8 KiB below RSP: probes at most a page apart, so a byte in
+	 * every page, down to the lowest byte.  No calls in between, so nothing
+	 * else uses that memory meanwhile.
+	 */
+	for (unsigned int i = 0; i < ARRAY_SIZE(probe_offsets); i++) {
+		va = rsp - probe_offsets[i];
+		asm volatile(ASM_SAFE("movb %b1, (%0)") :: "r"(va), "r"(va) : "memory");
+		if (guest_fault_vector() != NO_VECTOR || *(volatile uint8_t *)va != (uint8_t)va) {
+			tst_res(TFAIL, "RSP 0x%lx: write to 0x%lx raised vector %u", rsp, va,
+				guest_fault_vector());
+			return;
+		}
+	}
 	use_stack(4);
-	tst_res(TPASS, "%lu bytes of stack at entry; 12 KiB of frames used", stack_room);
+	tst_res(TPASS, "%lu bytes of writable stack below RSP 0x%lx; 8 KiB below it written, "
+		"12 KiB of frames used", stack_room, rsp);
 }
 
-TST_KVM_TEST(stack_of_at_least_8k, guest_stack)
+/* Flags of the entry at level (3 = PML4E .. 0 = PTE) for gva; 0 if the walk stops above. */
+static uint64_t host_entry(struct kvm_vm *vm, uint64_t gva, int level)
+{
+	uint64_t table = vm->pml4;
+
+	for (int l = 3;; l--) {
+		uint64_t e = ((uint64_t *)addr_gpa2hva(vm, table))[(gva >> (12 + 9 * l)) & 511];
+
+		if (l == level || !(e & PTE_PRESENT) || (e & PTE_LARGE))
+			return l == level ? e : 0;
+		table = e & PTE_ADDR_MASK;
+	}
+}
+
+/*
+ * At least 8 KiB of stack: the guest measures how much is mapped writable
+ * below its RSP and writes the 8 KiB below it; the host confirms from the
+ * page tables that those pages are present and writable at every level
+ * and that the page under the stack is a guard page (not present).
+ */
+KVM_TEST(stack_of_at_least_8k)
+{
+	struct tst_kvm_instance inst = { .guest_main = guest_stack };
+	struct tst_kvm_summary sum = { 0 };
+	uint64_t guard, va, rsp;
+
+	tst_kvm_create_instance(&inst, DEFAULT_RAM_SIZE);
+	tst_kvm_run_instance(&inst, 0, &sum);
+	EXPECT_EQ(tst_kvm_verdict(&sum, NULL), KSFT_PASS) TH_LOG("%s", sum.first_problem);
+	sync_global_from_guest(inst.vm, stack_rsp);
+	sync_global_from_guest(inst.vm, stack_room);
+	rsp = stack_rsp;
+	ASSERT_GE(rsp, (uint64_t)STACK_WANTED);
+	EXPECT_GE(stack_room, STACK_WANTED);
+	for (va = (rsp - STACK_WANTED) & ~0xfffULL; va < rsp; va += PAGE_SIZE) {
+		for (int level = 3; level >= 0; level--) {
+			uint64_t e = host_entry(inst.vm, va, level);
+
+			EXPECT_EQ(e & PTE_DEFAULT, PTE_DEFAULT)
+				TH_LOG("stack page 0x%lx: level %d entry 0x%lx", va, level, e);
+			if (e & PTE_LARGE)
+				break;
+		}
+	}
+	/* The guest's writes reached the pages the host's walk finds. */
+	EXPECT_EQ(*(uint8_t *)addr_gva2hva(inst.vm, rsp - STACK_WANTED),
+		  (uint8_t)(rsp - STACK_WANTED));
+	guard = inst.vcpu->stack_top - GUEST_STACK_SIZE - PAGE_SIZE;
+	EXPECT_FALSE(__addr_gva2gpa(inst.vm, guard, &(uint64_t){ 0 }))
+		TH_LOG("no guard page at 0x%lx below the stack", guard);
+	/* The guest's measurement stopped at that guard page, not 64 KiB further down. */
+	EXPECT_EQ(rsp - stack_room, guard + PAGE_SIZE)
+		TH_LOG("RSP 0x%lx, %lu bytes measured, stack top 0x%lx", rsp, stack_room,
+		       inst.vcpu->stack_top);
+	tst_kvm_destroy_instance(&inst);
+}
 
 static void guest_idt(void)
 {
@@ -246,6 +387,49 @@ KVM_TEST(host_helpers_translate_and_find_slots)
 	EXPECT_EQ(tst_kvm_verdict(&sum, NULL), KSFT_PASS) TH_LOG("%s", sum.first_problem);
 	got = *(uint64_t *)tst_kvm_get_memptr(&inst, (uintptr_t)&buf_sum);
 	EXPECT_EQ(got, want);
+	tst_kvm_destroy_instance(&inst);
+}
+
+#define DIRTY_BUF_GPA	0x64000000ULL
+
+static void guest_dirty_pages_1_and_3(void)
+{
+	volatile uint64_t *buf = (void *)(uintptr_t)DIRTY_BUF_GPA;
+
+	buf[512] = 0x1111;	/* page 1 */
+	buf[3 * 512 + 7] = 0x3333;	/* page 3 */
+	tst_res(TPASS, "wrote pages 1 and 3 of the buffer");
+}
+
+/*
+ * The flags of tst_kvm_alloc_memory() reach the memslot: with
+ * KVM_MEM_LOG_DIRTY_PAGES, KVM_GET_DIRTY_LOG reports exactly the pages the
+ * guest wrote (api.rst 4.8); without it the slot has no dirty log (ENOENT).
+ */
+KVM_TEST(alloc_memory_passes_memslot_flags)
+{
+	struct tst_kvm_instance inst = { .guest_main = guest_dirty_pages_1_and_3 };
+	struct tst_kvm_summary sum = { 0 };
+	uint64_t bitmap[1] = { 0 };
+	struct kvm_dirty_log log = { .slot = 8, .dirty_bitmap = bitmap };
+	uint64_t *buf;
+
+	tst_kvm_create_instance(&inst, DEFAULT_RAM_SIZE);
+	buf = tst_kvm_alloc_memory(&inst, 7, DIRTY_BUF_GPA, 4 * PAGE_SIZE,
+				   KVM_MEM_LOG_DIRTY_PAGES);
+	tst_kvm_alloc_memory(&inst, 8, DIRTY_BUF_GPA + 0x100000, PAGE_SIZE, 0);
+	/* Nothing written yet: the log starts clean. */
+	vm_get_dirty_log(inst.vm, 7, bitmap);
+	EXPECT_EQ(bitmap[0], 0);
+	tst_kvm_run_instance(&inst, 0, &sum);
+	EXPECT_EQ(tst_kvm_verdict(&sum, NULL), KSFT_PASS) TH_LOG("%s", sum.first_problem);
+	vm_get_dirty_log(inst.vm, 7, bitmap);
+	EXPECT_EQ(bitmap[0], 0xa) TH_LOG("dirty bitmap 0x%lx, expected pages 1 and 3", bitmap[0]);
+	EXPECT_EQ(buf[512], 0x1111);
+	EXPECT_EQ(buf[3 * 512 + 7], 0x3333);
+	errno = 0;
+	EXPECT_EQ(__vm_ioctl(inst.vm, KVM_GET_DIRTY_LOG, &log), -1);
+	EXPECT_EQ(errno, ENOENT) TH_LOG("%s", strerror(errno));
 	tst_kvm_destroy_instance(&inst);
 }
 

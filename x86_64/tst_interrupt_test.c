@@ -81,6 +81,45 @@ static void guest_faults(void)
 
 TST_KVM_TEST(callbacks_resume_after_faults, guest_faults)
 
+#define RO_VA	0x300000000ULL	/* mapped present, R/W=0, by the host */
+
+/*
+ * A write to a present read-only page (CR0.WP=1): #PF with error code
+ * P=1 W/R=1 (0x3) and CR2 the address (SDM vol. 3A 4.7), seen by the
+ * callback; the write does not happen.
+ */
+static void guest_write_protect_fault(void)
+{
+	struct hit pf = { 0 };
+	uint64_t target = RO_VA + 0x18;
+	uint64_t before = *(volatile uint64_t *)target;
+
+	RUN_FAULT(PF_VECTOR, pf, "movq $0x5a5a, (%[p])", [p] "r"(target));
+	if (pf.errcode != 0x3 || pf.cr2 != target)
+		tst_res(TFAIL, "#PF error code 0x%lx CR2 0x%lx, expected 0x3 (P|W) and 0x%lx",
+			pf.errcode, pf.cr2, target);
+	if (*(volatile uint64_t *)target != before)
+		tst_res(TFAIL, "the faulting write changed 0x%lx to 0x%lx", before,
+			*(volatile uint64_t *)target);
+}
+
+KVM_TEST(callback_sees_write_protect_error_code)
+{
+	struct tst_kvm_instance inst = { .guest_main = guest_write_protect_fault };
+	struct tst_kvm_summary sum = { 0 };
+	uint64_t page;
+
+	tst_kvm_create_instance(&inst, DEFAULT_RAM_SIZE);
+	page = vm_phys_alloc(inst.vm, 1);
+	((uint64_t *)addr_gpa2hva(inst.vm, page))[3] = 0x1234;
+	virt_map(inst.vm, RO_VA, page, PAGE_SIZE, PTE_PRESENT);
+	tst_kvm_run_instance(&inst, 0, &sum);
+	EXPECT_EQ(tst_kvm_verdict(&sum, NULL), KSFT_PASS) TH_LOG("%s", sum.first_problem);
+	EXPECT_EQ(sum.counts[tst_result_index(TPASS)], 1);
+	EXPECT_EQ(((uint64_t *)addr_gpa2hva(inst.vm, page))[3], 0x1234);
+	tst_kvm_destroy_instance(&inst);
+}
+
 static void guest_breakpoint(void)
 {
 	struct hit bp = { 0 };

@@ -10,17 +10,37 @@
  * the address (4.7), and the write does not happen.  After changing an
  * entry, INVLPG of the address drops the stale translations (4.10.4.1).
  *
- * Each case writes through a mapping first (so KVM has a writable shadow
- * translation, or TLB entry, for it), then write-protects one level of the
- * guest's own tables, and writes again.  On kvm_pvm, which shadows the
- * guest page tables, this is exactly the CVE's setting.
+ * write_protect_is_honoured: each case writes through a mapping first (so
+ * KVM has a writable shadow translation, or TLB entry, for it), then
+ * write-protects one level of the guest's own tables (PTE, PDE, PDPTE and
+ * PML4E), and writes again; then a second mapping of the page, read-only,
+ * must fault while the first one writes.
+ *
+ * shared_table_alias: the CVE itself.  A shadow MMU keeps one shadow page
+ * per guest table and access mask (the AND of R/W down the walk, SDM 4.6).
+ * When two walks reach the SAME guest page-directory or page table, one
+ * with a read-only entry above it and one without, they need different
+ * shadow pages; KVM before the fix reused the first one it had built, so
+ * a write through the read-only path went through.  Each variant builds
+ * such a pair of walks and runs, in a fresh VM, in both orders: writable
+ * walk first (a cached writable shadow must not leak to the read-only
+ * walk) and read-only walk first (a cached read-only one must not stop
+ * the writable walk).
+ *
+ * With two-dimensional paging (EPT/NPT) the CPU walks the guest tables
+ * itself and these pass trivially; kvm_pvm, this machine's KVM, always
+ * shadows them.  The test prints which one it found.
  */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
 #include "tst_test.h"
 
-#define VA_A	0x200000000ULL	/* PML4[0] PDPT[8]: its own PD and PT */
-#define VA_B	0x240000000ULL	/* PDPT[9]: a second mapping of the same page */
+#define VA_A	0x8000000000ULL	/* PML4[1]: PML4E, PDPT, PD and PT all its own */
+#define VA_B	0x240000000ULL	/* PML4[0] PDPT[9]: a second mapping of the same page */
 
-/* The entry mapping va at level (0 = PTE, 1 = PDE, 2 = PDPTE). */
+/* The entry mapping va at level (0 = PTE, 1 = PDE, 2 = PDPTE, 3 = PML4E). */
 static struct page_table_entry_pae *entry(uint64_t va, int level)
 {
 	struct kvm_cregs cr;
@@ -79,12 +99,12 @@ static void protect(uint64_t va, int level, bool writable)
 
 static void guest_pagefault(void)
 {
-	static const char *const level_names[] = { "PTE", "PDE", "PDPTE" };
+	static const char *const level_names[] = { "PTE", "PDE", "PDPTE", "PML4E" };
 
 	if (!(get_cr0() & X86_CR0_WP))
 		tst_brk(TBROK, "CR0.WP is clear: supervisor writes ignore R/W");
 
-	for (int level = 0; level < 3; level++) {
+	for (int level = 0; level < 4; level++) {
 		unsigned int before = failures;
 
 		expect_write("writable", VA_A, 0x1111 + level, false);
@@ -122,22 +142,175 @@ static void guest_pagefault(void)
 		tst_res(TPASS, "read-only alias of a page written through another mapping faults");
 }
 
+/* Which MMU KVM uses for guest page tables, from its module parameters. */
+static void print_paging_mode(void)
+{
+	const char *param = NULL, *mode;
+	struct stat st;
+	char val[16] = "";
+	FILE *f;
+
+	if (!stat("/sys/module/kvm_pvm", &st)) {
+		printf("# paging: kvm_pvm, shadow paging (KVM walks the guest's tables)\n");
+		return;
+	}
+	if (!stat("/sys/module/kvm_intel", &st))
+		param = "/sys/module/kvm_intel/parameters/ept";
+	else if (!stat("/sys/module/kvm_amd", &st))
+		param = "/sys/module/kvm_amd/parameters/npt";
+	f = param ? fopen(param, "r") : NULL;
+	if (f) {
+		if (!fgets(val, sizeof(val), f))
+			val[0] = 0;
+		fclose(f);
+		val[strcspn(val, "\n")] = 0;
+	}
+	if (!val[0])
+		mode = "unknown";
+	else if (!strcmp(val, "Y") || !strcmp(val, "1"))
+		mode = "two-dimensional paging: the CPU walks the guest's tables";
+	else
+		mode = "shadow paging (KVM walks the guest's tables)";
+	printf("# paging: %s=%s: %s\n", param ? param : "no kvm_intel/kvm_amd", val, mode);
+}
+
 KVM_TEST(write_protect_is_honoured)
 {
 	struct tst_kvm_instance inst = { .guest_main = guest_pagefault };
 	struct tst_kvm_summary sum = { 0 };
 	uint64_t page;
 
+	print_paging_mode();
 	tst_kvm_create_instance(&inst, DEFAULT_RAM_SIZE);
 	page = vm_phys_alloc(inst.vm, 1);
 	virt_map(inst.vm, VA_A, page, PAGE_SIZE, PTE_DEFAULT);
 	virt_map(inst.vm, VA_B, page, PAGE_SIZE, PTE_DEFAULT);
 	tst_kvm_run_instance(&inst, 0, &sum);
 	EXPECT_EQ(tst_kvm_verdict(&sum, NULL), KSFT_PASS) TH_LOG("%s", sum.first_problem);
-	EXPECT_EQ(sum.counts[tst_result_index(TPASS)], 4);
+	EXPECT_EQ(sum.counts[tst_result_index(TPASS)], 5);
 	/* The host sees the last permitted write, and none of the faulting ones. */
 	EXPECT_EQ(*(uint64_t *)addr_gpa2hva(inst.vm, page), 0x4444);
 	tst_kvm_destroy_instance(&inst);
+}
+
+/* Set by the host for each VM: the two walks to the shared table, and the order. */
+static uint64_t rw_va, ro_va;
+static bool ro_first;
+
+static void guest_shared_table(void)
+{
+	uint64_t seen;
+
+	if (!(get_cr0() & X86_CR0_WP))
+		tst_brk(TBROK, "CR0.WP is clear: supervisor writes ignore R/W");
+	/*
+	 * Read first through one walk: KVM builds the shadow pages for that
+	 * walk's access; then the other walk must get its own rights.
+	 */
+	if (ro_first) {
+		seen = *(volatile uint64_t *)ro_va;
+		expect_write("read-only walk, first", ro_va, 0xbad, true);
+		expect_write("writable walk, after the read-only one", rw_va, 0x5555, false);
+	} else {
+		expect_write("writable walk, first", rw_va, 0x5555, false);
+		seen = *(volatile uint64_t *)ro_va;
+		if (seen != 0x5555) {
+			tst_res(TFAIL, "0x%lx reads 0x%lx: not the page 0x%lx maps", ro_va, seen,
+				rw_va);
+			failures++;
+		}
+		expect_write("read-only walk, after the writable one", ro_va, 0xbad, true);
+	}
+	expect_write("writable walk again", rw_va, 0x6666, false);
+	expect_write("read-only walk again", ro_va, 0xbad, true);
+	seen = *(volatile uint64_t *)ro_va;
+	if (seen != 0x6666) {
+		tst_res(TFAIL, "0x%lx reads 0x%lx after the writes, expected 0x6666", ro_va, seen);
+		failures++;
+	}
+	if (!failures)
+		tst_res(TPASS, "%s walk first: 0x%lx writes, 0x%lx #PF(0x3), one page",
+			ro_first ? "read-only" : "writable", rw_va, ro_va);
+}
+
+/* The host's pointer to the entry at level for va; the walk must exist down to it. */
+static uint64_t *host_entry(struct kvm_vm *vm, uint64_t va, int level)
+{
+	uint64_t table = vm->pml4;
+
+	for (int l = 3;; l--) {
+		uint64_t *e = (uint64_t *)addr_gpa2hva(vm, table) + ((va >> (12 + 9 * l)) & 511);
+
+		if (l == level)
+			return e;
+		TEST_ASSERT((*e & PTE_PRESENT) && !(*e & PTE_LARGE),
+			    "VA %#lx: no table below level %d (entry %#lx)", va, l, *e);
+		table = *e & PTE_ADDR_MASK;
+	}
+}
+
+struct alias_case {
+	const char *what;
+	uint64_t rw_va, ro_va;
+	int share_level;	/* ro_va's entry here is a copy of rw_va's: same table below */
+	int ro_level;		/* where ro_va's walk has R/W=0 */
+};
+
+/* PML4[2]: nothing else of the guest lives there. */
+static const struct alias_case alias_cases[] = {
+	{ "shared PD, PDPTE R/W=0 on one walk",
+	  0x10000000000ULL, 0x10040000000ULL, 2, 2 },	/* PDPT[0] / PDPT[1] */
+	{ "shared PT, PDE R/W=0 on one walk",
+	  0x10000000000ULL, 0x10000200000ULL, 1, 1 },	/* PD[0] / PD[1] */
+	/* Both PDEs writable, one PD below a read-only PDPTE: the fix's own case. */
+	{ "shared PT, PDEs R/W=1, PDPTE R/W=0 above one",
+	  0x10000000000ULL, 0x10040000000ULL, 1, 2 },	/* PDPT[0]PD[0] / PDPT[1]PD[0] */
+};
+
+/*
+ * Two walks meet in one guest table, one read-only above it: the writable
+ * walk writes, the read-only one faults with #PF(P|W) at its own address
+ * and changes nothing, whichever walk KVM sees first.
+ */
+KVM_TEST(shared_table_alias)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(alias_cases); i++) {
+		const struct alias_case *c = &alias_cases[i];
+
+		for (int order = 0; order < 2; order++) {
+			struct tst_kvm_instance inst = { .guest_main = guest_shared_table };
+			struct tst_kvm_summary sum = { 0 };
+			uint64_t page, decoy, *e;
+
+			tst_kvm_create_instance(&inst, DEFAULT_RAM_SIZE);
+			page = vm_phys_alloc(inst.vm, 1);
+			decoy = vm_phys_alloc(inst.vm, 1);
+			virt_map(inst.vm, c->rw_va, page, PAGE_SIZE, PTE_DEFAULT);
+			/* Builds ro_va's own tables down to the leaf... */
+			virt_map(inst.vm, c->ro_va, decoy, PAGE_SIZE, PTE_DEFAULT);
+			/* ...then points it at rw_va's table below share_level. */
+			*host_entry(inst.vm, c->ro_va, c->share_level) =
+				*host_entry(inst.vm, c->rw_va, c->share_level);
+			e = host_entry(inst.vm, c->ro_va, c->ro_level);
+			*e &= ~PTE_WRITABLE;
+			ASSERT_EQ(*host_entry(inst.vm, c->rw_va, c->ro_level) & PTE_WRITABLE,
+				  PTE_WRITABLE);
+			ASSERT_EQ(addr_gva2gpa(inst.vm, c->ro_va), page);
+			write_guest_global(inst.vm, rw_va, c->rw_va);
+			write_guest_global(inst.vm, ro_va, c->ro_va);
+			write_guest_global(inst.vm, ro_first, order == 1);
+			tst_kvm_run_instance(&inst, 0, &sum);
+			EXPECT_EQ(tst_kvm_verdict(&sum, NULL), KSFT_PASS)
+				TH_LOG("%s, %s walk first: %s", c->what,
+				       order ? "read-only" : "writable", sum.first_problem);
+			/* The writable walk's last write, none of the faulting ones. */
+			EXPECT_EQ(*(uint64_t *)addr_gpa2hva(inst.vm, page), 0x6666)
+				TH_LOG("%s", c->what);
+			EXPECT_EQ(*(uint64_t *)addr_gpa2hva(inst.vm, decoy), 0)
+				TH_LOG("%s", c->what);
+			tst_kvm_destroy_instance(&inst);
+		}
+	}
 }
 
 TST_KVM_MAIN

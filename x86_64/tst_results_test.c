@@ -6,6 +6,9 @@
  * header documents; tst_brk() and kvm_exit() end a run; -i N iterates on
  * fresh VMs.
  */
+#include <errno.h>
+#include <string.h>
+
 #include "tst_test.h"
 
 static int expected_line;
@@ -92,6 +95,36 @@ static void guest_fatal_exception(void)
 	tst_res(TPASS, "never reached");
 }
 
+static void guest_brk_pass(void)
+{
+	tst_brk(TPASS, "tst_brk() may not pass a test");
+	tst_res(TPASS, "never reached");
+}
+
+static void guest_brk_fail(void)
+{
+	tst_brk(TFAIL, "tst_brk() may not fail a test either");
+	tst_res(TPASS, "never reached");
+}
+
+static void guest_unknown_type(void)
+{
+	tst_res(7, "seven is no result type");
+}
+
+/* A result page that says TFAIL behind a ucall that says TPASS. */
+static void guest_page_disagrees(void)
+{
+	struct tst_kvm_result *res = (void *)(uintptr_t)TST_KVM_RESULT_ADDR;
+	const uint64_t args[UCALL_MAX_ARGS] = { TPASS };
+
+	res->result = TFAIL;
+	res->lineno = __LINE__;
+	res->file_addr = (uintptr_t)__FILE__;
+	strcpy(res->message, "the page says TFAIL");
+	__guest_ucall_msg(UCALL_TST_RES, __FILE__, __LINE__, 1, args, res->message);
+}
+
 struct mapping_case {
 	const char *name;
 	void (*guest)(void);
@@ -106,9 +139,17 @@ static const struct mapping_case mapping_cases[] = {
 	{ "TWARN", guest_warn, KSFT_FAIL, "cleanup went wrong", TWARN },
 	{ "TCONF", guest_conf, KSFT_SKIP, "feature X missing", TCONF },
 	{ "tst_brk", guest_brk, KSFT_FAIL, "BROKEN: ", TBROK },
-	{ "no result", guest_silent, KSFT_FAIL, "reported no result", -1 },
+	{ "no result", guest_silent, KSFT_FAIL, "iteration 1: the guest reported no result",
+	  TBROK },
 	{ "kvm_exit", guest_exit_early, KSFT_PASS, "", TPASS },
 	{ "exception", guest_fatal_exception, KSFT_FAIL, "#UD", TBROK },
+	/* tst_brk() ends a run with TBROK or TCONF only; anything else is broken. */
+	{ "tst_brk(TPASS)", guest_brk_pass, KSFT_FAIL,
+	  "BROKEN: tst_brk() with TPASS: only TBROK and TCONF may end a test", TBROK },
+	{ "tst_brk(TFAIL)", guest_brk_fail, KSFT_FAIL, "BROKEN: ", TBROK },
+	{ "unknown type", guest_unknown_type, KSFT_FAIL, "unknown result type 7", TBROK },
+	{ "page != ucall", guest_page_disagrees, KSFT_FAIL,
+	  "result page says 1, ucall says 0", TBROK },
 };
 
 /* Each result type maps to the documented kselftest verdict. */
@@ -153,6 +194,78 @@ KVM_TEST(iterations_use_fresh_vms)
 	EXPECT_EQ(sum.runs, 3);
 	EXPECT_EQ(sum.counts[tst_result_index(TPASS)], 3);
 	EXPECT_EQ(tst_kvm_verdict(&sum, NULL), KSFT_PASS) TH_LOG("%s", sum.first_problem);
+}
+
+static int iteration;	/* set by the host before each run */
+
+static void guest_pass_on_odd_iterations(void)
+{
+	tst_res(TINFO, "iteration %d", iteration);
+	if (iteration & 1)
+		tst_res(TPASS, "odd iteration %d reports a result", iteration);
+}
+
+/*
+ * With -i N each iteration must report: the silent second one fails the
+ * test although the first and third pass (summed counts alone would say
+ * 2 TPASS, no failure).
+ */
+KVM_TEST(silent_iteration_fails_among_passing_ones)
+{
+	struct tst_kvm_instance inst;
+	struct tst_kvm_summary sum = { 0 };
+	const char *reason;
+
+	for (int i = 1; i <= 3; i++) {
+		tst_kvm_setup(&inst, guest_pass_on_odd_iterations);
+		write_guest_global(inst.vm, iteration, i);
+		tst_kvm_run(&inst, &sum);
+		tst_kvm_cleanup(&inst);
+	}
+	EXPECT_EQ(sum.runs, 3);
+	EXPECT_EQ(sum.counts[tst_result_index(TPASS)], 2);
+	EXPECT_EQ(sum.counts[tst_result_index(TINFO)], 3);
+	EXPECT_EQ(sum.counts[tst_result_index(TBROK)], 1);
+	EXPECT_EQ(tst_kvm_verdict(&sum, &reason), KSFT_FAIL);
+	EXPECT_NE(strstr(reason, "BROKEN: iteration 2: the guest reported no result"), NULL)
+		TH_LOG("reason '%s'", reason);
+}
+
+/*
+ * exp_errno: a KVM_RUN failing with it returns -1 and counts nothing; any
+ * other failure is TBROK naming the error.  api.rst: KVM_RUN with
+ * kvm_run.immediate_exit set returns -EINTR without entering the guest.
+ */
+KVM_TEST(run_instance_exp_errno)
+{
+	struct tst_kvm_instance inst = { .guest_main = guest_pass_then_info };
+	struct tst_kvm_summary sum = { 0 };
+	const char *reason;
+
+	tst_kvm_create_instance(&inst, DEFAULT_RAM_SIZE);
+	inst.vcpu->run->immediate_exit = 1;
+	EXPECT_EQ(tst_kvm_run_instance(&inst, EINTR, &sum), -1);
+	for (unsigned int idx = 0; idx < ARRAY_SIZE(sum.counts); idx++) {
+		EXPECT_EQ(sum.counts[idx], 0) TH_LOG("result index %u", idx);
+	}
+
+	EXPECT_EQ(tst_kvm_run_instance(&inst, EFAULT, &sum), 0);
+	EXPECT_EQ(sum.counts[tst_result_index(TBROK)], 1);
+	EXPECT_EQ(tst_kvm_verdict(&sum, &reason), KSFT_FAIL);
+	EXPECT_NE(strstr(reason, "KVM_RUN failed: Interrupted system call"), NULL)
+		TH_LOG("reason '%s'", reason);
+
+	memset(&sum, 0, sizeof(sum));
+	EXPECT_EQ(tst_kvm_run_instance(&inst, 0, &sum), 0);
+	EXPECT_EQ(sum.counts[tst_result_index(TBROK)], 1);
+
+	/* Cleared again, the same vCPU runs the guest to its results. */
+	inst.vcpu->run->immediate_exit = 0;
+	memset(&sum, 0, sizeof(sum));
+	EXPECT_EQ(tst_kvm_run_instance(&inst, EINTR, &sum), 0);
+	EXPECT_EQ(sum.counts[tst_result_index(TPASS)], 1);
+	EXPECT_EQ(tst_kvm_verdict(&sum, &reason), KSFT_PASS) TH_LOG("%s", reason);
+	tst_kvm_destroy_instance(&inst);
 }
 
 /* And the same API as a plain TST_KVM_TEST, honouring -i. */
