@@ -38,10 +38,11 @@ enum iofuzz_fault { IOF_FAULT_NONE, IOF_FAULT_TRIPLE, IOF_FAULT_HANG, IOF_FAULT_
 
 #define IOFUZZ_MAX_RANGES	32
 #define IOFUZZ_MAX_SEGS		(3 * IOFUZZ_MAX_RANGES + 1)
-#define IOFUZZ_MAX_EXCL		8
+#define IOFUZZ_MAX_EXCL		64	/* skipped ranges, the fixed ones included */
+#define IOFUZZ_NR_FIXED_EXCL	5	/* ucall port, EFER, GS.base, KVM clock MSRs */
+#define IOFUZZ_MAX_SKIP		(IOFUZZ_MAX_EXCL - IOFUZZ_NR_FIXED_EXCL)	/* -x ranges */
 #define IOFUZZ_MAX_LIST		4096	/* explicit ops (replay file, minimizer) */
 #define IOFUZZ_STR_MAX		8	/* elements of one INS/OUTS */
-#define IOFUZZ_HB_RING		16	/* in-kernel ops the guest logs itself */
 
 struct iofuzz_range {
 	uint64_t beg, end;	/* inclusive; ports, MMIO GPAs or MSR numbers */
@@ -60,7 +61,7 @@ struct iofuzz_seg {
 
 struct iofuzz_op {
 	uint8_t type;		/* enum iofuzz_type */
-	uint8_t size;		/* 1, 2, 4 (ports, MMIO), 8 (MSR) */
+	uint8_t size;		/* 1, 2, 4 (ports), 1, 2, 4, 8 (MMIO), 8 (MSR) */
 	uint8_t count;		/* INS/OUTS elements */
 	uint8_t range;		/* plan range it targets */
 	uint64_t addr;
@@ -83,16 +84,25 @@ struct iofuzz_plan {
 
 /*
  * Guest-written state, one page: the heartbeat is the index of the op the
- * guest is about to execute.  The guest writes it (and the small ring) only
- * for in-kernel ops: an op that exits to userspace is logged by the host from
- * the exit itself, which keeps the guest from touching an extra page after
- * every userspace exit (~3.5 us each on kvm_pvm).
+ * guest is about to execute.  The guest writes it only for in-kernel ops (the
+ * host-compiled stream only every IOFUZZ_HB_EVERY ops): an op that exits to
+ * userspace shows progress by its exit, which keeps the guest from touching
+ * an extra page after every userspace exit (~3.5 us each on kvm_pvm).  The
+ * guest logs no ops: they are a pure function of (seed, index), so the host
+ * regenerates the ones before any op index it reports.
  */
 struct iofuzz_shared {
 	volatile uint64_t hb;
-	volatile uint64_t ring_pos;
-	struct iofuzz_op ring[IOFUZZ_HB_RING];
 } __attribute__((aligned(4096)));
+
+/*
+ * Heartbeat period of the host-compiled stream, in ops.  64 in-kernel ops
+ * cost well under 1 ms on kvm_pvm (~1-2 us each), far inside the watchdog's
+ * hang bound (hang_ms of vCPU CPU time, 1 s by default), and the store costs
+ * one guest instruction (~0.6 us here) per 64 ops instead of per 8.  It bounds
+ * how far a restart index taken from the heartbeat (after an INIT) may lag.
+ */
+#define IOFUZZ_HB_EVERY		64
 
 /* ucall commands of the fuzzer guest (UCALL_USER range). */
 #define IOFUZZ_UCALL_LIFE_DONE	(0x100 + 0x50)	/* args: ops done, op hash */
@@ -118,7 +128,8 @@ void iofuzz_guest_jit(void (*code)(void));
 #ifndef __IOFUZZ_GUEST_ONLY
 
 #define IOFUZZ_MAX_DEVS		32
-#define IOFUZZ_LOG_RING		32	/* last ops kept in shared memory for reports */
+#define IOFUZZ_LOG_RING		32	/* last exits kept in shared memory for reports */
+#define IOFUZZ_RECENT		16	/* ops regenerated for a crash report */
 
 struct iofuzz_dev {
 	const char *name;
@@ -141,7 +152,7 @@ struct iofuzz_cfg {
 	uint64_t time_ms;	/* -t: 0 means no budget */
 	uint32_t mode;		/* -m */
 	char devices[256];	/* -d: comma list of names, empty means all of the mode */
-	char skip[256];		/* -x: comma list of names or lo-hi ranges */
+	char skip[1024];	/* -x: names, or [port:|mmio:|msr:]lo[-hi] ranges */
 	int verbose;
 	uint32_t fault;		/* test-only planted fault */
 	uint64_t fault_at;	/* ...at this op index */
@@ -184,10 +195,14 @@ struct iofuzz_state {
 	uint64_t elapsed_ns, exits_total;
 	uint64_t run_ns;			/* inside the KVM_RUN loops: no VM setup */
 	uint64_t last_exited;			/* op index of the last exit */
+	uint64_t hb_seen;			/* guest heartbeat, as the watchdog saw it */
+	uint64_t warm_ns, warm_ops;		/* first life's first chunk (bench warm-up) */
+	uint64_t timed_ns, timed_ops;		/* its later chunks, up to the last one's exit */
 	uint64_t fault_idx;			/* op a planted fault was put at */
 	char finding[512];
 	uint32_t end;				/* enum iofuzz_end */
 	uint64_t list[IOFUZZ_MAX_LIST * 3];	/* explicit ops storage (struct iofuzz_op) */
+	uint32_t port_exits[65536];		/* exits to userspace per port */
 };
 
 extern const struct iofuzz_dev iofuzz_devs[];
@@ -215,6 +230,13 @@ void iofuzz_run(const struct iofuzz_cfg *cfg, struct iofuzz_state *st);
 int iofuzz_supervise(const struct iofuzz_cfg *cfg, struct iofuzz_state *st);
 void iofuzz_print_log(const struct iofuzz_state *st);
 void iofuzz_print_table(const struct iofuzz_state *st);
+/* The `top` ports with the most exits to userspace, with their devices. */
+void iofuzz_print_ports(const struct iofuzz_state *st, unsigned int top);
+/*
+ * The last IOFUZZ_RECENT ops up to op `at`, regenerated from (seed, index) or
+ * the explicit list, each with the exit it made when that is still in the log.
+ */
+void iofuzz_print_recent(const struct iofuzz_state *st, uint64_t at);
 /*
  * Shrink the ops [0, fail] of the failing run to a short list that still ends
  * the same way (crash, restart); write it to path.  Returns the op count.

@@ -10,6 +10,7 @@
  */
 #include <getopt.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,14 +40,18 @@ static void usage(FILE *f, const char *prog)
 		"Usage: %s [options]\n"
 		"Without options: the bounded self-checking suite (TAP).\n"
 		"  -c COUNT   fuzz phase: COUNT random writes per unit of each range (default 1)\n"
-		"  -x LIST    skip devices, by name or range lo-hi, comma-separated\n"
+		"  -x LIST    skip devices, by name or range, comma-separated; a range\n"
+		"             is [port:|mmio:|msr:]lo[-hi], port space unless it says\n"
+		"             otherwise (-x 0x10-0x20 skips those ports, not MSRs 0x10-0x20;\n"
+		"             msr:0x10-0x20 the MSRs); at most %lu distinct ranges, -x may repeat\n"
 		"  -s SEED    seed (default: random, printed); same seed = same ops\n"
 		"  -t SEC     time budget in seconds (default none)\n"
 		"  -n OPS     stop after OPS ops (default: the whole plan)\n"
 		"  -d LIST    only these devices; 'full' is every port 0-0xffff except\n"
 		"             the suite's ucall port %#x, which is never fuzzed\n"
 		"  -m MODE    ports, mmio, msr or all (default all)\n"
-		"  -v         verbose: dump vCPU state at every restart\n"
+		"  -v         verbose: dump vCPU state at every restart, list the ports\n"
+		"             with the most exits to userspace\n"
 		"  -G         the guest generates each op itself with the shared PRNG\n"
 		"             (default: the host compiles the same ops to guest code,\n"
 		"             ~10x faster on kvm_pvm)\n"
@@ -55,8 +60,9 @@ static void usage(FILE *f, const char *prog)
 		"  -F K:AT    test-only planted fault: K = triple (guest triple-faults),\n"
 		"             hang (guest spins without exits), crash (host device model\n"
 		"             crashes) at op AT\n"
+		"  -l         list the self-check's result names (run it without options)\n"
 		"  -h         this help\n"
-		"Devices:", prog, UCALL_PIO_PORT);
+		"Devices:", prog, (unsigned long)IOFUZZ_MAX_SKIP, UCALL_PIO_PORT);
 	for (unsigned int i = 0; i < iofuzz_nr_devs; i++)
 		fprintf(f, " %s", iofuzz_devs[i].name);
 	fprintf(f, "\n");
@@ -136,6 +142,39 @@ static uint64_t suite_seed(unsigned int i)
 	return (base ? strtoull(base, NULL, 0) : 0x5eed0000ULL) + i;
 }
 
+/*
+ * Exits are counted twice by the VMM: per device and per port.  The ports of
+ * each named device must add up to its count, and all ports to all devices.
+ */
+static bool port_counts_add_up(const struct iofuzz_state *st)
+{
+	uint64_t ports = 0, devs = 0;
+	bool ok = true;
+
+	for (unsigned int d = 0; d < iofuzz_nr_devs; d++) {
+		const struct iofuzz_range *r = &iofuzz_devs[d].r;
+		uint64_t sum = 0;
+
+		if (r->space != IOF_PORT)
+			continue;
+		devs += st->stats[d].exits;
+		if (iofuzz_devs[d].optional)
+			continue;
+		for (uint64_t p = r->beg; p <= r->end; p++)
+			sum += st->port_exits[p];
+		if (sum != st->stats[d].exits) {
+			printf("# %s: %lu exits by device, %lu by its ports\n",
+			       iofuzz_devs[d].name, st->stats[d].exits, sum);
+			ok = false;
+		}
+	}
+	for (uint32_t p = 0; p < 65536; p++)
+		ports += st->port_exits[p];
+	if (ports != devs || !ports)
+		printf("# %lu port exits by port, %lu by device\n", ports, devs);
+	return ok && ports == devs && ports;
+}
+
 static void suite_fuzz(int kmsg)
 {
 	struct iofuzz_state *st = iofuzz_state_alloc();
@@ -152,6 +191,9 @@ static void suite_fuzz(int kmsg)
 	if (end == IOF_END_CRASH)
 		printf("# %s\n", st->finding);
 	tap_devices(st, "fuzz.");
+	/* tap_devices() blames findings; a dead VMM has none, so it gets its own result. */
+	tap(end != IOF_END_CRASH, "fuzz.vmm_alive", NULL);
+	tap(end != IOF_END_CRASH && port_counts_add_up(st), "fuzz.port_exit_counts_add_up", NULL);
 	if (kmsg < 0)
 		tap(true, "host_kernel_log_clean", "/dev/kmsg is not readable by this user");
 	else
@@ -163,6 +205,7 @@ static uint64_t run_hash(uint64_t seed, bool guest_gen)
 	struct iofuzz_state *st = iofuzz_state_alloc();
 	struct iofuzz_cfg cfg;
 	uint64_t h;
+	int end;
 
 	cfg_defaults(&cfg);
 	cfg.seed = seed;
@@ -170,8 +213,11 @@ static uint64_t run_hash(uint64_t seed, bool guest_gen)
 	cfg.mixed_ops = 2000;
 	cfg.guest_gen = guest_gen;
 	iofuzz_build_plan(&cfg, st);
-	iofuzz_supervise(&cfg, st);
-	h = st->findings || st->restarts ? 0 : st->hash;
+	end = iofuzz_supervise(&cfg, st);
+	/* 0 fails every determinism check: a crash, a finding or a restart. */
+	h = end != IOF_END_OK || st->findings || st->restarts ? 0 : st->hash;
+	if (end != IOF_END_OK)
+		printf("# seed %#lx: run ended %d: %s\n", seed, end, st->finding);
 	printf("# seed %#lx (%s): %lu ops, %lu exits seen, op-log hash %#lx\n", seed,
 	       guest_gen ? "guest-generated ops" : "host-compiled ops", st->done,
 	       st->exits_total, st->hash);
@@ -191,13 +237,146 @@ static void suite_determinism(void)
 	tap(a && g == a, "determinism.guest_generator_matches_host", NULL);
 }
 
+/* Does op touch any byte of ports lo-hi? */
+static bool op_hits_ports(const struct iofuzz_op *op, uint64_t lo, uint64_t hi)
+{
+	return op->type >= IOF_IN && op->type <= IOF_OUTS && op->addr <= hi &&
+	       op->addr + op->size - 1 >= lo;
+}
+
+/*
+ * -x by range: six port ranges (more than the 8-entry list that used to drop
+ * the 4th and later ones) skip every port of cmos, port80 and com1 and half
+ * of pci_conf.  No generated op may touch them and no exit may come from
+ * them, while the rest of pci_conf is fuzzed as a control.
+ */
+static void suite_skip(void)
+{
+	static const struct { uint64_t lo, hi; } skipped[] = {
+		{ 0x70, 0x70 }, { 0x71, 0x71 }, { 0x80, 0x80 }, { 0x3f8, 0x3fb },
+		{ 0x3fc, 0x3ff }, { 0xcfc, 0xcff },
+	};
+	struct iofuzz_state *st = iofuzz_state_alloc();
+	uint64_t hits = 0, control = 0, exits = 0, ctl_exits = 0;
+	struct iofuzz_cfg cfg;
+	struct iofuzz_op op;
+	char err[256], *p;
+	bool ok;
+	int end;
+
+	cfg_defaults(&cfg);
+	cfg.seed = suite_seed(6);
+	cfg.mode = IOFUZZ_MODE_PORTS;
+	cfg.fuzz_count = 2;
+	cfg.mixed_ops = 600;
+	snprintf(cfg.devices, sizeof(cfg.devices), "cmos,port80,com1,pci_conf");
+	snprintf(cfg.skip, sizeof(cfg.skip), "0x70,0x71,0x80,0x3f8-0x3fb,0x3fc-0x3ff,0xcfc-0xcff");
+	ok = iofuzz_check_lists(&cfg, err, sizeof(err));
+	if (!ok)
+		printf("# -x %s: %s\n", cfg.skip, err);
+	iofuzz_build_plan(&cfg, st);
+	for (uint64_t i = 0; i < st->plan.total; i++) {
+		iofuzz_gen_op(&st->plan, iofuzz_find_seg(&st->plan, i), st->plan.ranges, i, &op);
+		for (unsigned int k = 0; k < ARRAY_SIZE(skipped); k++)
+			hits += op_hits_ports(&op, skipped[k].lo, skipped[k].hi);
+		control += op_hits_ports(&op, 0xcf8, 0xcfb);
+	}
+	end = iofuzz_supervise(&cfg, st);
+	for (unsigned int k = 0; k < ARRAY_SIZE(skipped); k++)
+		for (uint64_t port = skipped[k].lo; port <= skipped[k].hi; port++)
+			exits += st->port_exits[port];
+	for (uint64_t port = 0xcf8; port <= 0xcfb; port++)
+		ctl_exits += st->port_exits[port];
+	printf("# -x %s: %lu of %lu ops touch skipped ports, %lu exits from them; "
+	       "pci 0xcf8-0xcfb: %lu ops, %lu exits\n", cfg.skip, hits, st->plan.total, exits,
+	       control, ctl_exits);
+	tap(ok && end == IOF_END_OK && !hits && !exits && control && ctl_exits,
+	    "skip.x_port_ranges_not_touched", NULL);
+
+	/* A bare range is port space only; msr: names MSRs; each device keeps the rest. */
+	cfg_defaults(&cfg);
+	cfg.seed = suite_seed(6);
+	cfg.fuzz_count = 0;
+	cfg.mixed_ops = 0;
+	snprintf(cfg.devices, sizeof(cfg.devices), "pic_master,msr_arch");
+	snprintf(cfg.skip, sizeof(cfg.skip), "0x10,0x20,msr:0x30-0x31");
+	iofuzz_build_plan(&cfg, st);
+	hits = control = 0;
+	for (uint64_t i = 0; i < st->plan.total; i++) {
+		iofuzz_gen_op(&st->plan, iofuzz_find_seg(&st->plan, i), st->plan.ranges, i, &op);
+		if (op.type == IOF_NOP)
+			continue;
+		hits += op_hits_ports(&op, 0x20, 0x20) ||
+			(op.type >= IOF_MSR_RD && op.addr >= 0x30 && op.addr <= 0x31);
+		control += (op.type >= IOF_MSR_RD && (op.addr == 0x10 || op.addr == 0x20)) ||
+			   op_hits_ports(&op, 0x21, 0x21);
+	}
+	/* Read-all and write-0: MSRs 0x10 and 0x20 and port 0x21, twice apiece. */
+	tap(!hits && control == 6, "skip.bare_range_is_port_space_only", NULL);
+	if (hits || control != 6)
+		printf("# -x %s: %lu ops on skipped units, %lu of 6 on kept ones\n", cfg.skip,
+		       hits, control);
+
+	/* Repeats are stored once; more distinct ranges than fit is an error, not a drop. */
+	p = cfg.skip;
+	for (unsigned int i = 0; i < 100; i++)
+		p += sprintf(p, "0x20,");
+	ok = iofuzz_check_lists(&cfg, err, sizeof(err));
+	p = cfg.skip;
+	for (unsigned int i = 0; i <= IOFUZZ_MAX_SKIP; i++)
+		p += sprintf(p, "%#x,", 0x2000 + i);
+	ok = ok && !iofuzz_check_lists(&cfg, err, sizeof(err)) && strstr(err, "more than");
+	printf("# %u distinct -x ranges: %s\n", IOFUZZ_MAX_SKIP + 1, err);
+	tap(ok, "skip.x_list_dedups_and_rejects_overflow", NULL);
+	munmap(st, sizeof(*st));
+}
+
+/* The index of the reproducer's op that carries the planted fault, or ~0. */
+static uint64_t fault_op_index(const struct iofuzz_state *st)
+{
+	const struct iofuzz_op *list = (const struct iofuzz_op *)st->list;
+
+	for (uint64_t i = 0; i < st->plan.nr_list; i++)
+		if (iofuzz_op_equal(&list[i], &st->plan.fault_op))
+			return i;
+	return ~0ULL;
+}
+
+/* Replay a reproducer; false with the reason printed if it does not end as planted. */
+static bool replay_file(const char *path, uint32_t fault, struct iofuzz_state *re)
+{
+	struct iofuzz_cfg rcfg;
+	char err[512];
+	uint64_t at;
+	int end;
+
+	cfg_defaults(&rcfg);
+	rcfg.hang_ms = 300;
+	if (!iofuzz_load_ops(path, &rcfg, re, err, sizeof(err))) {
+		printf("# %s\n", err);
+		return false;
+	}
+	rcfg.fault = IOF_FAULT_NONE;	/* the file planted it, by content */
+	at = fault_op_index(re);
+	end = iofuzz_supervise(&rcfg, re);
+	if (fault == IOF_FAULT_CRASH ? end == IOF_END_CRASH && re->cur == at :
+	    end == IOF_END_OK && re->restarts == 1 && re->restart_at[0] == at)
+		return true;
+	printf("# replay: end %d, restarts %lu at %lu, current op %lu; fault op is %lu of %lu\n",
+	       end, re->restarts, re->restart_at[0], re->cur, at, re->plan.nr_list);
+	return false;
+}
+
 /* Planted fault at op K: detected, reported at K, minimized, and the reproducer replays. */
 static void suite_fault(uint32_t fault, const char *name, uint64_t k)
 {
 	struct iofuzz_state *st = iofuzz_state_alloc(), *re = iofuzz_state_alloc();
-	char path[] = "/tmp/iofuzz_repro_XXXXXX", err[512], tname[96];
-	struct iofuzz_cfg cfg, rcfg;
+	struct iofuzz_state *re2 = iofuzz_state_alloc();
+	char path[] = "/tmp/iofuzz_repro_XXXXXX", tname[96];
+	struct iofuzz_cfg cfg;
+	struct stat sb;
 	int end, fd;
+	uint64_t n;
 	bool ok;
 
 	cfg_defaults(&cfg);
@@ -233,30 +412,78 @@ static void suite_fault(uint32_t fault, const char *name, uint64_t k)
 	if (!ok) {
 		printf("# end %d, restarts %lu, restart_at %lu, current op %lu\n", end,
 		       st->restarts, st->restart_at[0], st->cur);
+		snprintf(tname, sizeof(tname), "fault.%s_minimized", name);
+		tap(false, tname, "the planted fault was not detected");
+		snprintf(tname, sizeof(tname), "fault.%s_replays_exactly", name);
+		tap(false, tname, "the planted fault was not detected");
+		munmap(st, sizeof(*st));
+		munmap(re, sizeof(*re));
+		munmap(re2, sizeof(*re2));
 		return;
 	}
 
 	fd = mkstemp(path);
 	TEST_ASSERT(fd >= 0, "mkstemp");
 	close(fd);
-	ok = iofuzz_minimize(&cfg, st, fault == IOF_FAULT_CRASH ? IOF_END_CRASH : IOF_END_OK,
-			     1, path) <= 2;
+	/* 0 is "did not reproduce, nothing written": a failure, as is an empty file. */
+	n = iofuzz_minimize(&cfg, st, fault == IOF_FAULT_CRASH ? IOF_END_CRASH : IOF_END_OK,
+			    1, path);
+	ok = n >= 1 && n <= 2 && !stat(path, &sb) && sb.st_size > 0;
 	snprintf(tname, sizeof(tname), "fault.%s_minimized", name);
 	tap(ok, tname, NULL);
-
-	cfg_defaults(&rcfg);
-	rcfg.hang_ms = 300;
-	ok = iofuzz_load_ops(path, &rcfg, re, err, sizeof(err));
 	if (!ok)
-		printf("# %s\n", err);
-	if (ok) {
-		rcfg.fault = IOF_FAULT_NONE;	/* the file planted it, by content */
-		end = iofuzz_supervise(&rcfg, re);
-		ok = fault == IOF_FAULT_CRASH ? end == IOF_END_CRASH : re->restarts == 1;
-	}
-	snprintf(tname, sizeof(tname), "fault.%s_replays", name);
+		printf("# minimized to %lu ops\n", n);
+
+	/*
+	 * Replayed twice: each stops exactly at the fault op's index in the
+	 * reproducer, and both see the same exits (op-log and exit hashes).
+	 */
+	ok = replay_file(path, fault, re) && replay_file(path, fault, re2) &&
+	     re->hash == re2->hash && re->exit_hash == re2->exit_hash;
+	if (!ok)
+		printf("# replays: op-log hashes %#lx %#lx, exit hashes %#lx %#lx\n", re->hash,
+		       re2->hash, re->exit_hash, re2->exit_hash);
+	snprintf(tname, sizeof(tname), "fault.%s_replays_exactly", name);
 	tap(ok, tname, NULL);
 	unlink(path);
+	munmap(st, sizeof(*st));
+	munmap(re, sizeof(*re));
+	munmap(re2, sizeof(*re2));
+}
+
+static const struct {
+	uint32_t fault;
+	const char *name;
+	uint64_t at;
+} suite_faults[] = {
+	{ IOF_FAULT_TRIPLE, "triple_fault", 1500 },
+	{ IOF_FAULT_HANG, "hang", 900 },
+	{ IOF_FAULT_CRASH, "vmm_crash", 1200 },
+};
+
+/* -l: the self-check's result names, in the order it reports them. */
+static void list_tests(void)
+{
+	static const char *const fixed[] = {
+		"fuzz.vmm_alive", "fuzz.port_exit_counts_add_up", "host_kernel_log_clean",
+		"determinism.same_seed_same_oplog_hash",
+		"determinism.other_seed_other_oplog_hash",
+		"determinism.guest_generator_matches_host",
+		"skip.x_port_ranges_not_touched", "skip.bare_range_is_port_space_only",
+		"skip.x_list_dedups_and_rejects_overflow",
+	};
+	static const char *const per_fault[] = {
+		"detected_at_op", "minimized", "replays_exactly",
+	};
+
+	for (unsigned int d = 0; d < iofuzz_nr_devs; d++)
+		if (!iofuzz_devs[d].optional)
+			printf("fuzz.%s\n", iofuzz_devs[d].name);
+	for (unsigned int i = 0; i < ARRAY_SIZE(fixed); i++)
+		printf("%s\n", fixed[i]);
+	for (unsigned int f = 0; f < ARRAY_SIZE(suite_faults); f++)
+		for (unsigned int i = 0; i < ARRAY_SIZE(per_fault); i++)
+			printf("fault.%s_%s\n", suite_faults[f].name, per_fault[i]);
 }
 
 static int run_suite(void)
@@ -269,9 +496,9 @@ static int run_suite(void)
 		       strerror(errno));
 	suite_fuzz(kmsg);
 	suite_determinism();
-	suite_fault(IOF_FAULT_TRIPLE, "triple_fault", 1500);
-	suite_fault(IOF_FAULT_HANG, "hang", 900);
-	suite_fault(IOF_FAULT_CRASH, "vmm_crash", 1200);
+	suite_skip();
+	for (unsigned int f = 0; f < ARRAY_SIZE(suite_faults); f++)
+		suite_fault(suite_faults[f].fault, suite_faults[f].name, suite_faults[f].at);
 	printf("1..%d\n", tap_n);
 	printf("# Totals: pass:%d fail:%d skip:%d\n", tap_pass, tap_fail,
 	       tap_n - tap_pass - tap_fail);
@@ -279,6 +506,17 @@ static int run_suite(void)
 }
 
 /* ---- one fuzz run with options ---- */
+
+/* Is name an item of the comma-separated list? */
+static bool check_named(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; (p = strstr(p, name)); p += n)
+		if ((p == list || p[-1] == ',') && (!p[n] || p[n] == ','))
+			return true;
+	return false;
+}
 
 static int __attribute__((noreturn)) bad(const char *prog, const char *fmt, const char *arg)
 {
@@ -293,6 +531,7 @@ int main(int argc, char **argv)
 	struct iofuzz_state *st;
 	struct iofuzz_cfg cfg;
 	const char *out = NULL;
+	const char *mode_arg = NULL;
 	char err[512];
 	uint64_t v;
 	int opt, end, kmsg;
@@ -301,15 +540,22 @@ int main(int argc, char **argv)
 	cfg.seed = random_seed();
 	if (argc == 1)
 		return run_suite();
-	while ((opt = getopt(argc, argv, "c:x:s:t:n:d:m:vGr:o:F:h")) != -1) {
+	while ((opt = getopt(argc, argv, "c:x:s:t:n:d:m:vGr:o:F:lh")) != -1) {
 		switch (opt) {
 		case 'c':
 			if (!parse_u64(optarg, &cfg.fuzz_count) || cfg.fuzz_count > 1000)
 				bad(argv[0], "-c wants a count 0-1000, got '%s'", optarg);
 			break;
-		case 'x':
-			snprintf(cfg.skip, sizeof(cfg.skip), "%s", optarg);
+		case 'x': {
+			/* Repeated -x options add up. */
+			size_t used = strlen(cfg.skip);
+
+			if (used + strlen(optarg) + 2 > sizeof(cfg.skip))
+				bad(argv[0], "-x lists longer than the %s-byte limit", "1023");
+			snprintf(cfg.skip + used, sizeof(cfg.skip) - used, "%s%s",
+				 used ? "," : "", optarg);
 			break;
+		}
 		case 's':
 			if (!parse_u64(optarg, &cfg.seed))
 				bad(argv[0], "-s wants a number, got '%s'", optarg);
@@ -331,6 +577,7 @@ int main(int argc, char **argv)
 		case 'm':
 			if (!iofuzz_parse_mode(optarg, &cfg.mode))
 				bad(argv[0], "-m wants ports, mmio, msr or all, got '%s'", optarg);
+			mode_arg = optarg;
 			break;
 		case 'v':
 			cfg.verbose++;
@@ -358,6 +605,9 @@ int main(int argc, char **argv)
 				    optarg);
 			break;
 		}
+		case 'l':
+			list_tests();
+			return 0;
 		case 'h':
 			usage(stdout, argv[0]);
 			return 0;
@@ -370,18 +620,29 @@ int main(int argc, char **argv)
 		bad(argv[0], "unexpected argument '%s'", argv[optind]);
 	if (!iofuzz_check_lists(&cfg, err, sizeof(err)))
 		bad(argv[0], "%s", err);
+	/* -d names the devices, so -m could only contradict it: refuse a conflict. */
+	if (mode_arg && cfg.devices[0]) {
+		for (unsigned int d = 0; d < iofuzz_nr_devs; d++) {
+			if (!check_named(cfg.devices, iofuzz_devs[d].name) ||
+			    (iofuzz_devs[d].mode & cfg.mode))
+				continue;
+			snprintf(err, sizeof(err), "-d %s is not in -m %s", iofuzz_devs[d].name,
+				 mode_arg);
+			bad(argv[0], "%s", err);
+		}
+	}
 
 	st = iofuzz_state_alloc();
-	printf("TAP version 13\n");
-	if (!cfg.replay)
-		printf("# iofuzz seed %#lx (replay with -s %#lx)\n", cfg.seed, cfg.seed);
 	if (cfg.replay) {
 		cfg.seed = 0;	/* an explicit list has no seed */
 		if (!iofuzz_load_ops(cfg.replay, &cfg, st, err, sizeof(err)))
 			bad(argv[0], "%s", err);
 		cfg.fault = IOF_FAULT_NONE;	/* planted by the file, by content */
+		printf("TAP version 13\n");
 		printf("# replaying %lu ops from %s\n", st->plan.total, cfg.replay);
 	} else {
+		printf("TAP version 13\n");
+		printf("# iofuzz seed %#lx (replay with -s %#lx)\n", cfg.seed, cfg.seed);
 		iofuzz_build_plan(&cfg, st);
 	}
 	kmsg = iofuzz_kmsg_open();
@@ -390,13 +651,14 @@ int main(int argc, char **argv)
 		       strerror(errno));
 	end = iofuzz_supervise(&cfg, st);
 	iofuzz_print_table(st);
+	if (cfg.verbose)
+		iofuzz_print_ports(st, 10);
 	tap_devices(st, "fuzz.");
 	if (kmsg < 0)
 		tap(true, "host_kernel_log_clean", "/dev/kmsg is not readable by this user");
 	else
 		tap(!kmsg_check(kmsg, true), "host_kernel_log_clean", NULL);
-	if (end == IOF_END_CRASH)
-		tap(false, "vmm_alive", NULL);
+	tap(end != IOF_END_CRASH, "vmm_alive", NULL);
 	if (end == IOF_END_OK && st->restarts)
 		st->cur = st->restart_at[0];
 	if (out && !cfg.replay && (end == IOF_END_CRASH || end == IOF_END_FINDING || st->restarts))
