@@ -213,11 +213,25 @@ static inline void cpuid_count(uint32_t leaf, uint32_t index, struct cpuid_regs 
 		     : "memory");
 }
 
+/*
+ * A leaf exists only up to the maximum its range's first leaf reports in
+ * EAX: leaf 0 for basic leaves, 0x80000000 for extended ones (SDM vol. 2A
+ * CPUID), and 0x400000x0 for a hypervisor's leaves (KVM: 0x40000000, see
+ * Documentation/virt/kvm/x86/cpuid.rst; hypervisors may stack ranges every
+ * 0x100).
+ */
+static inline uint32_t cpuid_range_base(uint32_t leaf)
+{
+	if ((leaf & 0xf0000000) == 0x40000000)
+		return leaf & 0xffffff00;
+	return leaf & 0x80000000;
+}
+
 static inline bool this_cpu_has(struct x86_feature f)
 {
 	struct cpuid_regs r;
 
-	cpuid_count(f.leaf & 0x80000000, 0, &r);
+	cpuid_count(cpuid_range_base(f.leaf), 0, &r);
 	if (r.eax < f.leaf)
 		return false;
 	cpuid_count(f.leaf, f.index, &r);

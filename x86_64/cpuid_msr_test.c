@@ -212,6 +212,42 @@ KVM_ONE_VCPU_TEST(this_cpu_has_honours_max_extended_leaf, guest_this_cpu_has_max
 	free(c);
 }
 
+/*
+ * The same for a hypervisor leaf: KVM's feature leaf 0x40000001 exists up
+ * to the maximum in 0x40000000 EAX (Documentation/virt/kvm/x86/cpuid.rst),
+ * not up to leaf 0's.  KVM_FEATURE_CLOCKSOURCE (bit 0) forced off and
+ * KVM_FEATURE_CLOCKSOURCE2 (bit 3) forced on.
+ */
+#define KVM_PV_FEATURE(bit)	X86_FEATURE(0x40000001, 0, CPUID_EAX, bit)
+
+static void guest_this_cpu_has_pv(void)
+{
+	struct cpuid_regs r;
+
+	cpuid_count(0x40000001, 0, &r);
+	GUEST_SYNC(this_cpu_has(KVM_PV_FEATURE(0)), this_cpu_has(KVM_PV_FEATURE(3)), r.eax);
+}
+
+KVM_ONE_VCPU_TEST(this_cpu_has_reads_hypervisor_leaves, guest_this_cpu_has_pv)
+{
+	struct kvm_cpuid2 *c = supported_cpuid_copy();
+	struct kvm_cpuid_entry2 *e = cpuid_find_entry(c, 0x40000001, 0);
+	struct ucall uc;
+
+	if (!e)
+		SKIP(free(c); return, "KVM_GET_SUPPORTED_CPUID has no KVM feature leaf 0x40000001");
+	e->eax &= ~1u;
+	e->eax |= 1u << 3;
+	vcpu_set_cpuid(vcpu, c);
+
+	ASSERT_EQ(vcpu_run_ucall(vcpu, &uc), UCALL_SYNC);
+	EXPECT_EQ(uc.args[2], e->eax) TH_LOG("CPUID 0x40000001 EAX: set %#x, guest sees %#lx",
+					     e->eax, (unsigned long)uc.args[2]);
+	EXPECT_EQ(uc.args[0], 0) TH_LOG("this_cpu_has(KVM_FEATURE_CLOCKSOURCE), cleared");
+	EXPECT_EQ(uc.args[1], 1) TH_LOG("this_cpu_has(KVM_FEATURE_CLOCKSOURCE2), set");
+	free(c);
+}
+
 struct msr_case {
 	uint32_t index;
 	uint64_t value;
