@@ -5,7 +5,9 @@
  *
  * Naming: __foo() returns the ioctl result (-1 with errno set on failure)
  * so a test can check an expected error; foo() asserts success and names the
- * ioctl, errno text and caller file:line when it fails.
+ * ioctl, errno text and caller file:line when it fails.  The checked forms
+ * are macros around foo_at(..., file, line), so a failure points at the
+ * test line that called foo(), not at the library.
  *
  * Guest memory model (see lib/vm.c): slot 0 is RAM at GPA 0, identity
  * mapped (GVA == GPA) except page 0, which is left unmapped to catch NULL
@@ -67,6 +69,7 @@ struct vm_opts {
 	 */
 	bool irqchip;
 	bool no_elf;		/* don't load the test ELF (raw guests) */
+	unsigned long type;	/* KVM_CREATE_VM machine type; 0 = KVM_X86_DEFAULT_VM */
 };
 
 struct kvm_vm {
@@ -94,7 +97,9 @@ int kvm_vcpu_mmap_size(void);
 int kvm_check_cap(long cap);			/* KVM_CHECK_EXTENSION on /dev/kvm */
 int vm_check_cap(struct kvm_vm *vm, long cap);
 int __vm_enable_cap(struct kvm_vm *vm, uint32_t cap, uint64_t arg0);
-void vm_enable_cap(struct kvm_vm *vm, uint32_t cap, uint64_t arg0);
+void vm_enable_cap_at(struct kvm_vm *vm, uint32_t cap, uint64_t arg0, const char *file,
+		      unsigned int line);
+#define vm_enable_cap(vm, cap, arg0)	vm_enable_cap_at(vm, cap, arg0, __FILE__, __LINE__)
 const char *kvm_platform_name(void);		/* "kvm_pvm", "kvm_intel", "kvm_amd", ... */
 
 #define TEST_REQUIRE_CAP(cap)							\
@@ -102,43 +107,111 @@ const char *kvm_platform_name(void);		/* "kvm_pvm", "kvm_intel", "kvm_amd", ... 
 
 /* ---- ioctl wrappers: the checked forms name the ioctl ---- */
 
-#define __kvm_ioctl_checked(fd, cmd, arg, what) ({				\
+/*
+ * Fail at file:line with "<ioctl> (<detail>) failed: rc <rc>, errno <err>
+ * (<text>)"; the detail (what was asked) is formatted from fmt, if not NULL.
+ */
+void __attribute__((noreturn, format(printf, 6, 7)))
+kvm_ioctl_fail(const char *file, unsigned int line, const char *ioctl_name, int rc, int err,
+	       const char *fmt, ...);
+
+/*
+ * name is the ioctl's name as a string: it must be stringified (#cmd) by the
+ * outermost macro, before the preprocessor expands KVM_FOO to its number.
+ */
+#define __kvm_ioctl_named_at(fd, cmd, arg, name, what, file, line) ({		\
 	int __r = ioctl(fd, cmd, arg);						\
-	TEST_ASSERT(__r >= 0, "%s(%s) failed, rc: %d errno: %d (%s)", what,	\
-		    #cmd, __r, errno, strerror(errno));				\
+	if (__r < 0)								\
+		kvm_ioctl_fail(file, line, name, __r, errno, "%s", what);	\
 	__r;									\
 })
+#define __kvm_ioctl_checked(fd, cmd, arg, what)					\
+	__kvm_ioctl_named_at(fd, cmd, arg, #cmd, what, __FILE__, __LINE__)
 #define __vm_ioctl(vm, cmd, arg)	ioctl((vm)->fd, cmd, arg)
-#define vm_ioctl(vm, cmd, arg)		__kvm_ioctl_checked((vm)->fd, cmd, arg, "vm ioctl")
+#define vm_ioctl(vm, cmd, arg)							\
+	__kvm_ioctl_named_at((vm)->fd, cmd, arg, #cmd, "vm ioctl", __FILE__, __LINE__)
 #define __vcpu_ioctl(vcpu, cmd, arg)	ioctl((vcpu)->fd, cmd, arg)
-#define vcpu_ioctl(vcpu, cmd, arg)	__kvm_ioctl_checked((vcpu)->fd, cmd, arg, "vcpu ioctl")
-#define kvm_ioctl(fd, cmd, arg)		__kvm_ioctl_checked(fd, cmd, arg, "kvm ioctl")
+#define vcpu_ioctl(vcpu, cmd, arg)						\
+	__kvm_ioctl_named_at((vcpu)->fd, cmd, arg, #cmd, "vcpu ioctl", __FILE__, __LINE__)
+#define kvm_ioctl(fd, cmd, arg)							\
+	__kvm_ioctl_named_at(fd, cmd, arg, #cmd, "kvm ioctl", __FILE__, __LINE__)
 
 /* ---- VMs ---- */
-struct kvm_vm *vm_create(void);
-struct kvm_vm *vm_create_opts(const struct vm_opts *opts);
+/*
+ * NULL with errno set when KVM_CREATE_VM (e.g. an unknown opts->type) or
+ * KVM_CREATE_IRQCHIP fails; the library's own set-up still asserts.
+ */
+struct kvm_vm *__vm_create_opts(const struct vm_opts *opts);
+struct kvm_vm *vm_create_opts_at(const struct vm_opts *opts, const char *file,
+				 unsigned int line);
+/* Variadic so that a compound literal with commas is one argument. */
+#define vm_create_opts(...)	vm_create_opts_at((__VA_ARGS__), __FILE__, __LINE__)
+#define vm_create()							\
+	vm_create_opts_at(&(const struct vm_opts){ 0 }, __FILE__, __LINE__)
 /* A VM with one vCPU (id 0) that will run guest_code(). */
-struct kvm_vm *vm_create_with_one_vcpu(struct kvm_vcpu **vcpu, void *guest_code);
+struct kvm_vm *vm_create_with_one_vcpu_at(struct kvm_vcpu **vcpu, void *guest_code,
+					  const char *file, unsigned int line);
+#define vm_create_with_one_vcpu(vcpu, guest_code)				\
+	vm_create_with_one_vcpu_at(vcpu, guest_code, __FILE__, __LINE__)
 /* A VM with nr vCPUs, all running guest_code(). */
-struct kvm_vm *vm_create_with_vcpus(unsigned int nr, void *guest_code, struct kvm_vcpu **vcpus);
+struct kvm_vm *vm_create_with_vcpus_at(unsigned int nr, void *guest_code,
+				       struct kvm_vcpu **vcpus, const char *file,
+				       unsigned int line);
+#define vm_create_with_vcpus(nr, guest_code, vcpus)				\
+	vm_create_with_vcpus_at(nr, guest_code, vcpus, __FILE__, __LINE__)
 void kvm_vm_free(struct kvm_vm *vm);
 /* Memory-only VM (no /dev/kvm): for host unit tests of the page-table code. */
 struct kvm_vm *vm_create_offline(uint64_t ram_size);
 
-/* ---- memslots ---- */
-void *vm_mem_region_add(struct kvm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
-			uint32_t flags);
+/*
+ * ---- memslots ----
+ * The __ forms return the KVM_SET_USER_MEMORY_REGION / dirty-log ioctl
+ * result (-1 and errno); the library's bookkeeping changes only on success.
+ * Asking for a slot the library does not (or, for add, already) track is a
+ * test bug and asserts in both forms.
+ */
+int __vm_mem_region_add(struct kvm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+			uint32_t flags, void **hva);
+void *vm_mem_region_add_at(struct kvm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+			   uint32_t flags, const char *file, unsigned int line);
+#define vm_mem_region_add(vm, slot, gpa, size, flags)				\
+	vm_mem_region_add_at(vm, slot, gpa, size, flags, __FILE__, __LINE__)
 int __vm_set_user_memory_region(struct kvm_vm *vm, uint32_t slot, uint32_t flags,
 				uint64_t gpa, uint64_t size, void *hva);
-void vm_set_user_memory_region(struct kvm_vm *vm, uint32_t slot, uint32_t flags,
-			       uint64_t gpa, uint64_t size, void *hva);
+void vm_set_user_memory_region_at(struct kvm_vm *vm, uint32_t slot, uint32_t flags,
+				  uint64_t gpa, uint64_t size, void *hva, const char *file,
+				  unsigned int line);
+#define vm_set_user_memory_region(vm, slot, flags, gpa, size, hva)		\
+	vm_set_user_memory_region_at(vm, slot, flags, gpa, size, hva, __FILE__, __LINE__)
 struct kvm_mem_region *vm_mem_region_find(struct kvm_vm *vm, uint32_t slot);
-void vm_mem_region_delete(struct kvm_vm *vm, uint32_t slot);
-void vm_mem_region_move(struct kvm_vm *vm, uint32_t slot, uint64_t new_gpa);
-void vm_mem_region_set_flags(struct kvm_vm *vm, uint32_t slot, uint32_t flags);
-void vm_get_dirty_log(struct kvm_vm *vm, uint32_t slot, void *bitmap);
-void vm_clear_dirty_log(struct kvm_vm *vm, uint32_t slot, void *bitmap,
-			uint64_t first_page, uint32_t num_pages);
+int __vm_mem_region_delete(struct kvm_vm *vm, uint32_t slot);
+void vm_mem_region_delete_at(struct kvm_vm *vm, uint32_t slot, const char *file,
+			     unsigned int line);
+#define vm_mem_region_delete(vm, slot)						\
+	vm_mem_region_delete_at(vm, slot, __FILE__, __LINE__)
+int __vm_mem_region_move(struct kvm_vm *vm, uint32_t slot, uint64_t new_gpa);
+void vm_mem_region_move_at(struct kvm_vm *vm, uint32_t slot, uint64_t new_gpa,
+			   const char *file, unsigned int line);
+#define vm_mem_region_move(vm, slot, new_gpa)					\
+	vm_mem_region_move_at(vm, slot, new_gpa, __FILE__, __LINE__)
+int __vm_mem_region_set_flags(struct kvm_vm *vm, uint32_t slot, uint32_t flags);
+void vm_mem_region_set_flags_at(struct kvm_vm *vm, uint32_t slot, uint32_t flags,
+				const char *file, unsigned int line);
+#define vm_mem_region_set_flags(vm, slot, flags)				\
+	vm_mem_region_set_flags_at(vm, slot, flags, __FILE__, __LINE__)
+int __vm_get_dirty_log(struct kvm_vm *vm, uint32_t slot, void *bitmap);
+void vm_get_dirty_log_at(struct kvm_vm *vm, uint32_t slot, void *bitmap, const char *file,
+			 unsigned int line);
+#define vm_get_dirty_log(vm, slot, bitmap)					\
+	vm_get_dirty_log_at(vm, slot, bitmap, __FILE__, __LINE__)
+/* Needs KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 enabled (api.rst KVM_CLEAR_DIRTY_LOG). */
+int __vm_clear_dirty_log(struct kvm_vm *vm, uint32_t slot, void *bitmap,
+			 uint64_t first_page, uint32_t num_pages);
+void vm_clear_dirty_log_at(struct kvm_vm *vm, uint32_t slot, void *bitmap,
+			   uint64_t first_page, uint32_t num_pages, const char *file,
+			   unsigned int line);
+#define vm_clear_dirty_log(vm, slot, bitmap, first_page, num_pages)		\
+	vm_clear_dirty_log_at(vm, slot, bitmap, first_page, num_pages, __FILE__, __LINE__)
 
 /* ---- guest physical memory and translation ---- */
 uint64_t vm_phys_alloc(struct kvm_vm *vm, unsigned int npages);	/* zeroed pages */
@@ -189,23 +262,35 @@ uint64_t *virt_get_pte(struct kvm_vm *vm, uint64_t gva, enum pg_level *level);
 void virt_map_mmio(struct kvm_vm *vm, uint64_t gpa, uint64_t size);
 
 /* ---- vCPUs ---- */
-struct kvm_vcpu *vm_vcpu_add(struct kvm_vm *vm, uint32_t id, void *guest_code);
+/* NULL with errno set when KVM_CREATE_VCPU fails (e.g. EEXIST for a used id). */
+struct kvm_vcpu *__vm_vcpu_add(struct kvm_vm *vm, uint32_t id, void *guest_code);
+struct kvm_vcpu *vm_vcpu_add_at(struct kvm_vm *vm, uint32_t id, void *guest_code,
+				const char *file, unsigned int line);
+#define vm_vcpu_add(vm, id, guest_code)						\
+	vm_vcpu_add_at(vm, id, guest_code, __FILE__, __LINE__)
 void vcpu_set_entry(struct kvm_vcpu *vcpu, void *guest_code);
 void vcpu_args_set(struct kvm_vcpu *vcpu, unsigned int n, ...);
 /* Multiplier of every KVM_RUN watchdog bound (env KVM_SUITE_TIMEOUT_SCALE, default 1). */
 unsigned int kvm_timeout_scale(void);
 int __vcpu_run(struct kvm_vcpu *vcpu);	/* KVM_RUN result; watchdog-bounded */
-void vcpu_run(struct kvm_vcpu *vcpu);
+void vcpu_run_at(struct kvm_vcpu *vcpu, const char *file, unsigned int line);
+#define vcpu_run(vcpu)		vcpu_run_at(vcpu, __FILE__, __LINE__)
 
+/*
+ * vcpu_<name>_get/set(vcpu, &state) and their __ forms for the KVM_GET_x /
+ * KVM_SET_x pair of each piece of vCPU state.
+ */
 #define DEFINE_VCPU_GET_SET(name, type, get, set)				\
 static inline int __vcpu_##name##_get(struct kvm_vcpu *v, type *x)		\
 { return __vcpu_ioctl(v, get, x); }						\
-static inline void vcpu_##name##_get(struct kvm_vcpu *v, type *x)		\
-{ vcpu_ioctl(v, get, x); }							\
+static inline void vcpu_##name##_get_at(struct kvm_vcpu *v, type *x,		\
+					const char *file, unsigned int line)	\
+{ __kvm_ioctl_named_at(v->fd, get, x, #get, "vcpu ioctl", file, line); }	\
 static inline int __vcpu_##name##_set(struct kvm_vcpu *v, type *x)		\
 { return __vcpu_ioctl(v, set, x); }						\
-static inline void vcpu_##name##_set(struct kvm_vcpu *v, type *x)		\
-{ vcpu_ioctl(v, set, x); }
+static inline void vcpu_##name##_set_at(struct kvm_vcpu *v, type *x,		\
+					const char *file, unsigned int line)	\
+{ __kvm_ioctl_named_at(v->fd, set, x, #set, "vcpu ioctl", file, line); }
 DEFINE_VCPU_GET_SET(regs, struct kvm_regs, KVM_GET_REGS, KVM_SET_REGS)
 DEFINE_VCPU_GET_SET(sregs, struct kvm_sregs, KVM_GET_SREGS, KVM_SET_SREGS)
 DEFINE_VCPU_GET_SET(fpu, struct kvm_fpu, KVM_GET_FPU, KVM_SET_FPU)
@@ -214,21 +299,54 @@ DEFINE_VCPU_GET_SET(debugregs, struct kvm_debugregs, KVM_GET_DEBUGREGS, KVM_SET_
 DEFINE_VCPU_GET_SET(lapic, struct kvm_lapic_state, KVM_GET_LAPIC, KVM_SET_LAPIC)
 DEFINE_VCPU_GET_SET(mp_state, struct kvm_mp_state, KVM_GET_MP_STATE, KVM_SET_MP_STATE)
 
+/*
+ * A macro cannot define macros: one line per checked form.  The state
+ * argument is variadic so that a compound literal with commas stays one.
+ */
+#define __vcpu_state_at(fn, v, ...)	fn(v, (__VA_ARGS__), __FILE__, __LINE__)
+#define vcpu_regs_get(v, ...)		__vcpu_state_at(vcpu_regs_get_at, v, __VA_ARGS__)
+#define vcpu_regs_set(v, ...)		__vcpu_state_at(vcpu_regs_set_at, v, __VA_ARGS__)
+#define vcpu_sregs_get(v, ...)		__vcpu_state_at(vcpu_sregs_get_at, v, __VA_ARGS__)
+#define vcpu_sregs_set(v, ...)		__vcpu_state_at(vcpu_sregs_set_at, v, __VA_ARGS__)
+#define vcpu_fpu_get(v, ...)		__vcpu_state_at(vcpu_fpu_get_at, v, __VA_ARGS__)
+#define vcpu_fpu_set(v, ...)		__vcpu_state_at(vcpu_fpu_set_at, v, __VA_ARGS__)
+#define vcpu_events_get(v, ...)		__vcpu_state_at(vcpu_events_get_at, v, __VA_ARGS__)
+#define vcpu_events_set(v, ...)		__vcpu_state_at(vcpu_events_set_at, v, __VA_ARGS__)
+#define vcpu_debugregs_get(v, ...)	__vcpu_state_at(vcpu_debugregs_get_at, v, __VA_ARGS__)
+#define vcpu_debugregs_set(v, ...)	__vcpu_state_at(vcpu_debugregs_set_at, v, __VA_ARGS__)
+#define vcpu_lapic_get(v, ...)		__vcpu_state_at(vcpu_lapic_get_at, v, __VA_ARGS__)
+#define vcpu_lapic_set(v, ...)		__vcpu_state_at(vcpu_lapic_set_at, v, __VA_ARGS__)
+#define vcpu_mp_state_get(v, ...)	__vcpu_state_at(vcpu_mp_state_get_at, v, __VA_ARGS__)
+#define vcpu_mp_state_set(v, ...)	__vcpu_state_at(vcpu_mp_state_set_at, v, __VA_ARGS__)
+
 static inline int __vcpu_guest_debug_set(struct kvm_vcpu *v, struct kvm_guest_debug *d)
 {
 	return __vcpu_ioctl(v, KVM_SET_GUEST_DEBUG, d);
 }
 
-static inline void vcpu_guest_debug_set(struct kvm_vcpu *v, struct kvm_guest_debug *d)
+static inline void vcpu_guest_debug_set_at(struct kvm_vcpu *v, struct kvm_guest_debug *d,
+					   const char *file, unsigned int line)
 {
-	vcpu_ioctl(v, KVM_SET_GUEST_DEBUG, d);
+	__kvm_ioctl_named_at(v->fd, KVM_SET_GUEST_DEBUG, d, "KVM_SET_GUEST_DEBUG", "vcpu ioctl",
+			     file, line);
 }
+#define vcpu_guest_debug_set(v, ...)						\
+	vcpu_guest_debug_set_at(v, (__VA_ARGS__), __FILE__, __LINE__)
 
-/* MSRs: __ forms return the number of MSRs processed (KVM semantics). */
+/*
+ * MSRs: __ forms return the number of MSRs processed (KVM semantics): 1 on
+ * success, 0 when KVM rejects the index or value (no errno), -1 with errno
+ * when the ioctl itself fails.
+ */
 int __vcpu_get_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t *value);
-uint64_t vcpu_get_msr(struct kvm_vcpu *vcpu, uint32_t index);
+uint64_t vcpu_get_msr_at(struct kvm_vcpu *vcpu, uint32_t index, const char *file,
+			 unsigned int line);
+#define vcpu_get_msr(vcpu, index)	vcpu_get_msr_at(vcpu, index, __FILE__, __LINE__)
 int __vcpu_set_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t value);
-void vcpu_set_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t value);
+void vcpu_set_msr_at(struct kvm_vcpu *vcpu, uint32_t index, uint64_t value, const char *file,
+		     unsigned int line);
+#define vcpu_set_msr(vcpu, index, value)					\
+	vcpu_set_msr_at(vcpu, index, value, __FILE__, __LINE__)
 
 /* CPUID */
 const struct kvm_cpuid2 *kvm_get_supported_cpuid(void);
@@ -237,8 +355,16 @@ struct kvm_cpuid_entry2 *cpuid_find_entry(const struct kvm_cpuid2 *cpuid, uint32
 					  uint32_t index);
 bool kvm_cpu_has(struct x86_feature f);	/* in KVM_GET_SUPPORTED_CPUID */
 int __vcpu_set_cpuid(struct kvm_vcpu *vcpu, const struct kvm_cpuid2 *cpuid);
-void vcpu_set_cpuid(struct kvm_vcpu *vcpu, const struct kvm_cpuid2 *cpuid);
-struct kvm_cpuid2 *vcpu_get_cpuid(struct kvm_vcpu *vcpu);	/* KVM_GET_CPUID2; caller frees */
+void vcpu_set_cpuid_at(struct kvm_vcpu *vcpu, const struct kvm_cpuid2 *cpuid, const char *file,
+		       unsigned int line);
+#define vcpu_set_cpuid(vcpu, ...)						\
+	vcpu_set_cpuid_at(vcpu, (__VA_ARGS__), __FILE__, __LINE__)
+/* One KVM_GET_CPUID2 into cpuid (cpuid->nent entries of room); E2BIG if too small. */
+int __vcpu_get_cpuid(struct kvm_vcpu *vcpu, struct kvm_cpuid2 *cpuid);
+/* KVM_GET_CPUID2 into a table big enough; the caller frees it. */
+struct kvm_cpuid2 *vcpu_get_cpuid_at(struct kvm_vcpu *vcpu, const char *file,
+				     unsigned int line);
+#define vcpu_get_cpuid(vcpu)		vcpu_get_cpuid_at(vcpu, __FILE__, __LINE__)
 
 #define TEST_REQUIRE_FEATURE(f)							\
 	TEST_REQUIRE_MSG(kvm_cpu_has(f), "KVM does not advertise CPUID feature %s", #f)

@@ -4,10 +4,27 @@
  * and exit-reason names.
  */
 #include <fcntl.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "kvm_util.h"
+
+void kvm_ioctl_fail(const char *file, unsigned int line, const char *ioctl_name, int rc, int err,
+		    const char *fmt, ...)
+{
+	char detail[1024] = "";
+	va_list ap;
+
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(detail, sizeof(detail), fmt, ap);
+		va_end(ap);
+	}
+	test_assert_fail(NULL, file, line, err, "%s%s%s%s failed: rc %d, errno %d (%s)",
+			 ioctl_name, *detail ? " (" : "", detail, *detail ? ")" : "", rc, err,
+			 strerror(err));
+}
 
 int kvm_open_dev(int flags)
 {
@@ -83,12 +100,14 @@ int __vm_enable_cap(struct kvm_vm *vm, uint32_t cap, uint64_t arg0)
 	return __vm_ioctl(vm, KVM_ENABLE_CAP, &ec);
 }
 
-void vm_enable_cap(struct kvm_vm *vm, uint32_t cap, uint64_t arg0)
+void vm_enable_cap_at(struct kvm_vm *vm, uint32_t cap, uint64_t arg0, const char *file,
+		      unsigned int line)
 {
 	int r = __vm_enable_cap(vm, cap, arg0);
 
-	TEST_ASSERT(r == 0, "KVM_ENABLE_CAP(%u, %#llx) failed: %s", cap,
-		    (unsigned long long)arg0, strerror(errno));
+	if (r)
+		kvm_ioctl_fail(file, line, "KVM_ENABLE_CAP", r, errno, "cap %u, arg0 %#llx", cap,
+			       (unsigned long long)arg0);
 }
 
 /*

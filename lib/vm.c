@@ -136,19 +136,27 @@ struct kvm_vm *vm_create_offline(uint64_t ram_size)
 	return vm;
 }
 
-struct kvm_vm *vm_create_opts(const struct vm_opts *opts)
+/* Which ioctl the last __vm_create_opts() failure came from, for the checked form. */
+static const char *vm_create_failed_ioctl = "KVM_CREATE_VM";
+
+struct kvm_vm *__vm_create_opts(const struct vm_opts *opts)
 {
 	struct kvm_vm *vm = calloc(1, sizeof(*vm));
+	int err;
 
 	TEST_ASSERT(vm, "out of memory");
 	vm->kvm_fd = kvm_dev_fd();
 	do {
-		vm->fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+		vm->fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, opts->type);
 	} while (vm->fd < 0 && errno == EINTR);
-	TEST_ASSERT(vm->fd >= 0, "KVM_CREATE_VM failed: %s", strerror(errno));
+	vm_create_failed_ioctl = "KVM_CREATE_VM";
+	if (vm->fd < 0)
+		goto fail;
 
 	if (opts->irqchip) {
-		vm_ioctl(vm, KVM_CREATE_IRQCHIP, NULL);
+		vm_create_failed_ioctl = "KVM_CREATE_IRQCHIP";
+		if (__vm_ioctl(vm, KVM_CREATE_IRQCHIP, NULL))
+			goto fail;
 		vm->has_irqchip = true;
 	}
 
@@ -160,29 +168,44 @@ struct kvm_vm *vm_create_opts(const struct vm_opts *opts)
 		vm_setup_descriptor_tables(vm);
 	}
 	return vm;
+
+fail:
+	err = errno;
+	if (vm->fd >= 0)
+		close(vm->fd);
+	free(vm);
+	errno = err;
+	return NULL;
 }
 
-struct kvm_vm *vm_create(void)
+struct kvm_vm *vm_create_opts_at(const struct vm_opts *opts, const char *file,
+				 unsigned int line)
 {
-	struct vm_opts opts = { 0 };
+	struct kvm_vm *vm = __vm_create_opts(opts);
 
-	return vm_create_opts(&opts);
-}
-
-struct kvm_vm *vm_create_with_one_vcpu(struct kvm_vcpu **vcpu, void *guest_code)
-{
-	struct kvm_vm *vm = vm_create();
-
-	*vcpu = vm_vcpu_add(vm, 0, guest_code);
+	if (!vm)
+		kvm_ioctl_fail(file, line, vm_create_failed_ioctl, -1, errno, "VM type %lu",
+			       opts->type);
 	return vm;
 }
 
-struct kvm_vm *vm_create_with_vcpus(unsigned int nr, void *guest_code, struct kvm_vcpu **vcpus)
+struct kvm_vm *vm_create_with_one_vcpu_at(struct kvm_vcpu **vcpu, void *guest_code,
+					  const char *file, unsigned int line)
 {
-	struct kvm_vm *vm = vm_create();
+	struct kvm_vm *vm = vm_create_opts_at(&(const struct vm_opts){ 0 }, file, line);
+
+	*vcpu = vm_vcpu_add_at(vm, 0, guest_code, file, line);
+	return vm;
+}
+
+struct kvm_vm *vm_create_with_vcpus_at(unsigned int nr, void *guest_code,
+				       struct kvm_vcpu **vcpus, const char *file,
+				       unsigned int line)
+{
+	struct kvm_vm *vm = vm_create_opts_at(&(const struct vm_opts){ 0 }, file, line);
 
 	for (unsigned int i = 0; i < nr; i++)
-		vcpus[i] = vm_vcpu_add(vm, i, guest_code);
+		vcpus[i] = vm_vcpu_add_at(vm, i, guest_code, file, line);
 	return vm;
 }
 
@@ -226,13 +249,15 @@ int __vm_set_user_memory_region(struct kvm_vm *vm, uint32_t slot, uint32_t flags
 	return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r);
 }
 
-void vm_set_user_memory_region(struct kvm_vm *vm, uint32_t slot, uint32_t flags,
-			       uint64_t gpa, uint64_t size, void *hva)
+void vm_set_user_memory_region_at(struct kvm_vm *vm, uint32_t slot, uint32_t flags,
+				  uint64_t gpa, uint64_t size, void *hva, const char *file,
+				  unsigned int line)
 {
 	int r = __vm_set_user_memory_region(vm, slot, flags, gpa, size, hva);
 
-	TEST_ASSERT(!r, "KVM_SET_USER_MEMORY_REGION(slot %u, flags %#x, gpa %#lx, size %#lx) "
-		    "failed: %s", slot, flags, gpa, size, strerror(errno));
+	if (r)
+		kvm_ioctl_fail(file, line, "KVM_SET_USER_MEMORY_REGION", r, errno,
+			       "slot %u, flags %#x, gpa %#lx, size %#lx", slot, flags, gpa, size);
 }
 
 struct kvm_mem_region *vm_mem_region_find(struct kvm_vm *vm, uint32_t slot)
@@ -251,17 +276,21 @@ static struct kvm_mem_region *region_find_or_fail(struct kvm_vm *vm, uint32_t sl
 	return r;
 }
 
-void *vm_mem_region_add(struct kvm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
-			uint32_t flags)
+/*
+ * Alignment is left to KVM (EINVAL, api.rst KVM_SET_USER_MEMORY_REGION) so
+ * that the raw form can show it; the host mapping is rounded up to pages.
+ */
+int __vm_mem_region_add(struct kvm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+			uint32_t flags, void **hva)
 {
 	struct kvm_mem_region *r;
+	int ret, err;
 
 	TEST_ASSERT(!vm_mem_region_find(vm, slot), "memslot %u already exists", slot);
-	TEST_ASSERT(IS_ALIGNED(gpa | size, PAGE_SIZE), "memslot %u not page aligned", slot);
 	r = calloc(1, sizeof(*r));
 	TEST_ASSERT(r, "out of memory");
-	r->mmap_size = size;
-	r->host_mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	r->mmap_size = ALIGN_UP(size, PAGE_SIZE);
+	r->host_mem = mmap(NULL, r->mmap_size, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	TEST_ASSERT(r->host_mem != MAP_FAILED, "mmap %#lx bytes for slot %u", size, slot);
 	r->owns_mem = true;
@@ -269,62 +298,146 @@ void *vm_mem_region_add(struct kvm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t
 		.slot = slot, .flags = flags, .guest_phys_addr = gpa,
 		.memory_size = size, .userspace_addr = (uint64_t)(uintptr_t)r->host_mem,
 	};
-	vm_set_user_memory_region(vm, slot, flags, gpa, size, r->host_mem);
+	ret = __vm_set_user_memory_region(vm, slot, flags, gpa, size, r->host_mem);
+	if (ret) {
+		err = errno;
+		munmap(r->host_mem, r->mmap_size);
+		free(r);
+		errno = err;
+		return ret;
+	}
 	r->next = vm->regions;
 	vm->regions = r;
-	return r->host_mem;
+	if (hva)
+		*hva = r->host_mem;
+	return 0;
 }
 
-void vm_mem_region_delete(struct kvm_vm *vm, uint32_t slot)
+void *vm_mem_region_add_at(struct kvm_vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+			   uint32_t flags, const char *file, unsigned int line)
+{
+	void *hva = NULL;
+	int r;
+
+	if (!IS_ALIGNED(gpa | size, PAGE_SIZE))
+		test_assert_fail(NULL, file, line, 0, "memslot %u not page aligned: gpa %#lx, "
+				 "size %#lx", slot, gpa, size);
+	r = __vm_mem_region_add(vm, slot, gpa, size, flags, &hva);
+	if (r)
+		kvm_ioctl_fail(file, line, "KVM_SET_USER_MEMORY_REGION", r, errno,
+			       "add slot %u, flags %#x, gpa %#lx, size %#lx", slot, flags, gpa,
+			       size);
+	return hva;
+}
+
+int __vm_mem_region_delete(struct kvm_vm *vm, uint32_t slot)
 {
 	struct kvm_mem_region **pp, *r;
+	int ret;
 
 	for (pp = &vm->regions; (r = *pp); pp = &r->next)
 		if (r->region.slot == slot)
 			break;
 	TEST_ASSERT(r, "no memslot %u in this VM", slot);
 	/* A memslot is deleted by setting its size to zero. */
-	vm_set_user_memory_region(vm, slot, 0, r->region.guest_phys_addr, 0, NULL);
+	ret = __vm_set_user_memory_region(vm, slot, 0, r->region.guest_phys_addr, 0, NULL);
+	if (ret)
+		return ret;
 	*pp = r->next;
 	if (r->owns_mem)
 		munmap(r->host_mem, r->mmap_size);
 	free(r);
+	return 0;
 }
 
-void vm_mem_region_move(struct kvm_vm *vm, uint32_t slot, uint64_t new_gpa)
+void vm_mem_region_delete_at(struct kvm_vm *vm, uint32_t slot, const char *file,
+			     unsigned int line)
+{
+	int r = __vm_mem_region_delete(vm, slot);
+
+	if (r)
+		kvm_ioctl_fail(file, line, "KVM_SET_USER_MEMORY_REGION", r, errno,
+			       "delete slot %u", slot);
+}
+
+int __vm_mem_region_move(struct kvm_vm *vm, uint32_t slot, uint64_t new_gpa)
 {
 	struct kvm_mem_region *r = region_find_or_fail(vm, slot);
+	int ret = __vm_set_user_memory_region(vm, slot, r->region.flags, new_gpa,
+					      r->region.memory_size, r->host_mem);
 
-	vm_set_user_memory_region(vm, slot, r->region.flags, new_gpa, r->region.memory_size,
-				  r->host_mem);
-	r->region.guest_phys_addr = new_gpa;
+	if (!ret)
+		r->region.guest_phys_addr = new_gpa;
+	return ret;
 }
 
-void vm_mem_region_set_flags(struct kvm_vm *vm, uint32_t slot, uint32_t flags)
+void vm_mem_region_move_at(struct kvm_vm *vm, uint32_t slot, uint64_t new_gpa,
+			   const char *file, unsigned int line)
+{
+	int r = __vm_mem_region_move(vm, slot, new_gpa);
+
+	if (r)
+		kvm_ioctl_fail(file, line, "KVM_SET_USER_MEMORY_REGION", r, errno,
+			       "move slot %u to gpa %#lx", slot, new_gpa);
+}
+
+int __vm_mem_region_set_flags(struct kvm_vm *vm, uint32_t slot, uint32_t flags)
 {
 	struct kvm_mem_region *r = region_find_or_fail(vm, slot);
+	int ret = __vm_set_user_memory_region(vm, slot, flags, r->region.guest_phys_addr,
+					      r->region.memory_size, r->host_mem);
 
-	vm_set_user_memory_region(vm, slot, flags, r->region.guest_phys_addr,
-				  r->region.memory_size, r->host_mem);
-	r->region.flags = flags;
+	if (!ret)
+		r->region.flags = flags;
+	return ret;
 }
 
-void vm_get_dirty_log(struct kvm_vm *vm, uint32_t slot, void *bitmap)
+void vm_mem_region_set_flags_at(struct kvm_vm *vm, uint32_t slot, uint32_t flags,
+				const char *file, unsigned int line)
+{
+	int r = __vm_mem_region_set_flags(vm, slot, flags);
+
+	if (r)
+		kvm_ioctl_fail(file, line, "KVM_SET_USER_MEMORY_REGION", r, errno,
+			       "slot %u, set flags %#x", slot, flags);
+}
+
+int __vm_get_dirty_log(struct kvm_vm *vm, uint32_t slot, void *bitmap)
 {
 	struct kvm_dirty_log log = { .slot = slot, .dirty_bitmap = bitmap };
 
-	vm_ioctl(vm, KVM_GET_DIRTY_LOG, &log);
+	return __vm_ioctl(vm, KVM_GET_DIRTY_LOG, &log);
 }
 
-void vm_clear_dirty_log(struct kvm_vm *vm, uint32_t slot, void *bitmap,
-			uint64_t first_page, uint32_t num_pages)
+void vm_get_dirty_log_at(struct kvm_vm *vm, uint32_t slot, void *bitmap, const char *file,
+			 unsigned int line)
+{
+	int r = __vm_get_dirty_log(vm, slot, bitmap);
+
+	if (r)
+		kvm_ioctl_fail(file, line, "KVM_GET_DIRTY_LOG", r, errno, "slot %u", slot);
+}
+
+int __vm_clear_dirty_log(struct kvm_vm *vm, uint32_t slot, void *bitmap,
+			 uint64_t first_page, uint32_t num_pages)
 {
 	struct kvm_clear_dirty_log log = {
 		.slot = slot, .first_page = first_page, .num_pages = num_pages,
 		.dirty_bitmap = bitmap,
 	};
 
-	vm_ioctl(vm, KVM_CLEAR_DIRTY_LOG, &log);
+	return __vm_ioctl(vm, KVM_CLEAR_DIRTY_LOG, &log);
+}
+
+void vm_clear_dirty_log_at(struct kvm_vm *vm, uint32_t slot, void *bitmap,
+			   uint64_t first_page, uint32_t num_pages, const char *file,
+			   unsigned int line)
+{
+	int r = __vm_clear_dirty_log(vm, slot, bitmap, first_page, num_pages);
+
+	if (r)
+		kvm_ioctl_fail(file, line, "KVM_CLEAR_DIRTY_LOG", r, errno,
+			       "slot %u, first page %lu, %u pages", slot, first_page, num_pages);
 }
 
 /* ---- guest physical memory ---- */

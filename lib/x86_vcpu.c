@@ -252,20 +252,29 @@ void vcpu_set_entry(struct kvm_vcpu *vcpu, void *guest_code)
 	vcpu_regs_set(vcpu, &regs);
 }
 
-struct kvm_vcpu *vm_vcpu_add(struct kvm_vm *vm, uint32_t id, void *guest_code)
+/*
+ * KVM decides which ids are valid (EINVAL beyond KVM_CAP_MAX_VCPU_ID, EEXIST
+ * for one in use), so the raw form asks it first; the library itself only
+ * tracks ids below KVM_MAX_TEST_VCPUS, and a vCPU KVM created beyond that is
+ * a test bug that asserts.
+ */
+struct kvm_vcpu *__vm_vcpu_add(struct kvm_vm *vm, uint32_t id, void *guest_code)
 {
 	struct kvm_vcpu *vcpu;
-	int mmap_size;
+	int mmap_size, fd;
 
-	TEST_ASSERT(id < KVM_MAX_TEST_VCPUS, "vCPU id %u >= %u", id, KVM_MAX_TEST_VCPUS);
-	TEST_ASSERT(!vm->vcpus[id], "vCPU %u already exists", id);
+	fd = ioctl(vm->fd, KVM_CREATE_VCPU, id);
+	if (fd < 0)
+		return NULL;
+	TEST_ASSERT(id < KVM_MAX_TEST_VCPUS && !vm->vcpus[id],
+		    "KVM created vCPU %u, but the library tracks ids below %u, each once", id,
+		    KVM_MAX_TEST_VCPUS);
 	vcpu = calloc(1, sizeof(*vcpu));
 	TEST_ASSERT(vcpu, "out of memory");
 	vcpu->vm = vm;
 	vcpu->id = id;
 	vcpu->timeout_ms = DEFAULT_RUN_TIMEOUT_MS;
-	vcpu->fd = ioctl(vm->fd, KVM_CREATE_VCPU, id);
-	TEST_ASSERT(vcpu->fd >= 0, "KVM_CREATE_VCPU(%u) failed: %s", id, strerror(errno));
+	vcpu->fd = fd;
 	mmap_size = kvm_vcpu_mmap_size();
 	vcpu->run_size = mmap_size;
 	vcpu->run = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
@@ -282,6 +291,22 @@ struct kvm_vcpu *vm_vcpu_add(struct kvm_vm *vm, uint32_t id, void *guest_code)
 		vcpu_set_entry(vcpu, guest_code);
 	}
 	watchdog_register(vcpu);
+	return vcpu;
+}
+
+struct kvm_vcpu *vm_vcpu_add_at(struct kvm_vm *vm, uint32_t id, void *guest_code,
+				const char *file, unsigned int line)
+{
+	struct kvm_vcpu *vcpu;
+
+	if (id >= KVM_MAX_TEST_VCPUS)
+		test_assert_fail(NULL, file, line, 0, "vCPU id %u: the library tracks ids below %u",
+				 id, KVM_MAX_TEST_VCPUS);
+	if (vm->vcpus[id])
+		test_assert_fail(NULL, file, line, 0, "vCPU %u already exists", id);
+	vcpu = __vm_vcpu_add(vm, id, guest_code);
+	if (!vcpu)
+		kvm_ioctl_fail(file, line, "KVM_CREATE_VCPU", -1, errno, "id %u", id);
 	return vcpu;
 }
 
@@ -339,11 +364,12 @@ int __vcpu_run(struct kvm_vcpu *vcpu)
 	return r;
 }
 
-void vcpu_run(struct kvm_vcpu *vcpu)
+void vcpu_run_at(struct kvm_vcpu *vcpu, const char *file, unsigned int line)
 {
 	int r = __vcpu_run(vcpu);
 
-	TEST_ASSERT(!r, "KVM_RUN failed on vCPU %u: rc %d", vcpu->id, r);
+	if (r)
+		kvm_ioctl_fail(file, line, "KVM_RUN", r, errno, "vCPU %u", vcpu->id);
 }
 
 /* ---- MSRs and CPUID ---- */
@@ -360,12 +386,27 @@ int __vcpu_get_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t *value)
 	return r;
 }
 
-uint64_t vcpu_get_msr(struct kvm_vcpu *vcpu, uint32_t index)
+/*
+ * KVM_GET_MSRS/KVM_SET_MSRS return how many entries they processed: 0 means
+ * KVM refused the index (or value) without an errno, so only r < 0 has one.
+ */
+static void msr_ioctl_fail(const char *file, unsigned int line, const char *name, int r,
+			   int err, uint32_t index, const char *value)
+{
+	if (r < 0)
+		kvm_ioctl_fail(file, line, name, r, err, "MSR %#x%s", index, value);
+	test_assert_fail(NULL, file, line, 0, "%s(MSR %#x%s) processed %d of 1 MSRs: KVM "
+			 "rejected the MSR or value (no errno)", name, index, value, r);
+}
+
+uint64_t vcpu_get_msr_at(struct kvm_vcpu *vcpu, uint32_t index, const char *file,
+			 unsigned int line)
 {
 	uint64_t v;
 	int r = __vcpu_get_msr(vcpu, index, &v);
 
-	TEST_ASSERT(r == 1, "KVM_GET_MSRS(%#x) returned %d", index, r);
+	if (r != 1)
+		msr_ioctl_fail(file, line, "KVM_GET_MSRS", r, errno, index, "");
 	return v;
 }
 
@@ -379,11 +420,16 @@ int __vcpu_set_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t value)
 	return __vcpu_ioctl(vcpu, KVM_SET_MSRS, &m.hdr);
 }
 
-void vcpu_set_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t value)
+void vcpu_set_msr_at(struct kvm_vcpu *vcpu, uint32_t index, uint64_t value, const char *file,
+		     unsigned int line)
 {
 	int r = __vcpu_set_msr(vcpu, index, value);
+	char val[40];
 
-	TEST_ASSERT(r == 1, "KVM_SET_MSRS(%#x, %#lx) returned %d", index, value, r);
+	if (r != 1) {
+		snprintf(val, sizeof(val), " = %#lx", value);
+		msr_ioctl_fail(file, line, "KVM_SET_MSRS", r, errno, index, val);
+	}
 }
 
 int __vcpu_set_cpuid(struct kvm_vcpu *vcpu, const struct kvm_cpuid2 *cpuid)
@@ -400,21 +446,33 @@ int __vcpu_set_cpuid(struct kvm_vcpu *vcpu, const struct kvm_cpuid2 *cpuid)
 	return r;
 }
 
-void vcpu_set_cpuid(struct kvm_vcpu *vcpu, const struct kvm_cpuid2 *cpuid)
+void vcpu_set_cpuid_at(struct kvm_vcpu *vcpu, const struct kvm_cpuid2 *cpuid, const char *file,
+		       unsigned int line)
 {
 	int r = __vcpu_set_cpuid(vcpu, cpuid);
 
-	TEST_ASSERT(!r, "KVM_SET_CPUID2 (%u entries) failed: %s", cpuid->nent, strerror(errno));
+	if (r)
+		kvm_ioctl_fail(file, line, "KVM_SET_CPUID2", r, errno, "%u entries", cpuid->nent);
 }
 
-struct kvm_cpuid2 *vcpu_get_cpuid(struct kvm_vcpu *vcpu)
+int __vcpu_get_cpuid(struct kvm_vcpu *vcpu, struct kvm_cpuid2 *cpuid)
 {
+	return __vcpu_ioctl(vcpu, KVM_GET_CPUID2, cpuid);
+}
+
+struct kvm_cpuid2 *vcpu_get_cpuid_at(struct kvm_vcpu *vcpu, const char *file,
+				     unsigned int line)
+{
+	/* E2BIG means "more room needed" (api.rst KVM_GET_CPUID2): grow and retry. */
 	for (unsigned int nent = 128;; nent *= 2) {
 		struct kvm_cpuid2 *c = kvm_cpuid2_alloc(nent);
+		int r = __vcpu_get_cpuid(vcpu, c);
 
-		if (!__vcpu_ioctl(vcpu, KVM_GET_CPUID2, c))
+		if (!r)
 			return c;
-		TEST_ASSERT(errno == E2BIG && nent < 4096, "KVM_GET_CPUID2 failed");
+		if (errno != E2BIG || nent >= 4096)
+			kvm_ioctl_fail(file, line, "KVM_GET_CPUID2", r, errno,
+				       "room for %u entries", nent);
 		free(c);
 	}
 }

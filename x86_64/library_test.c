@@ -6,7 +6,10 @@
  *    the test fails with the vCPU's registers, within the bound;
  *  - a guest assertion fails the test with the guest's file:line and text;
  *  - an unexpected exit names the expected and the actual exit, decoded;
- *  - an unhandled guest exception names the vector and the guest function.
+ *  - an unhandled guest exception names the vector and the guest function;
+ *  - a failing checked ioctl wrapper names the ioctl, the errno text and the
+ *    caller's file:line (not the library's);
+ *  - KVM_EXIT_INTERNAL_ERROR is decoded with its suberror and data.
  */
 #include <sys/wait.h>
 
@@ -148,6 +151,119 @@ KVM_TEST(unhandled_exception_names_vector_and_function)
 	EXPECT_EQ(rc, KSFT_FAIL);
 	EXPECT_NE(strstr(out, "Unhandled exception #UD (vector 6)"), NULL) TH_LOG("%s", out);
 	EXPECT_NE(strstr(out, "is guest_ud+"), NULL) TH_LOG("%s", out);
+}
+
+/*
+ * The children print the line of the call that fails ("call at line N"), the
+ * parent expects "library_test.c:N" in the failure report.
+ */
+static void expect_caller_line(struct __test_metadata *_metadata, const char *out)
+{
+	const char *p = strstr(out, "call at line ");
+	char where[64];
+	unsigned int line;
+
+	ASSERT_NE(p, NULL) TH_LOG("%s", out);
+	ASSERT_EQ(sscanf(p, "call at line %u", &line), 1);
+	snprintf(where, sizeof(where), "library_test.c:%u\n", line);
+	EXPECT_NE(strstr(out, where), NULL) TH_LOG("want %s in:\n%s", where, out);
+	EXPECT_EQ(strstr(out, "kvm_util.h:"), NULL) TH_LOG("%s", out);
+	EXPECT_EQ(strstr(out, "lib/"), NULL) TH_LOG("%s", out);
+}
+
+static void child_bad_events(void)
+{
+	struct kvm_vcpu_events ev = { .flags = 1u << 31 };	/* unknown flag: EINVAL */
+	struct kvm_vcpu *vcpu;
+
+	vm_create_with_one_vcpu(&vcpu, guest_hlt);
+	kvm_log("call at line %d", __LINE__ + 1);
+	vcpu_events_set(vcpu, &ev);
+}
+
+KVM_TEST(checked_ioctl_failure_names_ioctl_errno_and_caller)
+{
+	char out[8192];
+	int rc = run_child(child_bad_events, out, sizeof(out));
+
+	EXPECT_EQ(rc, KSFT_FAIL) TH_LOG("%s", out);
+	EXPECT_NE(strstr(out, "KVM_SET_VCPU_EVENTS"), NULL) TH_LOG("%s", out);
+	EXPECT_NE(strstr(out, strerror(EINVAL)), NULL) TH_LOG("%s", out);
+	expect_caller_line(_metadata, out);
+}
+
+static void child_bad_memslot(void)
+{
+	struct kvm_vm *vm = vm_create();
+
+	/* Slot 1 over slot 0's RAM at GPA 0: EEXIST. */
+	kvm_log("call at line %d", __LINE__ + 1);
+	vm_mem_region_add(vm, 1, 0, 2 * PAGE_SIZE, 0);
+}
+
+KVM_TEST(checked_memslot_failure_names_ioctl_errno_and_caller)
+{
+	char out[8192];
+	int rc = run_child(child_bad_memslot, out, sizeof(out));
+
+	EXPECT_EQ(rc, KSFT_FAIL) TH_LOG("%s", out);
+	EXPECT_NE(strstr(out, "KVM_SET_USER_MEMORY_REGION"), NULL) TH_LOG("%s", out);
+	EXPECT_NE(strstr(out, strerror(EEXIST)), NULL) TH_LOG("%s", out);
+	expect_caller_line(_metadata, out);
+}
+
+static void child_unknown_msr(void)
+{
+	struct kvm_vcpu *vcpu;
+
+	vm_create_with_one_vcpu(&vcpu, guest_hlt);
+	/* A stale errno must not appear: KVM_SET_MSRS "fails" by processing 0 MSRs. */
+	errno = EBADF;
+	kvm_log("call at line %d", __LINE__ + 1);
+	vcpu_set_msr(vcpu, 0x2ff00000, 1);
+}
+
+KVM_TEST(checked_msr_failure_has_no_stale_errno)
+{
+	char out[8192];
+	int rc = run_child(child_unknown_msr, out, sizeof(out));
+
+	EXPECT_EQ(rc, KSFT_FAIL) TH_LOG("%s", out);
+	EXPECT_NE(strstr(out, "KVM_SET_MSRS(MSR 0x2ff00000 = 0x1) processed 0 of 1 MSRs"), NULL)
+		TH_LOG("%s", out);
+	EXPECT_EQ(strstr(out, "errno="), NULL) TH_LOG("%s", out);
+	EXPECT_EQ(strstr(out, strerror(EBADF)), NULL) TH_LOG("%s", out);
+	expect_caller_line(_metadata, out);
+}
+
+static void child_internal_error(void)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_run *run;
+
+	vm_create_with_one_vcpu(&vcpu, guest_hlt);
+	/* As KVM fills it for an emulation failure (api.rst, KVM_EXIT_INTERNAL_ERROR). */
+	run = vcpu->run;
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	run->internal.ndata = 3;
+	run->internal.data[0] = 0x1;
+	run->internal.data[1] = 0xabcdef;
+	run->internal.data[2] = 0x8000000000000001ULL;
+	run->internal.data[3] = 0x5555;		/* beyond ndata: not printed */
+	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
+}
+
+KVM_TEST(internal_error_exit_is_decoded)
+{
+	char out[8192];
+	int rc = run_child(child_internal_error, out, sizeof(out));
+
+	EXPECT_EQ(rc, KSFT_FAIL);
+	EXPECT_NE(strstr(out, "expected exit KVM_EXIT_IO (2), got KVM_EXIT_INTERNAL_ERROR (17): "
+			 "suberror 1 (EMULATION), data 0x1 0xabcdef 0x8000000000000001\n"), NULL)
+		TH_LOG("%s", out);
+	EXPECT_EQ(strstr(out, "0x5555"), NULL) TH_LOG("%s", out);
 }
 
 TEST_HARNESS_MAIN

@@ -8,7 +8,13 @@
  *    the memory unchanged, reads are served from memory;
  *  - a moved slot is visible at its new address and gone from the old one;
  *    a deleted slot is gone;
- *  - the dirty bitmap marks exactly the pages the guest wrote.
+ *  - the dirty bitmap marks exactly the pages the guest wrote;
+ *  - dirty logging switched on for an existing slot (a flags-only change)
+ *    logs only the writes made after it, and a slot without it has no log;
+ *  - with manual dirty-log protection, KVM_CLEAR_DIRTY_LOG clears exactly
+ *    the bits asked and re-arms logging for those pages;
+ *  - invalid changes (overlap, READONLY flag change, misalignment) fail
+ *    with the documented errno and leave the slots as they were.
  */
 #include "guest.h"
 #include "kvm_test_harness.h"
@@ -155,6 +161,142 @@ KVM_ONE_VCPU_TEST(dirty_log_marks_written_pages, guest_dirty_rounds)
 		vm_get_dirty_log(vm, TEST_SLOT, bitmap);
 		EXPECT_EQ(bitmap[0], uc.args[0]) TH_LOG("round %u", r);
 	}
+}
+
+/* The guest writes the pages the host put in pages_to_write, then syncs. */
+static uint64_t pages_to_write;
+
+static void guest_write_pages(void)
+{
+	for (;;) {
+		uint64_t mask = *(volatile uint64_t *)&pages_to_write;
+
+		for (unsigned int i = 0; i < SLOT_PAGES; i++)
+			if (mask & BIT_ULL(i))
+				*(volatile uint8_t *)(SLOT_GPA + i * PAGE_SIZE + 5) = 0xa0 + i;
+		GUEST_SYNC(mask);
+	}
+}
+
+static void write_pages(struct kvm_vm *vm, struct kvm_vcpu *vcpu, uint64_t mask)
+{
+	write_guest_global(vm, pages_to_write, mask);
+	vcpu_run_expect_sync(vcpu, mask);
+}
+
+KVM_ONE_VCPU_TEST(set_flags_turns_dirty_logging_on_and_off, guest_write_pages)
+{
+	uint64_t bitmap[SLOT_PAGES / 64];
+
+	vm_mem_region_add(vm, TEST_SLOT, SLOT_GPA, SLOT_PAGES * PAGE_SIZE, 0);
+	virt_map(vm, SLOT_GPA, SLOT_GPA, SLOT_PAGES * PAGE_SIZE, PTE_DEFAULT);
+	write_pages(vm, vcpu, 0xf0);
+
+	/* No KVM_MEM_LOG_DIRTY_PAGES, no bitmap: ENOENT (kvm_main.c kvm_get_dirty_log). */
+	EXPECT_EQ(__vm_get_dirty_log(vm, TEST_SLOT, bitmap), -1);
+	EXPECT_EQ(errno, ENOENT);
+
+	vm_mem_region_set_flags(vm, TEST_SLOT, KVM_MEM_LOG_DIRTY_PAGES);
+	EXPECT_EQ(vm_mem_region_find(vm, TEST_SLOT)->region.flags, KVM_MEM_LOG_DIRTY_PAGES);
+	/* Writes made before logging was on are not in the log. */
+	vm_get_dirty_log(vm, TEST_SLOT, bitmap);
+	EXPECT_EQ(bitmap[0], 0);
+	write_pages(vm, vcpu, 0x8000000000000101ULL);
+	vm_get_dirty_log(vm, TEST_SLOT, bitmap);
+	EXPECT_EQ(bitmap[0], 0x8000000000000101ULL);
+
+	EXPECT_EQ(__vm_mem_region_set_flags(vm, TEST_SLOT, 0), 0);
+	EXPECT_EQ(__vm_get_dirty_log(vm, TEST_SLOT, bitmap), -1);
+	EXPECT_EQ(errno, ENOENT);
+	/* The slot still works as memory. */
+	write_pages(vm, vcpu, 0x2);
+}
+
+KVM_ONE_VCPU_TEST(clear_dirty_log_clears_only_the_bits_asked, guest_write_pages)
+{
+	uint64_t bitmap[SLOT_PAGES / 64], clear;
+	int manual = kvm_check_cap(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
+
+	TEST_REQUIRE_MSG(manual & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE,
+			 "KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 lacks MANUAL_PROTECT_ENABLE (%#x)",
+			 manual);
+	/*
+	 * api.rst KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: KVM_GET_DIRTY_LOG no longer
+	 * clears or write-protects; KVM_CLEAR_DIRTY_LOG does, for the pages
+	 * asked.  Without KVM_DIRTY_LOG_INITIALLY_SET the log starts clear.
+	 */
+	vm_enable_cap(vm, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE);
+	vm_mem_region_add(vm, TEST_SLOT, SLOT_GPA, SLOT_PAGES * PAGE_SIZE,
+			  KVM_MEM_LOG_DIRTY_PAGES);
+	virt_map(vm, SLOT_GPA, SLOT_GPA, SLOT_PAGES * PAGE_SIZE, PTE_DEFAULT);
+	vm_get_dirty_log(vm, TEST_SLOT, bitmap);
+	EXPECT_EQ(bitmap[0], 0);
+
+	write_pages(vm, vcpu, 0xf);
+	vm_get_dirty_log(vm, TEST_SLOT, bitmap);
+	EXPECT_EQ(bitmap[0], 0xf);
+	vm_get_dirty_log(vm, TEST_SLOT, bitmap);
+	EXPECT_EQ(bitmap[0], 0xf) TH_LOG("GET_DIRTY_LOG cleared the log under manual protect");
+
+	clear = 0x3;
+	vm_clear_dirty_log(vm, TEST_SLOT, &clear, 0, SLOT_PAGES);
+	vm_get_dirty_log(vm, TEST_SLOT, bitmap);
+	EXPECT_EQ(bitmap[0], 0xc);
+
+	/* Page 0 was re-protected by the clear: writing it again logs it again. */
+	write_pages(vm, vcpu, 0x1);
+	vm_get_dirty_log(vm, TEST_SLOT, bitmap);
+	EXPECT_EQ(bitmap[0], 0xd);
+
+	/* api.rst KVM_CLEAR_DIRTY_LOG: first_page must be a multiple of 64. */
+	EXPECT_EQ(__vm_clear_dirty_log(vm, TEST_SLOT, &clear, 1, SLOT_PAGES - 1), -1);
+	EXPECT_EQ(errno, EINVAL);
+	vm_get_dirty_log(vm, TEST_SLOT, bitmap);
+	EXPECT_EQ(bitmap[0], 0xd);
+}
+
+KVM_ONE_VCPU_TEST(invalid_slot_changes_fail_and_change_nothing, guest_write_pages)
+{
+	struct kvm_mem_region *r;
+	void *hva = NULL;
+
+	vm_mem_region_add(vm, TEST_SLOT, SLOT_GPA, PAGE_SIZE, 0);
+	/*
+	 * Overlapping another slot is EEXIST (kvm_main.c
+	 * __kvm_set_memory_region; api.rst: slots may not overlap in GPA space).
+	 */
+	EXPECT_EQ(__vm_mem_region_add(vm, TEST_SLOT + 1, SLOT_GPA, PAGE_SIZE, 0, &hva), -1);
+	EXPECT_EQ(errno, EEXIST);
+	EXPECT_EQ(vm_mem_region_find(vm, TEST_SLOT + 1), NULL);
+	EXPECT_EQ(hva, NULL);
+	EXPECT_EQ(__vm_set_user_memory_region(vm, TEST_SLOT + 1, 0, 0x100000, PAGE_SIZE,
+					      vm_mem_region_find(vm, TEST_SLOT)->host_mem), -1);
+	EXPECT_EQ(errno, EEXIST);
+	/* Moving onto RAM (slot 0 at GPA 0) overlaps too. */
+	EXPECT_EQ(__vm_mem_region_move(vm, TEST_SLOT, 0x200000), -1);
+	EXPECT_EQ(errno, EEXIST);
+	/* KVM_MEM_READONLY cannot change on an existing slot: EINVAL. */
+	EXPECT_EQ(__vm_mem_region_set_flags(vm, TEST_SLOT, KVM_MEM_READONLY), -1);
+	EXPECT_EQ(errno, EINVAL);
+	/* api.rst: guest_phys_addr and memory_size must be page aligned. */
+	EXPECT_EQ(__vm_mem_region_add(vm, TEST_SLOT + 2, MOVED_GPA + 0x800, PAGE_SIZE, 0, NULL),
+		  -1);
+	EXPECT_EQ(errno, EINVAL);
+	EXPECT_EQ(vm_mem_region_find(vm, TEST_SLOT + 2), NULL);
+
+	r = vm_mem_region_find(vm, TEST_SLOT);
+	ASSERT_NE(r, NULL);
+	EXPECT_EQ(r->region.guest_phys_addr, SLOT_GPA);
+	EXPECT_EQ(r->region.flags, 0);
+	/* The slot is still there, at its address, as writable memory. */
+	virt_map(vm, SLOT_GPA, SLOT_GPA, PAGE_SIZE, PTE_DEFAULT);
+	write_pages(vm, vcpu, 0x1);
+	EXPECT_EQ(((uint8_t *)r->host_mem)[5], 0xa0);
+
+	/* The raw delete removes it, after which the GPA is unbacked. */
+	EXPECT_EQ(__vm_mem_region_delete(vm, TEST_SLOT), 0);
+	EXPECT_EQ(vm_mem_region_find(vm, TEST_SLOT), NULL);
+	EXPECT_EQ(__addr_gpa2hva(vm, SLOT_GPA), NULL);
 }
 
 TEST_HARNESS_MAIN
