@@ -101,7 +101,7 @@ uint32_t __vcpu_run_ucall(struct kvm_vcpu *vcpu, struct ucall *uc, const char *f
 	char name[256];
 
 	for (;;) {
-		vcpu_run(vcpu);
+		vcpu_run_at(vcpu, file, line);
 		switch (get_ucall(vcpu, uc)) {
 		case UCALL_NONE:
 			/* Not a ucall: fail naming what it was. */
