@@ -8,8 +8,13 @@
  *    error is logged in the bank and signalled by the CMCI interrupt, not
  *    by #MC.  KVM injects UCNA when KVM_X86_SET_MCE has mcg_status 0 and
  *    UC=1 with PCC=S=AR=0 (api.rst KVM_X86_SET_MCE).
- *  - LMCE (MCG_LMCE_P, 16.3.1.5): with IA32_FEATURE_CONTROL.LMCE_ON and
- *    IA32_MCG_EXT_CTL.LMCE_EN, a local machine check shows MCG_STATUS.LMCE_S.
+ *  - LMCE (MCG_LMCE_P, 16.3.1.5): IA32_MCG_EXT_CTL exists for the guest only
+ *    once IA32_FEATURE_CONTROL.LMCE_ON is set (KVM: RDMSR/WRMSR #GP before,
+ *    vmx_get_msr/vmx_set_msr), takes only LMCE_EN, and the guest may set
+ *    LMCE_ON itself only when MCG_CAP has LMCE_P; a locked FEATURE_CONTROL
+ *    is read-only to the guest.  KVM_X86_SET_MCE copies mcg_status as given
+ *    (it does not check LMCE_EN), so LMCE_S reaching the handler is only the
+ *    delivery path, checked last.
  */
 #include "kvm_test_harness.h"
 #include "guest.h"
@@ -94,31 +99,53 @@ KVM_TEST(ucna_is_signalled_by_cmci)
 
 static void guest_lmce(void)
 {
+	uint64_t v;
+
 	mce_guest_init();
+	/* Before the firmware's opt-in, MCG_EXT_CTL does not exist. */
+	GUEST_ASSERT_EQ(rdmsr_safe(MSR_IA32_MCG_EXT_CTL, &v), GP_VECTOR);
+	GUEST_ASSERT_EQ(wrmsr_safe(MSR_IA32_MCG_EXT_CTL, MCG_EXT_CTL_LMCE_EN), GP_VECTOR);
+	/* The firmware's part, done by the guest: opt in to LMCE and lock. */
+	GUEST_ASSERT_EQ(wrmsr_safe(MSR_IA32_FEATURE_CONTROL, FEAT_CTL_LOCKED | FEAT_CTL_LMCE_ON),
+			NO_VECTOR);
+	GUEST_ASSERT_EQ(wrmsr_safe(MSR_IA32_FEATURE_CONTROL, 0), GP_VECTOR);	/* locked */
+	GUEST_ASSERT_EQ(rdmsr(MSR_IA32_MCG_EXT_CTL), 0);
+	GUEST_ASSERT_EQ(wrmsr_safe(MSR_IA32_MCG_EXT_CTL, 2), GP_VECTOR);	/* reserved bit */
 	wrmsr(MSR_IA32_MCG_EXT_CTL, MCG_EXT_CTL_LMCE_EN);
 	GUEST_ASSERT_EQ(rdmsr(MSR_IA32_MCG_EXT_CTL), MCG_EXT_CTL_LMCE_EN);
 	GUEST_SYNC(1);
 	GUEST_SYNC(2, mce_guest.nr_events, mce_guest.events[0].mcg_status);
 }
 
+/* Without MCG_LMCE_P in MCG_CAP the guest can't opt in: LMCE_ON is a reserved bit. */
+static void guest_no_lmce_p(void)
+{
+	GUEST_SYNC(wrmsr_safe(MSR_IA32_FEATURE_CONTROL, FEAT_CTL_LOCKED | FEAT_CTL_LMCE_ON),
+		   rdmsr(MSR_IA32_FEATURE_CONTROL));
+}
+
 KVM_ONE_VCPU_TEST(lmce_sets_lmce_s, guest_lmce)
 {
 	struct kvm_x86_mce m = {
-		.bank = 1, .status = MCE_STATUS_SRAO, .addr = 0x9000, .misc = MCI_MISC_PHYS_PAGE,
+		.bank = 1, .status = MCE_STATUS_SRAO, .misc = MCI_MISC_PHYS_PAGE,
 		.mcg_status = MCG_STATUS_MCIP | MCG_STATUS_RIPV | MCG_STATUS_LMCES,
 	};
 	uint64_t supported = kvm_mce_cap_supported();
+	struct kvm_vcpu *vcpu2;
+	struct kvm_vm *vm2;
 	struct ucall uc;
 
 	TEST_REQUIRE_MSG(supported & MCG_LMCE_P, "KVM does not advertise MCG_LMCE_P "
 			 "(KVM_X86_GET_MCE_CAP_SUPPORTED %#lx): no LMCE", supported);
 	vcpu_setup_mce(vcpu, BANKS | MCG_LMCE_P | (supported & (MCG_CTL_P | MCG_SER_P)));
-	/* The firmware's part: opt in to LMCE and lock IA32_FEATURE_CONTROL. */
-	vcpu_set_msr(vcpu, MSR_IA32_FEATURE_CONTROL, FEAT_CTL_LOCKED | FEAT_CTL_LMCE_ON);
+	/* A page of its own: the handler unmaps the page it recovers. */
+	m.addr = vm_phys_alloc(vm, 1);
 	vcpu_run(vcpu);
 	if (get_ucall(vcpu, &uc) == UCALL_ABORT)
 		report_guest_abort(vcpu, &uc);
 	ASSERT_EQ(uc.cmd, UCALL_SYNC);
+	ASSERT_EQ(uc.args[0], 1);
+	EXPECT_EQ(vcpu_get_msr(vcpu, MSR_IA32_MCG_EXT_CTL), MCG_EXT_CTL_LMCE_EN);
 	mce_log("host injects", &m, "local machine check");
 	vcpu_inject_mce(vcpu, &m);
 	vcpu_run(vcpu);
@@ -127,6 +154,16 @@ KVM_ONE_VCPU_TEST(lmce_sets_lmce_s, guest_lmce)
 	ASSERT_EQ(uc.cmd, UCALL_SYNC);
 	EXPECT_EQ(uc.args[1], 1);
 	EXPECT_NE(uc.args[2] & MCG_STATUS_LMCES, 0);
+
+	vm2 = vm_create_with_one_vcpu(&vcpu2, guest_no_lmce_p);
+	vcpu_setup_mce(vcpu2, BANKS | (supported & (MCG_CTL_P | MCG_SER_P)));
+	vcpu_run(vcpu2);
+	if (get_ucall(vcpu2, &uc) == UCALL_ABORT)
+		report_guest_abort(vcpu2, &uc);
+	ASSERT_EQ(uc.cmd, UCALL_SYNC);
+	EXPECT_EQ(uc.args[0], GP_VECTOR) TH_LOG("LMCE_ON accepted without MCG_LMCE_P");
+	EXPECT_EQ(uc.args[1] & FEAT_CTL_LMCE_ON, 0);
+	kvm_vm_free(vm2);
 }
 
 TEST_HARNESS_MAIN

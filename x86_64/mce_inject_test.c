@@ -10,7 +10,12 @@
  *    not all ones, is not signalled;
  *  - a corrected error is logged with no #MC, and OVER is set when it
  *    overwrites a valid one;
- *  - an invalid bank, or a status without VAL, is EINVAL.
+ *  - an invalid bank, or a status without VAL, is EINVAL;
+ *  - errors the SDM makes unrecoverable (16.6.3, 16.10) are refused by the
+ *    guest's handler: it ends the guest through its fatal path, leaves MCIP
+ *    and the bank as they are and touches no page.  Without MCG_CAP.SER_P
+ *    that is every uncorrected error (16.10.4.1), so each case is refused
+ *    whether or not SER_P took effect in the guest (kvm_amd drops it).
  */
 #include "kvm_test_harness.h"
 #include "guest.h"
@@ -19,11 +24,16 @@
 #define BANKS		8
 #define ERR_GPA		0x2345000ULL
 
-static void setup(struct kvm_vcpu *vcpu)
+/* Returns the MCG_CAP set: KVM's MCG_CTL_P and MCG_SER_P where it advertises them. */
+static uint64_t setup(struct kvm_vcpu *vcpu)
 {
+	uint64_t cap;
+
 	TEST_REQUIRE_CAP(KVM_CAP_MCE);
 	TEST_REQUIRE_MSG(kvm_check_cap(KVM_CAP_MCE) >= BANKS, "needs %u MCE banks", BANKS);
-	vcpu_setup_mce(vcpu, BANKS | (kvm_mce_cap_supported() & (MCG_CTL_P | MCG_SER_P)));
+	cap = BANKS | (kvm_mce_cap_supported() & (MCG_CTL_P | MCG_SER_P));
+	vcpu_setup_mce(vcpu, cap);
+	return cap;
 }
 
 static struct kvm_x86_mce make_mce(unsigned int bank, uint64_t status)
@@ -59,31 +69,77 @@ static void guest_recover(void)
 	GUEST_SYNC(rdmsr(MSR_IA32_MCG_STATUS), rdmsr(MSR_IA32_MCx_STATUS(2)));
 }
 
+/*
+ * An SRAO at bank 2.  The handler reads the bank as injected either way;
+ * then, with SER_P, it recovers (the page is taken out of use, the bank and
+ * MCIP cleared); without SER_P the same status is just "uncorrected" and,
+ * by 16.10.4.1, fatal: the handler refuses it and leaves everything set.
+ */
 KVM_ONE_VCPU_TEST(uncorrected_error_reaches_handler, guest_recover)
 {
 	struct kvm_x86_mce m;
 	struct mce_guest_state st;
 	struct ucall uc;
+	uint64_t gpa, cap, read;
+	char why[320];
+	bool ser;
 
-	setup(vcpu);
+	cap = setup(vcpu);
+	read = vcpu_mcg_cap(vcpu);
+	ser = vcpu_mce_ser_p(vcpu, cap, why, sizeof(why));
 	ASSERT_EQ(run(vcpu, &uc), UCALL_SYNC);
 	m = make_mce(2, MCE_STATUS_SRAO);
 	inject(vcpu, &m);
-	ASSERT_EQ(run(vcpu, &uc), UCALL_SYNC);
-	/* The handler cleared MCIP and the bank. */
-	EXPECT_EQ(uc.args[0], 0);
-	EXPECT_EQ(uc.args[1], 0);
+	vcpu_run(vcpu);
+	if (get_ucall(vcpu, &uc) == UCALL_ABORT && ser)
+		report_guest_abort(vcpu, &uc);
 	memcpy(&st, addr_gva2hva(vm, (uintptr_t)&mce_guest), sizeof(st));
 	ASSERT_EQ(st.nr_events, 1);
 	mce_log_event(&st.events[0]);
+	/* What the handler read: the injected bank, MCG_STATUS, and the guest's MCG_CAP. */
 	EXPECT_EQ(st.events[0].bank, 2);
 	EXPECT_EQ(st.events[0].status, MCE_STATUS_SRAO);
-	EXPECT_EQ(st.events[0].class, MCE_SRAO);
 	EXPECT_EQ(st.events[0].addr, ERR_GPA);
 	EXPECT_EQ(st.events[0].misc, MCI_MISC_PHYS_PAGE);
 	EXPECT_EQ(st.events[0].mcg_status, MCG_STATUS_MCIP | MCG_STATUS_RIPV);
+	EXPECT_EQ(st.events[0].ctl, ~0ULL);
+	EXPECT_EQ(st.events[0].mcg_cap, read) TH_LOG("RDMSR and KVM_GET_MSRS differ");
+	EXPECT_EQ(st.events[0].mcg_cap & MCG_CAP_COUNT_MASK, BANKS);
+
+	if (!ser) {
+		printf("# %s: the handler must refuse the error (SDM 16.10.4.1)\n", why);
+		ASSERT_EQ(uc.cmd, UCALL_ABORT)
+			TH_LOG("no SER_P: the guest went on after an uncorrected error (exit %s, "
+			       "ucall %u, args[0] %lu)", exit_reason_str(vcpu->run->exit_reason),
+			       uc.cmd, uc.args[0]);
+		printf("# guest: %s\n", uc.buffer);
+		EXPECT_NE(strstr(uc.buffer, "unrecoverable machine check"), NULL);
+		EXPECT_EQ(st.events[0].class, MCE_UC);
+		EXPECT_EQ(st.events[0].action, MCE_ACT_FATAL);
+		EXPECT_EQ(st.events[0].reason, MCE_WHY_NO_SER_P)
+			TH_LOG("reason: %s", mce_reason_str(st.events[0].reason));
+		EXPECT_EQ(st.fatal_reason, MCE_WHY_NO_SER_P);
+		EXPECT_EQ(st.nr_poisoned, 0);
+		EXPECT_TRUE(__addr_gva2gpa(vm, ERR_GPA, &gpa)) TH_LOG("page unmapped anyway");
+		/* Refused: MCIP still set, the error still in the bank. */
+		EXPECT_NE(vcpu_get_msr(vcpu, MSR_IA32_MCG_STATUS) & MCG_STATUS_MCIP, 0);
+		EXPECT_EQ(vcpu_get_msr(vcpu, MSR_IA32_MCx_STATUS(2)), MCE_STATUS_SRAO);
+		return;
+	}
+	ASSERT_EQ(uc.cmd, UCALL_SYNC);
+	/* The handler cleared MCIP and the bank. */
+	EXPECT_EQ(uc.args[0], 0);
+	EXPECT_EQ(uc.args[1], 0);
+	EXPECT_EQ(st.events[0].class, MCE_SRAO);
+	EXPECT_EQ(st.events[0].action, MCE_ACT_MEMORY_FAILURE);
 	EXPECT_EQ(st.nr_poisoned, 1);
 	EXPECT_EQ(st.poisoned[0], ERR_GPA);
+	/* No victim there: the page only lost its identity mapping (a 2 MiB page, split). */
+	EXPECT_TRUE(st.events[0].identity_unmapped);
+	EXPECT_EQ(st.events[0].victim_va, 0);
+	EXPECT_FALSE(__addr_gva2gpa(vm, ERR_GPA, &gpa));
+	EXPECT_TRUE(__addr_gva2gpa(vm, ERR_GPA + PAGE_SIZE, &gpa));
+	EXPECT_TRUE(__addr_gva2gpa(vm, ERR_GPA - PAGE_SIZE, &gpa));
 }
 
 static void mc_no_clear(struct ex_regs *regs)
@@ -225,6 +281,112 @@ KVM_ONE_VCPU_TEST(invalid_injection_is_einval, NULL)
 	m = make_mce(1, MCE_STATUS_SRAO & ~MCI_STATUS_VAL);
 	EXPECT_EQ(__vcpu_inject_mce(vcpu, &m), -1);
 	EXPECT_EQ(errno, EINVAL);
+}
+
+static void guest_must_not_recover(void)
+{
+	mce_guest_init();
+	GUEST_SYNC(1);		/* the host injects here */
+	GUEST_SYNC(2, mce_guest.nr_events);	/* only if the handler resumed */
+}
+
+/*
+ * Each case in a fresh VM: the handler must take its fatal path (GUEST_FAIL
+ * with the reason), not resume, and leave MCIP and the bank set.  The reason
+ * depends on the guest's MCG_CAP as KVM applied it: a case set up with
+ * SER_P that the guest does not see must still be refused, for the reason a
+ * non-SER_P guest has (reason_no_ser: PCC, OVER and RIPV=0 keep theirs,
+ * anything else is "no SER_P", 16.10.4.1).
+ */
+KVM_TEST(unrecoverable_errors_are_refused)
+{
+	static const struct {
+		const char *what;
+		uint64_t status, misc, mcg_status;
+		bool no_ser;
+		enum mce_reason reason, reason_no_ser;
+	} cases[] = {
+		{ "SRAR without ADDRV", MCE_STATUS_SRAR & ~MCI_STATUS_ADDRV, MCI_MISC_PHYS_PAGE,
+		  MCG_STATUS_MCIP | MCG_STATUS_RIPV | MCG_STATUS_EIPV, false, MCE_WHY_NO_ADDR,
+		  MCE_WHY_NO_SER_P },
+		{ "SRAR, RIPV=0 EIPV=1", MCE_STATUS_SRAR, MCI_MISC_PHYS_PAGE,
+		  MCG_STATUS_MCIP | MCG_STATUS_EIPV, false, MCE_WHY_NO_RIPV, MCE_WHY_NO_RIPV },
+		{ "SRAO, RIPV=EIPV=0", MCE_STATUS_SRAO, MCI_MISC_PHYS_PAGE, MCG_STATUS_MCIP,
+		  false, MCE_WHY_NO_RIPV, MCE_WHY_NO_RIPV },
+		{ "PCC=1", MCE_STATUS_FATAL, 0, MCG_STATUS_MCIP | MCG_STATUS_RIPV, false,
+		  MCE_WHY_PCC, MCE_WHY_PCC },
+		{ "SRAR with OVER", MCE_STATUS_SRAR | MCI_STATUS_OVER, MCI_MISC_PHYS_PAGE,
+		  MCG_STATUS_MCIP | MCG_STATUS_RIPV | MCG_STATUS_EIPV, false, MCE_WHY_OVERFLOW,
+		  MCE_WHY_OVERFLOW },
+		{ "UC=1 PCC=0 S=0 AR=1", MCI_STATUS_VAL | MCI_STATUS_UC | MCI_STATUS_EN |
+		  MCI_STATUS_AR | MCACOD_MEM_READ, 0, MCG_STATUS_MCIP | MCG_STATUS_RIPV, false,
+		  MCE_WHY_INVALID, MCE_WHY_NO_SER_P },
+		{ "SRAR, unknown MCACOD", (MCE_STATUS_SRAR & ~0xffffULL) | MCACOD_MEM_READ,
+		  MCI_MISC_PHYS_PAGE, MCG_STATUS_MCIP | MCG_STATUS_RIPV | MCG_STATUS_EIPV, false,
+		  MCE_WHY_MCACOD, MCE_WHY_NO_SER_P },
+		{ "SRAR, linear address mode", MCE_STATUS_SRAR, (1ULL << 6) | 12,
+		  MCG_STATUS_MCIP | MCG_STATUS_RIPV | MCG_STATUS_EIPV, false, MCE_WHY_ADDR_MODE,
+		  MCE_WHY_NO_SER_P },
+		/* Without SER_P the S/AR bits mean nothing: OVER+UC is simply fatal. */
+		{ "no SER_P, UC with OVER", MCE_STATUS_SRAR | MCI_STATUS_OVER, MCI_MISC_PHYS_PAGE,
+		  MCG_STATUS_MCIP | MCG_STATUS_RIPV | MCG_STATUS_EIPV, true, MCE_WHY_OVERFLOW,
+		  MCE_WHY_OVERFLOW },
+		/* ... and an SRAO's recovery is no longer there: uncorrected is fatal. */
+		{ "no SER_P, UC PCC=0 with RIPV", MCE_STATUS_SRAO, MCI_MISC_PHYS_PAGE,
+		  MCG_STATUS_MCIP | MCG_STATUS_RIPV, true, MCE_WHY_NO_SER_P, MCE_WHY_NO_SER_P },
+	};
+	uint64_t supported;
+
+	TEST_REQUIRE_CAP(KVM_CAP_MCE);
+	TEST_REQUIRE_MSG(kvm_check_cap(KVM_CAP_MCE) >= BANKS, "needs %u MCE banks", BANKS);
+	supported = kvm_mce_cap_supported();
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
+		uint64_t cap = BANKS | (supported & MCG_CTL_P) |
+			       (cases[i].no_ser ? 0 : supported & MCG_SER_P);
+		enum mce_reason reason = cases[i].reason;
+		char why[320];
+		struct kvm_x86_mce m = {
+			.bank = 2, .status = cases[i].status, .addr = ERR_GPA,
+			.misc = cases[i].misc, .mcg_status = cases[i].mcg_status,
+		};
+		struct mce_guest_state st;
+		struct kvm_vcpu *vcpu;
+		struct kvm_vm *vm;
+		struct ucall uc;
+		uint64_t gpa;
+
+		printf("# case: %s\n", cases[i].what);
+		vm = vm_create_with_one_vcpu(&vcpu, guest_must_not_recover);
+		vcpu_setup_mce(vcpu, cap);
+		if (!vcpu_mce_ser_p(vcpu, cap, why, sizeof(why))) {
+			reason = cases[i].reason_no_ser;
+			if (!cases[i].no_ser)
+				printf("# %s: refused as by a guest without SER_P\n", why);
+		}
+		ASSERT_EQ(run(vcpu, &uc), UCALL_SYNC);
+		inject(vcpu, &m);
+		vcpu_run(vcpu);
+		ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_ABORT)
+			TH_LOG("%s: the guest went on (exit %s, ucall %u, args[0] %lu)",
+			       cases[i].what, exit_reason_str(vcpu->run->exit_reason), uc.cmd,
+			       uc.args[0]);
+		printf("# guest: %s\n", uc.buffer);
+		EXPECT_NE(strstr(uc.buffer, "unrecoverable machine check"), NULL);
+		EXPECT_NE(strstr(uc.buffer, mce_reason_str(reason)), NULL)
+			TH_LOG("%s: expected reason \"%s\"", cases[i].what, mce_reason_str(reason));
+		memcpy(&st, addr_gva2hva(vm, (uintptr_t)&mce_guest), sizeof(st));
+		ASSERT_EQ(st.nr_events, 1);
+		mce_log_event(&st.events[0]);
+		EXPECT_EQ(st.events[0].action, MCE_ACT_FATAL);
+		EXPECT_EQ(st.fatal_reason, reason);
+		EXPECT_EQ(st.nr_poisoned, 0);
+		EXPECT_TRUE(__addr_gva2gpa(vm, ERR_GPA, &gpa)) TH_LOG("page unmapped anyway");
+		/* Nothing was cleared: MCIP still set, the error still in the bank. */
+		EXPECT_NE(vcpu_get_msr(vcpu, MSR_IA32_MCG_STATUS) & MCG_STATUS_MCIP, 0);
+		EXPECT_EQ(vcpu_get_msr(vcpu, MSR_IA32_MCx_STATUS(2)), cases[i].status);
+		kvm_vm_free(vm);
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -15,8 +15,20 @@
  *    (sigbus_simulated_*): nothing is poisoned, the VMM code is what runs.
  *  - Real host poison (MADV_HWPOISON) where the host kernel has
  *    CONFIG_MEMORY_FAILURE: KVM itself raises the SIGBUS.
+ *
+ * Every recovery ends with the guest touching the poisoned page through
+ * its identity mapping (GVA == GPA): the handler removed it, so that #PFs.
+ *
+ * Recovery is UCR error handling (SDM vol. 3B 16.6): it needs MCG_SER_P in
+ * the guest's MCG_CAP as KVM applied it (kvm_amd drops it).  Without it,
+ * srao_* and srar_* SKIP; sigbus_simulated_* and real_host_poison_recovers
+ * first check their host half (the SIGBUS, the GPA, the MCE injected, the
+ * host page replaced) and that the guest refuses the error as a non-SER_P
+ * guest must (16.10.4.1), and only then SKIP the guest's recovery.
  */
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -28,6 +40,8 @@
 #define BANKS		4
 #define VICTIM_VA	0x300000000ULL
 #define PATTERN		0x5eed5eed00000000ULL
+/* What the VMM writes into the host page it put behind the old GPA. */
+#define MARKER		0x0dd0beef00000000ULL
 #define WORDS		512
 
 /* A SYNC whose next instruction is the victim's load: RIP at the exit is that load. */
@@ -65,15 +79,30 @@ static unsigned int intact(uint64_t tag)
 	return n;
 }
 
+/*
+ * SYNC 4: read the poisoned page through its identity VA.  The handler took
+ * that mapping away, so this must #PF (not-present, CR2 = that VA).
+ */
+static void probe_identity_va(void)
+{
+	uint64_t va = mce_guest.poisoned[0], v = 0;
+
+	asm volatile(ASM_SAFE("mov (%[va]), %[v]") : [v] "+r"(v) : [va] "r"(va) : "memory");
+	GUEST_SYNC(4, guest_fault_vector(), this_percpu()->fault_cr2, guest_fault_error_code(),
+		   va);
+}
+
 /* SRAO: the host reports the error at SYNC 1; the victim finds its data gone and goes on. */
 static void guest_srao_victim(void)
 {
 	mce_guest_init();
 	fill(PATTERN);
 	GUEST_SYNC(1);
-	GUEST_SYNC(2, intact(PATTERN), mce_guest.nr_events);
+	GUEST_SYNC(2, intact(PATTERN), mce_guest.nr_events,
+		   ((volatile uint64_t *)VICTIM_VA)[1]);
 	fill(PATTERN + 1);	/* the victim carries on */
 	GUEST_SYNC(3, intact(PATTERN + 1));
+	probe_identity_va();
 }
 
 /* SRAR: the error comes as the load is about to consume it. */
@@ -87,20 +116,49 @@ static void guest_srar_victim(void)
 	GUEST_SYNC(2, v, at, mce_guest.nr_events);
 	fill(PATTERN + 1);
 	GUEST_SYNC(3, intact(PATTERN + 1));
+	probe_identity_va();
 }
 
 struct victim {
 	uint64_t gpa;		/* the page the victim starts on */
 	struct mce_guest_state *st;	/* host view of the guest's state */
+	bool ser_p;		/* MCG_SER_P took effect in the guest's MCG_CAP */
+	char no_ser[320];	/* if not, why (vcpu_mce_ser_p()) */
 };
+
+/* Tests that are all guest recovery: nothing to check without SER_P. */
+#define REQUIRE_UCR_RECOVERY(v) do {						\
+	if (!(v)->ser_p)							\
+		SKIP(return, "%s: UCR recovery (SDM 16.6) is not available to this guest",	\
+		     (v)->no_ser);						\
+} while (0)
+
+/*
+ * After the host half passed and the guest refused the error: SKIP the
+ * guest's recovery half.  Not if an EXPECT already failed: SKIP() would turn
+ * that failure into a skip.
+ */
+#define SKIP_GUEST_RECOVERY(v, host_half) do {					\
+	if (_metadata->exit_code == KSFT_FAIL)					\
+		return;								\
+	SKIP(return, "host half passed (%s); the guest refused the error as a guest "	\
+	     "without SER_P must (SDM 16.10.4.1); its recovery is not tested: %s: UCR "	\
+	     "recovery (SDM 16.6) is not available to this guest", host_half,	\
+	     (v)->no_ser);							\
+} while (0)
 
 static void setup_victim(struct __test_metadata *_metadata, struct kvm_vm *vm,
 			 struct kvm_vcpu *vcpu, struct victim *v)
 {
+	uint64_t cap;
+
 	TEST_REQUIRE_CAP(KVM_CAP_MCE);
-	TEST_REQUIRE_MSG(kvm_mce_cap_supported() & MCG_SER_P,
-			 "KVM does not support MCG_SER_P (software error recovery)");
-	vcpu_setup_mce(vcpu, BANKS | MCG_SER_P | (kvm_mce_cap_supported() & MCG_CTL_P));
+	TEST_REQUIRE_MSG(kvm_check_cap(KVM_CAP_MCE) >= BANKS, "needs %u MCE banks", BANKS);
+	cap = BANKS | (kvm_mce_cap_supported() & (MCG_CTL_P | MCG_SER_P));
+	vcpu_setup_mce(vcpu, cap);
+	v->ser_p = vcpu_mce_ser_p(vcpu, cap, v->no_ser, sizeof(v->no_ser));
+	if (!v->ser_p)
+		printf("# %s\n", v->no_ser);
 	v->gpa = vm_phys_alloc(vm, 1);
 	virt_map(vm, VICTIM_VA, v->gpa, PAGE_SIZE, PTE_DEFAULT);
 	v->st = addr_gva2hva(vm, (uintptr_t)&mce_guest);
@@ -137,12 +195,77 @@ static void check_recovered(struct __test_metadata *_metadata, struct kvm_vm *vm
 	ASSERT_EQ(v->st->nr_events, 1);
 	mce_log_event(ev);
 	EXPECT_EQ(ev->class, class);
+	EXPECT_EQ(ev->action, MCE_ACT_MEMORY_FAILURE) TH_LOG("reason: %s",
+							     mce_reason_str(ev->reason));
+	EXPECT_EQ(ev->ctl, ~0ULL) TH_LOG("MCi_CTL as the handler read it");
+	EXPECT_NE(ev->mcg_cap & MCG_SER_P, 0) TH_LOG("MCG_CAP %#lx", ev->mcg_cap);
 	EXPECT_EQ(ev->addr & ~(PAGE_SIZE - 1), v->gpa);
+	EXPECT_EQ(ev->page, v->gpa);
+	EXPECT_TRUE(ev->identity_unmapped);
 	EXPECT_EQ(ev->victim_va, VICTIM_VA);
 	EXPECT_NE(ev->new_gpa, v->gpa);
 	EXPECT_EQ(addr_gva2gpa(vm, VICTIM_VA), ev->new_gpa) TH_LOG("the victim's PTE");
 	EXPECT_EQ(v->st->nr_poisoned, 1);
 	EXPECT_EQ(v->st->poisoned[0], v->gpa);
+}
+
+/*
+ * A guest without SER_P refuses the injected memory error (16.10.4.1): the
+ * handler reads the bank as the VMM injected it and takes its fatal path;
+ * nothing is remapped and MCIP stays set.
+ */
+static void check_refused_without_ser(struct __test_metadata *_metadata, struct kvm_vm *vm,
+				      struct kvm_vcpu *vcpu, struct victim *v,
+				      const struct kvm_x86_mce *m)
+{
+	const struct mce_event *ev = &v->st->events[0];
+	struct ucall uc;
+
+	vcpu_run(vcpu);
+	ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_ABORT)
+		TH_LOG("no SER_P: the guest went on after an uncorrected error (exit %s, "
+		       "ucall %u, args[0] %#lx)", exit_reason_str(vcpu->run->exit_reason),
+		       uc.cmd, uc.args[0]);
+	printf("# guest: %s\n", uc.buffer);
+	EXPECT_NE(strstr(uc.buffer, "unrecoverable machine check"), NULL);
+	ASSERT_EQ(v->st->nr_events, 1);
+	mce_log_event(ev);
+	EXPECT_EQ(ev->bank, m->bank);
+	EXPECT_EQ(ev->status, m->status);
+	EXPECT_EQ(ev->addr, m->addr);
+	EXPECT_EQ(ev->misc, m->misc);
+	EXPECT_EQ(ev->mcg_status, m->mcg_status);
+	EXPECT_EQ(ev->mcg_cap & MCG_SER_P, 0) TH_LOG("MCG_CAP %#lx", ev->mcg_cap);
+	EXPECT_EQ(ev->class, MCE_UC);
+	EXPECT_EQ(ev->action, MCE_ACT_FATAL);
+	EXPECT_EQ(ev->reason, MCE_WHY_NO_SER_P) TH_LOG("reason: %s", mce_reason_str(ev->reason));
+	EXPECT_EQ(v->st->nr_poisoned, 0);
+	EXPECT_EQ(addr_gva2gpa(vm, VICTIM_VA), v->gpa) TH_LOG("the victim was remapped");
+	EXPECT_NE(vcpu_get_msr(vcpu, MSR_IA32_MCG_STATUS) & MCG_STATUS_MCIP, 0);
+	EXPECT_EQ(vcpu_get_msr(vcpu, MSR_IA32_MCx_STATUS(m->bank)), m->status);
+}
+
+/* SYNC 4 (probe_identity_va): the poisoned page's identity VA is gone, its neighbours aren't. */
+static void check_identity_va_gone(struct __test_metadata *_metadata, struct kvm_vm *vm,
+				   struct kvm_vcpu *vcpu, struct victim *v)
+{
+	struct ucall uc;
+	uint64_t gpa;
+
+	run(vcpu, &uc);
+	ASSERT_EQ(uc.args[0], 4);
+	EXPECT_EQ(uc.args[4], v->gpa);
+	EXPECT_EQ(uc.args[1], PF_VECTOR) TH_LOG("reading identity VA %#lx of the poisoned page "
+						"raised vector %#lx, not #PF", v->gpa, uc.args[1]);
+	EXPECT_EQ(uc.args[2], v->gpa) TH_LOG("CR2");
+	EXPECT_EQ(uc.args[3] & 1, 0) TH_LOG("#PF error code %#lx: P=1, still mapped",
+					     uc.args[3]);
+	EXPECT_FALSE(__addr_gva2gpa(vm, v->gpa, &gpa)) TH_LOG("host walk: still mapped");
+	/* The large page around it was split, not dropped. */
+	ASSERT_TRUE(__addr_gva2gpa(vm, v->gpa + PAGE_SIZE, &gpa));
+	EXPECT_EQ(gpa, v->gpa + PAGE_SIZE);
+	ASSERT_TRUE(__addr_gva2gpa(vm, v->gpa - PAGE_SIZE, &gpa));
+	EXPECT_EQ(gpa, v->gpa - PAGE_SIZE);
 }
 
 static struct kvm_x86_mce mem_error(uint64_t gpa, bool ar)
@@ -163,6 +286,7 @@ KVM_ONE_VCPU_TEST(srao_victim_moves_to_a_fresh_page, guest_srao_victim)
 	struct ucall uc;
 
 	setup_victim(_metadata, vm, vcpu, &v);
+	REQUIRE_UCR_RECOVERY(&v);
 	run(vcpu, &uc);
 	ASSERT_EQ(uc.args[0], 1);
 	print_chain(vm);
@@ -173,6 +297,7 @@ KVM_ONE_VCPU_TEST(srao_victim_moves_to_a_fresh_page, guest_srao_victim)
 	ASSERT_EQ(uc.args[0], 2);
 	EXPECT_EQ(uc.args[1], 0) TH_LOG("%lu words of the lost page still visible", uc.args[1]);
 	EXPECT_EQ(uc.args[2], 1);
+	EXPECT_EQ(uc.args[3], 0) TH_LOG("the victim read %#lx, not its fresh page", uc.args[3]);
 	check_recovered(_metadata, vm, &v, MCE_SRAO);
 	run(vcpu, &uc);
 	ASSERT_EQ(uc.args[0], 3);
@@ -182,6 +307,7 @@ KVM_ONE_VCPU_TEST(srao_victim_moves_to_a_fresh_page, guest_srao_victim)
 	EXPECT_EQ(*(uint64_t *)addr_gpa2hva(vm, v.gpa), PATTERN);
 	printf("# victim: data loss reported (0 of %u words survived), carried on at GPA %#lx\n",
 	       WORDS, v.st->events[0].new_gpa);
+	check_identity_va_gone(_metadata, vm, vcpu, &v);
 }
 
 /*
@@ -197,7 +323,11 @@ static void check_srar_outcome(struct __test_metadata *_metadata, struct kvm_vm 
 
 	run(vcpu, &uc);
 	ASSERT_EQ(uc.args[0], 2);
-	/* The load ran after the handler, on the fresh (zeroed) page. */
+	/*
+	 * The load ran after the handler, on the guest's fresh (zeroed) page.  The
+	 * old GPA holds PATTERN, or MARKER once the VMM replaced its host page:
+	 * only the guest's remap gives 0.
+	 */
 	EXPECT_EQ(uc.args[1], 0) TH_LOG("the load returned %#lx", uc.args[1]);
 	load_rip = uc.args[2];
 	EXPECT_EQ(uc.args[3], 1);
@@ -209,6 +339,7 @@ static void check_srar_outcome(struct __test_metadata *_metadata, struct kvm_vm 
 	run(vcpu, &uc);
 	ASSERT_EQ(uc.args[0], 3);
 	EXPECT_EQ(uc.args[1], WORDS);
+	check_identity_va_gone(_metadata, vm, vcpu, v);
 }
 
 KVM_ONE_VCPU_TEST(srar_load_reexecutes_on_the_new_page, guest_srar_victim)
@@ -218,6 +349,7 @@ KVM_ONE_VCPU_TEST(srar_load_reexecutes_on_the_new_page, guest_srar_victim)
 	struct ucall uc;
 
 	setup_victim(_metadata, vm, vcpu, &v);
+	REQUIRE_UCR_RECOVERY(&v);
 	run(vcpu, &uc);
 	ASSERT_EQ(uc.args[0], VICTIM_VA + 8);
 	print_chain(vm);
@@ -238,102 +370,253 @@ static void raise_mce_sigbus(int code, void *hva)
 		    "rt_tgsigqueueinfo: %s", strerror(errno));
 }
 
-static void sigbus_vmm_path(struct __test_metadata *_metadata, struct kvm_vm *vm,
-			    struct kvm_vcpu *vcpu, struct victim *v, int code)
+/*
+ * After the VMM replaced the host page behind the old GPA: the page is fresh
+ * (all zero where it held PATTERN).  Where pagemap shows PFNs
+ * (CAP_SYS_ADMIN) and the old page was really poisoned, the PFN behind the
+ * host VA changed: a poisoned frame is never handed out again (until
+ * unpoisoned).  A page that was not poisoned (sigbus_simulated_*) was only
+ * freed by the replacement, and the allocator may give the same frame right
+ * back: its PFN is printed, not compared.  Then the VMM's page gets MARKER,
+ * so that a guest that still read the old GPA would see it, not the zeros of
+ * its own fresh page.
+ */
+static void check_host_page_replaced(struct __test_metadata *_metadata, uint64_t *hva,
+				     int pfn_r, uint64_t old_pfn, bool poisoned)
 {
-	struct vmm_memory_error e;
-	uint64_t *hva = addr_gpa2hva(vm, v->gpa);
+	uint64_t new_pfn = 0;
+	unsigned int dirty = 0;
 
+	for (unsigned int i = 0; i < WORDS; i++)
+		dirty += hva[i] != 0;
+	EXPECT_EQ(dirty, 0) TH_LOG("the host page at %p still holds %#lx", hva, *hva);
+	for (unsigned int i = 0; i < WORDS; i++)
+		hva[i] = MARKER ^ i;
+	if (pfn_r == -EPERM) {
+		printf("# host: pagemap hides PFNs (no CAP_SYS_ADMIN): PFN change not checked\n");
+		return;
+	}
+	ASSERT_EQ(pfn_r, 0) TH_LOG("pagemap of the victim's host page: %s", strerror(-pfn_r));
+	EXPECT_NE(old_pfn, 0);
+	ASSERT_EQ(__hva_to_pfn(hva, &new_pfn), 0);
+	if (poisoned) {
+		EXPECT_NE(new_pfn, old_pfn) TH_LOG("host VA %p still on poisoned PFN %#lx", hva,
+						   old_pfn);
+	}
+	printf("# host: PFN %#lx replaced by PFN %#lx%s\n", old_pfn, new_pfn,
+	       poisoned || new_pfn != old_pfn ? "" : " (the freed frame, reused: not poisoned)");
+}
+
+/*
+ * What the VMM made of a memory-error SIGBUS: delivered to this (the vCPU's)
+ * thread, page granular, translated to the GPA, and the MCE the SDM
+ * prescribes injected at bank 1 (AR: SRAR with RIPV|EIPV; AO: SRAO, RIPV).
+ */
+static void check_vmm_injection(struct __test_metadata *_metadata,
+				const struct vmm_memory_error *e, int code, uint64_t gpa)
+{
+	bool ar = code == BUS_MCEERR_AR;
+
+	EXPECT_EQ(e->code, code) TH_LOG("si_code %d", e->code);
+	EXPECT_EQ(e->tid, gettid()) TH_LOG("SIGBUS delivered to thread %d, not the vCPU's",
+					   e->tid);
+	EXPECT_EQ(e->addr_lsb, PAGE_SHIFT) TH_LOG("si_addr_lsb");
+	EXPECT_EQ(e->gpa, gpa) TH_LOG("host VA %p", e->hva);
+	EXPECT_EQ(e->mce.bank, 1);
+	EXPECT_EQ(e->mce.addr, gpa & ~(PAGE_SIZE - 1));
+	EXPECT_EQ(e->mce.misc, MCI_MISC_PHYS_PAGE);
+	EXPECT_EQ(e->mce.status, ar ? MCE_STATUS_SRAR : MCE_STATUS_SRAO);
+	EXPECT_EQ(e->mce.mcg_status, MCG_STATUS_MCIP | MCG_STATUS_RIPV |
+		  (ar ? MCG_STATUS_EIPV : 0));
+	/* As a guest with SER_P classifies it, whether or not this one has it. */
+	EXPECT_EQ(mce_classify(e->mce.status, MCG_SER_P), ar ? MCE_SRAR : MCE_SRAO);
+	EXPECT_FALSE(vmm_memory_error_pending());
+}
+
+static void sigbus_vmm_path(struct __test_metadata *_metadata, struct kvm_vm *vm,
+			    struct kvm_vcpu *vcpu, struct victim *v, int code,
+			    struct vmm_memory_error *e)
+{
+	uint64_t *hva = addr_gpa2hva(vm, v->gpa), pfn = 0;
+	int pfn_r;
+
+	/* The guest filled the page at SYNC 1: present, PATTERN. */
+	ASSERT_EQ(*hva, PATTERN);
+	pfn_r = __hva_to_pfn(hva, &pfn);
 	vmm_sigbus_install();
 	raise_mce_sigbus(code, (uint8_t *)hva + 0x10);
 	ASSERT_TRUE(vmm_memory_error_pending());
-	ASSERT_TRUE(vmm_handle_memory_error(vcpu, 1, &e));
-	EXPECT_EQ(e.code, code);
-	EXPECT_EQ(e.gpa, v->gpa + 0x10);
-	EXPECT_EQ(e.mce.addr, v->gpa);
-	EXPECT_EQ(mce_classify(e.mce.status), code == BUS_MCEERR_AR ? MCE_SRAR : MCE_SRAO);
-	/* The host page behind the GPA was replaced: the victim's pattern is gone there. */
-	EXPECT_EQ(*hva, 0);
-	EXPECT_FALSE(vmm_memory_error_pending());
+	ASSERT_TRUE(vmm_handle_memory_error(vcpu, 1, e));
+	EXPECT_EQ(e->hva, (uint8_t *)hva + 0x10);
+	check_vmm_injection(_metadata, e, code, v->gpa + 0x10);
+	check_host_page_replaced(_metadata, hva, pfn_r, pfn, false);
 }
 
 KVM_ONE_VCPU_TEST(sigbus_simulated_ar_injects_srar, guest_srar_victim)
 {
+	struct vmm_memory_error e;
 	struct victim v;
 	struct ucall uc;
 
 	setup_victim(_metadata, vm, vcpu, &v);
 	run(vcpu, &uc);
+	ASSERT_EQ(uc.args[0], VICTIM_VA + 8);
 	print_chain(vm);
-	sigbus_vmm_path(_metadata, vm, vcpu, &v, BUS_MCEERR_AR);
+	sigbus_vmm_path(_metadata, vm, vcpu, &v, BUS_MCEERR_AR, &e);
+	if (!v.ser_p) {
+		check_refused_without_ser(_metadata, vm, vcpu, &v, &e.mce);
+		SKIP_GUEST_RECOVERY(&v, "BUS_MCEERR_AR on the vCPU thread -> GPA -> SRAR with "
+				    "RIPV|EIPV injected, host page replaced");
+	}
 	check_srar_outcome(_metadata, vm, vcpu, &v);
 }
 
 KVM_ONE_VCPU_TEST(sigbus_simulated_ao_injects_srao, guest_srao_victim)
 {
+	struct vmm_memory_error e;
 	struct victim v;
 	struct ucall uc;
 
 	setup_victim(_metadata, vm, vcpu, &v);
 	run(vcpu, &uc);
 	ASSERT_EQ(uc.args[0], 1);
-	sigbus_vmm_path(_metadata, vm, vcpu, &v, BUS_MCEERR_AO);
+	sigbus_vmm_path(_metadata, vm, vcpu, &v, BUS_MCEERR_AO, &e);
+	if (!v.ser_p) {
+		check_refused_without_ser(_metadata, vm, vcpu, &v, &e.mce);
+		SKIP_GUEST_RECOVERY(&v, "BUS_MCEERR_AO on the vCPU thread -> GPA -> SRAO with "
+				    "RIPV injected, host page replaced");
+	}
 	run(vcpu, &uc);
 	ASSERT_EQ(uc.args[0], 2);
 	EXPECT_EQ(uc.args[1], 0);
+	EXPECT_EQ(uc.args[3], 0) TH_LOG("the victim read %#lx, not its fresh page", uc.args[3]);
 	check_recovered(_metadata, vm, &v, MCE_SRAO);
 	run(vcpu, &uc);
+	ASSERT_EQ(uc.args[0], 3);
 	EXPECT_EQ(uc.args[1], WORDS);
+	check_identity_va_gone(_metadata, vm, vcpu, &v);
 }
 
 #define EARLY_KILL	"/proc/sys/vm/memory_failure_early_kill"
 #define UNPOISON	"/sys/kernel/debug/hwpoison/unpoison-pfn"
 
+/* Give the PFN back where the host can (CONFIG_HWPOISON_INJECT, debugfs). */
+static void unpoison(uint64_t pfn)
+{
+	FILE *f;
+
+	if (access(UNPOISON, W_OK)) {
+		printf("# host: PFN %#lx stays poisoned (no %s)\n", pfn, UNPOISON);
+		return;
+	}
+	f = fopen(UNPOISON, "w");
+	if (f) {
+		fprintf(f, "%#lx\n", pfn);
+		printf("# host: unpoison PFN %#lx: %s\n", pfn, fclose(f) ? strerror(errno) : "ok");
+	}
+}
+
+/*
+ * Real poison, in the order the kernel produces it:
+ *  1. madvise(MADV_HWPOISON) runs memory_failure() with MF_ACTION_REQUIRED
+ *     on the (dirty, mapped) page: it is unmapped, and kernels that kill
+ *     early signal the caller at once (6.12: BUS_MCEERR_AR to the current
+ *     thread, kill_proc()).  That signal arrives as madvise() returns and is
+ *     only noted: the page stays in the memslot, so KVM must find the
+ *     poison on its own.  Older kernels may send nothing here; both are fine.
+ *  2. The guest's load faults on the GPA; KVM's hva_to_pfn() gets
+ *     -EHWPOISON, kvm_send_hwpoison_signal() raises BUS_MCEERR_AR at the host
+ *     VA on the vCPU thread, and KVM_RUN returns -EINTR.
+ *  3. The VMM path injects SRAR (RIPV|EIPV) and replaces the host page; the
+ *     guest's handler recovers and its load re-executes on a fresh page.
+ *     (Steps 1-2 and the VMM's part of 3 are the host half: checked on every
+ *     host that can poison a page, whether or not the guest has SER_P.)
+ */
 KVM_ONE_VCPU_TEST(real_host_poison_recovers, guest_srar_victim)
 {
-	struct victim v;
 	struct vmm_memory_error e = { 0 };
+	uint64_t pfn = 0, *page;
+	int r, pfn_r, code, tries;
+	struct victim v;
 	struct ucall uc;
-	void *page;
-	uint64_t pfn = 0;
-	int r;
+	void *addr;
 
 	TEST_REQUIRE_MSG(!access(EARLY_KILL, F_OK), "host kernel lacks CONFIG_MEMORY_FAILURE (no "
 			 EARLY_KILL "): MADV_HWPOISON is unavailable");
 	TEST_REQUIRE_MSG(!geteuid(), "MADV_HWPOISON needs root (CAP_SYS_ADMIN)");
 	setup_victim(_metadata, vm, vcpu, &v);
-	vmm_sigbus_install();
-	run(vcpu, &uc);
-	ASSERT_EQ(uc.args[0], VICTIM_VA + 8);
-	print_chain(vm);
 	page = addr_gpa2hva(vm, v.gpa);
-	__hva_to_pfn(page, &pfn);
+	/*
+	 * Before the guest touches it, give the victim page a fresh 4 KiB anonymous
+	 * mapping of its own and keep it out of transparent huge pages:
+	 * memory_failure() on a THP must split it first and fails (EBUSY) when it
+	 * can't.  (No THP support: MADV_NOHUGEPAGE fails, and there is nothing to
+	 * avoid.)
+	 */
+	ASSERT_EQ(mmap(page, PAGE_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0), (void *)page);
+	(void)madvise(page, PAGE_SIZE, MADV_NOHUGEPAGE);
+	vmm_sigbus_install();
+	run(vcpu, &uc);		/* the guest filled the page and stopped before its load */
+	ASSERT_EQ(uc.args[0], VICTIM_VA + 8);
+	ASSERT_EQ(*page, PATTERN);
+	print_chain(vm);
+	pfn_r = __hva_to_pfn(page, &pfn);
+
 	r = madvise(page, PAGE_SIZE, MADV_HWPOISON);
-	TEST_REQUIRE_MSG(!r, "madvise(MADV_HWPOISON): %s", strerror(errno));
+	/* EINVAL: no MADV_HWPOISON in this kernel; EPERM: no CAP_SYS_ADMIN (e.g. a container). */
+	TEST_REQUIRE_MSG(!r || (errno != EINVAL && errno != EPERM),
+			 "madvise(MADV_HWPOISON): %s", strerror(errno));
+	ASSERT_EQ(r, 0) TH_LOG("madvise(MADV_HWPOISON) of host VA %p (GPA %#lx): %s", page, v.gpa,
+			       strerror(errno));
+	ASSERT_EQ(pfn_r, 0) TH_LOG("CAP_SYS_ADMIN (madvise worked) but no PFN from pagemap: %s",
+				   strerror(-pfn_r));
+	EXPECT_NE(pfn, 0);
 	printf("# host: poisoned PFN %#lx behind GPA %#lx\n", pfn, v.gpa);
 
-	/* The kernel signals us at once (MF_ACTION_REQUIRED) or when KVM touches it. */
-	for (int tries = 0; !vmm_memory_error_pending() && tries < 3; tries++) {
-		r = __vcpu_run(vcpu);
-		ASSERT_TRUE(r < 0 && errno == EINTR)
-			TH_LOG("KVM_RUN %d (%s), exit %s: the guest used a poisoned page", r,
-			       strerror(errno), exit_reason_str(vcpu->run->exit_reason));
-	}
-	ASSERT_TRUE(vmm_handle_memory_error(vcpu, 1, &e));
-	EXPECT_EQ(e.code, BUS_MCEERR_AR);
-	EXPECT_EQ(e.gpa & ~(PAGE_SIZE - 1), v.gpa);
-	check_srar_outcome(_metadata, vm, vcpu, &v);
-
-	if (pfn && !access(UNPOISON, W_OK)) {
-		FILE *f = fopen(UNPOISON, "w");
-
-		if (f) {
-			fprintf(f, "%#lx\n", pfn);
-			printf("# host: unpoison PFN %#lx: %s\n", pfn, fclose(f) ? strerror(errno) : "ok");
-		}
+	/* 1: the signal of madvise() itself, if this kernel sends one. */
+	if (vmm_take_memory_error(&code, &addr)) {
+		printf("# host: memory_failure() signalled the caller during madvise(): %s at %p "
+		       "(noted, not handled)\n", code == BUS_MCEERR_AR ? "BUS_MCEERR_AR" :
+		       "BUS_MCEERR_AO", addr);
+		EXPECT_TRUE(code == BUS_MCEERR_AR || code == BUS_MCEERR_AO) TH_LOG("si_code %d",
+										     code);
+		EXPECT_EQ((uintptr_t)addr & ~(PAGE_SIZE - 1), (uintptr_t)page);
 	} else {
-		printf("# host: PFN %#lx stays poisoned (no %s)\n", pfn, UNPOISON);
+		printf("# host: no SIGBUS during madvise(): the first comes from KVM\n");
 	}
+	EXPECT_FALSE(vmm_memory_error_pending());
+
+	/* 2: KVM's own SIGBUS when the guest's load needs the page. */
+	for (tries = 0; tries < 3 && !vmm_memory_error_pending(); tries++) {
+		r = __vcpu_run(vcpu);
+		if (!r && get_ucall(vcpu, &uc) == UCALL_ABORT)
+			report_guest_abort(vcpu, &uc);
+		ASSERT_TRUE(r < 0 && errno == EINTR)
+			TH_LOG("KVM_RUN returned %d (%s), exit %s: the guest went on past a "
+			       "poisoned page without a SIGBUS", r, strerror(errno),
+			       exit_reason_str(vcpu->run->exit_reason));
+	}
+	ASSERT_TRUE(vmm_memory_error_pending())
+		TH_LOG("KVM_RUN returned -EINTR %d times without a memory-error SIGBUS", tries);
+	printf("# host: KVM_RUN -EINTR with SIGBUS from KVM (run %d)\n", tries);
+
+	/* 3: the VMM path. */
+	ASSERT_TRUE(vmm_handle_memory_error(vcpu, 1, &e));
+	/* kvm_send_hwpoison_signal(): the page's host VA, page granular, on the vCPU thread. */
+	EXPECT_EQ(e.hva, (void *)page) TH_LOG("si_addr");
+	check_vmm_injection(_metadata, &e, BUS_MCEERR_AR, v.gpa);
+	check_host_page_replaced(_metadata, page, 0, pfn, true);
+	/* Only now: an unpoisoned PFN could have become the replacement page. */
+	unpoison(pfn);
+
+	if (!v.ser_p) {
+		check_refused_without_ser(_metadata, vm, vcpu, &v, &e.mce);
+		SKIP_GUEST_RECOVERY(&v, "MADV_HWPOISON; KVM_RUN -EINTR with KVM's BUS_MCEERR_AR "
+				    "at the page's host VA on the vCPU thread; SRAR with RIPV|EIPV "
+				    "injected at its GPA; host PFN replaced");
+	}
+	check_srar_outcome(_metadata, vm, vcpu, &v);
 }
 
 TEST_HARNESS_MAIN

@@ -89,7 +89,9 @@ static void guest_read_cap(void)
 
 KVM_ONE_VCPU_TEST(guest_reads_the_mcg_cap_set, guest_read_cap)
 {
-	uint64_t cap = (max_banks() - 1) | basic_cap();
+	/* Not KVM's maximum where there is a choice, so the count is the one set. */
+	unsigned int banks = max_banks() > 1 ? max_banks() - 1 : 1;
+	uint64_t cap = banks | basic_cap();
 
 	vcpu_setup_mce(vcpu, cap);
 	vcpu_run_expect_sync(vcpu, cap);
@@ -141,12 +143,15 @@ static void guest_bank_msrs(void)
 		wrmsr(MSR_K7_HWCR, rdmsr(MSR_K7_HWCR) & ~HWCR_MCSTATUSWREN);
 	}
 
-	/* MCG_CTL, present with MCG_CTL_P: 0 or all ones. */
+	/* MCG_CTL, present with MCG_CTL_P: 0 or all ones, and it reads back. */
 	if (rdmsr(MSR_IA32_MCG_CAP) & MCG_CTL_P) {
 		GUEST_ASSERT_EQ(rdmsr(MSR_IA32_MCG_CTL), ~0ULL);
 		EXPECT_WR(MSR_IA32_MCG_CTL, 0, NO_VECTOR);
+		GUEST_ASSERT_EQ(rdmsr(MSR_IA32_MCG_CTL), 0);
 		EXPECT_WR(MSR_IA32_MCG_CTL, 0x3, GP_VECTOR);
+		GUEST_ASSERT_EQ(rdmsr(MSR_IA32_MCG_CTL), 0);
 		EXPECT_WR(MSR_IA32_MCG_CTL, ~0ULL, NO_VECTOR);
+		GUEST_ASSERT_EQ(rdmsr(MSR_IA32_MCG_CTL), ~0ULL);
 	} else {
 		EXPECT_RD(MSR_IA32_MCG_CTL, GP_VECTOR);
 	}
@@ -190,6 +195,28 @@ KVM_ONE_VCPU_TEST(bank_msr_semantics_guest_and_host, guest_bank_msrs)
 	/* ...but MCi_CTL stays all-zeros-or-ones (KVM_SET_MSRS stops at the bad entry). */
 	r = __vcpu_set_msr(vcpu, MSR_IA32_MCx_CTL(1), 0x5);
 	EXPECT_EQ(r, 0) TH_LOG("host write of MCi_CTL=5 accepted");
+	EXPECT_EQ(vcpu_get_msr(vcpu, MSR_IA32_MCx_CTL(1)), ~0ULL);
+	/* 0 and all ones both go through, and read back (the guest expects ~0 again). */
+	EXPECT_EQ(__vcpu_set_msr(vcpu, MSR_IA32_MCx_CTL(1), 0), 1);
+	EXPECT_EQ(vcpu_get_msr(vcpu, MSR_IA32_MCx_CTL(1)), 0);
+	EXPECT_EQ(__vcpu_set_msr(vcpu, MSR_IA32_MCx_CTL(1), ~0ULL), 1);
+	EXPECT_EQ(vcpu_get_msr(vcpu, MSR_IA32_MCx_CTL(1)), ~0ULL);
+	/*
+	 * MCG_CTL from the host: with MCG_CTL_P, 0 or all ones; without it, only 0
+	 * (so state restore of an absent register works) and nothing else.
+	 */
+	if (basic_cap() & MCG_CTL_P) {
+		EXPECT_EQ(__vcpu_set_msr(vcpu, MSR_IA32_MCG_CTL, 0), 1);
+		EXPECT_EQ(vcpu_get_msr(vcpu, MSR_IA32_MCG_CTL), 0);
+		EXPECT_EQ(__vcpu_set_msr(vcpu, MSR_IA32_MCG_CTL, 0x3), 0)
+			TH_LOG("host write of MCG_CTL=3 accepted");
+		EXPECT_EQ(vcpu_get_msr(vcpu, MSR_IA32_MCG_CTL), 0);
+		EXPECT_EQ(__vcpu_set_msr(vcpu, MSR_IA32_MCG_CTL, ~0ULL), 1);
+		EXPECT_EQ(vcpu_get_msr(vcpu, MSR_IA32_MCG_CTL), ~0ULL);
+	} else {
+		EXPECT_EQ(__vcpu_set_msr(vcpu, MSR_IA32_MCG_CTL, 0), 1);
+		EXPECT_EQ(__vcpu_set_msr(vcpu, MSR_IA32_MCG_CTL, ~0ULL), 0);
+	}
 	/* And a bank past the count doesn't exist for the host either. */
 	r = __vcpu_set_msr(vcpu, MSR_IA32_MCx_CTL(banks), 0);
 	EXPECT_EQ(r, 0);
