@@ -360,15 +360,25 @@ void vm_mem_region_delete_at(struct kvm_vm *vm, uint32_t slot, const char *file,
 			       "delete slot %u", slot);
 }
 
+/* Set an existing slot again with new flags and/or GPA; bookkeeping on success. */
+static int region_reset(struct kvm_vm *vm, struct kvm_mem_region *r, uint32_t flags,
+			uint64_t gpa)
+{
+	int ret = __vm_set_user_memory_region(vm, r->region.slot, flags, gpa,
+					      r->region.memory_size, r->host_mem);
+
+	if (!ret) {
+		r->region.flags = flags;
+		r->region.guest_phys_addr = gpa;
+	}
+	return ret;
+}
+
 int __vm_mem_region_move(struct kvm_vm *vm, uint32_t slot, uint64_t new_gpa)
 {
 	struct kvm_mem_region *r = region_find_or_fail(vm, slot);
-	int ret = __vm_set_user_memory_region(vm, slot, r->region.flags, new_gpa,
-					      r->region.memory_size, r->host_mem);
 
-	if (!ret)
-		r->region.guest_phys_addr = new_gpa;
-	return ret;
+	return region_reset(vm, r, r->region.flags, new_gpa);
 }
 
 void vm_mem_region_move_at(struct kvm_vm *vm, uint32_t slot, uint64_t new_gpa,
@@ -384,12 +394,8 @@ void vm_mem_region_move_at(struct kvm_vm *vm, uint32_t slot, uint64_t new_gpa,
 int __vm_mem_region_set_flags(struct kvm_vm *vm, uint32_t slot, uint32_t flags)
 {
 	struct kvm_mem_region *r = region_find_or_fail(vm, slot);
-	int ret = __vm_set_user_memory_region(vm, slot, flags, r->region.guest_phys_addr,
-					      r->region.memory_size, r->host_mem);
 
-	if (!ret)
-		r->region.flags = flags;
-	return ret;
+	return region_reset(vm, r, flags, r->region.guest_phys_addr);
 }
 
 void vm_mem_region_set_flags_at(struct kvm_vm *vm, uint32_t slot, uint32_t flags,

@@ -181,15 +181,22 @@ static void child_bad_events(void)
 	vcpu_events_set(vcpu, &ev);
 }
 
-KVM_TEST(checked_ioctl_failure_names_ioctl_errno_and_caller)
+/* A checked call failing in a child names the ioctl, the errno text and the caller. */
+static void expect_checked_failure(struct __test_metadata *_metadata, void (*child)(void),
+				   const char *ioctl_name, int err)
 {
 	char out[8192];
-	int rc = run_child(child_bad_events, out, sizeof(out));
+	int rc = run_child(child, out, sizeof(out));
 
 	EXPECT_EQ(rc, KSFT_FAIL) TH_LOG("%s", out);
-	EXPECT_NE(strstr(out, "KVM_SET_VCPU_EVENTS"), NULL) TH_LOG("%s", out);
-	EXPECT_NE(strstr(out, strerror(EINVAL)), NULL) TH_LOG("%s", out);
+	EXPECT_NE(strstr(out, ioctl_name), NULL) TH_LOG("%s", out);
+	EXPECT_NE(strstr(out, strerror(err)), NULL) TH_LOG("%s", out);
 	expect_caller_line(_metadata, out);
+}
+
+KVM_TEST(checked_ioctl_failure_names_ioctl_errno_and_caller)
+{
+	expect_checked_failure(_metadata, child_bad_events, "KVM_SET_VCPU_EVENTS", EINVAL);
 }
 
 static void child_bad_memslot(void)
@@ -203,13 +210,8 @@ static void child_bad_memslot(void)
 
 KVM_TEST(checked_memslot_failure_names_ioctl_errno_and_caller)
 {
-	char out[8192];
-	int rc = run_child(child_bad_memslot, out, sizeof(out));
-
-	EXPECT_EQ(rc, KSFT_FAIL) TH_LOG("%s", out);
-	EXPECT_NE(strstr(out, "KVM_SET_USER_MEMORY_REGION"), NULL) TH_LOG("%s", out);
-	EXPECT_NE(strstr(out, strerror(EEXIST)), NULL) TH_LOG("%s", out);
-	expect_caller_line(_metadata, out);
+	expect_checked_failure(_metadata, child_bad_memslot, "KVM_SET_USER_MEMORY_REGION",
+			       EEXIST);
 }
 
 static void child_unknown_msr(void)
