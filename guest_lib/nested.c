@@ -148,6 +148,8 @@ enum nested_exit nested_run(struct nested *n)
 
 	if (n->vendor == NESTED_SVM) {
 		svm_run(n->pages->svm.vmcb, &n->gprs);
+		/* A flush asked for by nested_tdp_set_present() is done: one VMRUN only. */
+		vmcb_of(n)->control.tlb_ctl = 0;
 		return svm_decode(n);
 	}
 	reason = vmx_run(vmx_launched, &vmx_regs, &s);
@@ -336,7 +338,7 @@ static uint64_t vmx_eptp(struct nested *n)
 void nested_tdp_enable(struct nested *n)
 {
 	const char *why = nested_tdp_unsupported();
-	uint64_t *pml4, *pdpt;
+	uint64_t *pml4, *pdpt, secondary;
 
 	if (why)
 		GUEST_FAIL("nested_tdp_enable: %s (check nested_tdp_unsupported() first)", why);
@@ -358,8 +360,11 @@ void nested_tdp_enable(struct nested *n)
 		return;
 	}
 	vmwrite(EPT_POINTER, vmx_eptp(n));
+	/* Keep secondary controls a test set before (only valid with ACTIVATE_SECONDARY). */
+	secondary = vmread(CPU_BASED_VM_EXEC_CONTROL) & CPU_BASED_ACTIVATE_SECONDARY ?
+		    vmread(SECONDARY_VM_EXEC_CONTROL) : 0;
 	vmwrite(SECONDARY_VM_EXEC_CONTROL, vmx_adjust_controls(MSR_IA32_VMX_PROCBASED_CTLS2,
-							       SECONDARY_EXEC_ENABLE_EPT));
+							       secondary | SECONDARY_EXEC_ENABLE_EPT));
 	vmwrite(CPU_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(MSR_IA32_VMX_PROCBASED_CTLS,
 		vmread(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_ACTIVATE_SECONDARY));
 	if (!(vmread(SECONDARY_VM_EXEC_CONTROL) & SECONDARY_EXEC_ENABLE_EPT))

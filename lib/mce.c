@@ -231,13 +231,18 @@ bool vmm_memory_error_pending(void)
 	return sigbus_pending;
 }
 
+/*
+ * The fields first, then the flag: a SIGBUS landing in between leaves the
+ * flag set and is seen on the next call, never half-mixed with this one.
+ */
 bool vmm_take_memory_error(int *code, void **hva)
 {
 	if (!sigbus_pending)
 		return false;
-	sigbus_pending = 0;
 	*code = sigbus_code;
 	*hva = sigbus_addr;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	sigbus_pending = 0;
 	return true;
 }
 
@@ -250,11 +255,20 @@ bool vmm_handle_memory_error(struct kvm_vcpu *vcpu, unsigned int bank,
 
 	if (!sigbus_pending)
 		return false;
-	sigbus_pending = 0;
 	e.code = sigbus_code;
 	e.hva = sigbus_addr;
 	e.addr_lsb = sigbus_lsb;
 	e.tid = sigbus_tid;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);	/* as in vmm_take_memory_error() */
+	sigbus_pending = 0;
+	/*
+	 * Guest memory here is 4 KiB anonymous pages: a larger granule (a
+	 * hugetlb-backed slot) would need the MCE, the address mask and the
+	 * replacement all sized by si_addr_lsb.
+	 */
+	TEST_ASSERT(e.addr_lsb == 0 || e.addr_lsb == PAGE_SHIFT,
+		    "SIGBUS at %p with si_addr_lsb %u: only 4 KiB pages are handled", e.hva,
+		    e.addr_lsb);
 	page = (void *)((uintptr_t)e.hva & ~(PAGE_SIZE - 1));
 	TEST_ASSERT(__addr_hva2gpa(vcpu->vm, e.hva, &e.gpa),
 		    "SIGBUS %s at host VA %p outside guest memory: the VMM itself hit poison",

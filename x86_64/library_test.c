@@ -168,7 +168,10 @@ static void expect_caller_line(struct __test_metadata *_metadata, const char *ou
 	snprintf(where, sizeof(where), "library_test.c:%u\n", line);
 	EXPECT_NE(strstr(out, where), NULL) TH_LOG("want %s in:\n%s", where, out);
 	EXPECT_EQ(strstr(out, "kvm_util.h:"), NULL) TH_LOG("%s", out);
-	EXPECT_EQ(strstr(out, "lib/"), NULL) TH_LOG("%s", out);
+	/* Not the library's own line (the path of the checkout may hold "lib/"). */
+	EXPECT_EQ(strstr(out, "lib/vm.c:"), NULL) TH_LOG("%s", out);
+	EXPECT_EQ(strstr(out, "lib/x86_vcpu.c:"), NULL) TH_LOG("%s", out);
+	EXPECT_EQ(strstr(out, "lib/kvm.c:"), NULL) TH_LOG("%s", out);
 }
 
 static void child_bad_events(void)

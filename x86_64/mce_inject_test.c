@@ -136,6 +136,7 @@ KVM_ONE_VCPU_TEST(uncorrected_error_reaches_handler, guest_recover)
 	EXPECT_EQ(st.poisoned[0], ERR_GPA);
 	/* No victim there: the page only lost its identity mapping (a 2 MiB page, split). */
 	EXPECT_TRUE(st.events[0].identity_unmapped);
+	EXPECT_EQ(st.nr_pt_pages, 1);
 	EXPECT_EQ(st.events[0].victim_va, 0);
 	EXPECT_FALSE(__addr_gva2gpa(vm, ERR_GPA, &gpa));
 	EXPECT_TRUE(__addr_gva2gpa(vm, ERR_GPA + PAGE_SIZE, &gpa));

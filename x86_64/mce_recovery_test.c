@@ -261,7 +261,8 @@ static void check_identity_va_gone(struct __test_metadata *_metadata, struct kvm
 	EXPECT_EQ(uc.args[3] & 1, 0) TH_LOG("#PF error code %#lx: P=1, still mapped",
 					     uc.args[3]);
 	EXPECT_FALSE(__addr_gva2gpa(vm, v->gpa, &gpa)) TH_LOG("host walk: still mapped");
-	/* The large page around it was split, not dropped. */
+	/* The large page around it was split (one page-table page), not dropped. */
+	EXPECT_EQ(v->st->nr_pt_pages, 1);
 	ASSERT_TRUE(__addr_gva2gpa(vm, v->gpa + PAGE_SIZE, &gpa));
 	EXPECT_EQ(gpa, v->gpa + PAGE_SIZE);
 	ASSERT_TRUE(__addr_gva2gpa(vm, v->gpa - PAGE_SIZE, &gpa));

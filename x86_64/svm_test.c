@@ -152,7 +152,12 @@ static void l1_npt(struct nested_pages *p)
 	EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
 	GUEST_ASSERT_EQ(nested_l2_rax(&n), 0x600dcafe);
 
-	/* And out again after L2 has used it: the next VMRUN must not use a stale TLB entry. */
+	/*
+	 * And out again after L2 has used it: L2 must fault again.  (On KVM,
+	 * L1's NPT is shadowed and write-protected, so this shows the shadow
+	 * follows the change; it can't tell whether the TLB_CONTROL flush
+	 * itself was honoured.)
+	 */
 	nested_tdp_set_present(&n, HOLE_GPA, false);
 	vmcb->save.rip = (uintptr_t)l2_read_hole;
 	vmcb->save.rsp = p->l2_stack_top;
