@@ -119,7 +119,8 @@ static void callback_dispatch(struct ex_regs *regs)
 	if (callbacks[vector].func &&
 	    !callbacks[vector].func(callbacks[vector].userdata, ifrm, regs->error_code))
 		return;
-	tst_brk(TBROK, "Unhandled interrupt %u at RIP 0x%lx, error code 0x%lx (callback returned non-zero)",
+	tst_brk(TBROK, "Unhandled interrupt %u at RIP 0x%lx, error code 0x%lx "
+		"(callback returned non-zero)",
 		vector, regs->rip, regs->error_code);
 }
 

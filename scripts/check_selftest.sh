@@ -61,7 +61,8 @@ expect() {	# expect REGEX WHAT
 }
 
 expect '^PASS +x86_64/a_pass_test:kvm.works$' "a passing test is PASS"
-expect '^FAIL +x86_64/b_fail_test:kvm.broken$' "an unlisted failure is FAIL (other platform's entry ignored)"
+expect '^FAIL +x86_64/b_fail_test:kvm.broken$' \
+	"an unlisted failure is FAIL (other platform's entry ignored)"
 expect '^XFAIL +x86_64/c_xfail_test:kvm.listed_and_fails +\(SDM says so' \
 	"a listed failure is XFAIL with its evidence"
 expect '^XPASS +x86_64/d_xpass_test:kvm.listed_but_passes' "a listed failure that passes is XPASS"

@@ -65,7 +65,8 @@ static void guest_msr(void)
 		tst_res(TPASS, "KERNEL_GS_BASE round trip 0x%lx", v);
 }
 
-static void get_leaf(struct __test_metadata *_metadata, struct tst_kvm_instance *inst, uint32_t leaf, uint32_t out[4])
+static void get_leaf(struct __test_metadata *_metadata, struct tst_kvm_instance *inst,
+		     uint32_t leaf, uint32_t out[4])
 {
 	const struct kvm_cpuid_entry2 *e = cpuid_find_entry(inst->vcpu->cpuid, leaf, 0);
 

@@ -143,13 +143,15 @@ KVM_ONE_VCPU_TEST(fpu_round_trip, guest_fpu)
 #define XSAVE_HDR_XSTATE_BV	512
 #define XFEATURE_MASK_FP_SSE	0x3ULL
 
-static uint64_t xstate_bv(struct kvm_vcpu *vcpu)
+/* KVM_GET_XSAVE's XSTATE_BV, and the FCW in its legacy area (byte 0). */
+static uint64_t xstate_bv(struct kvm_vcpu *vcpu, uint16_t *fcw)
 {
 	struct kvm_xsave xs;
 	uint64_t bv;
 
 	TEST_ASSERT(!ioctl(vcpu->fd, KVM_GET_XSAVE, &xs), "KVM_GET_XSAVE: %s", strerror(errno));
 	memcpy(&bv, (uint8_t *)xs.region + XSAVE_HDR_XSTATE_BV, sizeof(bv));
+	memcpy(fcw, xs.region, sizeof(*fcw));
 	return bv;
 }
 
@@ -164,9 +166,13 @@ KVM_ONE_VCPU_TEST(fpu_host_fcw_reaches_the_guest, guest_fpu)
 	 * bit is clear from its init state (SDM vol. 1 13.8.1), FCW 0x37f.
 	 */
 	fpu_set_host_values(vcpu, &set);
-	if (kvm_check_cap(KVM_CAP_XSAVE))
-		TH_LOG("after KVM_SET_FPU: XSTATE_BV %#llx (FP|SSE = 0x3)",
-		       (unsigned long long)xstate_bv(vcpu));
+	if (kvm_check_cap(KVM_CAP_XSAVE)) {
+		uint16_t fcw;
+		uint64_t bv = xstate_bv(vcpu, &fcw);
+
+		TH_LOG("after KVM_SET_FPU: KVM_GET_XSAVE has XSTATE_BV %#llx (FP|SSE = 0x3), "
+		       "FCW %#x", (unsigned long long)bv, fcw);
+	}
 	vcpu_run_expect_sync(vcpu, HOST_FCW);
 }
 
