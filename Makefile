@@ -154,9 +154,11 @@ bench: all
 	@for b in $(TEST_GEN_PROGS_EXTENDED); do echo "== $$b"; $$b || exit 1; done
 
 help:
-	@echo "Targets: all (default), run_tests (kselftest runner), check (unit tests +"
-	@echo "suite with known failures), bench, install INSTALL_PATH=dir, clean,"
+	@echo "Targets: all (default), run_tests (kselftest runner), check [JOBS=N] (unit"
+	@echo "tests + suite with known failures), stress RUNS=N [JOBS=N] (lists verdicts"
+	@echo "that changed), bench, install INSTALL_PATH=dir, clean,"
 	@echo "vm_run_tests [KERNEL= MODULES= CPU= ACCEL= TESTS= TIMEOUT=] (QEMU lane)."
+	@echo "SANITIZE=1 with any target: host code under ASan+UBSan, in build-sanitize/."
 	@echo "Mode: $(SUITE_MODE); kselftest files: $(KSFT_DIR); output: $(OUTPUT)"
 
 .PHONY: check stress bench help

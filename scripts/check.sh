@@ -108,9 +108,9 @@ else
 fi
 # GNU timeout spells the kill grace period --kill-after, busybox -k.
 if timeout --kill-after=1 1 true 2>/dev/null; then
-	run_timeout() { timeout --kill-after=5 "$@"; }
+	timeout_args=(timeout --kill-after=5)
 else
-	run_timeout() { timeout -k 5 "$@"; }
+	timeout_args=(timeout -k 5)
 fi
 
 # Kernel log: marker lines around each binary where /dev/kmsg is writable.
@@ -137,11 +137,13 @@ verdict() {	# verdict KIND NAME [DETAIL]
 	printf '%-7s %s%s\n' "$1" "$2" "${3:+  ($3)}"
 }
 
+# The replacements are quoted: bash 5.2's patsub_replacement makes an
+# unquoted & in them stand for the matched text.
 xml_escape() {
-	local s=${1//&/&amp;}
-	s=${s//</&lt;}
-	s=${s//>/&gt;}
-	s=${s//\"/&quot;}
+	local s=${1//&/'&amp;'}
+	s=${s//</'&lt;'}
+	s=${s//>/'&gt;'}
+	s=${s//\"/'&quot;'}
 	printf '%s' "$s"
 }
 
@@ -178,13 +180,20 @@ result() {	# result KIND NAME [DETAIL]: count, print, record
 
 # Run one binary: its log, and beside it its exit status and time.
 exec_binary() {	# exec_binary PATH NAME
-	local path=$1 name=$2 log start rc
+	local path=$1 name=$2 log start rc pgid
 	log=$logdir/${name//\//_}.log
 	rm -f "$log.kmsg"
 	[ $kmsg_state = on ] && echo "$(kmsg_tag start "$name")" > /dev/kmsg
 	start=$(now_ms)
-	(cd "$(dirname "$path")" && run_timeout "$timeout" "./$(basename "$path")") >"$log" 2>&1
+	# In a session of its own, so that whatever the binary left behind (a
+	# forked test child after a timeout: busybox's timeout kills only its
+	# direct child) goes with its process group.
+	(cd "$(dirname "$path")" && exec setsid "${timeout_args[@]}" "$timeout" \
+		"./$(basename "$path")") >"$log" 2>&1 &
+	pgid=$!
+	wait "$pgid"
 	rc=$?
+	kill -KILL -- "-$pgid" 2>/dev/null
 	if [ "${CHECK_PLANT_KMSG_WARN:-}" = "$name" ] && [ $kmsg_state = on ]; then
 		echo "WARNING: CPU: 0 PID: $$ at arch/x86/kvm/x86.c:1 planted_by_check_sh+0x0/0x10 [kvm]" \
 			> /dev/kmsg
@@ -196,6 +205,7 @@ exec_binary() {	# exec_binary PATH NAME
 # Turn a finished binary's TAP, exit status and kernel lines into verdicts.
 judge_binary() {	# judge_binary NAME
 	local name=$1 log rc ms seen=0 before=$((fail + xfail)) failed_before=${#failed_names[@]}
+	local planned=
 	log=$logdir/${name//\//_}.log
 	read -r rc ms < "$log.status"
 	rm -f "$log.status"
@@ -203,6 +213,10 @@ judge_binary() {	# judge_binary NAME
 
 	while IFS= read -r line; do
 		local ok sub directive
+		if [[ -z $planned && $line =~ ^1\.\.([0-9]+) ]]; then
+			planned=${BASH_REMATCH[1]}
+			continue
+		fi
 		if [[ $line =~ ^(not\ )?ok\ [0-9]+\ ([^#]*[^#\ ])(\ #\ (.*))?$ ]]; then
 			ok=${BASH_REMATCH[1]:-ok}
 			sub=${BASH_REMATCH[2]}
@@ -210,7 +224,7 @@ judge_binary() {	# judge_binary NAME
 		else
 			continue
 		fi
-		seen=1
+		seen=$((seen + 1))
 		local key="$name:$sub"
 		if [ -n "${known_entry[$key]+x}" ]; then
 			known_seen["$key"]=1
@@ -230,13 +244,20 @@ judge_binary() {	# judge_binary NAME
 		fi
 	done < "$log"
 
-	# A binary that died, timed out or skipped as a whole.
-	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+	# A binary that died, timed out or skipped as a whole.  GNU timeout
+	# exits 124 (137 after its KILL), busybox's 143 (its TERM).
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] ||
+	   { [ "$rc" -eq 143 ] && [ "$ms" -ge $((timeout * 1000)) ]; }; then
 		result TIMEOUT "$name" "timeout after ${timeout}s"
 	elif [ $seen -eq 0 ] && [ "$rc" -eq 4 ]; then
 		result SKIP "$name" "$(grep -m1 -o 'SKIP.*' "$log" || true)"
 	elif [ $seen -eq 0 ]; then
 		result FAIL "$name" "exit $rc, no TAP result"
+	elif [ "$rc" -gt 128 ]; then
+		# Even after an expected failure: a crash is never one.
+		result FAIL "$name" "killed by signal $((rc - 128)) after $seen result(s)"
+	elif [ -n "$planned" ] && [ "$seen" -lt "$planned" ]; then
+		result FAIL "$name" "$planned results planned (TAP 1..$planned), $seen reported"
 	elif [ "$rc" -ne 0 ] && [ "$rc" -ne 4 ] && [ $((fail + xfail)) -eq $before ]; then
 		result FAIL "$name" "exit $rc although no result failed"
 	fi

@@ -36,14 +36,18 @@ fake e_skip_test 0 "ok 1 kvm.skipped # SKIP no frobnicator (needs CONFIG_FROB)"
 fake f_noresult_test 0 "# said nothing"
 fake g_crash_test 139 "ok 1 kvm.before_the_crash"
 fake h_wholeskip_test 4 "1..0 # SKIP no /dev/kvm"
-printf '#!/bin/sh\nsleep 30\n' > "$tmp/build/x86_64/i_hang_test"
+# A hung binary whose forked child would outlive it: both must go.
+printf '#!/bin/sh\nsleep 300 &\nsleep 30\n' > "$tmp/build/x86_64/i_hang_test"
 chmod +x "$tmp/build/x86_64/i_hang_test"
+fake j_xfail_crash_test 139 "1..2" "not ok 1 kvm.listed_then_crash"
+fake k_short_plan_test 0 "1..3" "ok 1 kvm.one" "ok 2 kvm.two"
 
 cat > "$tmp/known" <<'EOF'
 # platform binary subtest evidence
 fakeplat x86_64/c_xfail_test kvm.listed_and_fails SDM says so; reproducer: this
 fakeplat x86_64/d_xpass_test kvm.listed_but_passes KVM used to get this wrong
 fakeplat x86_64/a_pass_test kvm.renamed_long_ago a stale entry
+fakeplat x86_64/j_xfail_crash_test kvm.listed_then_crash "quoted" <evidence> & more
 otherplat x86_64/b_fail_test kvm.broken listed for another platform only
 EOF
 
@@ -68,16 +72,35 @@ expect '^XFAIL +x86_64/c_xfail_test:kvm.listed_and_fails +\(SDM says so' \
 expect '^XPASS +x86_64/d_xpass_test:kvm.listed_but_passes' "a listed failure that passes is XPASS"
 expect '^SKIP +x86_64/e_skip_test:kvm.skipped +\(no frobnicator' "a SKIP keeps its reason"
 expect '^FAIL +x86_64/f_noresult_test +\(exit 0, no TAP result' "a binary with no result fails"
-expect '^FAIL +x86_64/g_crash_test +\(exit 139 although no result failed' \
+expect '^FAIL +x86_64/g_crash_test +\(killed by signal 11 after 1 result' \
 	"a crash after passing results fails"
+expect '^FAIL +x86_64/j_xfail_crash_test +\(killed by signal 11' \
+	"a crash after an expected failure fails"
+expect '^FAIL +x86_64/k_short_plan_test +\(3 results planned \(TAP 1..3\), 2 reported' \
+	"fewer results than the TAP plan fails"
 expect '^SKIP +x86_64/h_wholeskip_test' "a binary that skips as a whole (exit 4) is SKIP"
 expect '^TIMEOUT +x86_64/i_hang_test +\(timeout after 1s' "a hung binary is TIMEOUT"
 expect '^FAIL +x86_64/a_pass_test:kvm.renamed_long_ago +\(stale entry' "a stale list entry fails"
-expect '^check: 3 passed, 6 failed, 2 skipped$' "the summary line counts"
+expect '^check: 5 passed, 8 failed, 2 skipped$' "the summary line counts"
 if [ $rc -ne 0 ]; then
 	echo "ok   check.sh exits non-zero on unexpected results"
 else
 	echo "FAIL check.sh exited 0 on unexpected results"
+	failures=$((failures + 1))
+fi
+if pgrep -f 'sleep 300' >/dev/null; then
+	echo "FAIL the hung binary's child outlived the timeout"
+	pkill -f 'sleep 300'
+	failures=$((failures + 1))
+else
+	echo "ok   a timeout takes the binary's children with it"
+fi
+# JUnit must parse: evidence with quotes, <, > and & is escaped.
+if python3 -c 'import sys, xml.dom.minidom as m; m.parse(sys.argv[1])' \
+	"$tmp/build/junit.xml" 2>"$tmp/xml.err"; then
+	echo "ok   junit.xml is well-formed XML"
+else
+	echo "FAIL junit.xml: $(tail -n 1 "$tmp/xml.err")"
 	failures=$((failures + 1))
 fi
 grep -q '^not ok [0-9]* x86_64/c_xfail_test:kvm.listed_and_fails # TODO' "$tmp/build/results.tap" &&
@@ -86,7 +109,7 @@ grep -q '^not ok [0-9]* x86_64/c_xfail_test:kvm.listed_and_fails # TODO' "$tmp/b
 	{ echo "FAIL results.tap / junit.xml content"; failures=$((failures + 1)); }
 
 # Only expected results: exit 0.
-rm -f "$tmp/build/x86_64/"[b-i]_*_test
+rm -f "$tmp/build/x86_64/"[b-k]_*_test
 echo "# nothing listed" > "$tmp/known2"
 if CHECK_PROGRESS=0 "$here/scripts/check.sh" --build "$tmp/build" --known "$tmp/known2" \
 	--platform fakeplat --no-unit > "$tmp/out2" 2>&1; then

@@ -16,6 +16,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 cache=$here/.cache
+"$here/scripts/install_deps.sh" git	# git ls-files picks the suite's files below
 
 if [ $# -ge 1 ]; then
 	src=$(cd "$1" && pwd)

@@ -49,7 +49,7 @@ case "$accel" in ''|kvm|tcg) ;; *) die "ACCEL must be kvm or tcg, got '$accel'" 
 [ -d "$build/x86_64" ] || die "no test binaries in $build/x86_64: run make first"
 
 "$here/scripts/install_deps.sh" qemu-system-x86 busybox-static bash-static kmod xz-utils \
-	zstd cpio gzip
+	zstd cpio gzip file
 mkdir -p "$cache"
 
 # ---- the kernel ----
@@ -73,6 +73,7 @@ fi
 [ -r "$KERNEL" ] || die "KERNEL=$KERNEL is not readable"
 if [ -z "${MODULES:-}" ]; then
 	kver=$(file -b "$KERNEL" 2>/dev/null | sed -n 's/.*version \([^ ]*\).*/\1/p')
+	[ -n "$kver" ] || die "cannot read the kernel version of KERNEL=$KERNEL: set MODULES="
 	MODULES=/lib/modules/$kver
 fi
 [ -d "$MODULES" ] || die "MODULES=$MODULES: no such modules tree (set MODULES=)"
@@ -112,6 +113,10 @@ kill_qemu() {
 cleanup() {
 	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
 		kill_qemu
+	fi
+	# Whatever the ending (timeout, panic, interrupt): keep the console.
+	if [ -n "${results:-}" ] && [ -s "${out:-}" ]; then
+		cp "$out" "$results/console.log" 2>/dev/null || true
 	fi
 	rm -rf "$work"
 }
@@ -204,6 +209,7 @@ console_filter() {
 			printf '%s\n' "$line"
 		fi
 	done
+	: > "$work/console.done"
 }
 # One vCPU: with -smp 2 under TCG, the guest kernel's live code patching
 # (text_poke_bp's INT3 protocol, e.g. static keys flipped by KVM) was seen
@@ -230,7 +236,11 @@ while kill -0 "$qemu_pid" 2>/dev/null; do
 done
 wait "$qemu_pid" || true
 qemu_pid=
-sleep 0.5	# let the console filter drain
+# QEMU's end closes the filter's input: wait (bounded) until it has drained.
+for _ in $(seq 100); do
+	[ -e "$work/console.done" ] && break
+	sleep 0.1
+done
 
 rc=$(sed -n 's/^VM_RUN_RESULT rc=\([0-9]*\)$/\1/p' "$out" | tail -n 1)
 if [ -z "$rc" ]; then
