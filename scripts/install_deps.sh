@@ -8,8 +8,9 @@
 set -euo pipefail
 
 # gcc/make/libc6-dev: static test binaries; perl: kselftest's TAP prefixer;
-# rsync: lib.mk's install; xz-utils: the linux-source tarball.
-pkgs=(gcc make libc6-dev perl rsync xz-utils "$@")
+# rsync: lib.mk's install; xz-utils: the linux-source tarball; procps
+# (pgrep) and python3 (an XML parser): scripts/check_selftest.sh.
+pkgs=(gcc make libc6-dev perl rsync xz-utils procps python3 "$@")
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
