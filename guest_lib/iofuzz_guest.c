@@ -34,6 +34,28 @@ bool iofuzz_op_equal(const struct iofuzz_op *a, const struct iofuzz_op *b)
 	       a->addr == b->addr && a->value == b->value;
 }
 
+/*
+ * Element e of an OUTS is iofuzz_rand(value, e, IOFUZZ_SALT_STR) cut to the
+ * op's size: every element random, not a repeat of one masked value.  It
+ * hangs off the op's (full 64-bit) value, not off (seed, index), so that an
+ * explicit op list (a reproducer, where both differ) sends the same bytes.
+ */
+#define IOFUZZ_SALT_STR	0x5354
+
+void iofuzz_str_data(const struct iofuzz_op *op, uint8_t *buf)
+{
+	unsigned int n = op->count <= IOFUZZ_STR_MAX ? op->count : IOFUZZ_STR_MAX;
+
+	for (unsigned int i = 0; i < IOFUZZ_STR_MAX * 4; i++)
+		buf[i] = 0;
+	for (unsigned int e = 0; e < n; e++) {
+		uint64_t v = iofuzz_rand(op->value, e, IOFUZZ_SALT_STR);
+
+		for (unsigned int b = 0; b < op->size && b < 4; b++)
+			buf[e * op->size + b] = v >> (8 * b);
+	}
+}
+
 const struct iofuzz_seg *iofuzz_find_seg(const struct iofuzz_plan *plan, uint64_t idx)
 {
 	for (uint32_t i = 0; i < plan->nr_segs; i++)
@@ -97,7 +119,9 @@ void iofuzz_gen_op(const struct iofuzz_plan *plan, const struct iofuzz_seg *seg,
 			op->type = write ? IOF_OUTS : IOF_INS;
 			op->count = 1 + (r1 >> 6) % IOFUZZ_STR_MAX;
 		}
-		op->value &= op->size == 4 ? 0xffffffffULL : (1ULL << (8 * op->size)) - 1;
+		/* An OUTS keeps all 64 bits: they seed its data (iofuzz_str_data()). */
+		if (op->type != IOF_OUTS)
+			op->value &= op->size == 4 ? 0xffffffffULL : (1ULL << (8 * op->size)) - 1;
 		break;
 	case IOF_MMIO:
 		op->type = write ? IOF_MMIO_WR : IOF_MMIO_RD;
@@ -169,8 +193,7 @@ static uint64_t exec_op(const struct iofuzz_op *op, uint64_t idx)
 			asm volatile("outl %%eax, %%dx" :: "a"(v), "d"(port), "b"(idx));
 		break;
 	case IOF_OUTS:
-		for (unsigned int i = 0; i < sizeof(buf); i++)
-			buf[i] = v >> (8 * (i & 7));
+		iofuzz_str_data(op, buf);
 		if (op->size == 1)
 			asm volatile("cld; rep outsb" : "+S"(p), "+c"(n)
 				     : "d"(port), "b"(idx) : "memory");

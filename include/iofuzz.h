@@ -47,7 +47,7 @@ enum iofuzz_fault { IOF_FAULT_NONE, IOF_FAULT_TRIPLE, IOF_FAULT_HANG, IOF_FAULT_
 struct iofuzz_range {
 	uint64_t beg, end;	/* inclusive; ports, MMIO GPAs or MSR numbers */
 	uint8_t space;		/* enum iofuzz_space */
-	uint8_t stride;		/* bytes per unit: 1 (ports, MSRs) or 4 (MMIO) */
+	uint8_t stride;		/* bytes per unit: 1 (ports, MSRs) or 16 (MMIO register slots) */
 	uint8_t in_kernel;	/* KVM handles it without exiting to userspace */
 	uint8_t id;		/* index into the host's device table */
 };
@@ -65,7 +65,7 @@ struct iofuzz_op {
 	uint8_t count;		/* INS/OUTS elements */
 	uint8_t range;		/* plan range it targets */
 	uint64_t addr;
-	uint64_t value;
+	uint64_t value;		/* OUTS: the seed of its data, see iofuzz_str_data() */
 };
 
 struct iofuzz_plan {
@@ -114,6 +114,12 @@ void iofuzz_gen_op(const struct iofuzz_plan *plan, const struct iofuzz_seg *seg,
 const struct iofuzz_seg *iofuzz_find_seg(const struct iofuzz_plan *plan, uint64_t idx);
 uint64_t iofuzz_hash_op(uint64_t h, const struct iofuzz_op *op);
 bool iofuzz_op_equal(const struct iofuzz_op *a, const struct iofuzz_op *b);
+/*
+ * The count elements of an OUTS, op->size bytes each, into buf (at least
+ * IOFUZZ_STR_MAX * 4 bytes): a pure function of the op, so the guest
+ * executor, the host-compiled one and a replayed reproducer send the same data.
+ */
+void iofuzz_str_data(const struct iofuzz_op *op, uint8_t *buf);
 /* Guest entry: runs plan->start .. plan->total, then reports LIFE_DONE. */
 void iofuzz_guest_main(struct iofuzz_plan *plan, struct iofuzz_shared *sh);
 /* Guest entry of the fast executor: jumps into machine code the host compiled from the ops. */
@@ -164,7 +170,7 @@ struct iofuzz_cfg {
 /* Per device, kept in shared memory so a supervisor sees a crashed child's numbers. */
 struct iofuzz_dev_stats {
 	uint64_t ops;		/* ops drawn from its range (excluded units not counted) */
-	uint64_t exits;		/* exits to userspace on its ports */
+	uint64_t exits;		/* exits to userspace made by ops drawn from its range */
 	uint64_t exited_ops;	/* its ops that made at least one exit */
 	uint64_t in_kernel;	/* its ops KVM handled without exiting */
 	uint64_t restarts;
@@ -173,7 +179,7 @@ struct iofuzz_dev_stats {
 struct iofuzz_log_entry {
 	uint64_t idx;
 	struct iofuzz_op op;
-	uint32_t exit_reason;	/* KVM exit it caused, 0 when handled in the kernel */
+	uint32_t exit_reason;	/* KVM exit it caused (only exits are logged) */
 };
 
 enum iofuzz_end {
@@ -189,8 +195,8 @@ struct iofuzz_state {
 	uint64_t hash;				/* op-log hash over the run */
 	uint64_t restarts, lives, findings;
 	uint64_t restart_at[16];		/* first restarts' op indices */
-	uint64_t log_pos;
-	struct iofuzz_log_entry log[IOFUZZ_LOG_RING];
+	uint64_t log_pos;			/* exits logged in this run */
+	struct iofuzz_log_entry log[IOFUZZ_LOG_RING];	/* ring of the last exits */
 	uint64_t exit_hash;			/* hash of userspace exits as seen by the host */
 	uint64_t elapsed_ns, exits_total;
 	uint64_t run_ns;			/* inside the KVM_RUN loops: no VM setup */
@@ -228,13 +234,15 @@ void iofuzz_run(const struct iofuzz_cfg *cfg, struct iofuzz_state *st);
  * end: IOF_END_CRASH when it died, with the seed and op index printed.
  */
 int iofuzz_supervise(const struct iofuzz_cfg *cfg, struct iofuzz_state *st);
+/* The last exits to userspace, from the log (IOFUZZ_LOG_RING of them at most). */
 void iofuzz_print_log(const struct iofuzz_state *st);
 void iofuzz_print_table(const struct iofuzz_state *st);
 /* The `top` ports with the most exits to userspace, with their devices. */
 void iofuzz_print_ports(const struct iofuzz_state *st, unsigned int top);
 /*
  * The last IOFUZZ_RECENT ops up to op `at`, regenerated from (seed, index) or
- * the explicit list, each with the exit it made when that is still in the log.
+ * the explicit list, each once, with the exits it made when the log holds
+ * them, "in kernel" only when the log reaches back past it and holds none.
  */
 void iofuzz_print_recent(const struct iofuzz_state *st, uint64_t at);
 /*

@@ -587,7 +587,9 @@ static void model_out(struct devmodel *m, uint16_t port, uint32_t v)
  * instruction more than the raw exit loop.  Chunks of JIT_CHUNK ops end with
  * a jump to a fixed tail that reports IOFUZZ_CHUNK_MAGIC on the ucall port;
  * the host refills the body while the vCPU is out and the tail jumps back.
- * The op index of an exit comes from its RIP through the per-op offsets.
+ * The op index of an exit comes from its RIP through the per-op offsets of
+ * the access instruction (the last one of each op): an exit leaves RIP at its
+ * start or just past its end, nowhere else.
  */
 #define JIT_CHUNK	2048
 #define JIT_OP_MAX	48		/* bytes of code one op may take, fault included */
@@ -599,7 +601,9 @@ struct jit {
 	uint64_t gva;
 	uint8_t *hva;
 	uint64_t first, n;
-	uint32_t off[JIT_CHUNK + 1];
+	uint32_t off[JIT_CHUNK + 1];	/* where each op's code starts */
+	/* Its access instruction: [acc, end); acc == end for a NOP op (no access). */
+	uint32_t acc[JIT_CHUNK], end[JIT_CHUNK];
 	uint32_t hb_gva;
 };
 
@@ -666,6 +670,20 @@ static uint8_t *emit_edx(uint8_t *p, struct jit_regs *r, uint32_t v)
 	return emit_imm(p, MOV_EDX, v);
 }
 
+/*
+ * Where the access instruction (prefixes included) begins.  It may not begin
+ * at `avoid`, the end of the previous op's access, when that op would exit
+ * just like this one: an exit there, with RIP just past the one or at the
+ * other, would name either op.  A NOP between them tells them apart.
+ */
+static uint8_t *emit_access(uint8_t *p, const uint8_t *avoid, uint8_t **acc)
+{
+	if (p == avoid)
+		*p++ = 0x90;	/* nop */
+	*acc = p;
+	return p;
+}
+
 /* mov (%rsi) to or from %al, %ax, %eax or %rax: 8A/8B, 88/89, with 66 or REX.W. */
 static uint8_t *emit_mov_rsi(uint8_t *p, unsigned int size, bool store)
 {
@@ -679,15 +697,17 @@ static uint8_t *emit_mov_rsi(uint8_t *p, unsigned int size, bool store)
 }
 
 static uint8_t *emit_op(uint8_t *p, const struct iofuzz_op *op, uint32_t buf_gva,
-			struct jit_regs *r)
+			struct jit_regs *r, const uint8_t *avoid, uint8_t **acc)
 {
 	bool w16 = op->size == 2, b8 = op->size == 1;
 
+	*acc = p;
 	switch (op->type) {
 	case IOF_OUT:
 		p = emit_eax(p, r, op->value);
 		/* Ports below 0x100 have the imm8 form (E6/E7): one instruction less. */
 		if (op->addr < 0x100) {
+			p = emit_access(p, avoid, acc);
 			if (w16)
 				*p++ = 0x66;
 			*p++ = b8 ? 0xe6 : 0xe7;
@@ -695,6 +715,7 @@ static uint8_t *emit_op(uint8_t *p, const struct iofuzz_op *op, uint32_t buf_gva
 			break;
 		}
 		p = emit_edx(p, r, op->addr);
+		p = emit_access(p, avoid, acc);
 		if (w16)
 			*p++ = 0x66;
 		*p++ = b8 ? 0xee : 0xef;
@@ -702,6 +723,7 @@ static uint8_t *emit_op(uint8_t *p, const struct iofuzz_op *op, uint32_t buf_gva
 	case IOF_IN:
 		r->eax_ok = false;
 		if (op->addr < 0x100) {
+			p = emit_access(p, avoid, acc);
 			if (w16)
 				*p++ = 0x66;
 			*p++ = b8 ? 0xe4 : 0xe5;	/* IN from imm8 port */
@@ -709,6 +731,7 @@ static uint8_t *emit_op(uint8_t *p, const struct iofuzz_op *op, uint32_t buf_gva
 			break;
 		}
 		p = emit_edx(p, r, op->addr);
+		p = emit_access(p, avoid, acc);
 		if (w16)
 			*p++ = 0x66;
 		*p++ = b8 ? 0xec : 0xed;
@@ -718,6 +741,7 @@ static uint8_t *emit_op(uint8_t *p, const struct iofuzz_op *op, uint32_t buf_gva
 		p = emit_imm(p, op->type == IOF_OUTS ? MOV_ESI : MOV_EDI, buf_gva);
 		p = emit_imm(p, MOV_ECX, op->count);
 		p = emit_edx(p, r, op->addr);
+		p = emit_access(p, avoid, acc);
 		if (w16)
 			*p++ = 0x66;
 		*p++ = 0xf3;	/* REP */
@@ -727,6 +751,7 @@ static uint8_t *emit_op(uint8_t *p, const struct iofuzz_op *op, uint32_t buf_gva
 		/* mov (%rsi), %al / %ax / %eax / %rax */
 		r->eax_ok = false;
 		p = emit_imm(p, MOV_ESI, op->addr);
+		p = emit_access(p, avoid, acc);
 		p = emit_mov_rsi(p, op->size, false);
 		break;
 	case IOF_MMIO_WR:
@@ -740,23 +765,55 @@ static uint8_t *emit_op(uint8_t *p, const struct iofuzz_op *op, uint32_t buf_gva
 			p = emit_eax(p, r, op->value);
 		}
 		p = emit_imm(p, MOV_ESI, op->addr);
+		p = emit_access(p, avoid, acc);
 		p = emit_mov_rsi(p, op->size, true);
 		break;
 	case IOF_MSR_RD:
 		r->eax_ok = r->edx_ok = false;
 		p = emit_imm(p, MOV_ECX, op->addr);
+		p = emit_access(p, avoid, acc);
 		p = emit_bytes(p, "\x0f\x32", 2);
 		break;
 	case IOF_MSR_WR:
 		p = emit_eax(p, r, op->value);
 		p = emit_edx(p, r, op->value >> 32);
 		p = emit_imm(p, MOV_ECX, op->addr);
+		p = emit_access(p, avoid, acc);
 		p = emit_bytes(p, "\x0f\x30", 2);
 		break;
 	default:
+		*acc = p;	/* a NOP op: no access, acc == end */
 		break;
 	}
 	return p;
+}
+
+/* The exit an access makes, as a key: 0 none (MSRs, NOP), else space and direction. */
+static unsigned int exit_kind(unsigned int type)
+{
+	return type == IOF_IN || type == IOF_INS ? 1 : type == IOF_OUT || type == IOF_OUTS ? 2 :
+	       type == IOF_MMIO_RD ? 3 : type == IOF_MMIO_WR ? 4 : 0;
+}
+
+/* Could an exit of one of these ops pass for an exit of the other (exit_matches())? */
+static bool exits_alike(const struct iofuzz_op *a, const struct iofuzz_op *b)
+{
+	return exit_kind(a->type) && exit_kind(a->type) == exit_kind(b->type) &&
+	       a->addr == b->addr && a->size == b->size;
+}
+
+/*
+ * A byte access to a port of an in-kernel port device stays in the kernel:
+ * KVM_CREATE_IRQCHIP and KVM_CREATE_PIT2 register the PICs, the ELCR, the PIT
+ * and the speaker for every port of these ranges.  The only stream of alike
+ * ops back to back that matters for speed (the write-0 phase, the bench's
+ * loop of one OUT) is of this kind, so it goes without the separating NOP.
+ */
+static bool may_exit(const struct iofuzz_plan *plan, const struct iofuzz_op *op)
+{
+	const struct iofuzz_range *r = &plan->ranges[op->range];
+
+	return !(r->in_kernel && r->space == IOF_PORT && op->size == 1);
 }
 
 static void jit_tail(struct jit *j)
@@ -774,18 +831,20 @@ static void jit_fill(const struct iofuzz_state *st, struct jit *j, uint64_t firs
 	const struct iofuzz_plan *plan = &st->plan;
 	uint8_t *base = j->hva, *p = base;
 	struct jit_regs regs = { 0 };	/* the tail leaves EAX/EDX as it likes */
-	struct iofuzz_op op;
+	struct iofuzz_op op, prev = { .type = IOF_NOP };
+	uint8_t *prev_end = NULL, *acc;
 
+	_Static_assert(IOFUZZ_STR_MAX * 4 <= 32, "INS/OUTS buffer of one op");
 	j->first = first;
 	j->n = plan->total - first < JIT_CHUNK ? plan->total - first : JIT_CHUNK;
 	for (uint64_t i = 0; i < j->n; i++) {
 		uint32_t buf = j->gva + JIT_DATA + i * 32;
+		bool sep;
 
 		j->off[i] = p - base;
 		host_gen(st, first + i, &op);
 		if (op.type == IOF_OUTS)
-			for (unsigned int b = 0; b < 32; b++)
-				base[JIT_DATA + i * 32 + b] = op.value >> (8 * (b & 7));
+			iofuzz_str_data(&op, base + JIT_DATA + i * 32);
 		if (plan->fault && iofuzz_op_equal(&op, &plan->fault_op) &&
 		    plan->fault != IOF_FAULT_CRASH) {
 			p = emit_hb(p, j->hb_gva, first + i);
@@ -803,10 +862,46 @@ static void jit_fill(const struct iofuzz_state *st, struct jit *j, uint64_t firs
 		if (!((first + i) % IOFUZZ_HB_EVERY) &&
 		    (plan->ranges[op.range].in_kernel || plan->ranges[op.range].space == IOF_MSR))
 			p = emit_hb(p, j->hb_gva, first + i);
-		p = emit_op(p, &op, buf, &regs);
+		sep = op.type != IOF_NOP && exits_alike(&prev, &op) && may_exit(plan, &op);
+		p = emit_op(p, &op, buf, &regs, sep ? prev_end : NULL, &acc);
+		j->acc[i] = acc - base;
+		j->end[i] = p - base;
+		if (op.type != IOF_NOP) {
+			prev = op;
+			prev_end = p;
+		}
 	}
 	j->off[j->n] = p - base;
 	emit_jmp(p, base, JIT_TAIL);
+}
+
+/*
+ * The ops whose access starts at rip (as KVM's fast PIO path and an MMIO
+ * exit leave it: the access completes after userspace answers) or ends there
+ * (an OUT the instruction emulator completed first, as kvm_pvm's does, or the
+ * port 0x7e quirk): at most one of each, in op order, into idx[]; their count.
+ */
+static unsigned int jit_access_idx(const struct jit *j, uint64_t rip, uint64_t idx[2])
+{
+	uint64_t lo = 0, hi = j->n, x;
+	unsigned int n = 0;
+
+	if (rip < j->gva || rip - j->gva > j->off[j->n])
+		return 0;
+	x = rip - j->gva;
+	/* The first op whose access ends at or after x (end[] never decreases). */
+	while (lo < hi) {
+		uint64_t mid = (lo + hi) / 2;
+
+		if (j->end[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (uint64_t i = lo; i < j->n && j->acc[i] <= x && n < 2; i++)
+		if (j->acc[i] < j->end[i] && (j->acc[i] == x || j->end[i] == x))
+			idx[n++] = j->first + i;
+	return n;
 }
 
 /* The op whose code holds guest address rip. */
@@ -837,13 +932,16 @@ struct life {
 	struct kvm_vcpu *vcpu;
 	struct iofuzz_shared *sh;	/* host view of the guest's page */
 	struct jit *jit;		/* NULL with -G (guest-generated ops) */
+	/*
+	 * Held by the watchdog while it looks at vcpu and sh, and by run_life()
+	 * while it makes them valid (active) or frees them: a VM freed under the
+	 * watchdog's reads would kill the VMM, which is reported as a VMM crash.
+	 */
+	pthread_mutex_t lock;
 	volatile bool active, hung, stop;
 	volatile bool quit;
 	uint64_t t0;
 };
-
-/* Device index + 1 of each port, 0 = none; on the heap, not in every test's ELF. */
-static uint8_t *port_dev;
 
 /* CPU time the vCPU thread has used (guest time included), in ns; 0 if unknown. */
 static uint64_t vcpu_cpu_ns(struct kvm_vcpu *vcpu)
@@ -873,7 +971,9 @@ static void *fuzz_watchdog(void *arg)
 
 		usleep(20000);
 		now = now_ns();
+		pthread_mutex_lock(&l->lock);
 		if (!l->active) {
+			pthread_mutex_unlock(&l->lock);
 			since = now;
 			since_cpu = 0;
 			continue;
@@ -891,15 +991,14 @@ static void *fuzz_watchdog(void *arg)
 			l->st->hb_seen = last_hb;
 			since = now;
 			since_cpu = cpu ? cpu : 1;
-			continue;
-		}
-		if ((cpu && cpu - since_cpu > l->cfg->hang_ms * 1000000ULL) ||
-		    now - since > 10 * l->cfg->hang_ms * 1000000ULL) {
+		} else if ((cpu && cpu - since_cpu > l->cfg->hang_ms * 1000000ULL) ||
+			   now - since > 10 * l->cfg->hang_ms * 1000000ULL) {
 			l->hung = true;
 			pthread_kill(l->vcpu->thread, SIGUSR2);
 			since = now;
 			since_cpu = cpu ? cpu : 1;
 		}
+		pthread_mutex_unlock(&l->lock);
 	}
 	return NULL;
 }
@@ -919,29 +1018,14 @@ void iofuzz_print_log(const struct iofuzz_state *st)
 	uint64_t n = st->log_pos < IOFUZZ_LOG_RING ? st->log_pos : IOFUZZ_LOG_RING;
 	char buf[128];
 
-	kvm_log("last %lu ops (seed %#lx, current op %lu):", n, st->plan.seed, st->cur);
+	kvm_log("last %lu exits to userspace (seed %#lx, current op %lu), as the exit described "
+		"the access:", n, st->plan.seed, st->cur);
 	for (uint64_t i = st->log_pos - n; i < st->log_pos; i++) {
 		const struct iofuzz_log_entry *e = &st->log[i % IOFUZZ_LOG_RING];
 
 		format_op(buf, sizeof(buf), &e->op);
 		kvm_log("  op %-8lu %-40s %s", e->idx, buf,
 			e->exit_reason ? exit_reason_str(e->exit_reason) : "in kernel");
-	}
-}
-
-/*
- * The ops just before a stop, into the shared log: in-kernel ops leave no
- * exit to log, but RIP (or the heartbeat) names the op, and the guest logs
- * nothing itself: ops are a pure function of (seed, index), so the ones
- * before it are regenerated here.
- */
-static void log_recent(struct iofuzz_state *st, uint64_t at)
-{
-	for (uint64_t i = at >= 8 ? at - 7 : 0; i <= at && i < st->plan.total; i++) {
-		struct iofuzz_op op;
-
-		host_gen(st, i, &op);
-		log_op(st, i, &op, 0);
 	}
 }
 
@@ -998,7 +1082,7 @@ static void restart(struct life *l, const char *why, uint64_t at)
 	if (l->cfg->verbose || st->restarts <= 3) {
 		if (l->cfg->verbose)
 			vcpu_dump(l->vcpu);
-		iofuzz_print_log(st);
+		iofuzz_print_recent(st, at);
 	}
 }
 
@@ -1016,9 +1100,10 @@ static void finding(struct life *l, uint64_t at, const char *fmt, ...)
 	st->end = IOF_END_FINDING;
 	st->cur = at;
 	kvm_log("iofuzz: FINDING: %s", st->finding);
-	log_recent(st, at);
-	vcpu_dump(l->vcpu);
+	if (l->vcpu)
+		vcpu_dump(l->vcpu);	/* not after the VM is gone (restart limit) */
 	iofuzz_print_log(st);
+	iofuzz_print_recent(st, at);
 }
 
 /* One exit to userspace on a fuzzed port: answer it, count it, log it. */
@@ -1031,10 +1116,6 @@ static void handle_io(struct life *l, struct devmodel *m, uint64_t idx)
 		.type = run->io.direction == KVM_EXIT_IO_OUT ? IOF_OUT : IOF_IN,
 		.size = run->io.size, .count = run->io.count, .addr = run->io.port,
 	};
-	unsigned int dev = port_dev[run->io.port];
-
-	if (dev)
-		st->stats[dev - 1].exits++;
 	st->port_exits[run->io.port]++;
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
 		uint32_t v = 0;
@@ -1043,6 +1124,10 @@ static void handle_io(struct life *l, struct devmodel *m, uint64_t idx)
 			memcpy(&v, data, run->io.size);
 			if (!i)
 				op.value = v;
+			/* Every element of a string OUT: the data is part of what reached us. */
+			if (i)
+				st->exit_hash = iofuzz_hash_op(st->exit_hash,
+							       &(struct iofuzz_op){ .value = v });
 			if (st->plan.fault == IOF_FAULT_CRASH && run->io.count == 1 &&
 			    iofuzz_op_equal(&op, &st->plan.fault_op)) {
 				log_op(st, idx, &op, KVM_EXIT_IO);
@@ -1061,10 +1146,12 @@ static void handle_io(struct life *l, struct devmodel *m, uint64_t idx)
 }
 
 /*
- * An op counts once as "exited" however many exits it took (string forms).
- * The exit must describe the access the op made (api.rst, KVM_EXIT_IO and
- * KVM_EXIT_MMIO): port or address, size and direction.  Returns false, with
- * the difference in why, when it does not.
+ * An op counts once as "exited" however many exits it took (string forms);
+ * each exit counts for the device the op was drawn from (port_exits[] counts
+ * by the port the exit names: the two agree only if every exit is put at an
+ * op of its own device).  The exit must describe the access the op made
+ * (api.rst, KVM_EXIT_IO and KVM_EXIT_MMIO): port or address, size and
+ * direction.  Returns false, with the difference in why, when it does not.
  */
 static bool exit_matches(const struct kvm_run *run, const struct iofuzz_op *op)
 {
@@ -1086,6 +1173,9 @@ static bool check_exited_op(struct iofuzz_state *st, struct kvm_run *run, uint64
 	if (idx >= st->plan.total)
 		return true;
 	host_gen(st, idx, &op);
+	TEST_ASSERT(op.range < st->plan.nr_ranges, "op %lu: range %u of %u", idx, op.range,
+		    st->plan.nr_ranges);
+	st->stats[st->plan.ranges[op.range].id].exits++;
 	if (idx != st->last_exited) {
 		st->last_exited = idx;
 		st->stats[st->plan.ranges[op.range].id].exited_ops++;
@@ -1103,10 +1193,6 @@ static void handle_mmio(struct life *l, uint64_t idx)
 	struct iofuzz_op op = { .type = run->mmio.is_write ? IOF_MMIO_WR : IOF_MMIO_RD,
 				.size = run->mmio.len, .count = 1, .addr = run->mmio.phys_addr };
 
-	for (unsigned int d = 0; d < iofuzz_nr_devs; d++)
-		if (iofuzz_devs[d].r.space == IOF_MMIO && op.addr >= iofuzz_devs[d].r.beg &&
-		    op.addr <= iofuzz_devs[d].r.end + iofuzz_devs[d].r.stride - 1)
-			l->st->stats[d].exits++;
 	if (run->mmio.is_write)
 		memcpy(&op.value, run->mmio.data, run->mmio.len > 8 ? 8 : run->mmio.len);
 	else
@@ -1115,30 +1201,47 @@ static void handle_mmio(struct life *l, uint64_t idx)
 	log_op(l->st, idx, &op, KVM_EXIT_MMIO);
 }
 
-static uint64_t exit_op_index(struct life *l, uint64_t fallback)
+/*
+ * The op an exit to userspace belongs to, into *idx; false (with why) when
+ * RIP is at no op's access instruction nor just past one.
+ */
+static bool exit_op_index(struct life *l, uint64_t *idx, char *why, size_t len)
 {
 	struct kvm_vcpu *vcpu = l->vcpu;
 	struct kvm_regs regs_buf, *regs = &regs_buf;
-	uint64_t idx, rip;
+	uint64_t c[2];
+	unsigned int n;
 
 	if (vcpu->run->kvm_valid_regs & KVM_SYNC_X86_REGS)
 		regs = &vcpu->run->s.regs.regs;
 	else
 		vcpu_regs_get(vcpu, regs);
-	if (!l->jit)
-		return regs->rbx;	/* the C executor passes it in RBX */
+	if (!l->jit) {
+		*idx = regs->rbx;	/* the C executor passes it in RBX */
+		return true;
+	}
 	/*
-	 * RIP is at the access (KVM's fast PIO path) or just past it (an OUT
-	 * completed by the instruction emulator, as kvm_pvm does, or the port
-	 * 0x7e quirk): the op holding rip - 1 or the one holding rip, whichever
-	 * made the access the exit describes.
+	 * Exact: RIP at an op's access or just past it (jit_access_idx()).  Two
+	 * candidates (one op's access ends where the next one's starts) differ in
+	 * what they access unless jit_fill() put a NOP between them, so the exit's
+	 * own description picks the op.  Only two alike in-kernel byte accesses
+	 * (may_exit()) could both fit; then the earlier one, unless it has exited.
 	 */
-	rip = regs->rip;
-	if (jit_idx(l->jit, rip - 1, &idx) && exit_matches(vcpu->run, host_op(l->st, idx)))
-		return idx;
-	if (jit_idx(l->jit, rip, &idx) && exit_matches(vcpu->run, host_op(l->st, idx)))
-		return idx;
-	return jit_idx(l->jit, rip - 1, &idx) ? idx : fallback;
+	n = jit_access_idx(l->jit, regs->rip, c);
+	if (!n) {
+		snprintf(why, len, "the exit's RIP %#llx is at no op's access (chunk from op %lu)",
+			 regs->rip, l->jit->first);
+		return false;
+	}
+	*idx = c[0];
+	if (n == 2) {
+		bool m0 = exit_matches(vcpu->run, host_op(l->st, c[0]));
+		bool m1 = exit_matches(vcpu->run, host_op(l->st, c[1]));
+
+		if ((m1 && !m0) || (m0 && m1 && l->st->last_exited == c[0]))
+			*idx = c[1];
+	}
+	return true;
 }
 
 /* Where a wedged or shut-down guest stopped: its RIP, else the heartbeat. */
@@ -1210,12 +1313,14 @@ static uint64_t run_life(struct life *l, uint64_t start)
 		jit_fill(st, l->jit, start);
 		vcpu_args_set(vcpu, 1, l->jit->gva);
 	}
+	pthread_mutex_lock(&l->lock);
 	l->sh->hb = start;
 	l->vcpu = vcpu;
 	vcpu->thread = pthread_self();
 	l->hung = false;
 	st->lives++;
-	__atomic_store_n(&l->active, true, __ATOMIC_SEQ_CST);
+	l->active = true;
+	pthread_mutex_unlock(&l->lock);
 	t_run = now_ns();
 
 	while (next == ~0ULL) {
@@ -1236,7 +1341,6 @@ static uint64_t run_life(struct life *l, uint64_t start)
 				st->done = last;
 			} else if (l->hung) {
 				last = stopped_op_index(l, last);
-				log_recent(st, last);
 				vcpu_dump(vcpu);
 				restart(l, "hang (no exit and no heartbeat)", last);
 				next = last + 1;
@@ -1297,7 +1401,6 @@ static uint64_t run_life(struct life *l, uint64_t start)
 					if (l->jit && uc.nargs >= 2 &&
 					    jit_idx(l->jit, uc.args[1], &at))
 						last = at;
-					log_recent(st, last);
 					restart(l, "guest exception", last);
 					next = last + 1;
 					break;
@@ -1310,35 +1413,33 @@ static uint64_t run_life(struct life *l, uint64_t start)
 				}
 				break;
 			}
-			last = exit_op_index(l, last);
-			st->cur = last;
-			if (!check_exited_op(st, run, last, why, sizeof(why))) {
+			if (!exit_op_index(l, &last, why, sizeof(why)) ||
+			    !check_exited_op(st, run, last, why, sizeof(why))) {
 				finding(l, last, "%s", why);
 				next = st->plan.total;
 				break;
 			}
+			st->cur = last;
 			handle_io(l, &model, last);
 			break;
 		case KVM_EXIT_MMIO:
-			last = exit_op_index(l, last);
-			st->cur = last;
-			if (!check_exited_op(st, run, last, why, sizeof(why))) {
+			if (!exit_op_index(l, &last, why, sizeof(why)) ||
+			    !check_exited_op(st, run, last, why, sizeof(why))) {
 				finding(l, last, "%s", why);
 				next = st->plan.total;
 				break;
 			}
+			st->cur = last;
 			handle_mmio(l, last);
 			break;
 		case KVM_EXIT_SHUTDOWN:
 			last = stopped_op_index(l, last);
-			log_recent(st, last);
 			restart(l, "guest shutdown (triple fault)", last);
 			next = last + 1;
 			break;
 		case KVM_EXIT_INTERNAL_ERROR:
 			last = l->sh->hb > last ? l->sh->hb : last;
 			if (internal_error_explained(vcpu, why, sizeof(why))) {
-				log_recent(st, last);
 				restart(l, why, last);
 				next = last + 1;
 			} else {
@@ -1355,8 +1456,12 @@ static uint64_t run_life(struct life *l, uint64_t start)
 		}
 	}
 	st->run_ns += now_ns() - t_run;
-	__atomic_store_n(&l->active, false, __ATOMIC_SEQ_CST);
+	pthread_mutex_lock(&l->lock);
+	l->active = false;
 	kvm_vm_free(vm);
+	l->vcpu = NULL;
+	l->sh = NULL;
+	pthread_mutex_unlock(&l->lock);
 	if (st->restarts > MAX_RESTARTS && !st->findings) {
 		finding(l, last, "more than %u restarts", MAX_RESTARTS);
 		next = st->plan.total;
@@ -1384,7 +1489,7 @@ static void count_ops(struct iofuzz_state *st)
 
 void iofuzz_run(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
 {
-	struct life l = { .cfg = cfg, .st = st };
+	struct life l = { .cfg = cfg, .st = st, .lock = PTHREAD_MUTEX_INITIALIZER };
 	pthread_t wd;
 
 	if (!cfg->guest_gen) {
@@ -1393,25 +1498,14 @@ void iofuzz_run(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
 	}
 	uint64_t next = 0;
 
-	if (!port_dev)
-		port_dev = malloc(65536);
-	TEST_ASSERT(port_dev, "out of memory");
-	memset(port_dev, 0, 65536);
-	for (unsigned int d = 0; d < iofuzz_nr_devs; d++) {
-		const struct iofuzz_range *r = &iofuzz_devs[d].r;
-
-		if (r->space == IOF_PORT && !iofuzz_devs[d].optional)
-			for (uint64_t p = r->beg; p <= r->end; p++)
-				port_dev[p] = d + 1;
-	}
-	/* Ports outside the named devices count as "full" when that mode runs. */
-	for (uint64_t p = 0; p < 65536; p++)
-		if (!port_dev[p])
-			port_dev[p] = dev_by_name("full", 4) + 1;
 	memset(st->stats, 0, sizeof(st->stats));
 	memset(st->port_exits, 0, sizeof(st->port_exits));
 	st->warm_ns = st->warm_ops = st->timed_ns = st->timed_ops = 0;
 	st->last_exited = ~0ULL;
+	/* What replays compare, and what a crash report starts from: this run's own. */
+	st->log_pos = 0;
+	st->exits_total = 0;
+	st->hb_seen = 0;
 	st->hash = IOFUZZ_HASH_INIT;
 	st->exit_hash = IOFUZZ_HASH_INIT;
 	st->end = IOF_END_OK;
@@ -1422,6 +1516,7 @@ void iofuzz_run(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
 		next = run_life(&l, next);
 	l.quit = true;
 	pthread_join(wd, NULL);
+	pthread_mutex_destroy(&l.lock);
 	free(l.jit);
 	if (st->end != IOF_END_TIME)
 		st->done = st->findings ? st->cur : st->plan.total;
@@ -1473,13 +1568,21 @@ int iofuzz_supervise(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
 
 void iofuzz_print_recent(const struct iofuzz_state *st, uint64_t at)
 {
-	uint64_t from = at >= IOFUZZ_RECENT - 1 ? at - (IOFUZZ_RECENT - 1) : 0;
-	char buf[128];
+	uint64_t from, oldest = ~0ULL, first_k;
+	char buf[128], how[64];
 
 	if (!st->plan.total)
 		return;
 	if (at >= st->plan.total)
 		at = st->plan.total - 1;
+	from = at >= IOFUZZ_RECENT - 1 ? at - (IOFUZZ_RECENT - 1) : 0;
+	/*
+	 * The log holds every exit of this run until it wraps; after that, ops
+	 * older than its oldest entry may have exits it no longer holds.
+	 */
+	first_k = st->log_pos > IOFUZZ_LOG_RING ? st->log_pos - IOFUZZ_LOG_RING : 0;
+	if (first_k)
+		oldest = st->log[first_k % IOFUZZ_LOG_RING].idx;
 	/*
 	 * The VMM's code runs only while the vCPU is out, so a VMM that died
 	 * handling op `at` had run every op up to it; the in-kernel ones made
@@ -1488,29 +1591,36 @@ void iofuzz_print_recent(const struct iofuzz_state *st, uint64_t at)
 	kvm_log("last %lu ops up to op %lu (seed %#lx), regenerated; exits from the log:",
 		at - from + 1, at, st->plan.seed);
 	for (uint64_t i = from; i <= at; i++) {
-		const char *how = "no exit logged (in kernel)";
-		const struct iofuzz_range *r;
+		uint32_t reason = 0;
+		unsigned int exits = 0;
 		struct iofuzz_op op;
 
 		host_gen(st, i, &op);
-		r = &st->plan.ranges[op.range];
-		if (!r->in_kernel && r->space == IOF_PORT)
-			how = "exits to userspace (not in the log)";
-		for (uint64_t k = st->log_pos > IOFUZZ_LOG_RING ? st->log_pos - IOFUZZ_LOG_RING : 0;
-		     k < st->log_pos; k++) {
+		for (uint64_t k = first_k; k < st->log_pos; k++) {
 			const struct iofuzz_log_entry *e = &st->log[k % IOFUZZ_LOG_RING];
 
 			if (e->idx == i && e->exit_reason) {
-				how = exit_reason_str(e->exit_reason);
-				break;
+				reason = e->exit_reason;
+				exits++;
 			}
 		}
+		if (op.type == IOF_NOP)
+			snprintf(how, sizeof(how), "skipped unit");
+		else if (exits > 1)
+			snprintf(how, sizeof(how), "%s x%u", exit_reason_str(reason), exits);
+		else if (exits)
+			snprintf(how, sizeof(how), "%s", exit_reason_str(reason));
+		else if (oldest == ~0ULL || oldest < i)
+			snprintf(how, sizeof(how), "%s", i == at ? "stopped here, no exit logged" :
+				 "in kernel");
+		else
+			snprintf(how, sizeof(how), "older than the exit log");
 		format_op(buf, sizeof(buf), &op);
-		kvm_log("  op %-8lu %-40s %s", i, buf, op.type == IOF_NOP ? "skipped unit" : how);
+		kvm_log("  op %-8lu %-40s %s", i, buf, how);
 	}
 }
 
-/* The named device a port belongs to; port_dev[] is the VMM child's, not ours. */
+/* The named device a port belongs to. */
 static const char *port_name(uint32_t port)
 {
 	for (unsigned int d = 0; d < iofuzz_nr_devs; d++) {
@@ -1551,9 +1661,9 @@ void iofuzz_print_ports(const struct iofuzz_state *st, unsigned int top)
 void iofuzz_print_table(const struct iofuzz_state *st)
 {
 	/*
-	 * exits are counted by the port that exited, ops by the range they were
-	 * drawn from; in-kernel is not counted but computed: ops - ops that made
-	 * at least one exit to userspace.
+	 * exits and ops are counted by the range the op was drawn from (an exit
+	 * by the op its RIP names); in-kernel is not counted but computed:
+	 * ops - ops that made at least one exit to userspace.
 	 */
 	kvm_log("%-12s %10s %10s %10s %8s  (in-kernel = ops - ops that exited)", "device",
 		"ops", "exits", "in-kernel", "restarts");
@@ -1587,9 +1697,17 @@ static struct trial run_list(const struct iofuzz_cfg *cfg, const struct iofuzz_p
 
 	plan_for_list(&st->plan, cfg->seed);
 	for (uint64_t i = 0; i < n; i++) {
+		int r = range_of(&st->plan, ops[i].type, ops[i].addr);
+
+		/*
+		 * The minimizer drops NOPs: an MSR or MMIO one is in no range (and
+		 * jit_fill() indexes ranges by it), and no reproducer line holds one.
+		 */
+		TEST_ASSERT(r >= 0 && ops[i].type != IOF_NOP,
+			    "minimizer op %lu (%s %#lx) is a NOP or in no device", i,
+			    iofuzz_type_name(ops[i].type), ops[i].addr);
 		((struct iofuzz_op *)st->list)[i] = ops[i];
-		((struct iofuzz_op *)st->list)[i].range = range_of(&st->plan, ops[i].type,
-								   ops[i].addr);
+		((struct iofuzz_op *)st->list)[i].range = r;
 	}
 	st->plan.nr_list = n;
 	st->plan.total = n;
@@ -1621,14 +1739,28 @@ uint64_t iofuzz_minimize(const struct iofuzz_cfg *cfg, const struct iofuzz_state
 			 int want_end, uint64_t want_restarts, const char *path)
 {
 	uint64_t fail = failing->cur, lo = fail >= 511 ? fail - 511 : 0;
-	uint64_t n = fail - lo + 1, trials = 0, chunks = 2;
-	struct iofuzz_op *ops = calloc(n, sizeof(*ops)), *tmp = calloc(n, sizeof(*ops));
+	uint64_t n = 0, trials = 0, chunks = 2;
+	struct iofuzz_op *ops = calloc(fail - lo + 1, sizeof(*ops));
+	struct iofuzz_op *tmp = calloc(fail - lo + 1, sizeof(*ops));
 	char why[256];
 
 	TEST_ASSERT(ops && tmp, "out of memory");
-	for (uint64_t i = 0; i < n; i++)
-		host_gen(failing, lo + i, &ops[i]);
-	kvm_log("iofuzz: minimizing ops %lu-%lu of seed %#lx", lo, fail, failing->plan.seed);
+	/*
+	 * NOPs (excluded units) accessed nothing, and have no device for a list
+	 * nor an "op" line a reproducer could load: leave them out.
+	 */
+	for (uint64_t i = lo; i <= fail; i++) {
+		host_gen(failing, i, &ops[n]);
+		if (ops[n].type != IOF_NOP)
+			n++;
+	}
+	kvm_log("iofuzz: minimizing ops %lu-%lu of seed %#lx (%lu of them not NOPs)", lo, fail,
+		failing->plan.seed, n);
+	if (!n) {
+		free(ops);
+		free(tmp);
+		return 0;
+	}
 	if (!reproduces(run_list(cfg, &failing->plan, ops, n), want_end, want_restarts)) {
 		/* E.g. an event driven by a fuzzed timer, or state set up earlier. */
 		kvm_log("iofuzz: the failure at op %lu does not reproduce from the last %lu ops "
