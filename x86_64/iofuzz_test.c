@@ -202,6 +202,18 @@ static void suite_fuzz(int kmsg)
 		tap(!kmsg_check(kmsg, true), "host_kernel_log_clean", NULL);
 }
 
+/* The four userspace-exit devices, fuzz count 2, a mixed phase of mixed ops. */
+static void cfg_userspace_ports(struct iofuzz_cfg *cfg, unsigned int seed_index,
+				unsigned int mixed)
+{
+	cfg_defaults(cfg);
+	cfg->seed = suite_seed(seed_index);
+	cfg->mode = IOFUZZ_MODE_PORTS;
+	cfg->fuzz_count = 2;
+	cfg->mixed_ops = mixed;
+	snprintf(cfg->devices, sizeof(cfg->devices), "cmos,port80,com1,pci_conf");
+}
+
 /*
  * No KVM device answers cmos, port80, com1 or pci_conf (nor any port that an
  * access of up to 4 bytes there reaches), so every IN, OUT, INS and OUTS on
@@ -220,12 +232,7 @@ static void suite_userspace_ports(void)
 	bool ok;
 	int end;
 
-	cfg_defaults(&cfg);
-	cfg.seed = suite_seed(7);
-	cfg.mode = IOFUZZ_MODE_PORTS;
-	cfg.fuzz_count = 2;
-	cfg.mixed_ops = 3000;
-	snprintf(cfg.devices, sizeof(cfg.devices), "cmos,port80,com1,pci_conf");
+	cfg_userspace_ports(&cfg, 7, 3000);
 	iofuzz_build_plan(&cfg, st);
 	for (uint64_t i = 0; i < st->plan.total; i++) {
 		iofuzz_gen_op(&st->plan, iofuzz_find_seg(&st->plan, i), st->plan.ranges, i, &op);
@@ -318,12 +325,7 @@ static void suite_skip(void)
 	bool ok;
 	int end;
 
-	cfg_defaults(&cfg);
-	cfg.seed = suite_seed(6);
-	cfg.mode = IOFUZZ_MODE_PORTS;
-	cfg.fuzz_count = 2;
-	cfg.mixed_ops = 600;
-	snprintf(cfg.devices, sizeof(cfg.devices), "cmos,port80,com1,pci_conf");
+	cfg_userspace_ports(&cfg, 6, 600);
 	snprintf(cfg.skip, sizeof(cfg.skip), "0x70,0x71,0x80,0x3f8-0x3fb,0x3fc-0x3ff,0xcfc-0xcff");
 	ok = iofuzz_check_lists(&cfg, err, sizeof(err));
 	if (!ok)
