@@ -96,11 +96,14 @@ struct iofuzz_shared {
 } __attribute__((aligned(4096)));
 
 /*
- * Heartbeat period of the host-compiled stream, in ops.  64 in-kernel ops
- * cost well under 1 ms on kvm_pvm (~1-2 us each), far inside the watchdog's
- * hang bound (hang_ms of vCPU CPU time, 1 s by default), and the store costs
- * one guest instruction (~0.6 us here) per 64 ops instead of per 8.  It bounds
- * how far a restart index taken from the heartbeat (after an INIT) may lag.
+ * Heartbeat period of the host-compiled stream for in-kernel port ops, in
+ * ops.  64 of them cost well under 1 ms on kvm_pvm (~1-2 us each), far
+ * inside the watchdog's hang bound (hang_ms of vCPU CPU time, 1 s by
+ * default).  MMIO and MSR ops store it before every op instead: they can
+ * reset the vCPU by INIT themselves (an xAPIC ICR write, the x2APIC ICR
+ * MSR 0x830), and the restart index after an INIT is the heartbeat, so it
+ * must name the op that did it, or every new VM would replay it up to 63
+ * times (seen in make vm_run_tests: a restart storm of one new VM per op).
  */
 #define IOFUZZ_HB_EVERY		64
 

@@ -856,12 +856,16 @@ static void jit_fill(const struct iofuzz_state *st, struct jit *j, uint64_t firs
 				p = emit_bytes(p, "\xeb\xfe", 2);	/* jmp . */
 		}
 		/*
-		 * Ops that exit show progress by exiting; in-kernel ones store a
-		 * heartbeat every IOFUZZ_HB_EVERY ops for the watchdog.
+		 * Ops that exit show progress by exiting; in-kernel port ops
+		 * store a heartbeat every IOFUZZ_HB_EVERY ops for the watchdog,
+		 * MMIO and MSR ops before each op (see IOFUZZ_HB_EVERY).
 		 */
-		if (!((first + i) % IOFUZZ_HB_EVERY) &&
-		    (plan->ranges[op.range].in_kernel || plan->ranges[op.range].space == IOF_MSR))
+		if (op.type != IOF_NOP && plan->ranges[op.range].space != IOF_PORT) {
 			p = emit_hb(p, j->hb_gva, first + i);
+		} else if (!((first + i) % IOFUZZ_HB_EVERY) &&
+			   plan->ranges[op.range].in_kernel) {
+			p = emit_hb(p, j->hb_gva, first + i);
+		}
 		sep = op.type != IOF_NOP && exits_alike(&prev, &op) && may_exit(plan, &op);
 		p = emit_op(p, &op, buf, &regs, sep ? prev_end : NULL, &acc);
 		j->acc[i] = acc - base;
@@ -1512,8 +1516,15 @@ void iofuzz_run(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
 	plant_fault(cfg, st);
 	l.t0 = now_ns();
 	TEST_ASSERT(!pthread_create(&wd, NULL, fuzz_watchdog, &l), "watchdog thread");
-	while (next < st->plan.total && !st->findings && st->end != IOF_END_TIME)
+	while (next < st->plan.total && !st->findings && st->end != IOF_END_TIME) {
+		/* Also between lives: a run of restarts never reaches the watchdog's check. */
+		if (cfg->time_ms && now_ns() - l.t0 > cfg->time_ms * 1000000ULL) {
+			st->end = IOF_END_TIME;
+			st->done = next;
+			break;
+		}
 		next = run_life(&l, next);
+	}
 	l.quit = true;
 	pthread_join(wd, NULL);
 	pthread_mutex_destroy(&l.lock);
