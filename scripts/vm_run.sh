@@ -114,6 +114,11 @@ cleanup() {
 	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
 		kill_qemu
 	fi
+	# The console filter ends when QEMU's output closes: let it (2 s at most).
+	for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		[ -e "$work/console.done" ] || [ ! -e "$work/console.log" ] && break
+		sleep 0.1
+	done
 	# Whatever the ending (timeout, panic, interrupt): keep the console.
 	if [ -n "${results:-}" ] && [ -s "${out:-}" ]; then
 		cp "$out" "$results/console.log" 2>/dev/null || true
