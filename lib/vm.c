@@ -122,6 +122,23 @@ static void vm_init_memory(struct kvm_vm *vm, uint64_t ram_size)
 	vm->high_end = vm->ram_size;
 }
 
+/*
+ * A vCPU in SMM uses KVM's second address space (KVM_CAP_MULTI_ADDRESS_SPACE;
+ * memslot ids | 1 << 16), which holds no memory until userspace adds some.
+ * Without it an SMI kills the VM: enter_smm() cannot write the state-save
+ * area at SMBASE + 0xfe00 and marks the VM dead, and KVM_RUN returns EIO
+ * from then on (seen on kvm_amd: a guest's self-SMI; x86_64/smm_test).
+ * SMM gets the same RAM (slot 0), as on a machine without SMRAM protection.
+ */
+static void vm_mirror_ram_for_smm(struct kvm_vm *vm)
+{
+	struct kvm_mem_region *r = vm_mem_region_find(vm, 0);
+
+	if (vm_check_cap(vm, KVM_CAP_MULTI_ADDRESS_SPACE) < 2)
+		return;
+	vm_set_user_memory_region(vm, 1u << 16, 0, 0, vm->ram_size, r->host_mem);
+}
+
 struct kvm_vm *vm_create_offline(uint64_t ram_size)
 {
 	struct kvm_vm *vm = calloc(1, sizeof(*vm));
@@ -161,6 +178,7 @@ struct kvm_vm *__vm_create_opts(const struct vm_opts *opts)
 	}
 
 	vm_init_memory(vm, opts->ram_size);
+	vm_mirror_ram_for_smm(vm);
 	virt_pgd_alloc(vm);
 	if (!opts->no_elf) {
 		vm_load_elf(vm);
