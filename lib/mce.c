@@ -232,17 +232,31 @@ bool vmm_memory_error_pending(void)
 }
 
 /*
- * The fields first, then the flag: a SIGBUS landing in between leaves the
- * flag set and is seen on the next call, never half-mixed with this one.
+ * Take the pending SIGBUS, if any.  The fields first, then the flag: a
+ * SIGBUS landing in between leaves the flag set and is seen on the next
+ * call, never half-mixed with this one.
  */
-bool vmm_take_memory_error(int *code, void **hva)
+static bool take_sigbus(struct vmm_memory_error *e)
 {
 	if (!sigbus_pending)
 		return false;
-	*code = sigbus_code;
-	*hva = sigbus_addr;
+	e->code = sigbus_code;
+	e->hva = sigbus_addr;
+	e->addr_lsb = sigbus_lsb;
+	e->tid = sigbus_tid;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	sigbus_pending = 0;
+	return true;
+}
+
+bool vmm_take_memory_error(int *code, void **hva)
+{
+	struct vmm_memory_error e;
+
+	if (!take_sigbus(&e))
+		return false;
+	*code = e.code;
+	*hva = e.hva;
 	return true;
 }
 
@@ -253,14 +267,8 @@ bool vmm_handle_memory_error(struct kvm_vcpu *vcpu, unsigned int bank,
 	void *page, *fresh;
 	char action[160];
 
-	if (!sigbus_pending)
+	if (!take_sigbus(&e))
 		return false;
-	e.code = sigbus_code;
-	e.hva = sigbus_addr;
-	e.addr_lsb = sigbus_lsb;
-	e.tid = sigbus_tid;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);	/* as in vmm_take_memory_error() */
-	sigbus_pending = 0;
 	/*
 	 * Guest memory here is 4 KiB anonymous pages: a larger granule (a
 	 * hugetlb-backed slot) would need the MCE, the address mask and the
