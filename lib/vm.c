@@ -134,6 +134,7 @@ static void vm_mirror_ram_for_smm(struct kvm_vm *vm)
 {
 	struct kvm_mem_region *r = vm_mem_region_find(vm, 0);
 
+	/* Asked per VM: it depends on the VM type (one with private memory has one). */
 	if (vm_check_cap(vm, KVM_CAP_MULTI_ADDRESS_SPACE) < 2)
 		return;
 	vm_set_user_memory_region(vm, 1u << 16, 0, 0, vm->ram_size, r->host_mem);
