@@ -9,8 +9,9 @@ set -euo pipefail
 
 # gcc/make/libc6-dev: static test binaries; perl: kselftest's TAP prefixer;
 # rsync: lib.mk's install; xz-utils: the linux-source tarball; procps
-# (pgrep) and python3 (an XML parser): scripts/check_selftest.sh.
-pkgs=(gcc make libc6-dev perl rsync xz-utils procps python3 "$@")
+# (pgrep), python3 (an XML parser) and busybox-static (the QEMU lane's
+# timeout): scripts/check_selftest.sh.
+pkgs=(gcc make libc6-dev perl rsync xz-utils procps python3 busybox-static "$@")
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
