@@ -157,18 +157,27 @@ help:
 	@echo "Targets: all (default), run_tests (kselftest runner), check [JOBS=N] (unit"
 	@echo "tests + suite with known failures), stress RUNS=N [JOBS=N] (lists verdicts"
 	@echo "that changed), bench, install INSTALL_PATH=dir, clean,"
-	@echo "vm_run_tests [KERNEL= MODULES= CPU= ACCEL= TESTS= TIMEOUT=] (QEMU lane)."
+	@echo "vm_run_tests [KERNEL= MODULES= CPU= ACCEL= TESTS= TIMEOUT= KVM_PATCH= TDP=0] (QEMU"
+	@echo "lane; KVM_PATCH=a.patch,b.patch or a folder: KVM modules rebuilt with them),"
+	@echo "bug_corpus [BUGS=names ALL=1 JOBS=N] (the suite against each bugs/*.patch)."
 	@echo "SANITIZE=1 with any target: host code under ASan+UBSan, in build-sanitize/."
 	@echo "Mode: $(SUITE_MODE); kselftest files: $(KSFT_DIR); output: $(OUTPUT)"
 
 .PHONY: check stress bench help
 
 # ---- make vm_run_tests: the suite on a chosen kernel's KVM, inside QEMU ----
-# KERNEL= MODULES= CPU= ACCEL=kvm|tcg TESTS= TIMEOUT= (scripts/vm_run.sh).
+# KERNEL= MODULES= CPU= ACCEL=kvm|tcg TESTS= TIMEOUT= KVM_PATCH= TDP=0
+# (scripts/vm_run.sh).
+VM_RUN_ENV = BUILD=$(OUTPUT) KERNEL="$(KERNEL)" MODULES="$(MODULES)" CPU="$(CPU)" \
+	ACCEL="$(ACCEL)" TIMEOUT="$(TIMEOUT)" TDP="$(TDP)"
 vm_run_tests: all
-	@BUILD=$(OUTPUT) KERNEL="$(KERNEL)" MODULES="$(MODULES)" CPU="$(CPU)" ACCEL="$(ACCEL)" \
-		TESTS="$(TESTS)" TIMEOUT="$(TIMEOUT)" $(SUITE_DIR)/scripts/vm_run.sh
+	@$(VM_RUN_ENV) TESTS="$(TESTS)" KVM_PATCH="$(KVM_PATCH)" $(SUITE_DIR)/scripts/vm_run.sh
 
-.PHONY: vm_run_tests
+# make bug_corpus [BUGS="name ..."] [ALL=1] [JOBS=N]: the lane once per
+# bugs/*.patch; a table of caught and missed bugs (scripts/bug_corpus.sh).
+bug_corpus: all
+	@$(VM_RUN_ENV) JOBS="$(JOBS)" $(SUITE_DIR)/scripts/bug_corpus.sh $(if $(ALL),--all) $(BUGS)
+
+.PHONY: vm_run_tests bug_corpus
 
 endif # KSFT_READY

@@ -18,6 +18,12 @@
 #   TESTS=    test names for check.sh, e.g. "x86_64/svm_test x86_64/mce_inject_test"
 #   TIMEOUT=  seconds for the whole VM run (default 1500)
 #   BUILD=    the suite's build folder (default build/)
+#   RESULTS=  where the outputs land (default BUILD/vm_run)
+#   KVM_PATCH=  run against KVM modules rebuilt from the lane kernel's own
+#             source with these patches: files separated by commas, or a
+#             folder whose *.patch apply in name order (scripts/kvm_build.sh;
+#             Debian lane kernels only)
+#   TDP=0     shadow paging: kvm_amd npt=0, kvm_intel ept=0 (default 1)
 #   VM_RUN_PLANT_WARN=NAME  test-only: plant a kernel WARNING while NAME runs
 #   VM_RUN_CMD="x86_64/foo_test -opts"  run this one command (in the build
 #             folder) instead of the suite, e.g. to replay a seed or one test
@@ -39,6 +45,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 cache=$here/.cache/vm
 build=${BUILD:-$here/build}
 timeout=${TIMEOUT:-1500}
+results=${RESULTS:-$build/vm_run}
+tdp=${TDP:-1}
 accel=${ACCEL:-}
 cpu=${CPU:-}
 log() { echo "vm_run: $*" >&2; }
@@ -46,6 +54,25 @@ die() { log "$*"; exit 2; }
 
 case "$timeout" in ''|*[!0-9]*) die "TIMEOUT must be seconds, got '$timeout'" ;; esac
 case "$accel" in ''|kvm|tcg) ;; *) die "ACCEL must be kvm or tcg, got '$accel'" ;; esac
+case "$tdp" in 0|1) ;; *) die "TDP must be 0 (shadow paging) or 1, got '$tdp'" ;; esac
+# KVM_PATCH: a comma-separated list of files, or a folder of *.patch.
+patches=()
+if [ -n "${KVM_PATCH:-}" ]; then
+	IFS=, read -r -a items <<<"$KVM_PATCH"
+	for p in "${items[@]}"; do
+		[ -n "$p" ] || continue
+		if [ -d "$p" ]; then
+			mapfile -t found < <(find "$p" -maxdepth 1 -name '*.patch' -type f | LC_ALL=C sort)
+			[ ${#found[@]} -gt 0 ] || die "KVM_PATCH: folder $p holds no *.patch"
+			patches+=("${found[@]}")
+		elif [ -f "$p" ] && [ -r "$p" ]; then
+			patches+=("$p")
+		else
+			die "KVM_PATCH: $p is not a readable file or folder"
+		fi
+	done
+	[ ${#patches[@]} -gt 0 ] || die "KVM_PATCH='$KVM_PATCH' names no patch"
+fi
 [ -d "$build/x86_64" ] || die "no test binaries in $build/x86_64: run make first"
 
 "$here/scripts/install_deps.sh" qemu-system-x86 busybox-static bash-static kmod xz-utils \
@@ -128,6 +155,18 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
+# KVM_PATCH: kvm.ko, kvm-amd.ko and kvm-intel.ko rebuilt for this run; they
+# replace the image's own in the initramfs.
+kvm_mods=
+modules_id="stock (the image's own)"
+if [ ${#patches[@]} -gt 0 ]; then
+	kvm_mods=$work/kvm-modules
+	"$here/scripts/kvm_build.sh" -k "$(basename "$MODULES")" -o "$kvm_mods" "${patches[@]}" ||
+		{ log "no lane run: the patched KVM modules could not be built"; exit 2; }
+	modules_id="rebuilt with $(sed -n 's/^patches: //p' "$kvm_mods/MANIFEST"), sha256 of"\
+" kvm/kvm-amd/kvm-intel.ko $(grep '\.ko$' "$kvm_mods/MANIFEST" | sha256sum | cut -c1-12)"
+fi
+
 root=$work/root
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules,suite/scripts,suite/x86_64,suite/build}
 cp /bin/busybox "$root/bin/busybox"
@@ -141,8 +180,12 @@ add_module() {	# add_module NAME
 	local name=$1 f dep
 	[ -n "${loaded[$name]+x}" ] && return
 	loaded[$name]=1
-	f=$(find "$MODULES" -name "$name.ko" -o -name "$name.ko.xz" -o -name "$name.ko.zst" \
+	if [ -n "$kvm_mods" ] && [ -e "$kvm_mods/${name//_/-}.ko" ]; then
+		f=$kvm_mods/${name//_/-}.ko
+	else
+		f=$(find "$MODULES" -name "$name.ko" -o -name "$name.ko.xz" -o -name "$name.ko.zst" \
 		-o -name "${name//-/_}.ko*" -o -name "${name//_/-}.ko*" | head -n 1)
+	fi
 	if [ -z "$f" ]; then
 		log "module $name not in $MODULES (built in?)"
 		return
@@ -179,17 +222,21 @@ TEST_TIMEOUT=$test_timeout
 TESTS="${TESTS:-}"
 CHECK_PLANT_KMSG_WARN="${VM_RUN_PLANT_WARN:-}"
 RUN_CMD="${VM_RUN_CMD:-}"
+KVM_MODULES_ID="$modules_id"
+TDP=$tdp
 EOF
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initrd.gz"
-log "kernel $KERNEL, modules ${modlist[*]}, accel $accel, cpu $cpu, initramfs" \
+log "KVM modules: $modules_id${patches[*]:+ ($(printf '%s ' "${patches[@]}"))}"
+log "kernel $KERNEL, modules ${modlist[*]}, tdp $tdp, accel $accel, cpu $cpu, initramfs" \
     "$(du -h "$work/initrd.gz" | cut -f1), timeout ${timeout}s, per test ${test_timeout}s"
 
 # ---- boot ----
 bios=()
 [ -r /usr/share/qemu/qboot.rom ] && bios=(-bios /usr/share/qemu/qboot.rom)
 out=$work/console.log
-results=$build/vm_run
 rm -rf "$results" && mkdir -p "$results"
+echo "$modules_id" >"$results/kvm_modules"
+[ -z "$kvm_mods" ] || cp "$kvm_mods/MANIFEST" "$results/kvm_modules.manifest"
 # Console filter: strip the serial line's CRs, keep a copy for the result
 # line, print everything except files the guest sends back between
 # "VM_RUN_FILE name" and "VM_RUN_FILE_END", which go to $results/name.  A
@@ -248,10 +295,15 @@ for _ in $(seq 100); do
 done
 
 rc=$(sed -n 's/^VM_RUN_RESULT rc=\([0-9]*\)$/\1/p' "$out" | tail -n 1)
+if grep -q '^vm_init: insmod .* failed' "$out"; then
+	log "a KVM module did not load in the guest (modules: $modules_id):"
+	grep -A3 '^vm_init: insmod .* failed' "$out" | sed 's/^/  /' >&2
+	exit 2
+fi
 if [ -z "$rc" ]; then
 	log "the VM ended without a result line (kernel panic or boot failure; console above)"
 	sed 's/^/qemu: /' "$work/qemu.err" >&2
 	exit 2
 fi
-log "suite exit status $rc; results.tap, junit.xml and failing logs in $results/"
+log "suite exit status $rc with KVM modules $modules_id; results.tap, junit.xml and failing logs in $results/"
 exit "$rc"
