@@ -30,7 +30,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 log() { echo "kvm_build: $*" >&2; }
-die() { log "error: $*"; exit "${2:-2}"; }
+die() { log "error: $*"; exit 2; }
+fail() { log "error: $*"; exit 1; }
 usage() {
 	sed -n '4,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'
 }
@@ -151,12 +152,12 @@ for p in "${patches[@]}"; do
 	# The files the patch touches must be ones this build recompiles.
 	bad=$(sed -n 's#^+++ [^/]*/\([^[:space:]]*\).*#\1#p' "$p" | grep -v -E \
 		'^(arch/x86/kvm/|virt/kvm/|include/|arch/x86/include/)' || true)
-	[ -z "$bad" ] || die "$(basename "$p") touches $bad: only the KVM modules are rebuilt" \
-		"(arch/x86/kvm, virt/kvm and headers)" 1
-	grep -q '^+++ ' "$p" || die "$(basename "$p"): no unified diff in it" 1
+	[ -z "$bad" ] || fail "$(basename "$p") touches $bad: only the KVM modules are rebuilt" \
+		"(arch/x86/kvm, virt/kvm and headers)"
+	grep -q '^+++ ' "$p" || fail "$(basename "$p"): no unified diff in it"
 	if ! msg=$(patch -p1 -N --dry-run --no-backup-if-mismatch -i "$p" 2>&1); then
 		echo "$msg" | sed 's/^/  /' >&2
-		die "$p does not apply to linux-source $srcver (hunks above)" 1
+		fail "$p does not apply to linux-source $srcver (hunks above)"
 	fi
 	sed -n '/^--- \/dev\/null/{n;s#^+++ [^/]*/\([^[:space:]]*\).*#\1#p}' "$p" >>"$cache/added"
 	patch -p1 -N -s --no-backup-if-mismatch -i "$p" >/dev/null
@@ -166,10 +167,10 @@ done
 t0=$(date +%s)
 log "building kvm.ko, kvm-amd.ko, kvm-intel.ko ($kver${names[*]:+ + ${names[*]}})"
 if ! kmake M=arch/x86/kvm modules >"$cache/build.log" 2>&1; then
-	grep -E 'error|Error' "$cache/build.log" | head -n 20 >&2 || true
-	echo "---- last lines of the build ----" >&2
-	tail -n 20 "$cache/build.log" >&2
-	die "the KVM build failed with ${names[*]:-no patch}" 1
+	grep -E ': error:|^ERROR:' "$cache/build.log" | head -n 10 >&2 || true
+	echo "---- last lines of the build ($cache/build.log) ----" >&2
+	tail -n 15 "$cache/build.log" >&2
+	fail "the KVM build failed with ${names[*]:-no patch}"
 fi
 
 mkdir -p "$out"
