@@ -169,7 +169,7 @@ help:
 # KERNEL= MODULES= CPU= ACCEL=kvm|tcg TESTS= TIMEOUT= KVM_PATCH= TDP=0
 # (scripts/vm_run.sh).
 VM_RUN_ENV = BUILD=$(OUTPUT) KERNEL="$(KERNEL)" MODULES="$(MODULES)" CPU="$(CPU)" \
-	ACCEL="$(ACCEL)" TIMEOUT="$(TIMEOUT)" TDP="$(TDP)"
+	ACCEL="$(ACCEL)" TIMEOUT="$(TIMEOUT)" TDP="$(TDP)" VENDOR="$(VENDOR)"
 vm_run_tests: all
 	@$(VM_RUN_ENV) TESTS="$(TESTS)" KVM_PATCH="$(KVM_PATCH)" $(SUITE_DIR)/scripts/vm_run.sh
 

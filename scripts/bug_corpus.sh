@@ -104,22 +104,20 @@ rm -rf "$out" && mkdir -p "$out"
 # run_one PATCH: one lane run; writes $out/NAME/verdict ("caught|missed|
 # error" and the failing tests).
 run_one() {
-	local p=$1 name lane tdp tests rc failed named t start
+	local p=$1 name lane tdp vendor tests rc failed named t start
 	name=$(basename "$p" .patch)
 	start=$(date +%s)
 	lane=$(field "$p" Lanes | tr ',' ' ' | awk '{print $1}')
 	mkdir -p "$out/$name"
 	case "$lane" in
-	amd) tdp=1 ;;
-	amd-shadow) tdp=0 ;;
-	*)
-		echo "error no $lane lane in scripts/vm_run.sh" >"$out/$name/verdict"
-		return ;;
+	amd|intel) tdp=1 ;;
+	*-shadow) tdp=0 ;;
 	esac
+	vendor=${lane%-shadow}
 	tests=
 	[ -n "$all" ] || tests=$(field "$p" Caught-by | tr ' ' '\n' | sed 's/:.*//' | sort -u | tr '\n' ' ')
 	rc=0
-	BUILD=$build RESULTS=$out/$name TDP=$tdp TESTS="$tests" KVM_PATCH="$p" \
+	BUILD=$build RESULTS=$out/$name TDP=$tdp VENDOR=$vendor TESTS="$tests" KVM_PATCH="$p" \
 		"$here/scripts/vm_run.sh" >"$out/$name.run.log" 2>&1 || rc=$?
 	mv "$out/$name.run.log" "$out/$name/run.log"
 	echo $(( $(date +%s) - start )) >"$out/$name/seconds"

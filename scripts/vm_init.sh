@@ -83,4 +83,7 @@ grep '^not ok' /suite/build/results.tap 2>/dev/null | grep -v '# TODO' |
 done
 echo "VM_RUN_RESULT rc=$rc"
 sync
+# Bochs' UART sends at its emulated baud rate, so the tty may still hold the
+# last lines: the host ends Bochs once it has read the result line.
+[ -n "$CONSOLE_DRAIN_WAIT" ] && sleep "$CONSOLE_DRAIN_WAIT"
 poweroff -f

@@ -2,19 +2,23 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # make vm_run_tests: run the suite against the KVM of a chosen kernel, booted
-# in QEMU.  It packs the static test binaries, scripts/check.sh (run by a
-# static bash) and that kernel's KVM modules into a busybox initramfs, boots
-# it, loads kvm_amd or kvm_intel with nested=1, runs the tests and streams
-# their results over the serial console.  Exit status: the suite's.
+# in QEMU (VENDOR=amd, kvm_amd) or Bochs (VENDOR=intel, kvm_intel).  It
+# packs the static test binaries, scripts/check.sh (run by a static bash)
+# and that kernel's KVM modules into a busybox initramfs, boots it, loads
+# kvm_amd or kvm_intel with nested=1, runs the tests and streams their
+# results over the serial console.  Exit status: the suite's.
 #
 # Settings (environment or make variables):
 #   KERNEL=   bzImage/vmlinuz to boot (default: Debian's newest 6.12 image,
 #             fetched with apt-get download and unpacked into .cache/vm/)
 #   MODULES=  its modules tree (lib/modules/<version>); default: next to the
 #             default kernel, or /lib/modules/<version> read from KERNEL
-#   CPU=      QEMU CPU model (default: host with KVM, EPYC under TCG)
+#   VENDOR=   amd (default): QEMU, kvm_amd; intel: Bochs 2.7 emulating VMX,
+#             kvm_intel (QEMU's TCG has no VMX)
+#   CPU=      QEMU CPU model (default: host with KVM, EPYC under TCG), or the
+#             Bochs one (default corei7_skylake_x)
 #   ACCEL=    kvm or tcg (default: kvm if this host's KVM can run a guest with
-#             nested SVM/VMX, else tcg)
+#             nested SVM/VMX, else tcg); QEMU only
 #   TESTS=    test names for check.sh, e.g. "x86_64/svm_test x86_64/mce_inject_test"
 #   TIMEOUT=  seconds for the whole VM run (default 1500)
 #   BUILD=    the suite's build folder (default build/)
@@ -49,11 +53,14 @@ results=${RESULTS:-$build/vm_run}
 tdp=${TDP:-1}
 accel=${ACCEL:-}
 cpu=${CPU:-}
+vendor=${VENDOR:-amd}
 log() { echo "vm_run: $*" >&2; }
 die() { log "$*"; exit 2; }
 
 case "$timeout" in ''|*[!0-9]*) die "TIMEOUT must be seconds, got '$timeout'" ;; esac
 case "$accel" in ''|kvm|tcg) ;; *) die "ACCEL must be kvm or tcg, got '$accel'" ;; esac
+case "$vendor" in amd|intel) ;; *) die "VENDOR must be amd or intel, got '$vendor'" ;; esac
+[ "$vendor" = amd ] || [ -z "$accel" ] || die "ACCEL applies to QEMU (VENDOR=amd) only"
 case "$tdp" in 0|1) ;; *) die "TDP must be 0 (shadow paging) or 1, got '$tdp'" ;; esac
 # KVM_PATCH: a comma-separated list of files, or a folder of *.patch.
 patches=()
@@ -75,7 +82,10 @@ if [ -n "${KVM_PATCH:-}" ]; then
 fi
 [ -d "$build/x86_64" ] || die "no test binaries in $build/x86_64: run make first"
 
-"$here/scripts/install_deps.sh" qemu-system-x86 busybox-static bash-static kmod xz-utils \
+emulator_pkgs=(qemu-system-x86)
+[ "$vendor" = intel ] && emulator_pkgs=(bochs bochsbios vgabios isolinux syslinux-common xorriso
+					binutils)
+"$here/scripts/install_deps.sh" "${emulator_pkgs[@]}" busybox-static bash-static kmod xz-utils \
 	zstd cpio gzip file
 mkdir -p "$cache"
 
@@ -115,33 +125,38 @@ host_nested() {
 	done
 	return 1
 }
-if [ -z "$accel" ]; then
+if [ "$vendor" = intel ]; then
+	accel=bochs
+	cpu=${cpu:-corei7_skylake_x}
+elif [ -z "$accel" ]; then
 	if host_nested; then accel=kvm; else accel=tcg; fi
 fi
 if [ -z "$cpu" ]; then
 	if [ "$accel" = kvm ]; then cpu=host; else cpu=EPYC; fi
 fi
-# TCG is 10-50x slower than hardware: stretch every in-test bound.
+# TCG is 10-50x slower than hardware, Bochs slower still: stretch every
+# in-test bound.
 scale=1
-[ "$accel" = tcg ] && scale=20
+[ "$accel" != kvm ] && scale=20
 
 # ---- the initramfs ----
 # A run killed by SIGKILL leaves its folder behind: drop those over a day old.
 find "$cache" -maxdepth 1 -name 'run.*' -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
 work=$(mktemp -d "$cache/run.XXXXXX")
-qemu_pid=
-# QEMU runs under timeout(1), which makes itself a process-group leader:
-# killing that group takes QEMU with it (killing timeout alone would not).
-kill_qemu() {
-	kill -KILL -- "-$qemu_pid" 2>/dev/null || kill -KILL "$qemu_pid" 2>/dev/null || true
-	wait "$qemu_pid" 2>/dev/null || true
-	qemu_pid=
+vm_pid=
+# QEMU or Bochs runs under timeout(1), which makes itself a process-group
+# leader: killing that group takes the emulator with it (killing timeout
+# alone would not).
+kill_vm() {
+	kill -KILL -- "-$vm_pid" 2>/dev/null || kill -KILL "$vm_pid" 2>/dev/null || true
+	wait "$vm_pid" 2>/dev/null || true
+	vm_pid=
 }
 cleanup() {
-	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
-		kill_qemu
+	if [ -n "$vm_pid" ] && kill -0 "$vm_pid" 2>/dev/null; then
+		kill_vm
 	fi
-	# The console filter ends when QEMU's output closes: let it (2 s at most).
+	# The console filter ends when the emulator's output closes: let it (2 s at most).
 	for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
 		[ -e "$work/console.done" ] || [ ! -e "$work/console.log" ] && break
 		sleep 0.1
@@ -198,6 +213,13 @@ add_module() {	# add_module NAME
 	*.zst) zstd -qdc "$f" > "$root/lib/modules/$name.ko" ;;
 	*) cp "$f" "$root/lib/modules/$name.ko" ;;
 	esac
+	# Under Bochs, insmod kvm spends ~30 s on these sections (BTF for
+	# tracing, ftrace's tables); without them it takes ~2 s.
+	if [ "$vendor" = intel ]; then
+		objcopy --remove-section=.BTF --remove-section=_ftrace_events \
+			--remove-section=_ftrace_eval_map --remove-section=__mcount_loc \
+			"$root/lib/modules/$name.ko" 2>/dev/null || true
+	fi
 	modlist+=("$name")
 }
 add_module kvm-amd
@@ -224,6 +246,7 @@ CHECK_PLANT_KMSG_WARN="${VM_RUN_PLANT_WARN:-}"
 RUN_CMD="${VM_RUN_CMD:-}"
 KVM_MODULES_ID="$modules_id"
 TDP=$tdp
+CONSOLE_DRAIN_WAIT=$([ "$vendor" = intel ] && echo 120)
 EOF
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initrd.gz"
 log "KVM modules: $modules_id${patches[*]:+ ($(printf '%s ' "${patches[@]}"))}"
@@ -231,8 +254,6 @@ log "kernel $KERNEL, modules ${modlist[*]}, tdp $tdp, accel $accel, cpu $cpu, in
     "$(du -h "$work/initrd.gz" | cut -f1), timeout ${timeout}s, per test ${test_timeout}s"
 
 # ---- boot ----
-bios=()
-[ -r /usr/share/qemu/qboot.rom ] && bios=(-bios /usr/share/qemu/qboot.rom)
 out=$work/console.log
 rm -rf "$results" && mkdir -p "$results"
 echo "$modules_id" >"$results/kvm_modules"
@@ -269,26 +290,89 @@ console_filter() {
 # multi-threaded TCG, not a KVM bug.
 smp=1
 [ "$accel" = kvm ] && smp=2
-# timeout(1) bounds QEMU even if this script is SIGKILLed before its trap.
-timeout -s KILL $((timeout + 10)) qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m 2G -smp "$smp" -nodefaults -no-user-config \
-	-nographic -serial stdio -no-reboot "${bios[@]}" \
-	-kernel "$KERNEL" -initrd "$work/initrd.gz" \
-	-append "console=ttyS0 panic=-1 mitigations=off quiet loglevel=4" \
-	</dev/null > >(console_filter) 2>"$work/qemu.err" &
-qemu_pid=$!
+append="console=ttyS0,115200 panic=-1 mitigations=off quiet loglevel=4"
+boot_qemu() {
+	local bios=()
+	[ -r /usr/share/qemu/qboot.rom ] && bios=(-bios /usr/share/qemu/qboot.rom)
+	# timeout(1) bounds QEMU even if this script is SIGKILLed before its trap.
+	timeout -s KILL $((timeout + 10)) qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m 2G \
+		-smp "$smp" -nodefaults -no-user-config \
+		-nographic -serial stdio -no-reboot "${bios[@]}" \
+		-kernel "$KERNEL" -initrd "$work/initrd.gz" -append "$append" \
+		</dev/null > >(console_filter) 2>"$work/emulator.err" &
+	vm_pid=$!
+}
+# Bochs has no -kernel: it boots an isolinux CD.  Headless: the rfb display
+# never waits for a viewer (Debian's Bochs has no "nogui"); its debugger
+# starts stopped, so a command file says "continue"; sound off (the ALSA
+# plugin aborts without a sound card).  The serial console goes to a file
+# that a tail(1) feeds to the console filter.  trace_eval_init is the
+# slowest initcall under Bochs (~10 s) and nothing here needs it.
+boot_bochs() {
+	local iso=$work/iso
+	mkdir -p "$iso/isolinux"
+	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$iso/isolinux/"
+	cp "$KERNEL" "$iso/vmlinuz"
+	cp "$work/initrd.gz" "$iso/initrd.gz"
+	cat >"$iso/isolinux/isolinux.cfg" <<-EOC
+	SERIAL 0 115200
+	DEFAULT lane
+	PROMPT 0
+	TIMEOUT 0
+	LABEL lane
+	  KERNEL /vmlinuz
+	  APPEND initrd=/initrd.gz $append initcall_blacklist=trace_eval_init
+	EOC
+	xorriso -as mkisofs -quiet -o "$work/lane.iso" -b isolinux/isolinux.bin \
+		-c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table "$iso" \
+		2>"$work/xorriso.err" || { cat "$work/xorriso.err" >&2; die "xorriso failed"; }
+	rm -rf "$iso"
+	cat >"$work/bochsrc" <<-EOC
+	megs: 1024
+	cpu: model=$cpu, count=1, ips=200000000, ignore_bad_msrs=1
+	romimage: file=/usr/share/bochs/BIOS-bochs-latest
+	vgaromimage: file=/usr/share/vgabios/vgabios.bin
+	ata0-master: type=cdrom, path=$work/lane.iso, status=inserted
+	boot: cdrom
+	com1: enabled=1, mode=file, dev=$work/serial
+	clock: sync=none, time0=local
+	display_library: rfb, options="timeout=0"
+	sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
+	speaker: enabled=0
+	log: $work/bochs.log
+	error: action=ignore
+	info: action=ignore
+	debug: action=ignore
+	panic: action=fatal
+	EOC
+	echo continue >"$work/bochs.rc"
+	: >"$work/serial"
+	(cd "$work" && exec timeout -s KILL $((timeout + 10)) bochs-bin -q -f bochsrc -rc bochs.rc \
+		</dev/null >"$work/emulator.err" 2>&1) &
+	vm_pid=$!
+	# Bochs stays up after the guest powers off: the result line ends it.
+	tail -n +1 -F --pid="$vm_pid" "$work/serial" 2>/dev/null | console_filter &
+}
+if [ "$vendor" = intel ]; then boot_bochs; else boot_qemu; fi
 
 deadline=$(( $(date +%s) + timeout ))
-while kill -0 "$qemu_pid" 2>/dev/null; do
+while kill -0 "$vm_pid" 2>/dev/null; do
 	if [ "$(date +%s)" -ge "$deadline" ]; then
-		log "timeout: no end after ${timeout}s; killing QEMU"
-		kill_qemu
+		log "timeout: no end after ${timeout}s; killing the emulator"
+		kill_vm
 		exit 124
+	fi
+	if [ "$vendor" = intel ] && grep -q '^VM_RUN_RESULT' "$out" 2>/dev/null; then
+		sleep 1
+		kill_vm
+		break
 	fi
 	sleep 1
 done
-wait "$qemu_pid" || true
-qemu_pid=
-# QEMU's end closes the filter's input: wait (bounded) until it has drained.
+[ -z "$vm_pid" ] || wait "$vm_pid" || true
+vm_pid=
+# The emulator's end closes the filter's input: wait (bounded) until it
+# has drained.
 for _ in $(seq 100); do
 	[ -e "$work/console.done" ] && break
 	sleep 0.1
@@ -302,7 +386,7 @@ if grep -q '^vm_init: insmod .* failed' "$out"; then
 fi
 if [ -z "$rc" ]; then
 	log "the VM ended without a result line (kernel panic or boot failure; console above)"
-	sed 's/^/qemu: /' "$work/qemu.err" >&2
+	sed 's/^/emulator: /' "$work/emulator.err" >&2
 	exit 2
 fi
 log "suite exit status $rc with KVM modules $modules_id; results.tap, junit.xml and failing logs in $results/"
