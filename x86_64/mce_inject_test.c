@@ -10,12 +10,19 @@
  *    not all ones, is not signalled;
  *  - a corrected error is logged with no #MC, and OVER is set when it
  *    overwrites a valid one;
+ *  - the overwrite rules of 16.3.2.2 (OVER flag): "uncorrected errors are
+ *    written over corrected errors", but a corrected error does not
+ *    replace a logged uncorrected one; either way OVER is set;
  *  - an invalid bank, or a status without VAL, is EINVAL;
  *  - errors the SDM makes unrecoverable (16.6.3, 16.10) are refused by the
  *    guest's handler: it ends the guest through its fatal path, leaves MCIP
  *    and the bank as they are and touches no page.  Without MCG_CAP.SER_P
  *    that is every uncorrected error (16.10.4.1), so each case is refused
  *    whether or not SER_P took effect in the guest (kvm_amd drops it).
+
+ *
+ * Caught bugs: bugs/mce-inject-ignores-cr4-mce.patch,
+ *              bugs/mce-ce-overwrites-uc.patch
  */
 #include "kvm_test_harness.h"
 #include "guest.h"
@@ -270,6 +277,71 @@ KVM_ONE_VCPU_TEST(corrected_error_logged_without_mc, guest_corrected)
 	ASSERT_EQ(uc.args[0], 4);
 	EXPECT_EQ(uc.args[1], 0);	/* polled and cleared */
 	EXPECT_EQ(uc.args[2], 1);
+}
+
+static volatile unsigned int mc_count;
+static volatile uint64_t mc_status, mc_addr;
+
+/* Records bank 2, clears only MCG_STATUS (MCIP): the bank stays valid. */
+static void mc_record_keep_bank(struct ex_regs *regs)
+{
+	mc_status = rdmsr(MSR_IA32_MCx_STATUS(2));
+	mc_addr = rdmsr(MSR_IA32_MCx_ADDR(2));
+	mc_count++;
+	wrmsr(MSR_IA32_MCG_STATUS, 0);
+}
+
+static void guest_overwrite(void)
+{
+	guest_install_handler(MC_VECTOR, mc_record_keep_bank);
+	set_cr4(get_cr4() | X86_CR4_MCE);
+	GUEST_SYNC(1);		/* UC in bank 2: #MC, the bank is left valid */
+	GUEST_SYNC(2, mc_count, mc_status);
+	/* A CE in bank 2 on top of it: no #MC, nothing replaced. */
+	GUEST_SYNC(3, mc_count, rdmsr(MSR_IA32_MCx_STATUS(2)), rdmsr(MSR_IA32_MCx_ADDR(2)));
+	wrmsr(MSR_IA32_MCx_STATUS(2), 0);
+	GUEST_SYNC(4);		/* a CE, then a UC over it */
+	GUEST_SYNC(5, mc_count, mc_status, mc_addr);
+}
+
+KVM_ONE_VCPU_TEST(overwrite_rules_uc_over_ce_not_ce_over_uc, guest_overwrite)
+{
+	struct kvm_x86_mce uc = make_mce(2, MCE_STATUS_SRAO);
+	struct kvm_x86_mce ce = make_mce(2, MCE_STATUS_CE);
+	struct ucall uc_;
+
+	setup(vcpu);
+	ce.mcg_status = 0;
+	ce.addr = ERR_GPA + 0x1000;
+	ASSERT_EQ(run(vcpu, &uc_), UCALL_SYNC);
+	inject(vcpu, &uc);
+	ASSERT_EQ(run(vcpu, &uc_), UCALL_SYNC);
+	ASSERT_EQ(uc_.args[0], 2);
+	ASSERT_EQ(uc_.args[1], 1) TH_LOG("the uncorrected error raised %lu #MC", uc_.args[1]);
+	ASSERT_EQ(uc_.args[2], MCE_STATUS_SRAO);
+
+	/* First UC, then CE: the UC stays, with OVER. */
+	inject(vcpu, &ce);
+	ASSERT_EQ(run(vcpu, &uc_), UCALL_SYNC);
+	ASSERT_EQ(uc_.args[0], 3);
+	EXPECT_EQ(uc_.args[1], 1) TH_LOG("the corrected error raised #MC");
+	EXPECT_EQ(uc_.args[2], MCE_STATUS_SRAO | MCI_STATUS_OVER)
+		TH_LOG("bank 2 after a CE over a logged UC: status %#lx, expected the UC's %#llx "
+		       "with OVER", uc_.args[2], MCE_STATUS_SRAO | MCI_STATUS_OVER);
+	EXPECT_EQ(uc_.args[3], ERR_GPA) TH_LOG("ADDR %#lx: the CE's address replaced the UC's",
+					       uc_.args[3]);
+
+	/* First CE, then UC: the UC replaces it, with OVER, and signals #MC. */
+	ASSERT_EQ(run(vcpu, &uc_), UCALL_SYNC);
+	ASSERT_EQ(uc_.args[0], 4);
+	inject(vcpu, &ce);
+	uc.addr = ERR_GPA + 0x2000;
+	inject(vcpu, &uc);
+	ASSERT_EQ(run(vcpu, &uc_), UCALL_SYNC);
+	ASSERT_EQ(uc_.args[0], 5);
+	EXPECT_EQ(uc_.args[1], 2);
+	EXPECT_EQ(uc_.args[2], MCE_STATUS_SRAO | MCI_STATUS_OVER);
+	EXPECT_EQ(uc_.args[3], ERR_GPA + 0x2000);
 }
 
 KVM_ONE_VCPU_TEST(invalid_injection_is_einval, NULL)

@@ -9,6 +9,9 @@
  * a guest may write MCi_STATUS only with 0 (AMD: any value once
  * HWCR.McStatusWrEn is set), MCG_CTL exists only with MCG_CTL_P and takes
  * 0 or all-ones, and MSRs of banks past the count raise #GP.
+ *
+ * Caught bugs: bugs/mce-mci-bad-wrmsr-eperm.patch,
+ *              bugs/mce-mci-status-nonzero-write.patch
  */
 #include "kvm_test_harness.h"
 #include "guest.h"
