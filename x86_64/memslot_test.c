@@ -13,8 +13,20 @@
  *    logs only the writes made after it, and a slot without it has no log;
  *  - with manual dirty-log protection, KVM_CLEAR_DIRTY_LOG clears exactly
  *    the bits asked and re-arms logging for those pages;
+ *  - every KVM_GET_DIRTY_LOG re-arms logging for the pages it reported: a
+ *    page written again in the next round is logged again, round after
+ *    round (api.rst KVM_GET_DIRTY_LOG: the log is of pages dirtied "since
+ *    the last call to this ioctl");
+ *  - KVM_CLEAR_DIRTY_LOG takes a num_pages that is not a multiple of 64
+ *    when first_page + num_pages is the end of the slot, and refuses it
+ *    otherwise (api.rst KVM_CLEAR_DIRTY_LOG);
  *  - invalid changes (overlap, READONLY flag change, misalignment) fail
- *    with the documented errno and leave the slots as they were.
+ *    with the documented errno and leave the slots as they were; a slot
+ *    that overlaps another by a single page at either end is an overlap,
+ *    one that only touches it is not (api.rst: slots may not overlap).
+ *
+ * Caught bugs: bugs/dirty-log-clear-unaligned-size.patch,
+ * bugs/dirty-log-reprotect-last-page.patch, bugs/memslot-overlap-last-page.patch
  */
 #include "guest.h"
 #include "kvm_test_harness.h"
@@ -212,6 +224,114 @@ KVM_ONE_VCPU_TEST(set_flags_turns_dirty_logging_on_and_off, guest_write_pages)
 	write_pages(vm, vcpu, 0x2);
 }
 
+KVM_ONE_VCPU_TEST(dirty_log_logs_rewrites_every_round, guest_write_pages)
+{
+	/* Pages written again in the next round, single pages and the slot's ends. */
+	static const uint64_t rounds[] = {
+		0x22, 0x22, 0x22, 0x1, 0x1, 0x8000000000000010ULL, 0x8000000000000010ULL,
+		0x8000000000000000ULL, 0, 0xffffffffffffffffULL, 0xffffffffffffffffULL, 0x22,
+	};
+	uint64_t bitmap[SLOT_PAGES / 64];
+
+	vm_mem_region_add(vm, TEST_SLOT, SLOT_GPA, SLOT_PAGES * PAGE_SIZE,
+			  KVM_MEM_LOG_DIRTY_PAGES);
+	virt_map(vm, SLOT_GPA, SLOT_GPA, SLOT_PAGES * PAGE_SIZE, PTE_DEFAULT);
+	vm_get_dirty_log(vm, TEST_SLOT, bitmap);
+	EXPECT_EQ(bitmap[0], 0);
+
+	for (unsigned int r = 0; r < ARRAY_SIZE(rounds); r++) {
+		write_pages(vm, vcpu, rounds[r]);
+		vm_get_dirty_log(vm, TEST_SLOT, bitmap);
+		EXPECT_EQ(bitmap[0], rounds[r]) {
+			TH_LOG("round %u: wrote %#llx, log %#llx", r,
+			       (unsigned long long)rounds[r], (unsigned long long)bitmap[0]);
+		}
+	}
+}
+
+/* A slot whose size is not a multiple of 64 pages. */
+#define ODD_PAGES	70
+static uint64_t odd_pages_to_write[2];
+
+static void guest_write_odd_slot(void)
+{
+	for (;;) {
+		uint64_t lo = *(volatile uint64_t *)&odd_pages_to_write[0];
+		uint64_t hi = *(volatile uint64_t *)&odd_pages_to_write[1];
+
+		for (unsigned int i = 0; i < ODD_PAGES; i++)
+			if ((i < 64 ? lo >> i : hi >> (i - 64)) & 1)
+				*(volatile uint8_t *)(SLOT_GPA + i * PAGE_SIZE + 9) = i;
+		GUEST_SYNC(lo ^ hi);
+	}
+}
+
+static void write_odd_pages(struct kvm_vm *vm, struct kvm_vcpu *vcpu, uint64_t lo, uint64_t hi)
+{
+	uint64_t *g = addr_gva2hva(vm, (uint64_t)&odd_pages_to_write);
+
+	g[0] = lo;
+	g[1] = hi;
+	vcpu_run_expect_sync(vcpu, lo ^ hi);
+}
+
+KVM_ONE_VCPU_TEST(clear_dirty_log_at_the_end_of_an_unaligned_slot, guest_write_odd_slot)
+{
+	uint64_t bitmap[2], clear[2];
+	int manual = kvm_check_cap(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
+
+	TEST_REQUIRE_MSG(manual & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE,
+			 "KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 lacks MANUAL_PROTECT_ENABLE (%#x)",
+			 manual);
+	vm_enable_cap(vm, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE);
+	vm_mem_region_add(vm, TEST_SLOT, SLOT_GPA, ODD_PAGES * PAGE_SIZE,
+			  KVM_MEM_LOG_DIRTY_PAGES);
+	virt_map(vm, SLOT_GPA, SLOT_GPA, ODD_PAGES * PAGE_SIZE, PTE_DEFAULT);
+
+	write_odd_pages(vm, vcpu, 0x8, 0x21);		/* pages 3, 64 and 69 */
+	vm_get_dirty_log(vm, TEST_SLOT, bitmap);
+	EXPECT_EQ(bitmap[0], 0x8);
+	EXPECT_EQ(bitmap[1], 0x21);
+
+	/*
+	 * api.rst KVM_CLEAR_DIRTY_LOG: "num_pages must also be a multiple of
+	 * 64 unless first_page + num_pages is the size of the memory slot".
+	 * The last 6 pages, alone: allowed.
+	 */
+	clear[0] = 0x21;
+	EXPECT_EQ(__vm_clear_dirty_log(vm, TEST_SLOT, clear, 64, ODD_PAGES - 64), 0) {
+		TH_LOG("CLEAR_DIRTY_LOG(64, %d) of a %d-page slot: %s", ODD_PAGES - 64,
+		       ODD_PAGES, strerror(errno));
+	}
+	vm_get_dirty_log(vm, TEST_SLOT, bitmap);
+	EXPECT_EQ(bitmap[0], 0x8);
+	EXPECT_EQ(bitmap[1], 0);
+
+	/* Not ending at the end of the slot: refused, nothing cleared. */
+	clear[0] = 0x8;
+	EXPECT_EQ(__vm_clear_dirty_log(vm, TEST_SLOT, clear, 0, 6), -1);
+	EXPECT_EQ(errno, EINVAL);
+	vm_get_dirty_log(vm, TEST_SLOT, bitmap);
+	EXPECT_EQ(bitmap[0], 0x8);
+
+	/* Page 69 was re-protected by the clear: a new write is logged. */
+	write_odd_pages(vm, vcpu, 0, 0x20);
+	vm_get_dirty_log(vm, TEST_SLOT, bitmap);
+	EXPECT_EQ(bitmap[0], 0x8);
+	EXPECT_EQ(bitmap[1], 0x20);
+
+	/* The whole slot, 70 pages, in one call. */
+	clear[0] = ~0ULL;
+	clear[1] = ~0ULL;
+	EXPECT_EQ(__vm_clear_dirty_log(vm, TEST_SLOT, clear, 0, ODD_PAGES), 0) {
+		TH_LOG("CLEAR_DIRTY_LOG(0, %d) of a %d-page slot: %s", ODD_PAGES, ODD_PAGES,
+		       strerror(errno));
+	}
+	vm_get_dirty_log(vm, TEST_SLOT, bitmap);
+	EXPECT_EQ(bitmap[0], 0);
+	EXPECT_EQ(bitmap[1], 0);
+}
+
 KVM_ONE_VCPU_TEST(clear_dirty_log_clears_only_the_bits_asked, guest_write_pages)
 {
 	uint64_t bitmap[SLOT_PAGES / 64], clear;
@@ -297,6 +417,42 @@ KVM_ONE_VCPU_TEST(invalid_slot_changes_fail_and_change_nothing, guest_write_page
 	EXPECT_EQ(__vm_mem_region_delete(vm, TEST_SLOT), 0);
 	EXPECT_EQ(vm_mem_region_find(vm, TEST_SLOT), NULL);
 	EXPECT_EQ(__addr_gpa2hva(vm, SLOT_GPA), NULL);
+}
+
+KVM_ONE_VCPU_TEST(one_page_overlap_is_an_overlap, guest_write_pages)
+{
+	const uint64_t pg = PAGE_SIZE;
+	void *hva = NULL;
+
+	vm_mem_region_add(vm, TEST_SLOT, SLOT_GPA, 4 * pg, 0);
+
+	/* A new slot whose last page is the existing slot's first page. */
+	EXPECT_EQ(__vm_mem_region_add(vm, TEST_SLOT + 1, SLOT_GPA - pg, 2 * pg, 0, &hva), -1);
+	EXPECT_EQ(errno, EEXIST);
+	EXPECT_EQ(vm_mem_region_find(vm, TEST_SLOT + 1), NULL);
+	/* A new slot whose first page is the existing slot's last page. */
+	EXPECT_EQ(__vm_mem_region_add(vm, TEST_SLOT + 1, SLOT_GPA + 3 * pg, 2 * pg, 0, &hva),
+		  -1);
+	EXPECT_EQ(errno, EEXIST);
+	EXPECT_EQ(vm_mem_region_find(vm, TEST_SLOT + 1), NULL);
+	/* One page, inside. */
+	EXPECT_EQ(__vm_mem_region_add(vm, TEST_SLOT + 1, SLOT_GPA + 2 * pg, pg, 0, &hva), -1);
+	EXPECT_EQ(errno, EEXIST);
+
+	/* Touching without overlapping, below and above: both fine. */
+	ASSERT_EQ(__vm_mem_region_add(vm, TEST_SLOT + 1, SLOT_GPA - 2 * pg, 2 * pg, 0, &hva), 0);
+	ASSERT_EQ(__vm_mem_region_add(vm, TEST_SLOT + 2, SLOT_GPA + 4 * pg, 2 * pg, 0, &hva), 0);
+
+	/* Moving a slot so that its last page lands on another's first page. */
+	EXPECT_EQ(__vm_mem_region_move(vm, TEST_SLOT + 2, SLOT_GPA - 3 * pg), -1);
+	EXPECT_EQ(errno, EEXIST);
+	EXPECT_EQ(vm_mem_region_find(vm, TEST_SLOT + 2)->region.guest_phys_addr,
+		  SLOT_GPA + 4 * pg);
+
+	/* The original slot is still memory, at its address. */
+	virt_map(vm, SLOT_GPA, SLOT_GPA, 4 * pg, PTE_DEFAULT);
+	write_pages(vm, vcpu, 0xf);
+	EXPECT_EQ(((uint8_t *)vm_mem_region_find(vm, TEST_SLOT)->host_mem)[3 * pg + 5], 0xa3);
 }
 
 TEST_HARNESS_MAIN
