@@ -444,10 +444,8 @@ static void guest_lapic_regs(void)
 
 	/*
 	 * 11.8.3.1: nothing in service, PPR = TPR; 11.8.6.1: CR8 = TPR[7:4].
-	 * The sub-class TPR[3:0] is left 0: kvm_amd keeps TPR in the VMCB's
-	 * 4-bit V_TPR while CR8 writes are not intercepted and rebuilds TPR
-	 * from it on the next exit, so 0x51 reads back 0x50 there (a KVM
-	 * deviation, reported; not what this test is about).
+	 * The sub-class TPR[3:0] is left 0 here; lapic_tpr_keeps_its_subclass
+	 * checks it on its own (kvm_amd loses it).
 	 */
 	apic_write(APIC_TPR, 0x50);
 	GUEST_ASSERT_EQ(apic_read(APIC_TPR), 0x50);
@@ -455,6 +453,36 @@ static void guest_lapic_regs(void)
 	GUEST_ASSERT_EQ(get_cr8(), 5);
 	apic_write(APIC_TPR, 0);
 	GUEST_DONE();
+}
+
+/*
+ * SDM vol. 3A 11.8.3.1: TPR bits 7:4 are the task-priority class, 3:0 the
+ * sub-class, both written by software; with nothing in service PPR = TPR.
+ * A KVM that keeps only the class (kvm_amd holds the guest's TPR in the
+ * VMCB's 4-bit V_TPR while CR8 writes are not intercepted, and rebuilds
+ * the APIC's TPR from it at the next exit) reads back 0x50 for 0x51.
+ */
+static void guest_lapic_tpr_subclass(void)
+{
+	apic_write(APIC_SVR, SVR_ENABLE | 0xff);
+	apic_write(APIC_TPR, 0x51);
+	GUEST_SYNC(0);			/* an exit between the write and the reads */
+	GUEST_ASSERT_EQ(apic_read(APIC_TPR), 0x51);
+	GUEST_ASSERT_EQ(apic_read(APIC_PPR), 0x51);
+	GUEST_ASSERT_EQ(get_cr8(), 5);
+	apic_write(APIC_TPR, 0);
+	GUEST_DONE();
+}
+
+KVM_TEST(lapic_tpr_keeps_its_subclass)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+
+	vm = irqchip_vm(&vcpu, guest_lapic_tpr_subclass);
+	vcpu_run_expect_sync(vcpu, 0);
+	vcpu_run_expect_done(vcpu);
+	kvm_vm_free(vm);
 }
 
 static uint32_t lapic_reg(const struct kvm_lapic_state *s, unsigned int off)
