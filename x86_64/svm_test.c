@@ -22,7 +22,18 @@
  *    kvm_svm01 / CVE-2021-3653: KVM must not let VMCB12 enable AVIC).  The
  *    bug needs kvm_amd avic=1 on AVIC hardware; elsewhere (the QEMU lane)
  *    the test passes by construction, and says so;
- *  - a triple fault in L2 is #VMEXIT(SHUTDOWN) when intercepted.
+ *  - a triple fault in L2 is #VMEXIT(SHUTDOWN) when intercepted;
+ *  - VM_HSAVE_PA (APM 15.30.4): a WRMSR of an address that is not page
+ *    aligned or lies at or above MAXPHYADDR is #GP(0) and leaves the MSR as
+ *    it was, and a VMRUN while VM_HSAVE_PA is 0 is #GP(0);
+ *  - VMMCALL in L2 that L1 does not intercept is #UD in L2 (APM vol. 3,
+ *    VMMCALL: "#UD if ... the VMMCALL instruction is not intercepted"),
+ *    not a hypercall to the KVM underneath.
+ *
+ * Caught bugs: bugs/nested-svm-vmrun-efer-svme.patch,
+ * bugs/nested-svm-hsave-pa-unchecked.patch,
+ * bugs/nested-svm-vmrun-hsave-zero.patch,
+ * bugs/nested-svm-l2-vmmcall-hypercall.patch
  */
 #include <pthread.h>
 #include <signal.h>
@@ -499,5 +510,94 @@ static void l1_shutdown(struct nested_pages *p)
 }
 
 SVM_TEST(l2_triple_fault_is_shutdown_exit, l1_shutdown)
+
+/* ---- VM_HSAVE_PA ---- */
+
+static struct svm_gprs hsave_gprs;
+
+static void vmrun_safe_fn(void *vmcb)
+{
+	svm_run((uintptr_t)vmcb, &hsave_gprs);
+}
+
+static void l1_hsave_pa(struct nested_pages *p)
+{
+	struct vmcb *vmcb = VMCB(p);
+	unsigned int maxphy = guest_maxphyaddr();
+	uint64_t bad[2] = { p->svm.hsave | 0x800, 1ULL << maxphy };
+	uint8_t vec;
+
+	svm_init(&p->svm, l2_vmmcall, p->l2_stack_top);
+	GUEST_ASSERT_EQ(rdmsr(MSR_VM_HSAVE_PA), p->svm.hsave);
+	for (int i = 0; i < 2; i++) {
+		if (i == 1 && maxphy >= 52)
+			break;
+		vec = wrmsr_safe(MSR_VM_HSAVE_PA, bad[i]);
+		__GUEST_ASSERT(vec == GP_VECTOR, "WRMSR VM_HSAVE_PA 0x%lx (%s, MAXPHYADDR %u): "
+			       "vector %u, expected #GP", bad[i],
+			       i ? "beyond MAXPHYADDR" : "not page aligned", maxphy, vec);
+		GUEST_ASSERT_EQ(rdmsr(MSR_VM_HSAVE_PA), p->svm.hsave);
+	}
+
+	/* VM_HSAVE_PA = 0 is a valid write, but VMRUN with it is #GP(0). */
+	GUEST_ASSERT_EQ(wrmsr_safe(MSR_VM_HSAVE_PA, 0), NO_VECTOR);
+	vmcb->control.exit_code = 0x5a5a;
+	vec = guest_run_safe(vmrun_safe_fn, vmcb);
+	stgi();		/* svm_run() cleared GIF before the VMRUN that faulted */
+	__GUEST_ASSERT(vec == GP_VECTOR, "VMRUN with VM_HSAVE_PA 0: vector %u, expected #GP "
+		       "(exit code 0x%lx)", vec, vmcb->control.exit_code);
+	GUEST_ASSERT_EQ(guest_fault_error_code(), 0);
+
+	/* With a save area again, the same VMCB runs. */
+	wrmsr(MSR_VM_HSAVE_PA, p->svm.hsave);
+	svm_run(p->svm.vmcb, &hsave_gprs);
+	EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
+	GUEST_DONE();
+}
+
+SVM_TEST(vm_hsave_pa_checks, l1_hsave_pa)
+
+/* ---- VMMCALL not intercepted ---- */
+
+#define VMMCALL_RAX	0x5eed1234ULL
+
+static volatile uint64_t ud_count, ud_rip;
+
+static void l2_ud_handler(struct ex_regs *regs)
+{
+	ud_count++;
+	ud_rip = regs->rip;
+	regs->rip += 3;		/* VMMCALL is 0f 01 d9 */
+}
+
+static void l2_vmmcall_then_hlt(void)
+{
+	asm volatile("l2_vmmcall_insn: vmmcall\n\thlt" :: "a"(VMMCALL_RAX) : "memory");
+}
+
+extern char l2_vmmcall_insn[];
+
+static void l1_vmmcall_ud(struct nested_pages *p)
+{
+	struct vmcb *vmcb = VMCB(p);
+	struct nested n;
+
+	guest_install_handler(UD_VECTOR, l2_ud_handler);
+	nested_init(&n, p, l2_vmmcall_then_hlt);
+	vmcb->control.intercept_misc2 &= ~SVM_INTERCEPT2_VMMCALL;
+	nested_intercept(&n, NESTED_INTERCEPT_HLT, 0);
+	nested_run(&n);
+	EXPECT_EXIT(vmcb, SVM_EXIT_HLT);
+	__GUEST_ASSERT(ud_count == 1 && ud_rip == (uintptr_t)l2_vmmcall_insn,
+		       "L2's VMMCALL (not intercepted by L1) at 0x%lx raised %lu #UD (last at "
+		       "0x%lx), expected one #UD there; L2 RAX 0x%lx (was 0x%llx)",
+		       (uintptr_t)l2_vmmcall_insn, ud_count, ud_rip, vmcb->save.rax,
+		       VMMCALL_RAX);
+	__GUEST_ASSERT(vmcb->save.rax == VMMCALL_RAX, "L2 RAX 0x%lx after a #UD VMMCALL, "
+		       "expected 0x%llx unchanged", vmcb->save.rax, VMMCALL_RAX);
+	GUEST_DONE();
+}
+
+SVM_TEST(l2_vmmcall_not_intercepted_is_ud, l1_vmmcall_ud)
 
 TEST_HARNESS_MAIN
