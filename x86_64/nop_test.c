@@ -7,10 +7,16 @@
  * disp8, disp32, RIP-relative), with 66 and REX prefixes, lengths 2 to 9
  * (the SDM's recommended sequences among them).
  *
+ * The one-byte 90 is in the list too: it is "an alias for NOP regardless
+ * of data size prefixes, including REX.W" (SDM vol. 2 XCHG), not a 32-bit
+ * XCHG EAX,EAX, so it must not zero RAX[63:32] (RAX's sentinel has high bits).
+ *
  * Run natively, and again through KVM's instruction emulator when KVM's
  * force-emulation prefix is enabled (kvm.force_emulation_prefix=1; the QEMU
  * lane loads kvm that way) -- the emulator support for multibyte NOPs is
  * what the 2013 nested suite's accepted patch added.
+ *
+ * Caught bugs: bugs/emulator-nop-clears-rax-high.patch
  */
 #include "kvm_test_harness.h"
 #include "guest.h"
@@ -19,6 +25,7 @@
 #define FEP ".byte 0x0f, 0x0b, 0x6b, 0x76, 0x6d\n\t"
 
 #define NOPS(p)								\
+	p ".byte 0x90\n\t"					/* 1: 90, NOP */	\
 	p ".byte 0x66, 0x90\n\t"				/* 2: xchg ax,ax */	\
 	p ".byte 0x0f, 0x1f, 0x00\n\t"				/* 3: [rax] */		\
 	p ".byte 0x0f, 0x1f, 0xc0\n\t"				/* 3: register */	\
@@ -62,8 +69,10 @@ static void check(const char *how, const struct regs *r)
 {
 	__GUEST_ASSERT(r->rax == sentinel.rax && r->rbx == sentinel.rbx && r->rcx == sentinel.rcx &&
 		       r->rdx == sentinel.rdx && r->r8 == sentinel.r8,
-		       "%s: NOPs changed registers: rax 0x%lx rbx 0x%lx rcx 0x%lx rdx 0x%lx r8 0x%lx",
-		       how, r->rax, r->rbx, r->rcx, r->rdx, r->r8);
+		       "%s: NOPs changed registers: rax 0x%lx rbx 0x%lx rcx 0x%lx rdx 0x%lx r8 0x%lx "
+		       "(expected rax 0x%lx rbx 0x%lx rcx 0x%lx rdx 0x%lx r8 0x%lx)",
+		       how, r->rax, r->rbx, r->rcx, r->rdx, r->r8, sentinel.rax, sentinel.rbx,
+		       sentinel.rcx, sentinel.rdx, sentinel.r8);
 	__GUEST_ASSERT((r->rflags & 0x8d5) == 0x8d5, "%s: NOPs changed RFLAGS to 0x%lx", how,
 		       r->rflags);
 }
