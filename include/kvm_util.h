@@ -275,6 +275,15 @@ unsigned int kvm_timeout_scale(void);
 int __vcpu_run(struct kvm_vcpu *vcpu);	/* KVM_RUN result; watchdog-bounded */
 void vcpu_run_at(struct kvm_vcpu *vcpu, const char *file, unsigned int line);
 #define vcpu_run(vcpu)		vcpu_run_at(vcpu, __FILE__, __LINE__)
+/*
+ * Finish the instruction an exit to userspace left half done (PIO, MMIO):
+ * KVM_RUN with immediate_exit set, which api.rst requires before vCPU state
+ * is saved (KVM_GET_NESTED_STATE, KVM_GET_REGS for migration...).
+ * Without it, kvm_intel's new vmcs02 has instruction length 0 after a
+ * KVM_SET_NESTED_STATE and L2 repeats its OUT.
+ */
+void vcpu_complete_io_at(struct kvm_vcpu *vcpu, const char *file, unsigned int line);
+#define vcpu_complete_io(vcpu)	vcpu_complete_io_at(vcpu, __FILE__, __LINE__)
 
 /*
  * vcpu_<name>_get/set(vcpu, &state) and their __ forms for the KVM_GET_x /

@@ -97,20 +97,11 @@ struct nested_vcpu_state {
 struct nested_vcpu_state *nested_vcpu_state_save(struct kvm_vcpu *vcpu)
 {
 	struct nested_vcpu_state *st = calloc(1, sizeof(*st));
-	int size = kvm_check_cap(KVM_CAP_NESTED_STATE), r;
+	int size = kvm_check_cap(KVM_CAP_NESTED_STATE);
 
 	TEST_ASSERT(st, "out of memory");
 	TEST_ASSERT(size > 0, "KVM_CAP_NESTED_STATE is %d", size);
-	/*
-	 * An exit to userspace for PIO/MMIO leaves the instruction half done
-	 * until the next KVM_RUN; api.rst: re-enter with immediate_exit set
-	 * to complete it, so the state saved is consistent.
-	 */
-	vcpu->run->immediate_exit = 1;
-	r = __vcpu_run(vcpu);
-	vcpu->run->immediate_exit = 0;
-	TEST_ASSERT(r == -1 && errno == EINTR,
-		    "KVM_RUN with immediate_exit: %d, errno %d (expected EINTR)", r, errno);
+	vcpu_complete_io(vcpu);		/* api.rst: before saving state */
 
 	vcpu_regs_get(vcpu, &st->regs);
 	vcpu_sregs_get(vcpu, &st->sregs);

@@ -372,6 +372,18 @@ void vcpu_run_at(struct kvm_vcpu *vcpu, const char *file, unsigned int line)
 		kvm_ioctl_fail(file, line, "KVM_RUN", r, errno, "vCPU %u", vcpu->id);
 }
 
+void vcpu_complete_io_at(struct kvm_vcpu *vcpu, const char *file, unsigned int line)
+{
+	int r;
+
+	vcpu->run->immediate_exit = 1;
+	r = __vcpu_run(vcpu);
+	vcpu->run->immediate_exit = 0;
+	if (r != -1 || errno != EINTR)
+		kvm_ioctl_fail(file, line, "KVM_RUN with immediate_exit", r, errno,
+			       "vCPU %u: expected -1 and EINTR", vcpu->id);
+}
+
 /* ---- MSRs and CPUID ---- */
 
 int __vcpu_get_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t *value)
