@@ -37,7 +37,10 @@ fake f_noresult_test 0 "# said nothing"
 fake g_crash_test 139 "ok 1 kvm.before_the_crash"
 fake h_wholeskip_test 4 "1..0 # SKIP no /dev/kvm"
 # A hung binary whose forked child would outlive it: both must go.
-printf '#!/bin/sh\nsleep 300 &\nsleep 30\n' > "$tmp/build/x86_64/i_hang_test"
+# The child's duration is unique to this run, so that no other "sleep" on
+# the machine is taken for it.
+orphan="sleep 300.$$"
+printf '#!/bin/sh\n%s &\nsleep 30\n' "$orphan" > "$tmp/build/x86_64/i_hang_test"
 chmod +x "$tmp/build/x86_64/i_hang_test"
 fake j_xfail_crash_test 139 "1..2" "not ok 1 kvm.listed_then_crash"
 fake k_short_plan_test 0 "1..3" "ok 1 kvm.one" "ok 2 kvm.two"
@@ -89,9 +92,9 @@ else
 	failures=$((failures + 1))
 fi
 no_orphan() {	# no_orphan WHAT: the hung binary's forked child is gone
-	if pgrep -f 'sleep 300' >/dev/null; then
+	if pgrep -f "$orphan" >/dev/null; then
 		echo "FAIL the hung binary's child outlived the timeout ($1)"
-		pkill -f 'sleep 300'
+		pkill -f "$orphan"
 		failures=$((failures + 1))
 	else
 		echo "ok   a timeout takes the binary's children with it ($1)"
