@@ -10,7 +10,16 @@
  *    KVM_GET_MSRS; values set with KVM_SET_MSRS are what the guest reads.
  *  - A non-existent MSR raises #GP(0) on RDMSR and WRMSR (SDM vol. 2B,
  *    RDMSR/WRMSR "Protected Mode Exceptions"); KVM_GET_MSRS processes 0 MSRs.
+ *  - A non-canonical address written to FS/GS/KernelGS base, LSTAR or CSTAR
+ *    is #GP(0) for the guest (SDM vol. 2B WRMSR) and refused from the host.
+ *  - After KVM_RUN, KVM_SET_CPUID2 takes only the table already set
+ *    (api.rst 4.20 caveat; cpuid.c), and the vCPU runs on with its model.
+ *
+ * Caught bugs: bugs/msr-noncanonical-base-msrs.patch,
+ *              bugs/msr-cpuid-set-after-run.patch
  */
+#include <stdio.h>
+
 #include "guest.h"
 #include "kvm_test_harness.h"
 
@@ -301,6 +310,147 @@ KVM_ONE_VCPU_TEST(msr_read_write_and_gp, guest_msrs)
 	/* KVM_GET_MSRS stops at an MSR it does not know: 0 processed. */
 	EXPECT_EQ(__vcpu_get_msr(vcpu, 0x2ff00000, &v), 0);
 	vcpu_run_expect_done(vcpu);
+}
+
+/*
+ * The base-address MSRs hold linear addresses: WRMSR of a non-canonical
+ * value to FS.base, GS.base, KernelGSbase, LSTAR or CSTAR raises #GP(0)
+ * (SDM vol. 2B WRMSR: "If the source register contains a non-canonical
+ * address and ECX specifies one of the following MSRs: IA32_DS_AREA,
+ * IA32_FS_BASE, IA32_GS_BASE, IA32_KERNEL_GS_BASE, IA32_LSTAR,
+ * IA32_SYSENTER_EIP, IA32_SYSENTER_ESP"; APM vol. 2 4.5.3 likewise for
+ * the 64-bit bases).  KVM must refuse such a value from the host too
+ * (KVM_SET_MSRS processes 0 MSRs): the guest could not have written it,
+ * and loading it into the hardware MSR faults in the host (CVE-2014-3610).
+ * 0x8000000000000000 is non-canonical with 48- and 57-bit addresses.
+ */
+#define NONCANONICAL	0x8000000000000000ULL
+
+static const uint32_t base_msrs[] = {
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_LSTAR, MSR_CSTAR,
+};
+
+/* ud2; "kvm": KVM emulates the instruction that follows (kvm.force_emulation_prefix). */
+#define FEP ".byte 0x0f, 0x0b, 0x6b, 0x76, 0x6d\n\t"
+
+static bool use_fep;
+
+static uint8_t wrmsr_fep_safe(uint32_t msr, uint64_t value)
+{
+	asm volatile(ASM_SAFE(FEP "wrmsr")
+		     :: "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)) : "memory");
+	return guest_fault_vector();
+}
+
+/*
+ * The guest's own WRMSR of these MSRs is not intercepted with SVM (the CPU
+ * checks it, and TCG, the lane's CPU, does not), so the guest half goes
+ * through KVM's emulator with the force-emulation prefix where it is on.
+ */
+static void guest_noncanonical(void)
+{
+	for (unsigned int i = 0; use_fep && i < ARRAY_SIZE(base_msrs); i++) {
+		uint64_t before = rdmsr(base_msrs[i]);
+		uint8_t vec = wrmsr_fep_safe(base_msrs[i], NONCANONICAL);
+
+		if (vec != GP_VECTOR)
+			GUEST_FAIL("emulated WRMSR %#x <- %#lx raised vector %u, not #GP; "
+				   "MSR now %#lx", base_msrs[i], (uint64_t)NONCANONICAL, vec,
+				   rdmsr(base_msrs[i]));
+		GUEST_ASSERT_EQ(guest_fault_error_code(), 0);
+		GUEST_ASSERT_EQ(rdmsr(base_msrs[i]), before);
+	}
+	GUEST_DONE();
+}
+
+static bool fep_enabled(void)
+{
+	FILE *f = fopen("/sys/module/kvm/parameters/force_emulation_prefix", "r");
+	bool fep = false;
+
+	if (f) {
+		int c = fgetc(f);
+
+		fep = c == 'Y' || (c >= '1' && c <= '9');
+		fclose(f);
+	}
+	return fep;
+}
+
+KVM_ONE_VCPU_TEST(noncanonical_base_msrs_rejected, guest_noncanonical)
+{
+	use_fep = fep_enabled();
+	if (!use_fep)
+		TH_LOG("kvm.force_emulation_prefix is off: host half only");
+	sync_global_to_guest(vm, use_fep);
+	vcpu_run_expect_done(vcpu);
+	for (unsigned int i = 0; i < ARRAY_SIZE(base_msrs); i++) {
+		uint64_t before = vcpu_get_msr(vcpu, base_msrs[i]);
+
+		EXPECT_EQ(__vcpu_set_msr(vcpu, base_msrs[i], NONCANONICAL), 0) {
+			TH_LOG("KVM_SET_MSRS accepted %#llx for MSR %#x",
+			       (unsigned long long)NONCANONICAL, base_msrs[i]);
+		}
+		EXPECT_EQ(vcpu_get_msr(vcpu, base_msrs[i]), before) {
+			TH_LOG("MSR %#x changed by a refused write", base_msrs[i]);
+		}
+		/* A canonical value still goes through. */
+		EXPECT_EQ(__vcpu_set_msr(vcpu, base_msrs[i], before), 1);
+	}
+}
+
+/*
+ * KVM_SET_CPUID2 after KVM_RUN (api.rst 4.20 caveat: changing the vCPU
+ * model after running the guest is not supported).  KVM accepts only the
+ * table already set, which VMMs that reuse a vCPU fd for CPU hotplug
+ * resend, and refuses any other with EINVAL (cpuid.c kvm_set_cpuid());
+ * after both calls the vCPU keeps running with the model it had, as
+ * KVM_GET_CPUID2 and the guest's CPUID show.
+ */
+static void guest_cpuid_leaf(void)
+{
+	struct cpuid_regs r;
+
+	for (;;) {
+		cpuid_count(0x40000100, 0, &r);
+		GUEST_SYNC(r.eax);
+	}
+}
+
+KVM_ONE_VCPU_TEST(cpuid_change_after_run_refused, guest_cpuid_leaf)
+{
+	const struct kvm_cpuid2 *sup = kvm_get_supported_cpuid();
+	struct kvm_cpuid2 *c = kvm_cpuid2_alloc(sup->nent + 1), *same, *got;
+	struct kvm_cpuid_entry2 *e;
+	int rc;
+
+	memcpy(c->entries, sup->entries, sup->nent * sizeof(c->entries[0]));
+	e = &c->entries[sup->nent];
+	*e = (struct kvm_cpuid_entry2){ .function = 0x40000100, .eax = 0x1111 };
+	vcpu_set_cpuid(vcpu, c);
+	vcpu_run_expect_sync(vcpu, 0x1111);
+
+	/* The table KVM holds, sent again: accepted. */
+	same = vcpu_get_cpuid(vcpu);
+	EXPECT_EQ(__vcpu_set_cpuid(vcpu, same), 0) TH_LOG("errno %d", errno);
+
+	/* A changed leaf: refused, nothing changes. */
+	e = cpuid_find_entry(same, 0x40000100, 0);
+	ASSERT_NE(e, NULL);
+	e->eax = 0x2222;
+	rc = __vcpu_set_cpuid(vcpu, same);
+	EXPECT_EQ(rc, -1) TH_LOG("KVM_SET_CPUID2 changed leaf 0x40000100 after KVM_RUN");
+	if (rc == -1)
+		EXPECT_EQ(errno, EINVAL);
+	got = vcpu_get_cpuid(vcpu);
+	e = cpuid_find_entry(got, 0x40000100, 0);
+	ASSERT_NE(e, NULL);
+	EXPECT_EQ(e->eax, 0x1111) TH_LOG("KVM_GET_CPUID2 after the refused call");
+	/* And the vCPU runs on with its model (a bugged VM fails KVM_RUN with EIO). */
+	vcpu_run_expect_sync(vcpu, 0x1111);
+	free(c);
+	free(same);
+	free(got);
 }
 
 TEST_HARNESS_MAIN

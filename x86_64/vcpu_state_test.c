@@ -9,7 +9,13 @@
  *    x87 FCW and a pending NMI host to guest only);
  *  - invalid requests fail with the errno api.rst / KVM's x86.c give, through
  *    the raw __ forms, and leave the state untouched.
+ *  - KVM_SET_VCPU_EVENTS refuses an "exception" whose vector is not one
+ *    (SDM vol. 3A 6.3.1), and KVM_SET_SREGS refuses CR0/CR4/EFER/CS.L state
+ *    no CPU can be in (SDM vol. 2B MOV to CR0, vol. 3A 10.8.5).
  * MSR visibility in both directions is covered by cpuid_msr_test.
+ *
+ * Caught bugs: bugs/events-exception-vector-unchecked.patch,
+ *              bugs/regs-sregs-invalid-cr0.patch
  */
 #include "guest.h"
 #include "kvm_test_harness.h"
@@ -251,6 +257,131 @@ KVM_ONE_VCPU_TEST(events_round_trip_and_nmi_reaches_the_guest, guest_events)
 	EXPECT_EQ(got.nmi.injected, 0);
 	/* The handler returned with IRET, which unblocks NMIs (SDM vol. 3A 6.7.1). */
 	EXPECT_EQ(got.nmi.masked, 0);
+}
+
+/*
+ * ---- vCPU events: only an exception vector can be an exception ----
+ * Vectors 0-31 other than 2 are the architecture's exceptions; 2 is the
+ * NMI, an interrupt, and 32-255 are user-defined interrupts (SDM vol. 3A
+ * 6.3.1, table 6-1).  KVM_SET_VCPU_EVENTS (api.rst) sets an injected, or
+ * with KVM_CAP_EXCEPTION_PAYLOAD a pending, *exception*, so x86.c refuses
+ * any other vector with EINVAL; the refused call changes nothing and the
+ * guest then runs as if it had never been made.  0xd4 is syzkaller's
+ * reproducer for the missing check.
+ */
+static void guest_plain(void)
+{
+	GUEST_SYNC(0);
+	GUEST_DONE();
+}
+
+KVM_ONE_VCPU_TEST(events_reject_non_exception_vectors, guest_plain)
+{
+	static const uint8_t bad[] = { NMI_VECTOR, 32, 0xd4, 255 };
+	bool payload = kvm_check_cap(KVM_CAP_EXCEPTION_PAYLOAD) > 0;
+	struct kvm_vcpu_events before, ev, after;
+
+	if (payload)
+		vm_enable_cap(vm, KVM_CAP_EXCEPTION_PAYLOAD, 1);
+	vcpu_events_get(vcpu, &before);
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.exception.injected = 1;
+		ev.exception.nr = bad[i];
+		EXPECT_EQ(__vcpu_events_set(vcpu, &ev), -1) {
+			TH_LOG("injected exception with vector %u accepted", bad[i]);
+		}
+		EXPECT_EQ(errno, EINVAL);
+		if (payload) {
+			memset(&ev, 0, sizeof(ev));
+			ev.flags = KVM_VCPUEVENT_VALID_PAYLOAD;
+			ev.exception.pending = 1;
+			ev.exception.nr = bad[i];
+			EXPECT_EQ(__vcpu_events_set(vcpu, &ev), -1) {
+				TH_LOG("pending exception with vector %u accepted", bad[i]);
+			}
+			EXPECT_EQ(errno, EINVAL);
+		}
+		vcpu_events_get(vcpu, &after);
+		EXPECT_EQ(memcmp(&before, &after, sizeof(before)), 0) {
+			TH_LOG("vector %u: exception injected %u pending %u nr %u after the refused call",
+			       bad[i], after.exception.injected, after.exception.pending,
+			       after.exception.nr);
+		}
+	}
+	/* Nothing was queued: the guest runs to its ucalls undisturbed. */
+	vcpu_run_expect_sync(vcpu, 0);
+	vcpu_run_expect_done(vcpu);
+}
+
+/*
+ * ---- special registers: KVM_SET_SREGS refuses state no CPU can be in ----
+ * MOV to CR0 raises #GP(0) on "invalid bit combinations in CR0 (such as
+ * setting the PG flag to 1 when the PE flag is set to 0, or setting the CD
+ * flag to 0 when the NW flag is set to 1)" and on a 1 in CR0[63:32] (SDM
+ * vol. 2B, MOV to/from Control Registers, exceptions).  IA-32e mode is
+ * active exactly when EFER.LME=1 and CR0.PG=1, which requires CR4.PAE=1
+ * and sets EFER.LMA; outside it LMA is 0 and CS.L means nothing (SDM vol.
+ * 3A 10.8.5, 5.2.1).  KVM_SET_SREGS must refuse such state with EINVAL
+ * rather than load it (x86.c/regs.c kvm_is_valid_sregs()), and the refused
+ * call changes nothing.
+ */
+struct bad_sregs {
+	const char *what;
+	uint64_t cr0_set, cr0_clear, cr4_clear, efer_clear;
+	bool cs_l_only;	/* leave long mode properly, then set only CS.L */
+};
+
+static const struct bad_sregs bad_sregs[] = {
+	{ "CR0.PG=1 with CR0.PE=0", .cr0_clear = X86_CR0_PE },
+	{ "CR0.NW=1 with CR0.CD=0", .cr0_set = X86_CR0_NW },
+	{ "CR0 bit 32 set", .cr0_set = 1ULL << 32 },
+	{ "CR0 bit 63 set", .cr0_set = 1ULL << 63 },
+	{ "EFER.LME=1 CR0.PG=1 with EFER.LMA=0", .efer_clear = EFER_LMA },
+	{ "EFER.LME=1 CR0.PG=1 with CR4.PAE=0", .cr4_clear = X86_CR4_PAE },
+	{ "EFER.LMA=1 with CR0.PG=0", .cr0_clear = X86_CR0_PG },
+	{ "CS.L=1 outside IA-32e mode", .cs_l_only = true },
+};
+
+KVM_ONE_VCPU_TEST(sregs_reject_invalid_cr0_cr4_efer, guest_plain)
+{
+	struct kvm_sregs orig, s, got;
+
+	vcpu_sregs_get(vcpu, &orig);
+	ASSERT_NE(orig.efer & EFER_LMA, 0);
+	ASSERT_NE(orig.cs.l, 0);
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad_sregs); i++) {
+		const struct bad_sregs *b = &bad_sregs[i];
+
+		s = orig;
+		s.cr0 = (s.cr0 | b->cr0_set) & ~b->cr0_clear;
+		s.cr4 &= ~b->cr4_clear;
+		s.efer &= ~b->efer_clear;
+		if (b->cs_l_only) {
+			/* Protected mode without paging, legal but for CS.L. */
+			s.cr0 &= ~X86_CR0_PG;
+			s.efer &= ~EFER_LMA;
+			s.cs.db = 0;
+		}
+		EXPECT_EQ(__vcpu_sregs_set(vcpu, &s), -1) {
+			TH_LOG("%s accepted: CR0 %#llx CR4 %#llx EFER %#llx CS.L %u", b->what,
+			       (unsigned long long)s.cr0, (unsigned long long)s.cr4,
+			       (unsigned long long)s.efer, s.cs.l);
+		}
+		EXPECT_EQ(errno, EINVAL) TH_LOG("%s", b->what);
+		vcpu_sregs_get(vcpu, &got);
+		EXPECT_EQ(memcmp(&got, &orig, sizeof(got)), 0) {
+			TH_LOG("%s: state changed, CR0 %#llx CR4 %#llx EFER %#llx", b->what,
+			       (unsigned long long)got.cr0, (unsigned long long)got.cr4,
+			       (unsigned long long)got.efer);
+		}
+		if (memcmp(&got, &orig, sizeof(got)))
+			vcpu_sregs_set(vcpu, &orig);
+	}
+	/* The legal long-mode state is still accepted and runs. */
+	ASSERT_EQ(__vcpu_sregs_set(vcpu, &orig), 0);
+	vcpu_run_expect_sync(vcpu, 0);
+	vcpu_run_expect_done(vcpu);
 }
 
 /* ---- debug registers DR0-DR3 (SDM vol. 3B 18.2.1) ---- */
