@@ -14,7 +14,9 @@
  *  - VMREAD/VMWRITE of an unsupported field: error 12; VMWRITE of a
  *    read-only field: error 13 -- KVM sets VMX_MISC bit 29 (VMWRITE to any
  *    field), so the host clears it first (KVM accepts a subset of its
- *    VMX_MISC features before the first KVM_RUN);
+ *    VMX_MISC features before the first KVM_RUN); an unsupported encoding
+ *    in the read-only (VM-exit information) class is still error 12, as
+ *    VMWRITE checks "unsupported" first (31.3 VMWRITE operation);
  *  - the capability MSRs are consistent (appendix A): every allowed-0 bit
  *    is allowed-1, CR0/CR4 fixed-0 bits are within fixed-1, the VMCS
  *    revision and size are sane;
@@ -27,6 +29,9 @@
  *  - CR3-load exiting with its qualification, interrupt-window exiting
  *    before L2's first instruction, the preemption timer, and an EPT
  *    violation with the GPA that re-runs once L1 maps the page.
+ *
+ * Caught bugs: bugs/nested-vmx-vmwrite-readonly-before-unsupported.patch,
+ * bugs/nested-vmx-vmxon-bad-cr-ud.patch
  */
 #include "kvm_test_harness.h"
 #include "guest.h"
@@ -190,6 +195,9 @@ static void l2_nothing(void)
 	nested_hypercall(0);
 }
 
+/* 32-bit VM-exit information class (bits 11:10 = 1), index 0x3f: no such field. */
+#define VMCS_UNSUPPORTED_RO_FIELD	0x447e
+
 /* Set by the host: it cleared VMX_MISC bit 29, so VM-exit information fields are read-only. */
 static bool ro_fields_expected;
 
@@ -202,6 +210,12 @@ static void l1_fields(struct nested_pages *p)
 	nested_init(&n, p, l2_nothing);
 	EXPECT_VMX(vec, __vmread(0x7ffe, &v, &vec), VMX_FAIL_VALID, 12);
 	EXPECT_VMX(vec, __vmwrite(0x7ffe, 0, &vec), VMX_FAIL_VALID, 12);
+	/*
+	 * VMWRITE checks "unsupported" before "read-only" (31.3 VMWRITE
+	 * operation): a field encoding of the VM-exit information class
+	 * (bits 11:10 = 1) that names no field is error 12, not 13.
+	 */
+	EXPECT_VMX(vec, __vmwrite(VMCS_UNSUPPORTED_RO_FIELD, 0, &vec), VMX_FAIL_VALID, 12);
 	/* VM_EXIT_REASON is read-only unless VMX_MISC bit 29 allows writes to exit fields (A.6). */
 	if (ro_fields_expected)
 		__GUEST_ASSERT(!(misc & VMX_MISC_VMWRITE_ANY_FIELD),
