@@ -62,7 +62,7 @@ done
 field() {
 	sed -n -e '/^diff \|^--- /q' -e "s/^$2:[[:space:]]*//p" "$1" | head -n 1
 }
-areas="mce pio emulator events msr-cpuid regs memslot dirty-log nested-svm nested-vmx lapic ioapic pic pit smm"
+areas="mce pio emulator events msr-cpuid regs mmu memslot dirty-log nested-svm nested-vmx lapic ioapic pic pit smm"
 
 # Header check: every field there, known area and lanes, existing tests.
 lint() {	# lint PATCH -> prints problems

@@ -28,8 +28,16 @@
  * the writable walk).
  *
  * With two-dimensional paging (EPT/NPT) the CPU walks the guest tables
- * itself and these pass trivially; kvm_pvm, this machine's KVM, always
- * shadows them.  The test prints which one it found.
+ * itself: write_protect_is_honoured still checks the architecture there,
+ * shared_table_alias SKIPs (its subject, KVM's shadow MMU, does not run);
+ * kvm_pvm always shadows them.  Both print which mode they found.
+ *
+ * shared_directory_with_mixed_entries: the CVE's own layout (the one LTP's
+ * kvm_pagefault01 builds): one directory under a writable and a read-only
+ * PDPTE, holding a read-only and a writable PDE; see the test.
+ *
+ * Caught bugs: bugs/mmu-shadow-inherited-access.patch (the CVE, in the
+ * amd-shadow lane).
  */
 #include <stdio.h>
 #include <string.h>
@@ -142,8 +150,12 @@ static void guest_pagefault(void)
 		tst_res(TPASS, "read-only alias of a page written through another mapping faults");
 }
 
-/* Which MMU KVM uses for guest page tables, from its module parameters. */
-static void print_paging_mode(void)
+/*
+ * Which MMU KVM uses for guest page tables, from its module parameters:
+ * printed, and true when KVM walks the guest's tables itself (shadow
+ * paging), the subject of shared_table_alias.
+ */
+static bool print_paging_mode(void)
 {
 	const char *param = NULL, *mode;
 	struct stat st;
@@ -152,7 +164,7 @@ static void print_paging_mode(void)
 
 	if (!stat("/sys/module/kvm_pvm", &st)) {
 		printf("# paging: kvm_pvm, shadow paging (KVM walks the guest's tables)\n");
-		return;
+		return true;
 	}
 	if (!stat("/sys/module/kvm_intel", &st))
 		param = "/sys/module/kvm_intel/parameters/ept";
@@ -172,6 +184,7 @@ static void print_paging_mode(void)
 	else
 		mode = "shadow paging (KVM walks the guest's tables)";
 	printf("# paging: %s=%s: %s\n", param ? param : "no kvm_intel/kvm_amd", val, mode);
+	return !strcmp(val, "N") || !strcmp(val, "0");
 }
 
 KVM_TEST(write_protect_is_honoured)
@@ -274,6 +287,11 @@ static const struct alias_case alias_cases[] = {
  */
 KVM_TEST(shared_table_alias)
 {
+	kvm_dev_fd();		/* no /dev/kvm: SKIP for that first */
+	TEST_REQUIRE_MSG(print_paging_mode(),
+			 "KVM's shadow MMU, this test's subject, does not run: the CPU walks the "
+			 "guest's tables (load kvm_amd npt=0 or kvm_intel ept=0; "
+			 "make vm_run_tests TDP=0)");
 	for (unsigned int i = 0; i < ARRAY_SIZE(alias_cases); i++) {
 		const struct alias_case *c = &alias_cases[i];
 
@@ -311,6 +329,71 @@ KVM_TEST(shared_table_alias)
 			tst_kvm_destroy_instance(&inst);
 		}
 	}
+}
+
+/*
+ * One page directory reached by a writable and by a read-only PDPTE, with
+ * one read-only PDE (to table A) and one writable PDE (to table B) in it.
+ * The writable walk is first read through the read-only PDE: a shadow MMU
+ * that gave the directory's shadow page the rights of the walk's last
+ * table (CVE-2021-38198) files it as read-only, then the read-only walk
+ * finds that shadow page, with the writable shadow of table B already
+ * linked below it, and its write through table B goes through.
+ */
+static uint64_t mixed_va[4];	/* rw walk PDE0, rw walk PDE1, ro walk PDE0, ro walk PDE1 */
+
+static void guest_mixed_directory(void)
+{
+	uint64_t seen;
+
+	if (!(get_cr0() & X86_CR0_WP))
+		tst_brk(TBROK, "CR0.WP is clear: supervisor writes ignore R/W");
+	seen = *(volatile uint64_t *)mixed_va[0];
+	expect_write("writable PDPTE, writable PDE", mixed_va[1], 0x7777, false);
+	seen += *(volatile uint64_t *)mixed_va[2];
+	expect_write("read-only PDPTE, writable PDE", mixed_va[3], 0xbad, true);
+	if (*(volatile uint64_t *)mixed_va[3] != 0x7777) {
+		tst_res(TFAIL, "0x%lx reads 0x%lx, expected 0x7777", mixed_va[3],
+			*(volatile uint64_t *)mixed_va[3]);
+		failures++;
+	}
+	if (!failures)
+		tst_res(TPASS, "directory shared by a writable and a read-only PDPTE: "
+			"0x%lx writes, 0x%lx #PF(0x3) (reads 0x%lx)", mixed_va[1], mixed_va[3], seen);
+}
+
+KVM_TEST(shared_directory_with_mixed_entries)
+{
+	struct tst_kvm_instance inst = { .guest_main = guest_mixed_directory };
+	struct tst_kvm_summary sum = { 0 };
+	/* PML4[2]: PDPT[0] and PDPT[1], PD entries 0 and 1 below each. */
+	const uint64_t va[4] = { 0x10000000000ULL, 0x10000200000ULL,
+				 0x10040000000ULL, 0x10040200000ULL };
+	uint64_t page_a, page_b, decoy;
+
+	kvm_dev_fd();		/* no /dev/kvm: SKIP for that first */
+	TEST_REQUIRE_MSG(print_paging_mode(),
+			 "KVM's shadow MMU, this test's subject, does not run: the CPU walks the "
+			 "guest's tables (load kvm_amd npt=0 or kvm_intel ept=0; "
+			 "make vm_run_tests TDP=0)");
+	tst_kvm_create_instance(&inst, DEFAULT_RAM_SIZE);
+	page_a = vm_phys_alloc(inst.vm, 1);
+	page_b = vm_phys_alloc(inst.vm, 1);
+	decoy = vm_phys_alloc(inst.vm, 1);
+	virt_map(inst.vm, va[0], page_a, PAGE_SIZE, PTE_DEFAULT);
+	virt_map(inst.vm, va[1], page_b, PAGE_SIZE, PTE_DEFAULT);
+	/* The read-only walk gets its own tables, then shares the writable one's PD. */
+	virt_map(inst.vm, va[2], decoy, PAGE_SIZE, PTE_DEFAULT);
+	*host_entry(inst.vm, va[2], 2) = *host_entry(inst.vm, va[0], 2) & ~PTE_WRITABLE;
+	*host_entry(inst.vm, va[0], 1) &= ~PTE_WRITABLE;	/* PDE 0: table A read-only */
+	ASSERT_EQ(addr_gva2gpa(inst.vm, va[2]), page_a);
+	ASSERT_EQ(addr_gva2gpa(inst.vm, va[3]), page_b);
+	for (int i = 0; i < 4; i++)
+		write_guest_global(inst.vm, mixed_va[i], va[i]);
+	tst_kvm_run_instance(&inst, 0, &sum);
+	EXPECT_EQ(tst_kvm_verdict(&sum, NULL), KSFT_PASS) TH_LOG("%s", sum.first_problem);
+	EXPECT_EQ(*(uint64_t *)addr_gpa2hva(inst.vm, page_b), 0x7777);
+	tst_kvm_destroy_instance(&inst);
 }
 
 TST_KVM_MAIN
