@@ -105,6 +105,12 @@ const char *kvm_platform_name(void);		/* "kvm_pvm", "kvm_intel", "kvm_amd", ... 
 #define TEST_REQUIRE_CAP(cap)							\
 	TEST_REQUIRE_MSG(kvm_check_cap(cap), "KVM does not support %s", #cap)
 
+/* Is kvm.force_emulation_prefix on (KVM_FEP in the guest then works)? */
+bool kvm_fep_enabled(void);
+#define TEST_REQUIRE_FEP()							\
+	TEST_REQUIRE_MSG(kvm_fep_enabled(), "kvm.force_emulation_prefix is off: KVM's "	\
+			 "emulator can't be forced (the QEMU lane enables it)")
+
 /* ---- ioctl wrappers: the checked forms name the ioctl ---- */
 
 /*

@@ -210,6 +210,13 @@ void nested_vm_copy_memory(struct kvm_vm *dst, struct kvm_vm *src);
 #define TEST_REQUIRE_SVM()							\
 	TEST_REQUIRE_MSG(kvm_cpu_has(X86_FEATURE_SVM), "no SVM: KVM_GET_SUPPORTED_CPUID lacks "	\
 			 "0x80000001 ECX.SVM (needs kvm_amd nested=1)")
+/* A test whose L1 code is l1_fn, run where KVM offers SVM (SKIP elsewhere). */
+#define SVM_TEST(name, l1_fn)							\
+	KVM_ONE_VCPU_TEST(name, l1_fn)						\
+	{									\
+		TEST_REQUIRE_SVM();						\
+		NESTED_RUN_L1(vm, vcpu);					\
+	}
 #define TEST_REQUIRE_VMX()							\
 	TEST_REQUIRE_MSG(kvm_cpu_has(X86_FEATURE_VMX), "no VMX: KVM_GET_SUPPORTED_CPUID lacks "	\
 			 "1 ECX.VMX (needs kvm_intel nested=1)")

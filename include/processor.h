@@ -335,4 +335,10 @@ static inline void invlpg(uint64_t va)
 	asm volatile("invlpg (%0)" :: "r"(va) : "memory");
 }
 
+/*
+ * ud2; "kvm": with kvm.force_emulation_prefix on, KVM emulates the
+ * instruction that follows (a #UD otherwise).  For asm strings.
+ */
+#define KVM_FEP ".byte 0x0f, 0x0b, 0x6b, 0x76, 0x6d\n\t"
+
 #endif /* KVM_SUITE_PROCESSOR_H */

@@ -182,6 +182,16 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 
 const char *svm_exit_name(uint64_t code);
 
+/* In L1: the #VMEXIT was code, else fail with the exit and its info. */
+#define SVM_EXPECT_EXIT(vmcb, code) do {					\
+	uint64_t __c = (vmcb)->control.exit_code;				\
+	__GUEST_ASSERT(__c == (uint64_t)(code), "#VMEXIT %s (0x%lx), expected %s (0x%lx); "	\
+		       "exit_info_1 0x%lx exit_info_2 0x%lx exit_int_info 0x%x",	\
+		       svm_exit_name(__c), __c, svm_exit_name(code), (uint64_t)(code),	\
+		       (vmcb)->control.exit_info_1, (vmcb)->control.exit_info_2,	\
+		       (vmcb)->control.exit_int_info);				\
+} while (0)
+
 /* L2's general-purpose registers; RAX and RSP live in the VMCB. */
 struct svm_gprs {
 	uint64_t rbx, rcx, rdx, rsi, rdi, rbp;

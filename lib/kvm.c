@@ -26,6 +26,18 @@ void kvm_ioctl_fail(const char *file, unsigned int line, const char *ioctl_name,
 			 strerror(err));
 }
 
+bool kvm_fep_enabled(void)
+{
+	FILE *f = fopen("/sys/module/kvm/parameters/force_emulation_prefix", "r");
+	int c = 0;
+
+	if (f) {
+		c = fgetc(f);
+		fclose(f);
+	}
+	return c == 'Y' || (c >= '1' && c <= '9');
+}
+
 int kvm_open_dev(int flags)
 {
 	int fd = open(KVM_DEV_PATH, flags);

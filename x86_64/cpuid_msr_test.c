@@ -330,14 +330,11 @@ static const uint32_t base_msrs[] = {
 	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_LSTAR, MSR_CSTAR,
 };
 
-/* ud2; "kvm": KVM emulates the instruction that follows (kvm.force_emulation_prefix). */
-#define FEP ".byte 0x0f, 0x0b, 0x6b, 0x76, 0x6d\n\t"
-
 static bool use_fep;
 
 static uint8_t wrmsr_fep_safe(uint32_t msr, uint64_t value)
 {
-	asm volatile(ASM_SAFE(FEP "wrmsr")
+	asm volatile(ASM_SAFE(KVM_FEP "wrmsr")
 		     :: "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)) : "memory");
 	return guest_fault_vector();
 }
@@ -363,23 +360,9 @@ static void guest_noncanonical(void)
 	GUEST_DONE();
 }
 
-static bool fep_enabled(void)
-{
-	FILE *f = fopen("/sys/module/kvm/parameters/force_emulation_prefix", "r");
-	bool fep = false;
-
-	if (f) {
-		int c = fgetc(f);
-
-		fep = c == 'Y' || (c >= '1' && c <= '9');
-		fclose(f);
-	}
-	return fep;
-}
-
 KVM_ONE_VCPU_TEST(noncanonical_base_msrs_rejected, guest_noncanonical)
 {
-	use_fep = fep_enabled();
+	use_fep = kvm_fep_enabled();
 	if (!use_fep)
 		TH_LOG("kvm.force_emulation_prefix is off: host half only");
 	sync_global_to_guest(vm, use_fep);

@@ -28,9 +28,6 @@
 #include "guest.h"
 #include "kvm_test_harness.h"
 
-/* ud2; "kvm": KVM emulates the instruction that follows (kvm.force_emulation_prefix). */
-#define FEP ".byte 0x0f, 0x0b, 0x6b, 0x76, 0x6d\n\t"
-
 #define CF	0x001ull
 #define PF	0x004ull
 #define AF	0x010ull
@@ -75,7 +72,7 @@ static uint64_t mem[MEM_QWORDS] __attribute__((aligned(64)));
 
 #define INSN(name, insn)							\
 static void name##_native(struct regs *r) { EXEC("", insn, r); }		\
-static void name##_emul(struct regs *r) { EXEC(FEP, insn, r); }
+static void name##_emul(struct regs *r) { EXEC(KVM_FEP, insn, r); }
 
 INSN(cmpsb, "cmpsb")
 INSN(cmpsq, "cmpsq")
@@ -338,22 +335,9 @@ static void guest_emulated(void)
 	GUEST_DONE();
 }
 
-static bool fep_enabled(void)
-{
-	FILE *f = fopen("/sys/module/kvm/parameters/force_emulation_prefix", "r");
-	int c = 0;
-
-	if (f) {
-		c = fgetc(f);
-		fclose(f);
-	}
-	return c == 'Y' || (c >= '1' && c <= '9');
-}
-
 KVM_ONE_VCPU_TEST(emulated_matches_native, guest_emulated)
 {
-	TEST_REQUIRE_MSG(fep_enabled(), "kvm.force_emulation_prefix is off: KVM's emulator "
-			 "can't be forced (the QEMU lane enables it)");
+	TEST_REQUIRE_FEP();
 	vcpu_run_expect_done(vcpu);
 }
 

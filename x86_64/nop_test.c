@@ -21,9 +21,6 @@
 #include "kvm_test_harness.h"
 #include "guest.h"
 
-/* ud2; "kvm": KVM emulates the instruction that follows (kvm.force_emulation_prefix). */
-#define FEP ".byte 0x0f, 0x0b, 0x6b, 0x76, 0x6d\n\t"
-
 #define NOPS(p)								\
 	p ".byte 0x90\n\t"					/* 1: 90, NOP */	\
 	p ".byte 0x66, 0x90\n\t"				/* 2: xchg ax,ax */	\
@@ -95,24 +92,14 @@ static void guest_emulated(void)
 {
 	struct regs r;
 
-	RUN_NOPS(FEP, r);
+	RUN_NOPS(KVM_FEP, r);
 	check("emulated", &r);
 	GUEST_DONE();
 }
 
 KVM_ONE_VCPU_TEST(multibyte_nops_emulated, guest_emulated)
 {
-	FILE *f = fopen("/sys/module/kvm/parameters/force_emulation_prefix", "r");
-	int fep = 0;
-
-	if (f) {
-		char c = fgetc(f);
-
-		fep = c == 'Y' || (c >= '1' && c <= '9');
-		fclose(f);
-	}
-	TEST_REQUIRE_MSG(fep, "kvm.force_emulation_prefix is off: KVM's emulator can't be forced "
-			 "(the QEMU lane enables it)");
+	TEST_REQUIRE_FEP();
 	vcpu_run_expect_done(vcpu);
 }
 

@@ -25,9 +25,6 @@
 #include "guest.h"
 #include "kvm_test_harness.h"
 
-/* ud2; "kvm": KVM emulates the instruction that follows. */
-#define FEP ".byte 0x0f, 0x0b, 0x6b, 0x76, 0x6d\n\t"
-
 #define DR6_BS		BIT(14)
 #define DR6_TRAP_BITS	0xfULL
 #define DR6_INIT	0xffff0ff0ULL	/* no condition reported, SDM 18.2.3 */
@@ -85,24 +82,6 @@ KVM_ONE_VCPU_TEST(tf_traps_after_intercepted_cpuid, guest_cpuid_step)
 	vcpu_run_expect_done(vcpu);
 }
 
-static bool fep_enabled(void)
-{
-	FILE *f = fopen("/sys/module/kvm/parameters/force_emulation_prefix", "r");
-	bool fep = false;
-
-	if (f) {
-		int c = fgetc(f);
-
-		fep = c == 'Y' || (c >= '1' && c <= '9');
-		fclose(f);
-	}
-	return fep;
-}
-
-#define REQUIRE_FEP()								\
-	TEST_REQUIRE_MSG(fep_enabled(), "kvm.force_emulation_prefix is off: KVM's "	\
-			 "emulator can't be forced (the QEMU lane enables it)")
-
 static void guest_emulated_step(void)
 {
 	extern char after_emulated[];
@@ -111,7 +90,7 @@ static void guest_emulated_step(void)
 	guest_install_handler(DB_VECTOR, record_db);
 	reset_db();
 	asm volatile(SET_TF
-		     FEP "mov %%eax, %%ebx\n\t"
+		     KVM_FEP "mov %%eax, %%ebx\n\t"
 		     ".globl after_emulated\nafter_emulated:"
 		     : "+b"(rbx) : "a"(0x5a) : "memory", "cc");
 	GUEST_ASSERT_EQ(rbx, 0x5a);
@@ -121,7 +100,7 @@ static void guest_emulated_step(void)
 
 KVM_ONE_VCPU_TEST(tf_traps_after_emulated_instruction, guest_emulated_step)
 {
-	REQUIRE_FEP();
+	TEST_REQUIRE_FEP();
 	vcpu_run_expect_done(vcpu);
 }
 
@@ -149,7 +128,7 @@ static void guest_syscall_step(void)
 	wrmsr(MSR_SYSCALL_MASK, X86_EFLAGS_TF);
 	reset_db();
 	asm volatile(SET_TF
-		     FEP "syscall\n\t"
+		     KVM_FEP "syscall\n\t"
 		     ".globl after_syscall\nafter_syscall:"
 		     : "=c"(rcx) :: "r11", "memory", "cc");
 	/* It did go through the entry point, which returned to RCX. */
@@ -164,7 +143,7 @@ static void guest_syscall_step(void)
 
 KVM_ONE_VCPU_TEST(syscall_masking_tf_does_not_trap, guest_syscall_step)
 {
-	REQUIRE_FEP();
+	TEST_REQUIRE_FEP();
 	vcpu_run_expect_done(vcpu);
 }
 

@@ -49,21 +49,6 @@ static void l2_vmmcall(void)
 	nested_hypercall(1);
 }
 
-#define SVM_TEST(name, l1_fn)							\
-	KVM_ONE_VCPU_TEST(name, l1_fn)						\
-	{									\
-		TEST_REQUIRE_SVM();							\
-		NESTED_RUN_L1(vm, vcpu);					\
-	}
-
-#define EXPECT_EXIT(vmcb, code) do {						\
-	uint64_t __c = (vmcb)->control.exit_code;				\
-	__GUEST_ASSERT(__c == (uint64_t)(code), "#VMEXIT %s (0x%lx), expected %s (0x%lx); "	\
-		       "exit_info_1 0x%lx exit_info_2 0x%lx", svm_exit_name(__c), __c,	\
-		       svm_exit_name(code), (uint64_t)(code),			\
-		       (vmcb)->control.exit_info_1, (vmcb)->control.exit_info_2);	\
-} while (0)
-
 /* ---- VMRUN consistency checks ---- */
 
 enum bad_state { BAD_SVME, BAD_CD_NW, BAD_CR0_HIGH, BAD_CR4_RSVD, BAD_ASID0, BAD_NO_VMRUN_INT,
@@ -122,7 +107,7 @@ static void l1_invalid(struct nested_pages *p)
 	/* And the same VMCB, repaired, runs. */
 	svm_init(&p->svm, l2_vmmcall, p->l2_stack_top);
 	svm_run(p->svm.vmcb, &r);
-	EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
+	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
 	GUEST_DONE();
 }
 
@@ -151,7 +136,7 @@ static void l1_npt(struct nested_pages *p)
 	nested_tdp_set_present(&n, HOLE_GPA, false);
 
 	nested_run(&n);
-	EXPECT_EXIT(vmcb, SVM_EXIT_NPF);
+	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_NPF);
 	GUEST_ASSERT_EQ(vmcb->control.exit_info_2, HOLE_GPA);
 	/* Not present (P=0), read (W=0), user (U=1), at the final GPA (15.25.6). */
 	GUEST_ASSERT_EQ(vmcb->control.exit_info_1 & 0x7, 0x4);
@@ -160,7 +145,7 @@ static void l1_npt(struct nested_pages *p)
 	/* Map it: the load re-executes and reads L1's data. */
 	nested_tdp_set_present(&n, HOLE_GPA, true);
 	nested_run(&n);
-	EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
+	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
 	GUEST_ASSERT_EQ(nested_l2_rax(&n), 0x600dcafe);
 
 	/*
@@ -173,7 +158,7 @@ static void l1_npt(struct nested_pages *p)
 	vmcb->save.rip = (uintptr_t)l2_read_hole;
 	vmcb->save.rsp = p->l2_stack_top;
 	nested_run(&n);
-	EXPECT_EXIT(vmcb, SVM_EXIT_NPF);
+	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_NPF);
 	GUEST_ASSERT_EQ(vmcb->control.exit_info_2, HOLE_GPA);
 	GUEST_DONE();
 }
@@ -282,14 +267,14 @@ static void l1_vmload_vmsave(struct nested_pages *p)
 	/* Intercepted in L2: exits, and nothing is transferred. */
 	vmcb->control.intercept_misc2 |= SVM_INTERCEPT2_VMSAVE | SVM_INTERCEPT2_VMLOAD;
 	nested_run(&n);
-	EXPECT_EXIT(vmcb, SVM_EXIT_VMSAVE);
+	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMSAVE);
 	GUEST_ASSERT_EQ(((struct vmcb *)(uintptr_t)l2_scratch)->save.lstar, 0);
 	nested_skip(&n, 3);
 	nested_run(&n);
-	EXPECT_EXIT(vmcb, SVM_EXIT_VMLOAD);
+	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMLOAD);
 	nested_skip(&n, 3);
 	nested_run(&n);
-	EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
+	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
 	/* The skipped VMLOAD loaded nothing: L2 still has state C. */
 	__GUEST_ASSERT(nested_l2_rax(&n) == 'C', "L2 ended with state '%c' after an intercepted "
 		       "VMLOAD, expected 'C' (0: a mix)", (int)nested_l2_rax(&n));
@@ -298,7 +283,7 @@ static void l1_vmload_vmsave(struct nested_pages *p)
 	svm_init(&p->svm, l2_vmsave_vmload, p->l2_stack_top);
 	write_state(&state_a);
 	nested_run(&n);
-	EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
+	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
 	__GUEST_ASSERT(nested_l2_rax(&n) == 'B', "L2 ended with state '%c' after VMSAVE(B), "
 		       "writing C, VMLOAD: expected B back (0: a mix)", (int)nested_l2_rax(&n));
 	check_vmcb_state((struct vmcb *)(uintptr_t)l2_scratch, &state_b);
@@ -325,13 +310,13 @@ static void l1_gif(struct nested_pages *p)
 	nested_init(&n, p, l2_gif);
 	vmcb->control.intercept_misc2 |= SVM_INTERCEPT2_CLGI | SVM_INTERCEPT2_STGI;
 	nested_run(&n);
-	EXPECT_EXIT(vmcb, SVM_EXIT_CLGI);
+	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_CLGI);
 	nested_skip(&n, 3);
 	nested_run(&n);
-	EXPECT_EXIT(vmcb, SVM_EXIT_STGI);
+	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_STGI);
 	nested_skip(&n, 3);
 	nested_run(&n);
-	EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
+	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
 	GUEST_ASSERT_EQ(nested_l2_rax(&n), 2);
 	GUEST_DONE();
 }
@@ -417,7 +402,7 @@ static void l1_eventinj(struct nested_pages *p)
 				  GP_VECTOR;
 	vmcb->control.event_inj_err = 0x1234;
 	nested_run(&n);
-	EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
+	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
 	GUEST_ASSERT_EQ(nested_l2_rax(&n), 1);
 	GUEST_ASSERT_EQ(injected_vector, GP_VECTOR);
 	GUEST_ASSERT_EQ(injected_error, 0x1234);
@@ -446,7 +431,7 @@ static void l1_avic_bit(struct nested_pages *p)
 	vmcb->control.int_ctl |= SVM_INT_CTL_AVIC_ENABLE | SVM_INT_CTL_V_INTR_MASKING;
 	vmcb->control.avic_backing_page = p->pool;
 	nested_run(&n);
-	EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
+	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
 	/* The page at the APIC address is L1's memory, not a virtual APIC. */
 	GUEST_ASSERT_EQ(nested_l2_rax(&n), 0x5a5a5a5a);
 	GUEST_DONE();
@@ -505,7 +490,7 @@ static void l1_shutdown(struct nested_pages *p)
 	nested_init(&n, p, l2_triple_fault);
 	vmcb->control.intercept_misc1 |= SVM_INTERCEPT_SHUTDOWN;
 	nested_run(&n);
-	EXPECT_EXIT(vmcb, SVM_EXIT_SHUTDOWN);
+	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_SHUTDOWN);
 	GUEST_DONE();
 }
 
@@ -551,7 +536,7 @@ static void l1_hsave_pa(struct nested_pages *p)
 	/* With a save area again, the same VMCB runs. */
 	wrmsr(MSR_VM_HSAVE_PA, p->svm.hsave);
 	svm_run(p->svm.vmcb, &hsave_gprs);
-	EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
+	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
 	GUEST_DONE();
 }
 
@@ -587,7 +572,7 @@ static void l1_vmmcall_ud(struct nested_pages *p)
 	vmcb->control.intercept_misc2 &= ~SVM_INTERCEPT2_VMMCALL;
 	nested_intercept(&n, NESTED_INTERCEPT_HLT, 0);
 	nested_run(&n);
-	EXPECT_EXIT(vmcb, SVM_EXIT_HLT);
+	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_HLT);
 	__GUEST_ASSERT(ud_count == 1 && ud_rip == (uintptr_t)l2_vmmcall_insn,
 		       "L2's VMMCALL (not intercepted by L1) at 0x%lx raised %lu #UD (last at "
 		       "0x%lx), expected one #UD there; L2 RAX 0x%lx (was 0x%llx)",

@@ -28,22 +28,6 @@
 
 #define VMCB(p)		((struct vmcb *)(uintptr_t)(p)->svm.vmcb)
 
-#define SVM_TEST(name, l1_fn)							\
-	KVM_ONE_VCPU_TEST(name, l1_fn)						\
-	{									\
-		TEST_REQUIRE_SVM();						\
-		NESTED_RUN_L1(vm, vcpu);					\
-	}
-
-#define EXPECT_EXIT(vmcb, code) do {						\
-	uint64_t __c = (vmcb)->control.exit_code;				\
-	__GUEST_ASSERT(__c == (uint64_t)(code), "#VMEXIT %s (0x%lx), expected %s (0x%lx); "	\
-		       "exit_info_1 0x%lx exit_info_2 0x%lx exit_int_info 0x%x",	\
-		       svm_exit_name(__c), __c, svm_exit_name(code), (uint64_t)(code),	\
-		       (vmcb)->control.exit_info_1, (vmcb)->control.exit_info_2,	\
-		       (vmcb)->control.exit_int_info);				\
-} while (0)
-
 #define X86_EFLAGS_DF	BIT(10)
 
 struct dtr {
@@ -138,7 +122,7 @@ static void l1_vmexit_state(struct nested_pages *p)
 	l2_new_idtr.limit = idtr.limit - 0x10;
 
 	nested_run(&n);
-	EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
+	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
 
 	/* L1's own state is back (15.6), checked before anything else runs. */
 	l2_val = l2_new_cr4;
@@ -234,7 +218,7 @@ static void expect_pf_during_delivery(struct nested_pages *p, struct nested *n,
 	struct vmcb *vmcb = VMCB(p);
 	uint32_t got = vmcb->control.exit_int_info;
 
-	EXPECT_EXIT(vmcb, SVM_EXIT_EXCP_BASE + PF_VECTOR);
+	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_EXCP_BASE + PF_VECTOR);
 	/* A supervisor write to a not-present page, just below the bad stack. */
 	__GUEST_ASSERT((vmcb->control.exit_info_1 & 7) == 2 &&
 		       vmcb->control.exit_info_2 < BAD_STACK &&
@@ -258,7 +242,7 @@ static void expect_pf_during_delivery(struct nested_pages *p, struct nested *n,
 	vmcb->control.event_inj = vmcb->control.exit_int_info;
 	vmcb->control.event_inj_err = vmcb->control.exit_int_info_err;
 	nested_run(n);
-	EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
+	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
 }
 
 static void l1_exit_int_info(struct nested_pages *p)
