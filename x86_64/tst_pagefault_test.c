@@ -37,7 +37,8 @@
  * PDPTE, holding a read-only and a writable PDE; see the test.
  *
  * Caught bugs: bugs/mmu-shadow-inherited-access.patch (the CVE, in the
- * amd-shadow lane).
+ * amd-shadow lane: shared_directory_with_mixed_entries fails; the other
+ * alias layouts do not expose it).
  */
 #include <stdio.h>
 #include <string.h>
