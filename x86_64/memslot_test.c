@@ -275,15 +275,27 @@ static void write_odd_pages(struct kvm_vm *vm, struct kvm_vcpu *vcpu, uint64_t l
 	vcpu_run_expect_sync(vcpu, lo ^ hi);
 }
 
-KVM_ONE_VCPU_TEST(clear_dirty_log_at_the_end_of_an_unaligned_slot, guest_write_odd_slot)
+/*
+ * api.rst KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: KVM_GET_DIRTY_LOG no longer
+ * clears or write-protects; KVM_CLEAR_DIRTY_LOG does, for the pages asked.
+ * Without KVM_DIRTY_LOG_INITIALLY_SET the log starts clear.  SKIPs where
+ * KVM lacks it.
+ */
+static void enable_manual_protect(struct kvm_vm *vm)
 {
-	uint64_t bitmap[2], clear[2];
 	int manual = kvm_check_cap(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
 
 	TEST_REQUIRE_MSG(manual & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE,
 			 "KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 lacks MANUAL_PROTECT_ENABLE (%#x)",
 			 manual);
 	vm_enable_cap(vm, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE);
+}
+
+KVM_ONE_VCPU_TEST(clear_dirty_log_at_the_end_of_an_unaligned_slot, guest_write_odd_slot)
+{
+	uint64_t bitmap[2], clear[2];
+
+	enable_manual_protect(vm);
 	vm_mem_region_add(vm, TEST_SLOT, SLOT_GPA, ODD_PAGES * PAGE_SIZE,
 			  KVM_MEM_LOG_DIRTY_PAGES);
 	virt_map(vm, SLOT_GPA, SLOT_GPA, ODD_PAGES * PAGE_SIZE, PTE_DEFAULT);
@@ -335,17 +347,8 @@ KVM_ONE_VCPU_TEST(clear_dirty_log_at_the_end_of_an_unaligned_slot, guest_write_o
 KVM_ONE_VCPU_TEST(clear_dirty_log_clears_only_the_bits_asked, guest_write_pages)
 {
 	uint64_t bitmap[SLOT_PAGES / 64], clear;
-	int manual = kvm_check_cap(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
 
-	TEST_REQUIRE_MSG(manual & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE,
-			 "KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 lacks MANUAL_PROTECT_ENABLE (%#x)",
-			 manual);
-	/*
-	 * api.rst KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: KVM_GET_DIRTY_LOG no longer
-	 * clears or write-protects; KVM_CLEAR_DIRTY_LOG does, for the pages
-	 * asked.  Without KVM_DIRTY_LOG_INITIALLY_SET the log starts clear.
-	 */
-	vm_enable_cap(vm, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE);
+	enable_manual_protect(vm);
 	vm_mem_region_add(vm, TEST_SLOT, SLOT_GPA, SLOT_PAGES * PAGE_SIZE,
 			  KVM_MEM_LOG_DIRTY_PAGES);
 	virt_map(vm, SLOT_GPA, SLOT_GPA, SLOT_PAGES * PAGE_SIZE, PTE_DEFAULT);

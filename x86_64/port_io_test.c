@@ -78,6 +78,26 @@ static void run_to_port(struct __test_metadata *_metadata, struct kvm_vcpu *vcpu
 	}
 }
 
+/* The bytes of a REP OUTSB of len bytes, in order, over its exits; returns their number. */
+static unsigned int collect_outsb(struct __test_metadata *_metadata, struct kvm_vcpu *vcpu,
+				  uint8_t *got, unsigned int len)
+{
+	struct kvm_run *run = vcpu->run;
+	unsigned int done = 0, exits = 0;
+
+	while (done < len) {
+		run_to_port(_metadata, vcpu);
+		ASSERT_EQ(run->io.direction, KVM_EXIT_IO_OUT);
+		ASSERT_EQ(run->io.size, 1);
+		ASSERT_GE(run->io.count, 1);
+		ASSERT_LE(done + run->io.count, len);
+		memcpy(got + done, (uint8_t *)run + run->io.data_offset, run->io.count);
+		done += run->io.count;
+		exits++;
+	}
+	return exits;
+}
+
 static void expect_out(struct __test_metadata *_metadata, struct kvm_vcpu *vcpu,
 		       unsigned int size, uint32_t value)
 {
@@ -119,16 +139,7 @@ KVM_ONE_VCPU_TEST(in_out_sizes_and_string_io, guest_io)
 	answer_in(_metadata, vcpu, 4, 0x89abcdef);
 
 	/* REP OUTSB: collect every byte, in order, across however many exits. */
-	while (done < STR_LEN) {
-		run_to_port(_metadata, vcpu);
-		ASSERT_EQ(run->io.direction, KVM_EXIT_IO_OUT);
-		ASSERT_EQ(run->io.size, 1);
-		ASSERT_GE(run->io.count, 1);
-		ASSERT_LE(done + run->io.count, STR_LEN);
-		memcpy(got + done, (uint8_t *)run + run->io.data_offset, run->io.count);
-		done += run->io.count;
-		exits++;
-	}
+	exits = collect_outsb(_metadata, vcpu, got, STR_LEN);
 	for (unsigned int i = 0; i < STR_LEN; i++) {
 		ASSERT_EQ(got[i], (uint8_t)(i * 7 + 3)) TH_LOG("byte %u", i);
 	}
@@ -253,16 +264,7 @@ KVM_ONE_VCPU_TEST(string_io_with_df_set, guest_string_df)
 		for (unsigned int i = 0; i < run->io.count; i++)
 			data[i] = 0x40 + done++;
 	}
-	done = 0;
-	while (done < DF_LEN) {
-		run_to_port(_metadata, vcpu);
-		ASSERT_EQ(run->io.direction, KVM_EXIT_IO_OUT);
-		ASSERT_EQ(run->io.size, 1);
-		ASSERT_GE(run->io.count, 1);
-		ASSERT_LE(done + run->io.count, DF_LEN);
-		memcpy(got + done, (uint8_t *)run + run->io.data_offset, run->io.count);
-		done += run->io.count;
-	}
+	collect_outsb(_metadata, vcpu, got, DF_LEN);
 	for (unsigned int i = 0; i < DF_LEN; i++) {
 		EXPECT_EQ(got[i], 0x80 + DF_LEN - 1 - i)
 			TH_LOG("REP OUTSB, DF=1: element %u sent 0x%x, expected the byte at "
