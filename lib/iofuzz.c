@@ -1033,7 +1033,7 @@ void iofuzz_print_log(const struct iofuzz_state *st)
 	}
 }
 
-/* kvm_pvm's instruction emulator cannot do these (see PLATFORM.md, known_failures). */
+/* kvm_pvm's instruction emulator cannot do these (see known_failures). */
 static bool internal_error_explained(struct kvm_vcpu *vcpu, char *why, size_t len)
 {
 	struct kvm_sregs sregs;
