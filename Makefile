@@ -160,7 +160,8 @@ help:
 	@echo "vm_run_tests [VENDOR=amd|intel KERNEL= MODULES= CPU= ACCEL= TESTS= TIMEOUT= KVM_PATCH="
 	@echo "TDP=0] (the lane: kvm_amd in QEMU, or kvm_intel in Bochs with VENDOR=intel;"
 	@echo "KVM_PATCH=a.patch,b.patch or a folder: KVM modules rebuilt with them),"
-	@echo "bug_corpus [BUGS=names ALL=1 JOBS=N] (the suite against each bugs/*.patch)."
+	@echo "bug_corpus [BUGS=names ALL=1 JOBS=N] (the suite against each bugs/*.patch),"
+	@echo "platform_table [INTEL_TESTS=] (which tests ran on the host, kvm_amd, kvm_intel)."
 	@echo "SANITIZE=1 with any target: host code under ASan+UBSan, in build-sanitize/."
 	@echo "Mode: $(SUITE_MODE); kselftest files: $(KSFT_DIR); output: $(OUTPUT)"
 
@@ -179,6 +180,33 @@ vm_run_tests: all
 bug_corpus: all
 	@$(VM_RUN_ENV) JOBS="$(JOBS)" $(SUITE_DIR)/scripts/bug_corpus.sh $(if $(ALL),--all) $(BUGS)
 
-.PHONY: vm_run_tests bug_corpus
+# make platform_table: which tests ran where, on the day it runs: the host's
+# /dev/kvm (check.sh), kvm_amd in QEMU (NPT, then npt=0) and kvm_intel in
+# Bochs, one table
+# (scripts/platform_table.sh) in $(OUTPUT)/platforms/table.  INTEL_TESTS=
+# picks the Intel lane's tests: by default all but iofuzz_test, whose
+# self-check waits out guest CPU time and ran over 17 minutes under Bochs.
+INTEL_TESTS ?= $(filter-out x86_64/iofuzz_test,$(patsubst $(OUTPUT)/%,%,$(TEST_GEN_PROGS)))
+platform_table: all
+	@mkdir -p $(OUTPUT)/platforms
+	@$(SUITE_DIR)/scripts/check.sh --build $(OUTPUT) >$(OUTPUT)/platforms/host.log 2>&1; \
+		host=$$(sed -n 's/^# kvm suite check: platform \([^,]*\),.*/\1/p' \
+			$(OUTPUT)/platforms/host.log); \
+		[ -e /dev/kvm ] || host="$$host(no-dev-kvm)"; \
+		cp $(OUTPUT)/results.tap $(OUTPUT)/platforms/host.tap; \
+		$(VM_RUN_ENV) VENDOR=amd TDP=1 RESULTS=$(OUTPUT)/platforms/kvm_amd \
+			$(SUITE_DIR)/scripts/vm_run.sh >$(OUTPUT)/platforms/kvm_amd.log 2>&1; \
+		$(VM_RUN_ENV) VENDOR=amd TDP=0 RESULTS=$(OUTPUT)/platforms/kvm_amd_npt0 \
+			$(SUITE_DIR)/scripts/vm_run.sh >$(OUTPUT)/platforms/kvm_amd_npt0.log 2>&1; \
+		$(VM_RUN_ENV) VENDOR=intel TDP=1 RESULTS=$(OUTPUT)/platforms/kvm_intel \
+			TESTS="$(INTEL_TESTS)" \
+			$(SUITE_DIR)/scripts/vm_run.sh >$(OUTPUT)/platforms/kvm_intel.log 2>&1; \
+		$(SUITE_DIR)/scripts/platform_table.sh "$$host=$(OUTPUT)/platforms/host.tap" \
+			kvm_amd=$(OUTPUT)/platforms/kvm_amd/results.tap \
+			kvm_amd_npt0=$(OUTPUT)/platforms/kvm_amd_npt0/results.tap \
+			kvm_intel=$(OUTPUT)/platforms/kvm_intel/results.tap | \
+			tee $(OUTPUT)/platforms/table
+
+.PHONY: vm_run_tests bug_corpus platform_table
 
 endif # KSFT_READY
