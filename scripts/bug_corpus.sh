@@ -62,6 +62,10 @@ done
 field() {
 	sed -n -e '/^diff \|^--- /q' -e "s/^$2:[[:space:]]*//p" "$1" | head -n 1
 }
+# The lane a patch runs in: the first of its Lanes.
+first_lane() {
+	field "$1" Lanes | tr ',' ' ' | awk '{print $1}'
+}
 areas="mce pio emulator events msr-cpuid regs mmu memslot dirty-log nested-svm nested-vmx lapic ioapic pic pit smm"
 
 # Header check: every field there, known area and lanes, existing tests.
@@ -107,7 +111,7 @@ run_one() {
 	local p=$1 name lane tdp vendor tests rc failed named t start
 	name=$(basename "$p" .patch)
 	start=$(date +%s)
-	lane=$(field "$p" Lanes | tr ',' ' ' | awk '{print $1}')
+	lane=$(first_lane "$p")
 	mkdir -p "$out/$name"
 	case "$lane" in
 	amd|intel) tdp=1 ;;
@@ -140,14 +144,16 @@ run_one() {
 }
 
 t0=$(date +%s)
-log "${#patches[@]} patches, $jobs lanes at a time, ${all:+the whole suite}${all:-Caught-by tests only}; runs in $out/"
+scope="Caught-by tests only"
+[ -z "$all" ] || scope="the whole suite"
+log "${#patches[@]} patches, $jobs lanes at a time, $scope; runs in $out/"
 running=0
 for p in "${patches[@]}"; do
 	if [ "$running" -ge "$jobs" ]; then
 		wait -n || true
 		running=$((running - 1))
 	fi
-	log "start $(basename "$p" .patch) (lane $(field "$p" Lanes | cut -d, -f1))"
+	log "start $(basename "$p" .patch) (lane $(first_lane "$p"))"
 	run_one "$p" &
 	running=$((running + 1))
 done
@@ -161,7 +167,7 @@ total=0 caught=0 historic=0 uncatchable=0 missed_list=()
 	for p in "${patches[@]}"; do
 		name=$(basename "$p" .patch)
 		area=$(field "$p" Area)
-		lane=$(field "$p" Lanes | cut -d, -f1)
+		lane=$(first_lane "$p")
 		read -r verdict rest <"$out/$name/verdict" || verdict=error
 		[ "$(field "$p" Upstream)" = none ] || historic=$((historic + 1))
 		if [[ "$(field "$p" Catchable)" == no* ]]; then
