@@ -188,6 +188,16 @@ static bool print_paging_mode(void)
 	return !strcmp(val, "N") || !strcmp(val, "0");
 }
 
+/* SKIP unless KVM's shadow MMU walks the guest's tables (no NPT/EPT). */
+static void require_shadow_mmu(void)
+{
+	kvm_dev_fd();		/* no /dev/kvm: SKIP for that first */
+	TEST_REQUIRE_MSG(print_paging_mode(),
+			 "KVM's shadow MMU, this test's subject, does not run: the CPU walks the "
+			 "guest's tables (load kvm_amd npt=0 or kvm_intel ept=0; "
+			 "make vm_run_tests TDP=0)");
+}
+
 KVM_TEST(write_protect_is_honoured)
 {
 	struct tst_kvm_instance inst = { .guest_main = guest_pagefault };
@@ -288,11 +298,7 @@ static const struct alias_case alias_cases[] = {
  */
 KVM_TEST(shared_table_alias)
 {
-	kvm_dev_fd();		/* no /dev/kvm: SKIP for that first */
-	TEST_REQUIRE_MSG(print_paging_mode(),
-			 "KVM's shadow MMU, this test's subject, does not run: the CPU walks the "
-			 "guest's tables (load kvm_amd npt=0 or kvm_intel ept=0; "
-			 "make vm_run_tests TDP=0)");
+	require_shadow_mmu();
 	for (unsigned int i = 0; i < ARRAY_SIZE(alias_cases); i++) {
 		const struct alias_case *c = &alias_cases[i];
 
@@ -372,11 +378,7 @@ KVM_TEST(shared_directory_with_mixed_entries)
 				 0x10040000000ULL, 0x10040200000ULL };
 	uint64_t page_a, page_b, decoy;
 
-	kvm_dev_fd();		/* no /dev/kvm: SKIP for that first */
-	TEST_REQUIRE_MSG(print_paging_mode(),
-			 "KVM's shadow MMU, this test's subject, does not run: the CPU walks the "
-			 "guest's tables (load kvm_amd npt=0 or kvm_intel ept=0; "
-			 "make vm_run_tests TDP=0)");
+	require_shadow_mmu();
 	tst_kvm_create_instance(&inst, DEFAULT_RAM_SIZE);
 	page_a = vm_phys_alloc(inst.vm, 1);
 	page_b = vm_phys_alloc(inst.vm, 1);
