@@ -240,6 +240,7 @@ chmod +x "$root/init"
 test_timeout=$(( $(sed -n 's/^timeout=//p' "$here/settings") * (scale > 5 ? 5 : scale) ))
 cat > "$root/suite/vm_run.env" <<EOF
 KVM_SUITE_TIMEOUT_SCALE=$scale
+KVM_SUITE_CPU_EMULATOR=$([ "$vendor" = intel ] && echo bochs || { [ "$accel" = tcg ] && echo qemu-tcg; })
 TEST_TIMEOUT=$test_timeout
 TESTS="${TESTS:-}"
 CHECK_PLANT_KMSG_WARN="${VM_RUN_PLANT_WARN:-}"

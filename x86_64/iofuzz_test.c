@@ -602,6 +602,9 @@ static const struct {
 	{ IOF_FAULT_CRASH, "vmm_crash", 1200 },
 };
 
+/* The three results of each planted fault, in the order suite_fault() reports them. */
+static const char *const fault_results[] = { "detected_at_op", "minimized", "replays_exactly" };
+
 /* -l: the self-check's result names, in the order it reports them. */
 static void list_tests(void)
 {
@@ -614,9 +617,6 @@ static void list_tests(void)
 		"skip.x_port_ranges_not_touched", "skip.bare_range_is_port_space_only",
 		"skip.x_list_dedups_and_rejects_overflow",
 	};
-	static const char *const per_fault[] = {
-		"detected_at_op", "minimized", "replays_exactly",
-	};
 
 	for (unsigned int d = 0; d < iofuzz_nr_devs; d++)
 		if (!iofuzz_devs[d].optional)
@@ -624,8 +624,38 @@ static void list_tests(void)
 	for (unsigned int i = 0; i < ARRAY_SIZE(fixed); i++)
 		printf("%s\n", fixed[i]);
 	for (unsigned int f = 0; f < ARRAY_SIZE(suite_faults); f++)
-		for (unsigned int i = 0; i < ARRAY_SIZE(per_fault); i++)
-			printf("fault.%s_%s\n", suite_faults[f].name, per_fault[i]);
+		for (unsigned int i = 0; i < ARRAY_SIZE(fault_results); i++)
+			printf("fault.%s_%s\n", suite_faults[f].name, fault_results[i]);
+}
+
+/*
+ * Why a planted fault cannot be checked on this platform, or NULL.  Bochs
+ * (the CPU of the Intel lane, KVM_SUITE_CPU_EMULATOR=bochs) delivers no
+ * interrupt to the host kernel while a VMX guest runs a loop without exits,
+ * although external-interrupt exiting is set (SDM vol. 3C 25.2: such an
+ * interrupt causes a VM exit whatever the guest's RFLAGS.IF): the whole host
+ * freezes until the guest exits, so no watchdog can see the planted hang.
+ * Seen with "jmp ." and "1: nop; jmp 1b" alike: a host shell loop printing
+ * /proc/uptime every 2 s stopped for minutes once the guest spun.
+ */
+static const char *fault_unobservable(uint32_t fault)
+{
+	const char *emu = getenv("KVM_SUITE_CPU_EMULATOR");
+
+	if (fault == IOF_FAULT_HANG && emu && !strcmp(emu, "bochs"))
+		return "Bochs delivers no host interrupt while a VMX guest loops without "
+		       "exits (KVM_SUITE_CPU_EMULATOR=bochs): the host freezes with it";
+	return NULL;
+}
+
+static void suite_fault_skip(const char *name, const char *why)
+{
+	char tname[96];
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(fault_results); i++) {
+		snprintf(tname, sizeof(tname), "fault.%s_%s", name, fault_results[i]);
+		tap(true, tname, why);
+	}
 }
 
 static int run_suite(void)
@@ -642,8 +672,15 @@ static int run_suite(void)
 	suite_userspace_ports();
 	suite_determinism();
 	suite_skip();
-	for (unsigned int f = 0; f < ARRAY_SIZE(suite_faults); f++)
-		suite_fault(suite_faults[f].fault, suite_faults[f].name, suite_faults[f].at);
+	for (unsigned int f = 0; f < ARRAY_SIZE(suite_faults); f++) {
+		const char *why = fault_unobservable(suite_faults[f].fault);
+
+		if (why)
+			suite_fault_skip(suite_faults[f].name, why);
+		else
+			suite_fault(suite_faults[f].fault, suite_faults[f].name,
+				    suite_faults[f].at);
+	}
 	printf("1..%d\n", tap_n);
 	printf("# Totals: pass:%d fail:%d skip:%d\n", tap_pass, tap_fail,
 	       tap_n - tap_pass - tap_fail);
