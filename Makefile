@@ -7,7 +7,8 @@
 #  - standalone: a checkout anywhere; the kselftest files come from
 #    KSFT_DIR=<kernel>/tools/testing/selftests, or KDIR=<kernel tree>, or
 #    else from Debian's linux-source-6.12, unpacked into .cache/ by
-#    scripts/ksft_fetch.sh.  Build output goes to build/.
+#    scripts/ksft_fetch.sh (first make, or make ksft_fetch).  Build output
+#    goes to build/.
 #
 # Test binaries are static and non-PIE: guest code runs at the addresses the
 # host links it at.  Everything that can run in the guest (guest_lib/ and the
@@ -43,14 +44,29 @@ OVERRIDE_TARGETS := 1
 all:
 
 KSFT_READY := $(wildcard $(KSFT_DIR)/lib.mk)
+KSFT_FETCHED := $(KSFT_CACHE)/linux-6.12/tools/testing/selftests
 ifeq ($(KSFT_READY),)
-ifeq ($(SUITE_MODE),standalone)
+ifneq ($(KSFT_DIR),$(KSFT_FETCHED))
+$(error $(KSFT_DIR)/lib.mk not found: KSFT_DIR= must be a kernel's tools/testing/selftests, KDIR= a kernel tree)
+endif
 # Fetched on first use: make builds the missing include, then restarts.
+# `make ksft_fetch` does the same explicitly.
 $(KSFT_DIR)/lib.mk:
+	@echo "make: fetching kselftest's lib.mk, kselftest_harness.h and uapi headers" \
+		"from Debian's linux-source-6.12 (apt-get install if missing) into $(KSFT_CACHE)/;" \
+		"KSFT_DIR= or KDIR= uses a kernel tree instead"
 	@$(SUITE_DIR)/scripts/ksft_fetch.sh $(KSFT_CACHE) >/dev/null
 endif
-endif
 include $(KSFT_DIR)/lib.mk
+
+# make ksft_fetch: fetch the kselftest files now (standalone mode, no
+# KSFT_DIR=/KDIR=); a no-op once they are in .cache/.
+ksft_fetch:
+ifeq ($(KSFT_DIR),$(KSFT_FETCHED))
+	@$(SUITE_DIR)/scripts/ksft_fetch.sh $(KSFT_CACHE) >/dev/null
+endif
+	@echo "kselftest files: $(KSFT_DIR)"
+.PHONY: ksft_fetch
 
 # On the first pass of a fresh checkout lib.mk is still being fetched and
 # OUTPUT is unset: the rules below only make sense after make restarts.
@@ -87,7 +103,6 @@ HOST_LIB_OBJS := $(patsubst $(SUITE_DIR)/%.c,$(OUTPUT)/%.o,$(HOST_LIB_SRCS))
 GUEST_LIB_OBJS := $(patsubst $(SUITE_DIR)/%,$(OUTPUT)/%.o,$(basename $(GUEST_LIB_SRCS)))
 GUEST_LIB_OBJS := $(patsubst $(OUTPUT)/%.o.o,$(OUTPUT)/%.o,$(GUEST_LIB_OBJS))
 LIB_OBJS := $(HOST_LIB_OBJS) $(GUEST_LIB_OBJS)
-LIB_A := $(OUTPUT)/libkvmsuite.a
 
 DEP_FILES := $(wildcard $(OUTPUT)/*/*.d)
 -include $(DEP_FILES)
@@ -109,13 +124,9 @@ $(OUTPUT)/guest_lib/%.o: $(SUITE_DIR)/guest_lib/%.S
 	$(call msg,AS,guest,$@)
 	$(Q)$(CC) $(SUITE_CFLAGS) -c $< -o $@
 
-$(LIB_A): $(LIB_OBJS)
-	$(call msg,AR,,$@)
-	$(Q)rm -f $@ && $(AR) rcs $@ $^
-
 # Tests and benchmarks hold guest code, so they get the guest flags and
 # never the sanitizer's (compiled apart from the link for that reason).  The
-# library objects are linked whole (not from the archive) so that the
+# library objects are linked whole (there is no archive) so that the
 # string functions always replace libc's.
 $(TEST_GEN_PROGS) $(TEST_GEN_PROGS_EXTENDED): $(OUTPUT)/%: $(SUITE_DIR)/%.c $(LIB_OBJS)
 	$(call msg,CC,,$@)
@@ -130,7 +141,7 @@ $(UNIT_PROGS): $(OUTPUT)/%: $(SUITE_DIR)/%.c $(LIB_OBJS)
 
 all: $(UNIT_PROGS)
 
-EXTRA_CLEAN += $(LIB_OBJS) $(LIB_A) $(UNIT_PROGS) $(OUTPUT)/*/*.d
+EXTRA_CLEAN += $(LIB_OBJS) $(UNIT_PROGS) $(OUTPUT)/*/*.d
 
 # make check: host unit tests, then every test with known failures applied.
 # JOBS=N runs N test binaries at a time.
@@ -163,6 +174,10 @@ help:
 	@echo "bug_corpus [BUGS=names ALL=1 JOBS=N] (the suite against each bugs/*.patch),"
 	@echo "platform_table [INTEL_TESTS=] (which tests ran on the host, kvm_amd, kvm_intel)."
 	@echo "SANITIZE=1 with any target: host code under ASan+UBSan, in build-sanitize/."
+	@echo "ksft_fetch: fetch kselftest's lib.mk, harness and uapi headers (Debian's"
+	@echo "linux-source-6.12, apt-get install if missing) into .cache/; the first make does"
+	@echo "it by itself.  KSFT_DIR=<kernel>/tools/testing/selftests or KDIR=<kernel tree>"
+	@echo "take them from a kernel tree instead (in-tree mode needs neither)."
 	@echo "Mode: $(SUITE_MODE); kselftest files: $(KSFT_DIR); output: $(OUTPUT)"
 
 .PHONY: check stress bench help

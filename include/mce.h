@@ -357,7 +357,7 @@ void mce_log_event(const struct mce_event *ev);
 int __hva_to_pfn(const void *hva, uint64_t *pfn);
 uint64_t hva_to_pfn(const void *hva);
 
-/* The chain the 2010 suite walked by hand: guest VA -> GPA -> host VA -> host PFN. */
+/* From a guest page to the host page behind it: guest VA -> GPA -> host VA -> host PFN. */
 struct guest_page_chain {
 	uint64_t gva, gpa;
 	void *hva;

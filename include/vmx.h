@@ -3,9 +3,9 @@
  * Intel VMX for L1 guest code (SDM vol. 3C chapters 24-28 and 31, appendix
  * A for the capability MSRs and B for the VMCS field encodings).
  * guest_lib/vmx.c implements it; include/nested.h is the vendor-neutral
- * layer.  Nothing here runs on this project's machines (kvm_pvm has no VMX
- * and QEMU's TCG doesn't emulate it): the tests SKIP with "no VMX", and the
- * code is built and kept to the SDM for hosts with kvm_intel nested=1.
+ * layer.  Where there is no VMX (kvm_pvm, kvm_amd, QEMU's TCG) the tests
+ * SKIP with "no VMX"; they run on kvm_intel nested=1, e.g. in the Intel
+ * lane (make vm_run_tests VENDOR=intel, Documentation/lanes.md).
  */
 #ifndef KVM_SUITE_VMX_H
 #define KVM_SUITE_VMX_H

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Memory errors end to end, the method of the 2010 KVM RAS suite made
+ * Memory errors end to end, a host and guest round trip kept
  * self-contained: a guest victim works on a page, the host follows the
  * victim's VA down to the host page (guest VA -> GPA -> host VA -> host
  * PFN) and reports an error there; the guest's #MC handler (guest_lib/mce.c)
