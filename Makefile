@@ -33,8 +33,10 @@ else
   export kselftest_override_timeout := $(shell sed -n 's/^timeout=//p' $(SUITE_DIR)/settings)
 endif
 
-# Test programs: every x86_64/*_test.c is one test binary.
-TEST_GEN_PROGS := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/x86_64/*_test.c)))
+# Test programs: every x86_64/*_test.c (KVM tests) and lib_tests/*_test.c
+# (tests of the suite's own library and test API) is one test binary.
+TEST_GEN_PROGS := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/lib_tests/*_test.c)) \
+	$(sort $(wildcard $(SUITE_DIR)/x86_64/*_test.c)))
 # Built but not run by run_tests: benchmarks, host unit tests.
 TEST_GEN_PROGS_EXTENDED := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/bench/*.c)))
 UNIT_PROGS := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/unit/*_unit.c)))
@@ -83,10 +85,11 @@ GUEST_CFLAGS := -mgeneral-regs-only -mno-red-zone
 LDFLAGS += -no-pie -pthread
 
 # SANITIZE=1: ASan + UBSan for host-only code (lib/, unit/).  Guest code
-# (guest_lib/, and x86_64/ tests, which hold guest functions) stays
-# uninstrumented: sanitizer checks inside a guest would touch shadow memory
-# the guest doesn't have.  The sanitizer runtimes don't link statically, so
-# these binaries are dynamic (still non-PIE: guest addresses unchanged).
+# (guest_lib/, and the tests of x86_64/ and lib_tests/, which hold guest
+# functions) stays uninstrumented: sanitizer checks inside a guest would
+# touch shadow memory the guest doesn't have.  The sanitizer runtimes don't
+# link statically, so these binaries are dynamic (still non-PIE: guest
+# addresses unchanged).
 ifneq ($(SANITIZE),)
   SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
   LDFLAGS += $(SAN_FLAGS)
@@ -107,7 +110,8 @@ LIB_OBJS := $(HOST_LIB_OBJS) $(GUEST_LIB_OBJS)
 DEP_FILES := $(wildcard $(OUTPUT)/*/*.d)
 -include $(DEP_FILES)
 
-$(shell mkdir -p $(OUTPUT)/lib $(OUTPUT)/guest_lib $(OUTPUT)/x86_64 $(OUTPUT)/bench $(OUTPUT)/unit)
+$(shell mkdir -p $(OUTPUT)/lib $(OUTPUT)/guest_lib $(OUTPUT)/x86_64 $(OUTPUT)/lib_tests \
+	$(OUTPUT)/bench $(OUTPUT)/unit)
 
 $(HOST_LIB_OBJS): $(OUTPUT)/%.o: $(SUITE_DIR)/%.c
 	$(call msg,CC,,$@)

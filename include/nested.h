@@ -29,7 +29,7 @@
  *		GUEST_DONE();
  *	}
  *
- *	KVM_ONE_VCPU_TEST(cpuid_exits, l1_code)
+ *	KVM_VCPU_TEST(cpuid_exits, l1_code)
  *	{
  *		TEST_REQUIRE_NESTED();
  *		vcpu_args_set(vcpu, 1, nested_alloc(vm));
@@ -212,7 +212,7 @@ void nested_vm_copy_memory(struct kvm_vm *dst, struct kvm_vm *src);
 			 "0x80000001 ECX.SVM (needs kvm_amd nested=1)")
 /* A test whose L1 code is l1_fn, run where KVM offers SVM (SKIP elsewhere). */
 #define SVM_TEST(name, l1_fn)							\
-	KVM_ONE_VCPU_TEST(name, l1_fn)						\
+	KVM_VCPU_TEST(name, l1_fn)						\
 	{									\
 		TEST_REQUIRE_SVM();						\
 		NESTED_RUN_L1(vm, vcpu);					\

@@ -205,6 +205,8 @@ extern uint64_t tst_heap_base, tst_heap_end;
 		tst_brk(TCONF, "%s", msg);					\
 	}									\
 	TST_KVM_TEST(name, __tst_tconf_##name)
+/* The guest function of TST_TEST_TCONF(name, msg), for a test that runs it itself. */
+#define TST_TCONF_GUEST(name)	__tst_tconf_##name
 
 /* ================= host side (lib/tst_kvm.c) ================= */
 

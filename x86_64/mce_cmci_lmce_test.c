@@ -124,7 +124,7 @@ static void guest_no_lmce_p(void)
 		   rdmsr(MSR_IA32_FEATURE_CONTROL));
 }
 
-KVM_ONE_VCPU_TEST(lmce_sets_lmce_s, guest_lmce)
+KVM_VCPU_TEST(lmce_sets_lmce_s, guest_lmce)
 {
 	struct kvm_x86_mce m = {
 		.bank = 1, .status = MCE_STATUS_SRAO, .misc = MCI_MISC_PHYS_PAGE,

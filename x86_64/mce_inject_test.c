@@ -82,7 +82,7 @@ static void guest_recover(void)
  * MCIP cleared); without SER_P the same status is just "uncorrected" and,
  * by 16.10.4.1, fatal: the handler refuses it and leaves everything set.
  */
-KVM_ONE_VCPU_TEST(uncorrected_error_reaches_handler, guest_recover)
+KVM_VCPU_TEST(uncorrected_error_reaches_handler, guest_recover)
 {
 	struct kvm_x86_mce m;
 	struct mce_guest_state st;
@@ -164,7 +164,7 @@ static void guest_mcip_stays(void)
 	GUEST_FAIL("returned from #MC handler");
 }
 
-KVM_ONE_VCPU_TEST(second_mce_while_mcip_is_shutdown, guest_mcip_stays)
+KVM_VCPU_TEST(second_mce_while_mcip_is_shutdown, guest_mcip_stays)
 {
 	struct kvm_x86_mce m;
 	struct ucall uc;
@@ -189,7 +189,7 @@ static void guest_no_cr4_mce(void)
 	GUEST_FAIL("ran on after an #MC with CR4.MCE=0");
 }
 
-KVM_ONE_VCPU_TEST(mce_with_cr4_mce_clear_is_shutdown, guest_no_cr4_mce)
+KVM_VCPU_TEST(mce_with_cr4_mce_clear_is_shutdown, guest_no_cr4_mce)
 {
 	struct kvm_x86_mce m = make_mce(1, MCE_STATUS_SRAO);
 	struct ucall uc;
@@ -215,7 +215,7 @@ static void guest_disabled(void)
 		   rdmsr(MSR_IA32_MCx_STATUS(5)), rdmsr(MSR_IA32_MCG_STATUS));
 }
 
-KVM_ONE_VCPU_TEST(disabled_bank_or_mcg_ctl_not_signalled, guest_disabled)
+KVM_VCPU_TEST(disabled_bank_or_mcg_ctl_not_signalled, guest_disabled)
 {
 	struct kvm_x86_mce m;
 	struct ucall uc;
@@ -251,7 +251,7 @@ static void guest_corrected(void)
 	GUEST_SYNC(4, rdmsr(MSR_IA32_MCx_STATUS(3)), mce_guest.nr_events);
 }
 
-KVM_ONE_VCPU_TEST(corrected_error_logged_without_mc, guest_corrected)
+KVM_VCPU_TEST(corrected_error_logged_without_mc, guest_corrected)
 {
 	struct kvm_x86_mce m = make_mce(3, MCE_STATUS_CE);
 	struct ucall uc;
@@ -304,7 +304,7 @@ static void guest_overwrite(void)
 	GUEST_SYNC(5, mc_count, mc_status, mc_addr);
 }
 
-KVM_ONE_VCPU_TEST(overwrite_rules_uc_over_ce_not_ce_over_uc, guest_overwrite)
+KVM_VCPU_TEST(overwrite_rules_uc_over_ce_not_ce_over_uc, guest_overwrite)
 {
 	struct kvm_x86_mce uc = make_mce(2, MCE_STATUS_SRAO);
 	struct kvm_x86_mce ce = make_mce(2, MCE_STATUS_CE);
@@ -344,7 +344,7 @@ KVM_ONE_VCPU_TEST(overwrite_rules_uc_over_ce_not_ce_over_uc, guest_overwrite)
 	EXPECT_EQ(uc_.args[3], ERR_GPA + 0x2000);
 }
 
-KVM_ONE_VCPU_TEST(invalid_injection_is_einval, NULL)
+KVM_VCPU_TEST(invalid_injection_is_einval, NULL)
 {
 	struct kvm_x86_mce m = make_mce(BANKS, MCE_STATUS_SRAO);
 

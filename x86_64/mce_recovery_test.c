@@ -139,7 +139,7 @@ struct victim {
  * that failure into a skip.
  */
 #define SKIP_GUEST_RECOVERY(v, host_half) do {					\
-	if (_metadata->exit_code == KSFT_FAIL)					\
+	if (KVM_TEST_FAILED())							\
 		return;								\
 	SKIP(return, "host half passed (%s); the guest refused the error as a guest "	\
 	     "without SER_P must (SDM 16.10.4.1); its recovery is not tested: %s: UCR "	\
@@ -280,7 +280,7 @@ static struct kvm_x86_mce mem_error(uint64_t gpa, bool ar)
 	return m;
 }
 
-KVM_ONE_VCPU_TEST(srao_victim_moves_to_a_fresh_page, guest_srao_victim)
+KVM_VCPU_TEST(srao_victim_moves_to_a_fresh_page, guest_srao_victim)
 {
 	struct victim v;
 	struct kvm_x86_mce m;
@@ -343,7 +343,7 @@ static void check_srar_outcome(struct __test_metadata *_metadata, struct kvm_vm 
 	check_identity_va_gone(_metadata, vm, vcpu, v);
 }
 
-KVM_ONE_VCPU_TEST(srar_load_reexecutes_on_the_new_page, guest_srar_victim)
+KVM_VCPU_TEST(srar_load_reexecutes_on_the_new_page, guest_srar_victim)
 {
 	struct kvm_x86_mce m;
 	struct victim v;
@@ -453,7 +453,7 @@ static void sigbus_vmm_path(struct __test_metadata *_metadata, struct kvm_vm *vm
 	check_host_page_replaced(_metadata, hva, pfn_r, pfn, false);
 }
 
-KVM_ONE_VCPU_TEST(sigbus_simulated_ar_injects_srar, guest_srar_victim)
+KVM_VCPU_TEST(sigbus_simulated_ar_injects_srar, guest_srar_victim)
 {
 	struct vmm_memory_error e;
 	struct victim v;
@@ -472,7 +472,7 @@ KVM_ONE_VCPU_TEST(sigbus_simulated_ar_injects_srar, guest_srar_victim)
 	check_srar_outcome(_metadata, vm, vcpu, &v);
 }
 
-KVM_ONE_VCPU_TEST(sigbus_simulated_ao_injects_srao, guest_srao_victim)
+KVM_VCPU_TEST(sigbus_simulated_ao_injects_srao, guest_srao_victim)
 {
 	struct vmm_memory_error e;
 	struct victim v;
@@ -533,7 +533,7 @@ static void unpoison(uint64_t pfn)
  *     (Steps 1-2 and the VMM's part of 3 are the host half: checked on every
  *     host that can poison a page, whether or not the guest has SER_P.)
  */
-KVM_ONE_VCPU_TEST(real_host_poison_recovers, guest_srar_victim)
+KVM_VCPU_TEST(real_host_poison_recovers, guest_srar_victim)
 {
 	struct vmm_memory_error e = { 0 };
 	uint64_t pfn = 0, *page;

@@ -83,7 +83,7 @@ static void l1_exits(struct nested_pages *pages)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(l1_sees_l2_exits, l1_exits)
+KVM_VCPU_TEST(l1_sees_l2_exits, l1_exits)
 {
 	TEST_REQUIRE_NESTED();
 	NESTED_RUN_L1(vm, vcpu);
@@ -115,7 +115,7 @@ static void l1_state(struct nested_pages *pages)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(nested_state_round_trip_while_l2_runs, l1_state)
+KVM_VCPU_TEST(nested_state_round_trip_while_l2_runs, l1_state)
 {
 	struct kvm_nested_state *st;
 	struct ucall uc;
@@ -153,7 +153,7 @@ KVM_ONE_VCPU_TEST(nested_state_round_trip_while_l2_runs, l1_state)
 	vcpu_run_expect_done(vcpu);
 }
 
-KVM_ONE_VCPU_TEST(nested_state_moves_to_a_new_vm_while_l2_runs, l1_state)
+KVM_VCPU_TEST(nested_state_moves_to_a_new_vm_while_l2_runs, l1_state)
 {
 	struct nested_vcpu_state *st;
 	struct kvm_vcpu *vcpu2;

@@ -78,7 +78,7 @@ static void make_bad(struct kvm_nested_state *st, enum bad_case c)
 	}
 }
 
-KVM_ONE_VCPU_TEST(svm_nested_state_checked_and_restored, l1_code)
+KVM_VCPU_TEST(svm_nested_state_checked_and_restored, l1_code)
 {
 	struct kvm_nested_state *st, *bad, *again;
 	struct kvm_sregs l1;

@@ -353,7 +353,7 @@ static void *kick_later(void *arg)
 }
 
 /* The host must be able to take the CPU back from an L2 that cleared GIF. */
-KVM_ONE_VCPU_TEST(l2_with_gif_clear_cannot_hold_the_host, l1_clgi_not_intercepted)
+KVM_VCPU_TEST(l2_with_gif_clear_cannot_hold_the_host, l1_clgi_not_intercepted)
 {
 	struct sigaction sa = { .sa_handler = sigalrm_nop };
 	pthread_t self = pthread_self(), t;
@@ -448,7 +448,7 @@ static bool kvm_amd_avic_on(void)
 	return c == 'Y' || c == 'y' || c == '1';
 }
 
-KVM_ONE_VCPU_TEST(vmcb12_avic_enable_has_no_effect, l1_avic_bit)
+KVM_VCPU_TEST(vmcb12_avic_enable_has_no_effect, l1_avic_bit)
 {
 	uint32_t *page;
 	struct ucall uc;

@@ -29,7 +29,7 @@
 #include "nested.h"
 
 #define VMX_TEST(name, l1_fn)							\
-	KVM_ONE_VCPU_TEST(name, l1_fn)						\
+	KVM_VCPU_TEST(name, l1_fn)						\
 	{									\
 		TEST_REQUIRE_VMX();						\
 		NESTED_RUN_L1(vm, vcpu);					\

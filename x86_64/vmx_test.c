@@ -38,7 +38,7 @@
 #include "nested.h"
 
 #define VMX_TEST(name, l1_fn)							\
-	KVM_ONE_VCPU_TEST(name, l1_fn)						\
+	KVM_VCPU_TEST(name, l1_fn)						\
 	{									\
 		TEST_REQUIRE_VMX();							\
 		NESTED_RUN_L1(vm, vcpu);					\
@@ -150,7 +150,7 @@ static void l1_vmxon(struct nested_pages *p)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(vmxon_checks, l1_vmxon)
+KVM_VCPU_TEST(vmxon_checks, l1_vmxon)
 {
 	TEST_REQUIRE_VMX();
 	/*
@@ -230,7 +230,7 @@ static void l1_fields(struct nested_pages *p)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(vmread_vmwrite_bad_fields, l1_fields)
+KVM_VCPU_TEST(vmread_vmwrite_bad_fields, l1_fields)
 {
 	uint64_t misc;
 
