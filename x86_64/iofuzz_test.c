@@ -80,10 +80,14 @@ static char names[MAX_RESULTS][NAME_MAX_LEN];
 static bool reported[MAX_RESULTS];
 static unsigned int nr_names;
 
-static void add_name(const char *fmt, const char *a, const char *b)
+static void __attribute__((format(printf, 1, 2))) add_name(const char *fmt, ...)
 {
+	va_list ap;
+
 	TEST_ASSERT(nr_names < MAX_RESULTS, "more than %lu results", (unsigned long)MAX_RESULTS);
-	snprintf(names[nr_names++], NAME_MAX_LEN, fmt, a, b);
+	va_start(ap, fmt);
+	vsnprintf(names[nr_names++], NAME_MAX_LEN, fmt, ap);
+	va_end(ap);
 }
 
 /* Every result name, in the order the self-check reports them. */
@@ -91,9 +95,9 @@ static void build_names(void)
 {
 	for (unsigned int d = 0; d < iofuzz_nr_devs; d++)
 		if (!iofuzz_devs[d].optional)
-			add_name("fuzz.%s%s", iofuzz_devs[d].name, "");
+			add_name("fuzz.%s", iofuzz_devs[d].name);
 	for (unsigned int r = 0; r < NR_RESULTS; r++)
-		add_name("%s%s", result_names[r], "");
+		add_name("%s", result_names[r]);
 	for (unsigned int f = 0; f < ARRAY_SIZE(suite_faults); f++)
 		for (unsigned int s = 0; s < NR_STEPS; s++)
 			add_name("fault.%s_%s", suite_faults[f].name, fault_steps[s]);
@@ -156,7 +160,7 @@ static void report_devices(const struct iofuzz_state *st)
 /*
  * The self-check is a test, so it must not flake: its seeds are fixed
  * (seed i is IOFUZZ_SUITE_SEED + i, default 0x5eed0000 + i).  Fuzzing for
- * new findings is the fuzzer's job (options, random seed by default), or
+ * new findings is the fuzzer's job (tools/iofuzz, a random seed by default), or
  * IOFUZZ_SUITE_RANDOM=1 to give the self-check fresh seeds.
  */
 static uint64_t suite_seed(unsigned int i)
