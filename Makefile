@@ -37,8 +37,11 @@ endif
 # (tests of the suite's own library and test API) is one test binary.
 TEST_GEN_PROGS := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/lib_tests/*_test.c)) \
 	$(sort $(wildcard $(SUITE_DIR)/x86_64/*_test.c)))
-# Built but not run by run_tests: benchmarks, host unit tests.
-TEST_GEN_PROGS_EXTENDED := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/bench/*.c)))
+# Built but not run by run_tests: benchmarks, tools (tools/iofuzz, the
+# fuzzer), host unit tests.
+BENCH_PROGS := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/bench/*.c)))
+TOOL_PROGS := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/tools/*.c)))
+TEST_GEN_PROGS_EXTENDED := $(BENCH_PROGS) $(TOOL_PROGS)
 UNIT_PROGS := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/unit/*_unit.c)))
 TEST_FILES := x86_64/known_failures
 
@@ -100,18 +103,20 @@ else
   LDFLAGS += -static
 endif
 
-HOST_LIB_SRCS := $(sort $(wildcard $(SUITE_DIR)/lib/*.c))
+# lib/ and its folders of one subsystem each (lib/iofuzz/).
+HOST_LIB_SRCS := $(sort $(wildcard $(SUITE_DIR)/lib/*.c $(SUITE_DIR)/lib/*/*.c))
 GUEST_LIB_SRCS := $(sort $(wildcard $(SUITE_DIR)/guest_lib/*.c $(SUITE_DIR)/guest_lib/*.S))
 HOST_LIB_OBJS := $(patsubst $(SUITE_DIR)/%.c,$(OUTPUT)/%.o,$(HOST_LIB_SRCS))
 GUEST_LIB_OBJS := $(patsubst $(SUITE_DIR)/%,$(OUTPUT)/%.o,$(basename $(GUEST_LIB_SRCS)))
 GUEST_LIB_OBJS := $(patsubst $(OUTPUT)/%.o.o,$(OUTPUT)/%.o,$(GUEST_LIB_OBJS))
 LIB_OBJS := $(HOST_LIB_OBJS) $(GUEST_LIB_OBJS)
 
-DEP_FILES := $(wildcard $(OUTPUT)/*/*.d)
+DEP_FILES := $(wildcard $(OUTPUT)/*/*.d $(OUTPUT)/*/*/*.d)
 -include $(DEP_FILES)
 
-$(shell mkdir -p $(OUTPUT)/lib $(OUTPUT)/guest_lib $(OUTPUT)/x86_64 $(OUTPUT)/lib_tests \
-	$(OUTPUT)/bench $(OUTPUT)/unit)
+# Every folder an object or program lands in (lib/iofuzz/ included).
+$(shell mkdir -p $(sort $(dir $(LIB_OBJS))) $(OUTPUT)/x86_64 $(OUTPUT)/lib_tests \
+	$(OUTPUT)/bench $(OUTPUT)/tools $(OUTPUT)/unit)
 
 $(HOST_LIB_OBJS): $(OUTPUT)/%.o: $(SUITE_DIR)/%.c
 	$(call msg,CC,,$@)
@@ -128,7 +133,7 @@ $(OUTPUT)/guest_lib/%.o: $(SUITE_DIR)/guest_lib/%.S
 	$(call msg,AS,guest,$@)
 	$(Q)$(CC) $(SUITE_CFLAGS) -c $< -o $@
 
-# Tests and benchmarks hold guest code, so they get the guest flags and
+# Tests, benchmarks and tools hold guest code, so they get the guest flags and
 # never the sanitizer's (compiled apart from the link for that reason).  The
 # library objects are linked whole (there is no archive) so that the
 # string functions always replace libc's.
@@ -145,7 +150,7 @@ $(UNIT_PROGS): $(OUTPUT)/%: $(SUITE_DIR)/%.c $(LIB_OBJS)
 
 all: $(UNIT_PROGS)
 
-EXTRA_CLEAN += $(LIB_OBJS) $(UNIT_PROGS) $(OUTPUT)/*/*.d
+EXTRA_CLEAN += $(LIB_OBJS) $(UNIT_PROGS) $(OUTPUT)/*/*.d $(OUTPUT)/*/*/*.d
 
 # make check: host unit tests, then every test with known failures applied.
 # JOBS=N runs N test binaries at a time.
@@ -166,7 +171,8 @@ stress: all
 	@JOBS=$(JOBS) $(SUITE_DIR)/scripts/stress.sh $(OUTPUT) $(or $(RUNS),10)
 
 bench: all
-	@for b in $(TEST_GEN_PROGS_EXTENDED); do echo "== $$b"; $$b || exit 1; done
+	@for b in $(filter $(OUTPUT)/bench/%,$(TEST_GEN_PROGS_EXTENDED)); do \
+		echo "== $$b"; $$b || exit 1; done
 
 help:
 	@echo "Targets: all (default), run_tests (kselftest runner), check [JOBS=N] (unit"

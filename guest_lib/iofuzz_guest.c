@@ -5,7 +5,7 @@
  * from its seed: see include/iofuzz.h.  Built SSE-free like all guest code.
  */
 #include "guest.h"
-#include "iofuzz.h"
+#include "iofuzz_ops.h"
 
 /* splitmix64 finalizer: a stateless PRNG, op i needs no state from op i-1. */
 uint64_t iofuzz_rand(uint64_t seed, uint64_t idx, uint64_t salt)
