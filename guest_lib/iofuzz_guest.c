@@ -307,7 +307,7 @@ void iofuzz_guest_main(struct iofuzz_plan *plan, struct iofuzz_shared *sh)
 	}
 }
 
-/* ---- entry of the host-compiled op stream (lib/iofuzz.c, "JIT") ---- */
+/* ---- entry of the host-compiled op stream (lib/iofuzz/jit.c, "JIT") ---- */
 
 static void jit_gp(struct ex_regs *regs)
 {

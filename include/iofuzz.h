@@ -10,7 +10,7 @@
  * ones before it.
  *
  * A plan is a list of segments; each segment is one phase over one range, as
- * in the 2010 iofuzz: read every unit, write 0 to every unit, then
+ * in the classic iofuzz: read every unit, write 0 to every unit, then
  * fuzz_count * units random writes; a last MIXED segment draws random ops of
  * every kind over all ranges.  An explicit op list (replay, minimizer)
  * replaces the generator.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * iofuzz: fuzz KVM's in-kernel devices (PIC, PIT, ELCR, LAPIC, IOAPIC,
- * MSRs) and the userspace-exit path from inside the guest, with the 2010
+ * MSRs) and the userspace-exit path from inside the guest, with the classic
  * iofuzz's phases (read all, write 0, fuzz_count x size random writes) plus
  * a mixed phase, hang/triple-fault restart, a supervising parent, exact
  * replay and a minimizer.  The library is lib/iofuzz/; its bounded

@@ -53,7 +53,7 @@ static uint8_t *emit_jmp(uint8_t *p, uint8_t *base, uint32_t to)
 
 /*
  * What the emitted code left in EAX and EDX, so a load of the same value is
- * skipped: the seed's read-all and write-0 phases then cost one instruction
+ * skipped: the read-all and write-0 phases then cost one instruction
  * per op, as the raw loop does.
  */
 struct jit_regs {
