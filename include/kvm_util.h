@@ -125,22 +125,22 @@ kvm_ioctl_fail(const char *file, unsigned int line, const char *ioctl_name, int 
  * name is the ioctl's name as a string: it must be stringified (#cmd) by the
  * outermost macro, before the preprocessor expands KVM_FOO to its number.
  */
-#define __kvm_ioctl_named_at(fd, cmd, arg, name, what, file, line) ({		\
+#define kvm_ioctl_named_at(fd, cmd, arg, name, what, file, line) ({		\
 	int __r = ioctl(fd, cmd, arg);						\
 	if (__r < 0)								\
 		kvm_ioctl_fail(file, line, name, __r, errno, "%s", what);	\
 	__r;									\
 })
 #define __kvm_ioctl_checked(fd, cmd, arg, what)					\
-	__kvm_ioctl_named_at(fd, cmd, arg, #cmd, what, __FILE__, __LINE__)
+	kvm_ioctl_named_at(fd, cmd, arg, #cmd, what, __FILE__, __LINE__)
 #define __vm_ioctl(vm, cmd, arg)	ioctl((vm)->fd, cmd, arg)
 #define vm_ioctl(vm, cmd, arg)							\
-	__kvm_ioctl_named_at((vm)->fd, cmd, arg, #cmd, "vm ioctl", __FILE__, __LINE__)
+	kvm_ioctl_named_at((vm)->fd, cmd, arg, #cmd, "vm ioctl", __FILE__, __LINE__)
 #define __vcpu_ioctl(vcpu, cmd, arg)	ioctl((vcpu)->fd, cmd, arg)
 #define vcpu_ioctl(vcpu, cmd, arg)						\
-	__kvm_ioctl_named_at((vcpu)->fd, cmd, arg, #cmd, "vcpu ioctl", __FILE__, __LINE__)
+	kvm_ioctl_named_at((vcpu)->fd, cmd, arg, #cmd, "vcpu ioctl", __FILE__, __LINE__)
 #define kvm_ioctl(fd, cmd, arg)							\
-	__kvm_ioctl_named_at(fd, cmd, arg, #cmd, "kvm ioctl", __FILE__, __LINE__)
+	kvm_ioctl_named_at(fd, cmd, arg, #cmd, "kvm ioctl", __FILE__, __LINE__)
 
 /* ---- VMs ---- */
 /*
@@ -300,12 +300,12 @@ static inline int __vcpu_##name##_get(struct kvm_vcpu *v, type *x)		\
 { return __vcpu_ioctl(v, get, x); }						\
 static inline void vcpu_##name##_get_at(struct kvm_vcpu *v, type *x,		\
 					const char *file, unsigned int line)	\
-{ __kvm_ioctl_named_at(v->fd, get, x, #get, "vcpu ioctl", file, line); }	\
+{ kvm_ioctl_named_at(v->fd, get, x, #get, "vcpu ioctl", file, line); }	\
 static inline int __vcpu_##name##_set(struct kvm_vcpu *v, type *x)		\
 { return __vcpu_ioctl(v, set, x); }						\
 static inline void vcpu_##name##_set_at(struct kvm_vcpu *v, type *x,		\
 					const char *file, unsigned int line)	\
-{ __kvm_ioctl_named_at(v->fd, set, x, #set, "vcpu ioctl", file, line); }
+{ kvm_ioctl_named_at(v->fd, set, x, #set, "vcpu ioctl", file, line); }
 DEFINE_VCPU_GET_SET(regs, struct kvm_regs, KVM_GET_REGS, KVM_SET_REGS)
 DEFINE_VCPU_GET_SET(sregs, struct kvm_sregs, KVM_GET_SREGS, KVM_SET_SREGS)
 DEFINE_VCPU_GET_SET(fpu, struct kvm_fpu, KVM_GET_FPU, KVM_SET_FPU)
@@ -342,7 +342,7 @@ static inline int __vcpu_guest_debug_set(struct kvm_vcpu *v, struct kvm_guest_de
 static inline void vcpu_guest_debug_set_at(struct kvm_vcpu *v, struct kvm_guest_debug *d,
 					   const char *file, unsigned int line)
 {
-	__kvm_ioctl_named_at(v->fd, KVM_SET_GUEST_DEBUG, d, "KVM_SET_GUEST_DEBUG", "vcpu ioctl",
+	kvm_ioctl_named_at(v->fd, KVM_SET_GUEST_DEBUG, d, "KVM_SET_GUEST_DEBUG", "vcpu ioctl",
 			     file, line);
 }
 #define vcpu_guest_debug_set(v, ...)						\
@@ -399,10 +399,10 @@ const char *exit_reason_str(uint32_t reason);
  * match.  VCPU_EXIT_UCALL as "expected" accepts any ucall.
  */
 #define VCPU_EXIT_UCALL	0xffffffffu
-void __vcpu_assert_exit(struct kvm_vcpu *vcpu, uint32_t expected, const char *file,
+void vcpu_assert_exit_at(struct kvm_vcpu *vcpu, uint32_t expected, const char *file,
 			unsigned int line);
 #define TEST_ASSERT_KVM_EXIT_REASON(vcpu, expected)				\
-	__vcpu_assert_exit(vcpu, expected, __FILE__, __LINE__)
+	vcpu_assert_exit_at(vcpu, expected, __FILE__, __LINE__)
 /* Print registers, sregs and the exit to stdout as "# " lines. */
 void vcpu_dump(struct kvm_vcpu *vcpu);
 /* "function+0x12" for a guest (= host) code address, from the ELF symbol table. */
@@ -417,17 +417,17 @@ const char *ucall_file(struct kvm_vcpu *vcpu, struct ucall *uc, char *buf, size_
  * Run until the guest makes a ucall other than PRINTF (which is printed).
  * Fails the test on ABORT and on any exit that is not a ucall; returns the cmd.
  */
-uint32_t __vcpu_run_ucall(struct kvm_vcpu *vcpu, struct ucall *uc, const char *file,
+uint32_t vcpu_run_ucall_at(struct kvm_vcpu *vcpu, struct ucall *uc, const char *file,
 			  unsigned int line);
-#define vcpu_run_ucall(vcpu, uc)	__vcpu_run_ucall(vcpu, uc, __FILE__, __LINE__)
+#define vcpu_run_ucall(vcpu, uc)	vcpu_run_ucall_at(vcpu, uc, __FILE__, __LINE__)
 /* Run and assert the next ucall is SYNC with the given first argument. */
-void __vcpu_run_expect_sync(struct kvm_vcpu *vcpu, uint64_t arg0, const char *file,
+void vcpu_run_expect_sync_at(struct kvm_vcpu *vcpu, uint64_t arg0, const char *file,
 			    unsigned int line);
 #define vcpu_run_expect_sync(vcpu, arg0)					\
-	__vcpu_run_expect_sync(vcpu, arg0, __FILE__, __LINE__)
+	vcpu_run_expect_sync_at(vcpu, arg0, __FILE__, __LINE__)
 /* Run and assert the guest finishes (UCALL_DONE). */
-void __vcpu_run_expect_done(struct kvm_vcpu *vcpu, const char *file, unsigned int line);
-#define vcpu_run_expect_done(vcpu)	__vcpu_run_expect_done(vcpu, __FILE__, __LINE__)
+void vcpu_run_expect_done_at(struct kvm_vcpu *vcpu, const char *file, unsigned int line);
+#define vcpu_run_expect_done(vcpu)	vcpu_run_expect_done_at(vcpu, __FILE__, __LINE__)
 
 /* ---- ELF of this test (lib/elf.c) ---- */
 struct elf_image {

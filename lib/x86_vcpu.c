@@ -601,7 +601,7 @@ void vcpu_dump(struct kvm_vcpu *vcpu)
 		s.ss.selector);
 }
 
-void __vcpu_assert_exit(struct kvm_vcpu *vcpu, uint32_t expected, const char *file,
+void vcpu_assert_exit_at(struct kvm_vcpu *vcpu, uint32_t expected, const char *file,
 			unsigned int line)
 {
 	struct ucall uc;
