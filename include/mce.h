@@ -187,7 +187,7 @@ static inline enum mce_reason mce_address_problem(uint64_t status, uint64_t misc
  * pseudocode of SDM vol. 3B 16.10.4.1 (and 16.6.3): mcg_status with MCIP
  * set means "inside #MC", where RIPV=0 makes anything uncorrected fatal (the
  * frame RIP is no place to resume).  mcg_status 0 is a poll's: the
- * decision is what the error would call for, and mce_guest_poll() records
+ * decision is what the error would call for, and guest_mce_poll() records
  * it with action LOG, since a polled error was not consumed.
  *  - Without MCG_CAP.SER_P every uncorrected error in #MC is fatal (the
  *    pseudocode's first test on UC=1), EN=0 or not.
@@ -311,11 +311,11 @@ struct mce_guest_state {
 extern struct mce_guest_state mce_guest;
 
 /* Set CR4.MCE and install the #MC handler; reads MCG_CAP. */
-void mce_guest_init(void);
+void guest_mce_init(void);
 /* Poll every bank for logged errors (corrected errors raise no #MC). */
-unsigned int mce_guest_poll(void);
+unsigned int guest_mce_poll(void);
 /* The guest's own page-table walk: the 4 KiB PTE for va, or NULL. */
-uint64_t *mce_guest_pte(uint64_t va);
+uint64_t *guest_mce_pte(uint64_t va);
 
 /* ================= host side (lib/mce.c) ================= */
 
@@ -358,12 +358,12 @@ int __hva_to_pfn(const void *hva, uint64_t *pfn);
 uint64_t hva_to_pfn(const void *hva);
 
 /* The chain the 2010 suite walked by hand: guest VA -> GPA -> host VA -> host PFN. */
-struct guest_page_chain {
+struct vm_page_chain {
 	uint64_t gva, gpa;
 	void *hva;
 	uint64_t pfn;		/* 0 if pagemap hides it */
 };
-void guest_page_chain(struct kvm_vm *vm, uint64_t gva, struct guest_page_chain *c);
+void vm_page_chain(struct kvm_vm *vm, uint64_t gva, struct vm_page_chain *c);
 
 /*
  * The VMM's SIGBUS path.  vmm_sigbus_install() routes SIGBUS with

@@ -187,7 +187,7 @@ uint64_t hva_to_pfn(const void *hva)
 	return pfn;
 }
 
-void guest_page_chain(struct kvm_vm *vm, uint64_t gva, struct guest_page_chain *c)
+void vm_page_chain(struct kvm_vm *vm, uint64_t gva, struct vm_page_chain *c)
 {
 	c->gva = gva;
 	c->gpa = addr_gva2gpa(vm, gva);
