@@ -253,35 +253,36 @@ enum vmx_status __vmwrite(uint64_t field, uint64_t value, uint8_t *vector)
 	return vmx_status(cf, zf, vector);
 }
 
-static void vmx_fail(const char *insn, uint64_t field, enum vmx_status s, uint8_t vector)
+static void vmx_fail(const char *file, unsigned int line, const char *insn, uint64_t field,
+		     enum vmx_status s, uint8_t vector)
 {
 	uint64_t err = 0;
 
 	if (s == VMX_FAIL_VALID)
 		__vmread(VM_INSTRUCTION_ERROR, &err, NULL);
-	GUEST_FAIL("%s(field 0x%lx): %s, VM-instruction error %lu (%s), vector %u", insn, field,
-		   vmx_status_name(s), err, s == VMX_FAIL_VALID ? vmx_insn_error_name(err) : "-",
-		   vector);
+	guest_abort(file, line, "%s(field 0x%lx): %s, VM-instruction error %lu (%s), vector %u",
+		    insn, field, vmx_status_name(s), err,
+		    s == VMX_FAIL_VALID ? vmx_insn_error_name(err) : "-", vector);
 }
 
-uint64_t vmread(uint64_t field)
+uint64_t vmread_at(uint64_t field, const char *file, unsigned int line)
 {
 	uint64_t v;
 	uint8_t vec;
 	enum vmx_status s = __vmread(field, &v, &vec);
 
 	if (s != VMX_OK)
-		vmx_fail("VMREAD", field, s, vec);
+		vmx_fail(file, line, "VMREAD", field, s, vec);
 	return v;
 }
 
-void vmwrite(uint64_t field, uint64_t value)
+void vmwrite_at(uint64_t field, uint64_t value, const char *file, unsigned int line)
 {
 	uint8_t vec;
 	enum vmx_status s = __vmwrite(field, value, &vec);
 
 	if (s != VMX_OK)
-		vmx_fail("VMWRITE", field, s, vec);
+		vmx_fail(file, line, "VMWRITE", field, s, vec);
 }
 
 /*
@@ -414,10 +415,10 @@ void vmx_init_vmcs(const struct vmx_pages *p, void *entry, uint64_t stack_top)
 	*(uint32_t *)(uintptr_t)p->vmcs = VMX_BASIC_REVISION(rdmsr(MSR_IA32_VMX_BASIC));
 	s = __vmclear(p->vmcs, &vec);
 	if (s != VMX_OK)
-		vmx_fail("VMCLEAR", 0, s, vec);
+		vmx_fail(__FILE__, __LINE__, "VMCLEAR", 0, s, vec);
 	s = __vmptrld(p->vmcs, &vec);
 	if (s != VMX_OK)
-		vmx_fail("VMPTRLD", 0, s, vec);
+		vmx_fail(__FILE__, __LINE__, "VMPTRLD", 0, s, vec);
 	memset((void *)(uintptr_t)p->io_bitmap_a, 0, 4096);
 	memset((void *)(uintptr_t)p->io_bitmap_b, 0, 4096);
 	memset((void *)(uintptr_t)p->msr_bitmap, 0, 4096);

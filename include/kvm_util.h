@@ -3,11 +3,25 @@
  * Host VM library: /dev/kvm, VMs, memslots, vCPUs, guest page tables and
  * address translation, ucall decoding.
  *
- * Naming: __foo() returns the ioctl result (-1 with errno set on failure)
- * so a test can check an expected error; foo() asserts success and names the
- * ioctl, errno text and caller file:line when it fails.  The checked forms
- * are macros around foo_at(..., file, line), so a failure points at the
- * test line that called foo(), not at the library.
+ * Naming, one convention for the whole library (host and guest):
+ *  - __foo() is the raw call: it returns the result (for an ioctl, -1 with
+ *    errno set on failure) so that a test can check an expected error;
+ *  - foo() is the checked call: it asserts success and, when it fails, names
+ *    what failed (the ioctl, errno text) at the CALLER's file:line.  It is a
+ *    macro around foo_at(..., file, line), which does the work, so a failure
+ *    points at the test line that called foo(), not at the library;
+ *  - foo_at() is for wrappers that pass their own caller's location on.
+ * No function taking a file and line is named __foo.  Functions that only
+ * report a location they are given (test_assert_fail(), kvm_ioctl_fail(),
+ * the guest's guest_abort() and guest_ucall*()) are not checked calls and
+ * take it as their first arguments.  Argument errors that are test bugs
+ * (a bad vector, an unaligned mapping) assert in the library, naming the
+ * function.
+ *
+ * Prefixes: host library functions are kvm_*, vm_* and vcpu_*; guest-side
+ * functions (guest_lib/, the guest halves of the headers) are guest_*, or
+ * carry their architecture's name (svm_*, vmx_*, vmread()).  LTP's guest API
+ * in tst_test.h keeps LTP's names (tst_*, kvm_exit(), kvm_rdmsr(), ...).
  *
  * Guest memory model (see lib/vm.c): slot 0 is RAM at GPA 0, identity
  * mapped (GVA == GPA) except page 0, which is left unmapped to catch NULL
@@ -131,8 +145,6 @@ kvm_ioctl_fail(const char *file, unsigned int line, const char *ioctl_name, int 
 		kvm_ioctl_fail(file, line, name, __r, errno, "%s", what);	\
 	__r;									\
 })
-#define __kvm_ioctl_checked(fd, cmd, arg, what)					\
-	kvm_ioctl_named_at(fd, cmd, arg, #cmd, what, __FILE__, __LINE__)
 #define __vm_ioctl(vm, cmd, arg)	ioctl((vm)->fd, cmd, arg)
 #define vm_ioctl(vm, cmd, arg)							\
 	kvm_ioctl_named_at((vm)->fd, cmd, arg, #cmd, "vm ioctl", __FILE__, __LINE__)
@@ -222,13 +234,19 @@ void vm_clear_dirty_log_at(struct kvm_vm *vm, uint32_t slot, void *bitmap,
 /* ---- guest physical memory and translation ---- */
 uint64_t vm_phys_alloc(struct kvm_vm *vm, unsigned int npages);	/* zeroed pages */
 uint64_t vm_phys_alloc_low(struct kvm_vm *vm, unsigned int npages);	/* below the ELF */
-void *__addr_gpa2hva(struct kvm_vm *vm, uint64_t gpa);	/* NULL if unbacked */
-void *addr_gpa2hva(struct kvm_vm *vm, uint64_t gpa);
+/* The __ forms return NULL or false where nothing translates; the others assert. */
+void *__addr_gpa2hva(struct kvm_vm *vm, uint64_t gpa);
+void *addr_gpa2hva_at(struct kvm_vm *vm, uint64_t gpa, const char *file, unsigned int line);
+#define addr_gpa2hva(vm, gpa)	addr_gpa2hva_at(vm, gpa, __FILE__, __LINE__)
 bool __addr_hva2gpa(struct kvm_vm *vm, const void *hva, uint64_t *gpa);
-uint64_t addr_hva2gpa(struct kvm_vm *vm, const void *hva);
+uint64_t addr_hva2gpa_at(struct kvm_vm *vm, const void *hva, const char *file,
+			 unsigned int line);
+#define addr_hva2gpa(vm, hva)	addr_hva2gpa_at(vm, hva, __FILE__, __LINE__)
 bool __addr_gva2gpa(struct kvm_vm *vm, uint64_t gva, uint64_t *gpa);
-uint64_t addr_gva2gpa(struct kvm_vm *vm, uint64_t gva);
-void *addr_gva2hva(struct kvm_vm *vm, uint64_t gva);
+uint64_t addr_gva2gpa_at(struct kvm_vm *vm, uint64_t gva, const char *file, unsigned int line);
+#define addr_gva2gpa(vm, gva)	addr_gva2gpa_at(vm, gva, __FILE__, __LINE__)
+void *addr_gva2hva_at(struct kvm_vm *vm, uint64_t gva, const char *file, unsigned int line);
+#define addr_gva2hva(vm, gva)	addr_gva2hva_at(vm, gva, __FILE__, __LINE__)
 
 /* Copy a host global to/from the guest's copy of the same global. */
 #define sync_global_to_guest(vm, g)						\
@@ -400,7 +418,7 @@ const char *exit_reason_str(uint32_t reason);
  */
 #define VCPU_EXIT_UCALL	0xffffffffu
 void vcpu_assert_exit_at(struct kvm_vcpu *vcpu, uint32_t expected, const char *file,
-			unsigned int line);
+			 unsigned int line);
 #define TEST_ASSERT_KVM_EXIT_REASON(vcpu, expected)				\
 	vcpu_assert_exit_at(vcpu, expected, __FILE__, __LINE__)
 /* Print registers, sregs and the exit to stdout as "# " lines. */
@@ -418,11 +436,11 @@ const char *ucall_file(struct kvm_vcpu *vcpu, struct ucall *uc, char *buf, size_
  * Fails the test on ABORT and on any exit that is not a ucall; returns the cmd.
  */
 uint32_t vcpu_run_ucall_at(struct kvm_vcpu *vcpu, struct ucall *uc, const char *file,
-			  unsigned int line);
+			   unsigned int line);
 #define vcpu_run_ucall(vcpu, uc)	vcpu_run_ucall_at(vcpu, uc, __FILE__, __LINE__)
 /* Run and assert the next ucall is SYNC with the given first argument. */
 void vcpu_run_expect_sync_at(struct kvm_vcpu *vcpu, uint64_t arg0, const char *file,
-			    unsigned int line);
+			     unsigned int line);
 #define vcpu_run_expect_sync(vcpu, arg0)					\
 	vcpu_run_expect_sync_at(vcpu, arg0, __FILE__, __LINE__)
 /* Run and assert the guest finishes (UCALL_DONE). */

@@ -177,11 +177,16 @@ bool kvm_has_nested(const char **why);
  * Give L1 (the vCPU's guest function) its pages and run it until GUEST_DONE
  * (returns NULL) or guest_nested_skip_test() (returns its reason).
  */
-const char *nested_run_until_done(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+const char *nested_run_until_done_at(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
+				     const char *file, unsigned int line)
 	__attribute__((warn_unused_result));
+#define nested_run_until_done(vm, vcpu)						\
+	nested_run_until_done_at(vm, vcpu, __FILE__, __LINE__)
 /* Run L1 until it has guest_nested_skip_test()ped (NULL: it did not), skipping SYNCs. */
-const char *nested_run_l1(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+const char *nested_run_l1_at(struct kvm_vm *vm, struct kvm_vcpu *vcpu, const char *file,
+			     unsigned int line)
 	__attribute__((warn_unused_result));
+#define nested_run_l1(vm, vcpu)	nested_run_l1_at(vm, vcpu, __FILE__, __LINE__)
 /* In a test body: nested_run_until_done(), and SKIP if L1 asked to. */
 #define NESTED_RUN_L1(vm, vcpu) do {						\
 	const char *__skip = nested_run_until_done(vm, vcpu);			\
@@ -198,8 +203,13 @@ const char *nested_run_l1(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
  * have the same memslots; nested_vm_copy_memory() copies their contents.
  */
 struct nested_vcpu_state;
-struct nested_vcpu_state *nested_vcpu_state_save(struct kvm_vcpu *vcpu);
-void nested_vcpu_state_load(struct kvm_vcpu *vcpu, const struct nested_vcpu_state *st);
+struct nested_vcpu_state *nested_vcpu_state_save_at(struct kvm_vcpu *vcpu, const char *file,
+						    unsigned int line);
+#define nested_vcpu_state_save(vcpu)	nested_vcpu_state_save_at(vcpu, __FILE__, __LINE__)
+void nested_vcpu_state_load_at(struct kvm_vcpu *vcpu, const struct nested_vcpu_state *st,
+			       const char *file, unsigned int line);
+#define nested_vcpu_state_load(vcpu, st)					\
+	nested_vcpu_state_load_at(vcpu, st, __FILE__, __LINE__)
 void nested_vcpu_state_free(struct nested_vcpu_state *st);
 void nested_vm_copy_memory(struct kvm_vm *dst, struct kvm_vm *src);
 

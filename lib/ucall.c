@@ -96,7 +96,7 @@ void report_guest_abort(struct kvm_vcpu *vcpu, struct ucall *uc)
 
 /* Failures are reported at the caller's file:line. */
 uint32_t vcpu_run_ucall_at(struct kvm_vcpu *vcpu, struct ucall *uc, const char *file,
-			  unsigned int line)
+			   unsigned int line)
 {
 	char name[256];
 
@@ -120,7 +120,7 @@ uint32_t vcpu_run_ucall_at(struct kvm_vcpu *vcpu, struct ucall *uc, const char *
 }
 
 void vcpu_run_expect_sync_at(struct kvm_vcpu *vcpu, uint64_t arg0, const char *file,
-			    unsigned int line)
+			     unsigned int line)
 {
 	struct ucall uc;
 	uint32_t cmd = vcpu_run_ucall_at(vcpu, &uc, file, line);

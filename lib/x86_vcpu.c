@@ -602,7 +602,7 @@ void vcpu_dump(struct kvm_vcpu *vcpu)
 }
 
 void vcpu_assert_exit_at(struct kvm_vcpu *vcpu, uint32_t expected, const char *file,
-			unsigned int line)
+			 unsigned int line)
 {
 	struct ucall uc;
 	char ex[512];
