@@ -213,19 +213,17 @@ static const char *parse_spec(const char *p, va_list *ap, struct spec *sp)
 
 	switch (*p) {
 	case 'h':
-		sp->len = L_H;
-		if (*++p == 'h') {
-			sp->len = L_HH;
-			p++;
-		}
+	case 'l': {
+		/* hh and ll: the letter doubled. */
+		bool twice = p[1] == p[0];
+
+		if (*p == 'h')
+			sp->len = twice ? L_HH : L_H;
+		else
+			sp->len = twice ? L_LL : L_L;
+		p += twice ? 2 : 1;
 		break;
-	case 'l':
-		sp->len = L_L;
-		if (*++p == 'l') {
-			sp->len = L_LL;
-			p++;
-		}
-		break;
+	}
 	case 'z': sp->len = L_Z; p++; break;
 	case 't': sp->len = L_T; p++; break;
 	case 'j': sp->len = L_J; p++; break;
