@@ -141,7 +141,7 @@ static enum nested_exit vmx_decode(struct nested *n, uint32_t reason)
 	return NESTED_EXIT_OTHER;
 }
 
-enum nested_exit guest_nested_run(struct nested *n)
+enum nested_exit guest_nested_run_at(struct nested *n, const char *file, unsigned int line)
 {
 	enum vmx_status s;
 	uint32_t reason;
@@ -158,9 +158,9 @@ enum nested_exit guest_nested_run(struct nested *n)
 
 		if (s == VMX_FAIL_VALID)
 			__vmread(VM_INSTRUCTION_ERROR, &err, NULL);
-		GUEST_FAIL("%s: %s, VM-instruction error %lu (%s)",
-			   vmx_launched ? "VMRESUME" : "VMLAUNCH", vmx_status_name(s), err,
-			   vmx_insn_error_name(err));
+		guest_abort(file, line, "%s: %s, VM-instruction error %lu (%s)",
+			    vmx_launched ? "VMRESUME" : "VMLAUNCH", vmx_status_name(s), err,
+			    vmx_insn_error_name(err));
 	}
 	/*
 	 * A VMCS is "launched" only by a VM entry that succeeds (SDM vol. 3C

@@ -14,9 +14,9 @@
  * No function taking a file and line is named __foo.  Functions that only
  * report a location they are given (test_assert_fail(), kvm_ioctl_fail(),
  * the guest's guest_abort() and guest_ucall*()) are not checked calls and
- * take it as their first arguments.  Argument errors that are test bugs
- * (a bad vector, an unaligned mapping) assert in the library, naming the
- * function.
+ * take it as their first arguments.  Test bugs the library catches in its
+ * arguments (a bad vector, an unaligned mapping, guest memory exhausted)
+ * assert in the library with a message saying what was wrong.
  *
  * Prefixes: host library functions are kvm_*, vm_* and vcpu_*; guest-side
  * functions (guest_lib/, the guest halves of the headers) are guest_*, or
@@ -108,8 +108,11 @@ struct kvm_vm {
 int kvm_open_dev(int flags);			/* skips when /dev/kvm is unusable */
 int kvm_dev_fd(void);				/* the process's shared /dev/kvm fd */
 int kvm_vcpu_mmap_size(void);
-int kvm_check_cap(long cap);			/* KVM_CHECK_EXTENSION on /dev/kvm */
-int vm_check_cap(struct kvm_vm *vm, long cap);
+/* KVM_CHECK_EXTENSION on /dev/kvm, and on the VM. */
+int kvm_check_cap_at(long cap, const char *file, unsigned int line);
+#define kvm_check_cap(cap)	kvm_check_cap_at(cap, __FILE__, __LINE__)
+int vm_check_cap_at(struct kvm_vm *vm, long cap, const char *file, unsigned int line);
+#define vm_check_cap(vm, cap)	vm_check_cap_at(vm, cap, __FILE__, __LINE__)
 int __vm_enable_cap(struct kvm_vm *vm, uint32_t cap, uint64_t arg0);
 void vm_enable_cap_at(struct kvm_vm *vm, uint32_t cap, uint64_t arg0, const char *file,
 		      unsigned int line);
@@ -407,8 +410,11 @@ void vm_install_exception_handler(struct kvm_vm *vm, unsigned int vector, void *
 
 /* ---- vCPU threads ---- */
 /* Run fn(vcpu) on a new thread; vcpu_thread_join() asserts it returned. */
-pthread_t vcpu_thread_start(struct kvm_vcpu *vcpu, void (*fn)(struct kvm_vcpu *vcpu));
-void vcpu_thread_join(pthread_t thread);
+pthread_t vcpu_thread_start_at(struct kvm_vcpu *vcpu, void (*fn)(struct kvm_vcpu *vcpu),
+			       const char *file, unsigned int line);
+#define vcpu_thread_start(vcpu, fn)	vcpu_thread_start_at(vcpu, fn, __FILE__, __LINE__)
+void vcpu_thread_join_at(pthread_t thread, const char *file, unsigned int line);
+#define vcpu_thread_join(thread)	vcpu_thread_join_at(thread, __FILE__, __LINE__)
 
 /* ---- exits ---- */
 const char *exit_reason_str(uint32_t reason);

@@ -112,7 +112,9 @@ const char *guest_nested_exit_name(enum nested_exit e);
 /* The last exit, decoded: SVM exit code and exit info, VMX reason and qualification. */
 const char *guest_nested_exit_str(struct nested *n, char *buf, size_t len);
 void guest_nested_init(struct nested *n, struct nested_pages *pages, void (*l2)(void));
-enum nested_exit guest_nested_run(struct nested *n);
+/* Enter L2 until its next exit; a failed VM entry (VMfail) ends the test at the caller's line. */
+enum nested_exit guest_nested_run_at(struct nested *n, const char *file, unsigned int line);
+#define guest_nested_run(n)	guest_nested_run_at(n, __FILE__, __LINE__)
 /* Advance L2 past the exiting instruction of len bytes (next RIP where the CPU tells). */
 void guest_nested_skip(struct nested *n, unsigned int len);
 void guest_nested_intercept(struct nested *n, enum nested_intercept what, uint64_t arg);
