@@ -303,7 +303,7 @@ void iofuzz_guest_main(struct iofuzz_plan *plan, struct iofuzz_shared *sh)
 	for (;;) {
 		uint64_t a[UCALL_MAX_ARGS] = { done, hash };
 
-		__guest_ucall_regs(IOFUZZ_UCALL_LIFE_DONE, __FILE__, __LINE__, 2, a);
+		guest_ucall_regs(IOFUZZ_UCALL_LIFE_DONE, __FILE__, __LINE__, 2, a);
 	}
 }
 

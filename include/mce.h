@@ -187,7 +187,7 @@ static inline enum mce_reason mce_address_problem(uint64_t status, uint64_t misc
  * pseudocode of SDM vol. 3B 16.10.4.1 (and 16.6.3): mcg_status with MCIP
  * set means "inside #MC", where RIPV=0 makes anything uncorrected fatal (the
  * frame RIP is no place to resume).  mcg_status 0 is a poll's: the
- * decision is what the error would call for, and mce_guest_poll() records
+ * decision is what the error would call for, and guest_mce_poll() records
  * it with action LOG, since a polled error was not consumed.
  *  - Without MCG_CAP.SER_P every uncorrected error in #MC is fatal (the
  *    pseudocode's first test on UC=1), EN=0 or not.
@@ -311,11 +311,11 @@ struct mce_guest_state {
 extern struct mce_guest_state mce_guest;
 
 /* Set CR4.MCE and install the #MC handler; reads MCG_CAP. */
-void mce_guest_init(void);
+void guest_mce_init(void);
 /* Poll every bank for logged errors (corrected errors raise no #MC). */
-unsigned int mce_guest_poll(void);
+unsigned int guest_mce_poll(void);
 /* The guest's own page-table walk: the 4 KiB PTE for va, or NULL. */
-uint64_t *mce_guest_pte(uint64_t va);
+uint64_t *guest_mce_pte(uint64_t va);
 
 /* ================= host side (lib/mce.c) ================= */
 
@@ -326,16 +326,21 @@ uint64_t *mce_guest_pte(uint64_t va);
 
 uint64_t kvm_mce_cap_supported(void);		/* KVM_X86_GET_MCE_CAP_SUPPORTED */
 int __vcpu_setup_mce(struct kvm_vcpu *vcpu, uint64_t mcg_cap);
-void vcpu_setup_mce(struct kvm_vcpu *vcpu, uint64_t mcg_cap);
+void vcpu_setup_mce_at(struct kvm_vcpu *vcpu, uint64_t mcg_cap, const char *file,
+		       unsigned int line);
+#define vcpu_setup_mce(vcpu, mcg_cap)	vcpu_setup_mce_at(vcpu, mcg_cap, __FILE__, __LINE__)
 int __vcpu_inject_mce(struct kvm_vcpu *vcpu, const struct kvm_x86_mce *mce);
-void vcpu_inject_mce(struct kvm_vcpu *vcpu, const struct kvm_x86_mce *mce);
+void vcpu_inject_mce_at(struct kvm_vcpu *vcpu, const struct kvm_x86_mce *mce, const char *file,
+			unsigned int line);
+#define vcpu_inject_mce(vcpu, mce)	vcpu_inject_mce_at(vcpu, mce, __FILE__, __LINE__)
 
 /*
  * The guest's MCG_CAP as KVM applied it, read with KVM_GET_MSRS after
  * KVM_X86_SETUP_MCE: KVM may accept a bit and still not give it to the guest
  * (kvm_amd's svm_setup_mce() keeps bits 8:0 only).
  */
-uint64_t vcpu_mcg_cap(struct kvm_vcpu *vcpu);
+uint64_t vcpu_mcg_cap_at(struct kvm_vcpu *vcpu, const char *file, unsigned int line);
+#define vcpu_mcg_cap(vcpu)	vcpu_mcg_cap_at(vcpu, __FILE__, __LINE__)
 /*
  * Did MCG_SER_P take effect for this vCPU, set up with mcg_cap?  If not,
  * why gets the exact reason (what was set, what was read, and why it is
@@ -355,15 +360,16 @@ void mce_log_event(const struct mce_event *ev);
 
 /* Host VA -> host PFN via /proc/self/pagemap (needs CAP_SYS_ADMIN for the PFN). */
 int __hva_to_pfn(const void *hva, uint64_t *pfn);
-uint64_t hva_to_pfn(const void *hva);
+uint64_t hva_to_pfn_at(const void *hva, const char *file, unsigned int line);
+#define hva_to_pfn(hva)		hva_to_pfn_at(hva, __FILE__, __LINE__)
 
 /* From a guest page to the host page behind it: guest VA -> GPA -> host VA -> host PFN. */
-struct guest_page_chain {
+struct vm_page_chain {
 	uint64_t gva, gpa;
 	void *hva;
 	uint64_t pfn;		/* 0 if pagemap hides it */
 };
-void guest_page_chain(struct kvm_vm *vm, uint64_t gva, struct guest_page_chain *c);
+void vm_page_chain(struct kvm_vm *vm, uint64_t gva, struct vm_page_chain *c);
 
 /*
  * The VMM's SIGBUS path.  vmm_sigbus_install() routes SIGBUS with

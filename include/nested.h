@@ -13,19 +13,19 @@
  *		uint32_t eax = 0, ebx, ecx = 0, edx;
  *
  *		asm volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
- *		nested_hypercall(42);		// VMMCALL or VMCALL: back to L1
+ *		guest_nested_hypercall(42);		// VMMCALL or VMCALL: back to L1
  *	}
  *
  *	static void l1_code(struct nested_pages *pages)
  *	{
  *		struct nested n;
  *
- *		nested_init(&n, pages, l2_code);
- *		nested_intercept(&n, NESTED_INTERCEPT_CPUID, 0);
- *		GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_CPUID);
- *		nested_skip(&n, 2);		// CPUID is 2 bytes
- *		GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_HYPERCALL);
- *		GUEST_ASSERT_EQ(nested_l2_rax(&n), 42);
+ *		guest_nested_init(&n, pages, l2_code);
+ *		guest_nested_intercept(&n, NESTED_INTERCEPT_CPUID, 0);
+ *		GUEST_ASSERT_EQ(guest_nested_run(&n), NESTED_EXIT_CPUID);
+ *		guest_nested_skip(&n, 2);		// CPUID is 2 bytes
+ *		GUEST_ASSERT_EQ(guest_nested_run(&n), NESTED_EXIT_HYPERCALL);
+ *		GUEST_ASSERT_EQ(guest_nested_l2_rax(&n), 42);
  *		GUEST_DONE();
  *	}
  *
@@ -36,17 +36,17 @@
  *		vcpu_run_expect_done(vcpu);
  *	}
  *
- * Nested paging (SVM NPT, VMX EPT) is one call: nested_tdp_enable() gives
+ * Nested paging (SVM NPT, VMX EPT) is one call: guest_nested_tdp_enable() gives
  * L2 an identity map of the first 4 GiB of guest-physical memory and
- * nested_tdp_set_present() takes a page out of it (or puts it back):
+ * guest_nested_tdp_set_present() takes a page out of it (or puts it back):
  *
- *	const char *why = nested_tdp_unsupported();
+ *	const char *why = guest_nested_tdp_unsupported();
  *
  *	if (why)
- *		nested_guest_skip(why);		// the host test SKIPs with it
- *	nested_init(&n, pages, l2_code);
- *	nested_tdp_enable(&n);
- *	nested_tdp_set_present(&n, gpa, false);	// L2's access: NESTED_EXIT_NPF
+ *		guest_nested_skip_test(why);		// the host test SKIPs with it
+ *	guest_nested_init(&n, pages, l2_code);
+ *	guest_nested_tdp_enable(&n);
+ *	guest_nested_tdp_set_present(&n, gpa, false);	// L2's access: NESTED_EXIT_NPF
  *
  * and the host runs L1 with NESTED_RUN_L1(vm, vcpu), which SKIPs for that.
  *
@@ -104,62 +104,64 @@ struct nested {
 	uint64_t qual;			/* see enum nested_exit */
 	bool is_write;
 	uint64_t pool_next;
-	uint64_t tdp_root;		/* nested page tables, 0 until nested_tdp_enable() */
+	uint64_t tdp_root;		/* nested page tables, 0 until guest_nested_tdp_enable() */
 };
 
-enum nested_vendor nested_vendor(void);
-const char *nested_exit_name(enum nested_exit e);
+enum nested_vendor guest_nested_vendor(void);
+const char *guest_nested_exit_name(enum nested_exit e);
 /* The last exit, decoded: SVM exit code and exit info, VMX reason and qualification. */
-const char *nested_exit_str(struct nested *n, char *buf, size_t len);
-void nested_init(struct nested *n, struct nested_pages *pages, void (*l2)(void));
-enum nested_exit nested_run(struct nested *n);
+const char *guest_nested_exit_str(struct nested *n, char *buf, size_t len);
+void guest_nested_init(struct nested *n, struct nested_pages *pages, void (*l2)(void));
+/* Enter L2 until its next exit; a failed VM entry (VMfail) ends the test at the caller's line. */
+enum nested_exit guest_nested_run_at(struct nested *n, const char *file, unsigned int line);
+#define guest_nested_run(n)	guest_nested_run_at(n, __FILE__, __LINE__)
 /* Advance L2 past the exiting instruction of len bytes (next RIP where the CPU tells). */
-void nested_skip(struct nested *n, unsigned int len);
-void nested_intercept(struct nested *n, enum nested_intercept what, uint64_t arg);
-uint64_t nested_l2_rax(struct nested *n);
-uint64_t nested_l2_rip(struct nested *n);
+void guest_nested_skip(struct nested *n, unsigned int len);
+void guest_nested_intercept(struct nested *n, enum nested_intercept what, uint64_t arg);
+uint64_t guest_nested_l2_rax(struct nested *n);
+uint64_t guest_nested_l2_rip(struct nested *n);
 /* Complete an intercepted RDMSR for L2: EDX:EAX = value (RDX/RAX upper halves cleared). */
-void nested_l2_set_msr_result(struct nested *n, uint64_t value);
-uint64_t nested_alloc_page(struct nested *n);	/* from the pool, zeroed */
+void guest_nested_l2_set_msr_result(struct nested *n, uint64_t value);
+uint64_t guest_nested_alloc_page(struct nested *n);	/* from the pool, zeroed */
 
 /*
  * Nested page tables: APM vol. 2 15.25 (NPT, the format of long-mode page
  * tables; L2's accesses are user accesses) and SDM vol. 3C 28.2 (EPT, RWX
- * and memory-type bits).  nested_tdp_unsupported() is NULL when this CPU
+ * and memory-type bits).  guest_nested_tdp_unsupported() is NULL when this CPU
  * (as KVM presents it) can run them, else why not: SVM needs NPT (CPUID
  * 0x8000000A EDX bit 0), VMX the enable-EPT control and, in
  * IA32_VMX_EPT_VPID_CAP, a 4-level walk, WB and 2 MiB pages.
- * nested_tdp_enable() identity-maps GPAs [0, NESTED_TDP_SIZE) with 2 MiB
+ * guest_nested_tdp_enable() identity-maps GPAs [0, NESTED_TDP_SIZE) with 2 MiB
  * pages from the pool and turns nested paging on (SVM: NP_ENABLE and
- * nCR3; VMX: EPTP and the enable-EPT control).  nested_tdp_pte() returns the
- * 4 KiB leaf of gpa, splitting its 2 MiB page; nested_tdp_set_present()
+ * nCR3; VMX: EPTP and the enable-EPT control).  guest_nested_tdp_pte() returns the
+ * 4 KiB leaf of gpa, splitting its 2 MiB page; guest_nested_tdp_set_present()
  * sets it to gpa with full rights or to 0, and makes sure the next entry
  * doesn't use a stale translation.
  */
 #define NESTED_TDP_SIZE		(4ULL << 30)
-const char *nested_tdp_unsupported(void);
-void nested_tdp_enable(struct nested *n);
-uint64_t *nested_tdp_pte(struct nested *n, uint64_t gpa);
+const char *guest_nested_tdp_unsupported(void);
+void guest_nested_tdp_enable(struct nested *n);
+uint64_t *guest_nested_tdp_pte(struct nested *n, uint64_t gpa);
 /* Rights (and EPT memory type) of a 4 KiB leaf. */
-uint64_t nested_tdp_leaf_bits(struct nested *n);
-void nested_tdp_set_present(struct nested *n, uint64_t gpa, bool present);
+uint64_t guest_nested_tdp_leaf_bits(struct nested *n);
+void guest_nested_tdp_set_present(struct nested *n, uint64_t gpa, bool present);
 
 /*
  * L1 can't run the test here (a feature KVM doesn't offer): tell the host,
  * whose NESTED_RUN_L1() SKIPs the test with why.  Does not return.
  */
 #define NESTED_SKIP_SYNC	0x5c1b0000ULL
-static inline void __attribute__((noreturn)) nested_guest_skip(const char *why)
+static inline void __attribute__((noreturn)) guest_nested_skip_test(const char *why)
 {
 	for (;;)
 		GUEST_SYNC(NESTED_SKIP_SYNC, (uint64_t)(uintptr_t)why);
 }
 
-/* Set by nested_init(): L2 must not ask CPUID, which L1 may intercept. */
+/* Set by guest_nested_init(): L2 must not ask CPUID, which L1 may intercept. */
 extern enum nested_vendor nested_current_vendor;
 
 /* From L2: back to L1 with arg in RAX. */
-static inline void nested_hypercall(uint64_t arg)
+static inline void guest_nested_hypercall(uint64_t arg)
 {
 	if (nested_current_vendor == NESTED_SVM)
 		asm volatile("vmmcall" : "+a"(arg) :: "memory");
@@ -175,13 +177,18 @@ uint64_t nested_alloc(struct kvm_vm *vm);
 bool kvm_has_nested(const char **why);
 /*
  * Give L1 (the vCPU's guest function) its pages and run it until GUEST_DONE
- * (returns NULL) or nested_guest_skip() (returns its reason).
+ * (returns NULL) or guest_nested_skip_test() (returns its reason).
  */
-const char *nested_run_until_done(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+const char *nested_run_until_done_at(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
+				     const char *file, unsigned int line)
 	__attribute__((warn_unused_result));
-/* Run L1 until it has nested_guest_skip()ped (NULL: it did not), skipping SYNCs. */
-const char *nested_run_l1(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+#define nested_run_until_done(vm, vcpu)						\
+	nested_run_until_done_at(vm, vcpu, __FILE__, __LINE__)
+/* Run L1 until it has guest_nested_skip_test()ped (NULL: it did not), skipping SYNCs. */
+const char *nested_run_l1_at(struct kvm_vm *vm, struct kvm_vcpu *vcpu, const char *file,
+			     unsigned int line)
 	__attribute__((warn_unused_result));
+#define nested_run_l1(vm, vcpu)	nested_run_l1_at(vm, vcpu, __FILE__, __LINE__)
 /* In a test body: nested_run_until_done(), and SKIP if L1 asked to. */
 #define NESTED_RUN_L1(vm, vcpu) do {						\
 	const char *__skip = nested_run_until_done(vm, vcpu);			\
@@ -198,8 +205,13 @@ const char *nested_run_l1(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
  * have the same memslots; nested_vm_copy_memory() copies their contents.
  */
 struct nested_vcpu_state;
-struct nested_vcpu_state *nested_vcpu_state_save(struct kvm_vcpu *vcpu);
-void nested_vcpu_state_load(struct kvm_vcpu *vcpu, const struct nested_vcpu_state *st);
+struct nested_vcpu_state *nested_vcpu_state_save_at(struct kvm_vcpu *vcpu, const char *file,
+						    unsigned int line);
+#define nested_vcpu_state_save(vcpu)	nested_vcpu_state_save_at(vcpu, __FILE__, __LINE__)
+void nested_vcpu_state_load_at(struct kvm_vcpu *vcpu, const struct nested_vcpu_state *st,
+			       const char *file, unsigned int line);
+#define nested_vcpu_state_load(vcpu, st)					\
+	nested_vcpu_state_load_at(vcpu, st, __FILE__, __LINE__)
 void nested_vcpu_state_free(struct nested_vcpu_state *st);
 void nested_vm_copy_memory(struct kvm_vm *dst, struct kvm_vm *src);
 

@@ -209,9 +209,11 @@ enum vmx_status __vmptrld(uint64_t pa, uint8_t *vector);
 enum vmx_status __vmptrst(uint64_t *pa, uint8_t *vector);
 enum vmx_status __vmread(uint64_t field, uint64_t *value, uint8_t *vector);
 enum vmx_status __vmwrite(uint64_t field, uint64_t value, uint8_t *vector);
-/* Checked forms: a failure ends the test naming the instruction error. */
-uint64_t vmread(uint64_t field);
-void vmwrite(uint64_t field, uint64_t value);
+/* Checked forms: a failure ends the test at the caller's line, naming the instruction error. */
+uint64_t vmread_at(uint64_t field, const char *file, unsigned int line);
+#define vmread(field)		vmread_at(field, __FILE__, __LINE__)
+void vmwrite_at(uint64_t field, uint64_t value, const char *file, unsigned int line);
+#define vmwrite(field, value)	vmwrite_at(field, value, __FILE__, __LINE__)
 
 /* Allowed-0/allowed-1 adjustment of wanted controls (appendix A.3-A.5). */
 uint32_t vmx_adjust_controls(uint32_t msr, uint32_t want);

@@ -70,7 +70,7 @@ static uint32_t run(struct kvm_vcpu *vcpu, struct ucall *uc)
 
 static void guest_recover(void)
 {
-	mce_guest_init();
+	guest_mce_init();
 	GUEST_SYNC(1);		/* the host injects here */
 	GUEST_ASSERT_EQ(mce_guest.nr_events, 1);
 	GUEST_SYNC(rdmsr(MSR_IA32_MCG_STATUS), rdmsr(MSR_IA32_MCx_STATUS(2)));
@@ -203,7 +203,7 @@ KVM_VCPU_TEST(mce_with_cr4_mce_clear_is_shutdown, guest_no_cr4_mce)
 
 static void guest_disabled(void)
 {
-	mce_guest_init();
+	guest_mce_init();
 	wrmsr(MSR_IA32_MCx_CTL(4), 0);
 	GUEST_SYNC(1);		/* UC error in bank 4, which is disabled */
 	if (mce_guest.mcg_cap & MCG_CTL_P) {
@@ -241,13 +241,13 @@ KVM_VCPU_TEST(disabled_bank_or_mcg_ctl_not_signalled, guest_disabled)
 
 static void guest_corrected(void)
 {
-	mce_guest_init();
+	guest_mce_init();
 	GUEST_SYNC(1);		/* one corrected error */
 	GUEST_SYNC(2, rdmsr(MSR_IA32_MCx_STATUS(3)), mce_guest.nr_events);
 	/* Not cleared: the host logs a second one over it. */
 	GUEST_SYNC(3, rdmsr(MSR_IA32_MCx_STATUS(3)), rdmsr(MSR_IA32_MCx_ADDR(3)),
 		   mce_guest.nr_events);
-	GUEST_ASSERT_EQ(mce_guest_poll(), 1);
+	GUEST_ASSERT_EQ(guest_mce_poll(), 1);
 	GUEST_SYNC(4, rdmsr(MSR_IA32_MCx_STATUS(3)), mce_guest.nr_events);
 }
 
@@ -358,7 +358,7 @@ KVM_VCPU_TEST(invalid_injection_is_einval, NULL)
 
 static void guest_must_not_recover(void)
 {
-	mce_guest_init();
+	guest_mce_init();
 	GUEST_SYNC(1);		/* the host injects here */
 	GUEST_SYNC(2, mce_guest.nr_events);	/* only if the handler resumed */
 }

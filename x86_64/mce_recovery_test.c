@@ -95,7 +95,7 @@ static void probe_identity_va(void)
 /* SRAO: the host reports the error at SYNC 1; the victim finds its data gone and goes on. */
 static void guest_srao_victim(void)
 {
-	mce_guest_init();
+	guest_mce_init();
 	fill(PATTERN);
 	GUEST_SYNC(1);
 	GUEST_SYNC(2, intact(PATTERN), mce_guest.nr_events,
@@ -110,7 +110,7 @@ static void guest_srar_victim(void)
 {
 	uint64_t at, v;
 
-	mce_guest_init();
+	guest_mce_init();
 	fill(PATTERN);
 	v = sync_then_load(VICTIM_VA + 8, &at);
 	GUEST_SYNC(2, v, at, mce_guest.nr_events);
@@ -179,9 +179,9 @@ static uint32_t run(struct kvm_vcpu *vcpu, struct ucall *uc)
 
 static void print_chain(struct kvm_vm *vm)
 {
-	struct guest_page_chain c;
+	struct vm_page_chain c;
 
-	guest_page_chain(vm, VICTIM_VA, &c);
+	vm_page_chain(vm, VICTIM_VA, &c);
 	printf("# victim: guest VA %#lx -> GPA %#lx -> host VA %p -> host PFN %#lx%s\n", c.gva,
 	       c.gpa, c.hva, c.pfn, c.pfn ? "" : " (pagemap hides PFNs: not root)");
 }
