@@ -7,9 +7,8 @@
  * stays, not even the identity map) and give the victim a fresh page at the
  * same VA.
  */
-#define MCE_GUEST_ONLY
-#include "guest.h"
-#include "mce.h"
+#include "guest/guest.h"
+#include "guest/mce.h"
 
 struct mce_guest_state mce_guest;
 
@@ -18,8 +17,6 @@ struct mce_guest_state mce_guest;
 #define PTE_US		0x4ULL
 #define PTE_A		0x20ULL
 #define PTE_PS		0x80ULL
-#define PTE_PAT_4K	0x80ULL		/* PAT bit of a 4 KiB PTE */
-#define PTE_PAT_LARGE	0x1000ULL	/* PAT bit of a 2 MiB / 1 GiB entry */
 #define PTE_ADDR	0x000ffffffffff000ULL
 
 /*

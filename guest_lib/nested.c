@@ -3,10 +3,8 @@
  * The vendor-neutral nested layer (include/nested.h) over guest_lib/svm.c
  * and guest_lib/vmx.c.
  */
-#define NESTED_GUEST_ONLY
-#include "guest.h"
-#include "guest_printf.h"
-#include "nested.h"
+#include "guest/guest.h"
+#include "guest/nested.h"
 
 enum nested_vendor nested_current_vendor;
 

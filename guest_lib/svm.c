@@ -6,8 +6,8 @@
  */
 #include <stdbool.h>
 
-#include "guest.h"
-#include "svm.h"
+#include "guest/guest.h"
+#include "guest/svm.h"
 
 const char *svm_exit_name(uint64_t code)
 {

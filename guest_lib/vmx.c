@@ -8,9 +8,8 @@
  */
 #include <stdbool.h>
 
-#include "guest.h"
-#include "guest_printf.h"
-#include "vmx.h"
+#include "guest/guest.h"
+#include "guest/vmx.h"
 
 const char *vmx_status_name(enum vmx_status s)
 {

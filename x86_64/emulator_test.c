@@ -25,7 +25,7 @@
  * Caught bugs: bugs/emulator-cmps-scas-operand-order.patch,
  * bugs/emulator-bt-64bit-offset.patch, bugs/emulator-cmov32-false-no-zero-extend.patch
  */
-#include "guest.h"
+#include "guest/guest.h"
 #include "kvm_test_harness.h"
 
 #define CF	0x001ull

@@ -10,7 +10,7 @@
  *
  * Caught bugs: bugs/events-pf-pf-no-double-fault.patch (amd-shadow lane)
  */
-#include "guest.h"
+#include "guest/guest.h"
 #include "kvm_test_harness.h"
 
 static volatile uint64_t seen_vector, seen_error, seen_rip, seen_cr2, seen_count;

@@ -31,7 +31,7 @@
  * bugs/pic-ocw3-read-select.patch, bugs/pit-set-pit2-reload-count.patch,
  * bugs/lapic-get-lapic-tmcct.patch, bugs/lapic-lvt-mask-sw-disabled.patch
  */
-#include "guest.h"
+#include "guest/guest.h"
 #include "kvm_test_harness.h"
 
 #define IOAPIC_BASE	0xfec00000ULL

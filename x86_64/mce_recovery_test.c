@@ -34,7 +34,8 @@
 #include <unistd.h>
 
 #include "kvm_test_harness.h"
-#include "guest.h"
+#include "guest/guest.h"
+#include "guest/mce.h"
 #include "mce.h"
 
 #define BANKS		4

@@ -19,7 +19,7 @@
  * Caught bugs: bugs/emulator-nop-clears-rax-high.patch
  */
 #include "kvm_test_harness.h"
-#include "guest.h"
+#include "guest/guest.h"
 
 #define NOPS(p)								\
 	p ".byte 0x90\n\t"					/* 1: 90, NOP */	\

@@ -39,7 +39,8 @@
 #include <signal.h>
 
 #include "kvm_test_harness.h"
-#include "guest.h"
+#include "guest/guest.h"
+#include "guest/nested.h"
 #include "nested.h"
 
 #define VMCB(p)		((struct vmcb *)(uintptr_t)(p)->svm.vmcb)

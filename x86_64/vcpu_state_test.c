@@ -17,7 +17,7 @@
  * Caught bugs: bugs/events-exception-vector-unchecked.patch,
  *              bugs/regs-sregs-invalid-cr0.patch
  */
-#include "guest.h"
+#include "guest/guest.h"
 #include "kvm_test_harness.h"
 
 #define APIC_TPR_OFFSET	0x80	/* xAPIC TPR and PPR, SDM vol. 3A 11.8.3.1 */

@@ -24,8 +24,8 @@
  * bugs/nested-vmx-vmread-pf-sets-flags.patch
  */
 #include "kvm_test_harness.h"
-#include "guest.h"
-#include "guest_printf.h"
+#include "guest/guest.h"
+#include "guest/nested.h"
 #include "nested.h"
 
 #define VMX_TEST(name, l1_fn)							\

@@ -34,7 +34,8 @@
  * bugs/nested-vmx-vmxon-bad-cr-ud.patch
  */
 #include "kvm_test_harness.h"
-#include "guest.h"
+#include "guest/guest.h"
+#include "guest/nested.h"
 #include "nested.h"
 
 #define VMX_TEST(name, l1_fn)							\
