@@ -114,5 +114,12 @@ void nested_vm_copy_memory(struct kvm_vm *dst, struct kvm_vm *src);
 #define TEST_REQUIRE_VMX()							\
 	TEST_REQUIRE_MSG(kvm_cpu_has(X86_FEATURE_VMX), "no VMX: KVM_GET_SUPPORTED_CPUID lacks "	\
 			 "1 ECX.VMX (needs kvm_intel nested=1)")
+/* A test whose L1 code is l1_fn, run where KVM offers VMX (SKIP elsewhere). */
+#define VMX_TEST(name, l1_fn)							\
+	KVM_ONE_VCPU_TEST(name, l1_fn)						\
+	{									\
+		TEST_REQUIRE_VMX();						\
+		NESTED_RUN_L1(vm, vcpu);					\
+	}
 
 #endif /* KVM_SUITE_NESTED_H */

@@ -28,13 +28,6 @@
 #include "guest/nested.h"
 #include "nested.h"
 
-#define VMX_TEST(name, l1_fn)							\
-	KVM_ONE_VCPU_TEST(name, l1_fn)						\
-	{									\
-		TEST_REQUIRE_VMX();						\
-		NESTED_RUN_L1(vm, vcpu);					\
-	}
-
 /* The six status flags of 31.2: CF, PF, AF, ZF, SF, OF. */
 #define F_CF		(1ULL << 0)
 #define F_PF		(1ULL << 2)

@@ -38,13 +38,6 @@
 #include "guest/nested.h"
 #include "nested.h"
 
-#define VMX_TEST(name, l1_fn)							\
-	KVM_ONE_VCPU_TEST(name, l1_fn)						\
-	{									\
-		TEST_REQUIRE_VMX();							\
-		NESTED_RUN_L1(vm, vcpu);					\
-	}
-
 /* call is a __vmxxx(..., &vec): vec is the variable it stores a fault's vector in. */
 #define EXPECT_VMX(vec, call, want, want_err) do {				\
 	enum vmx_status __s = (call);						\
