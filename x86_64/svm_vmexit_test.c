@@ -29,8 +29,6 @@
 
 #define VMCB(p)		((struct vmcb *)(uintptr_t)(p)->svm.vmcb)
 
-#define X86_EFLAGS_DF	BIT(10)
-
 struct dtr {
 	uint16_t limit;
 	uint64_t base;

@@ -29,13 +29,13 @@
 #include "nested.h"
 
 /* The six status flags of 31.2: CF, PF, AF, ZF, SF, OF. */
-#define F_CF		(1ULL << 0)
-#define F_PF		(1ULL << 2)
-#define F_AF		(1ULL << 4)
-#define F_ZF		(1ULL << 6)
-#define F_SF		(1ULL << 7)
-#define F_OF		(1ULL << 11)
-#define ARITH_FLAGS	0x8d5	/* F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF */
+#define F_CF		X86_EFLAGS_CF
+#define F_PF		X86_EFLAGS_PF
+#define F_AF		X86_EFLAGS_AF
+#define F_ZF		X86_EFLAGS_ZF
+#define F_SF		X86_EFLAGS_SF
+#define F_OF		X86_EFLAGS_OF
+#define ARITH_FLAGS	X86_EFLAGS_ARITH	/* a plain number: used in asm strings */
 
 /*
  * Run insn (a VMX instruction with the given asm operands) with all six
