@@ -7,7 +7,8 @@
 #  - standalone: a checkout anywhere; the kselftest files come from
 #    KSFT_DIR=<kernel>/tools/testing/selftests, or KDIR=<kernel tree>, or
 #    else from Debian's linux-source-6.12, unpacked into .cache/ by
-#    scripts/ksft_fetch.sh.  Build output goes to build/.
+#    scripts/ksft_fetch.sh (first make, or make ksft_fetch).  Build output
+#    goes to build/.
 #
 # Test binaries are static and non-PIE: guest code runs at the addresses the
 # host links it at.  Everything that can run in the guest (guest_lib/ and the
@@ -32,10 +33,15 @@ else
   export kselftest_override_timeout := $(shell sed -n 's/^timeout=//p' $(SUITE_DIR)/settings)
 endif
 
-# Test programs: every x86_64/*_test.c is one test binary.
-TEST_GEN_PROGS := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/x86_64/*_test.c)))
-# Built but not run by run_tests: benchmarks, host unit tests.
-TEST_GEN_PROGS_EXTENDED := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/bench/*.c)))
+# Test programs: every x86_64/*_test.c (KVM tests) and lib_tests/*_test.c
+# (tests of the suite's own library and test API) is one test binary.
+TEST_GEN_PROGS := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/lib_tests/*_test.c)) \
+	$(sort $(wildcard $(SUITE_DIR)/x86_64/*_test.c)))
+# Built but not run by run_tests: benchmarks, tools (tools/iofuzz, the
+# fuzzer), host unit tests.
+BENCH_PROGS := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/bench/*.c)))
+TOOL_PROGS := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/tools/*.c)))
+TEST_GEN_PROGS_EXTENDED := $(BENCH_PROGS) $(TOOL_PROGS)
 UNIT_PROGS := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/unit/*_unit.c)))
 TEST_FILES := x86_64/known_failures
 
@@ -43,14 +49,29 @@ OVERRIDE_TARGETS := 1
 all:
 
 KSFT_READY := $(wildcard $(KSFT_DIR)/lib.mk)
+KSFT_FETCHED := $(KSFT_CACHE)/linux-6.12/tools/testing/selftests
 ifeq ($(KSFT_READY),)
-ifeq ($(SUITE_MODE),standalone)
+ifneq ($(KSFT_DIR),$(KSFT_FETCHED))
+$(error $(KSFT_DIR)/lib.mk not found: KSFT_DIR= must be a kernel's tools/testing/selftests, KDIR= a kernel tree)
+endif
 # Fetched on first use: make builds the missing include, then restarts.
+# `make ksft_fetch` does the same explicitly.
 $(KSFT_DIR)/lib.mk:
+	@echo "make: fetching kselftest's lib.mk, kselftest_harness.h and uapi headers" \
+		"from Debian's linux-source-6.12 (apt-get install if missing) into $(KSFT_CACHE)/;" \
+		"KSFT_DIR= or KDIR= uses a kernel tree instead"
 	@$(SUITE_DIR)/scripts/ksft_fetch.sh $(KSFT_CACHE) >/dev/null
 endif
-endif
 include $(KSFT_DIR)/lib.mk
+
+# make ksft_fetch: fetch the kselftest files now (standalone mode, no
+# KSFT_DIR=/KDIR=); a no-op once they are in .cache/.
+ksft_fetch:
+ifeq ($(KSFT_DIR),$(KSFT_FETCHED))
+	@$(SUITE_DIR)/scripts/ksft_fetch.sh $(KSFT_CACHE) >/dev/null
+endif
+	@echo "kselftest files: $(KSFT_DIR)"
+.PHONY: ksft_fetch
 
 # On the first pass of a fresh checkout lib.mk is still being fetched and
 # OUTPUT is unset: the rules below only make sense after make restarts.
@@ -67,10 +88,11 @@ GUEST_CFLAGS := -mgeneral-regs-only -mno-red-zone
 LDFLAGS += -no-pie -pthread
 
 # SANITIZE=1: ASan + UBSan for host-only code (lib/, unit/).  Guest code
-# (guest_lib/, and x86_64/ tests, which hold guest functions) stays
-# uninstrumented: sanitizer checks inside a guest would touch shadow memory
-# the guest doesn't have.  The sanitizer runtimes don't link statically, so
-# these binaries are dynamic (still non-PIE: guest addresses unchanged).
+# (guest_lib/, and the tests of x86_64/ and lib_tests/, which hold guest
+# functions) stays uninstrumented: sanitizer checks inside a guest would
+# touch shadow memory the guest doesn't have.  The sanitizer runtimes don't
+# link statically, so these binaries are dynamic (still non-PIE: guest
+# addresses unchanged).
 ifneq ($(SANITIZE),)
   SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all
   LDFLAGS += $(SAN_FLAGS)
@@ -81,18 +103,20 @@ else
   LDFLAGS += -static
 endif
 
-HOST_LIB_SRCS := $(sort $(wildcard $(SUITE_DIR)/lib/*.c))
+# lib/ and its folders of one subsystem each (lib/iofuzz/).
+HOST_LIB_SRCS := $(sort $(wildcard $(SUITE_DIR)/lib/*.c $(SUITE_DIR)/lib/*/*.c))
 GUEST_LIB_SRCS := $(sort $(wildcard $(SUITE_DIR)/guest_lib/*.c $(SUITE_DIR)/guest_lib/*.S))
 HOST_LIB_OBJS := $(patsubst $(SUITE_DIR)/%.c,$(OUTPUT)/%.o,$(HOST_LIB_SRCS))
 GUEST_LIB_OBJS := $(patsubst $(SUITE_DIR)/%,$(OUTPUT)/%.o,$(basename $(GUEST_LIB_SRCS)))
 GUEST_LIB_OBJS := $(patsubst $(OUTPUT)/%.o.o,$(OUTPUT)/%.o,$(GUEST_LIB_OBJS))
 LIB_OBJS := $(HOST_LIB_OBJS) $(GUEST_LIB_OBJS)
-LIB_A := $(OUTPUT)/libkvmsuite.a
 
-DEP_FILES := $(wildcard $(OUTPUT)/*/*.d)
+DEP_FILES := $(wildcard $(OUTPUT)/*/*.d $(OUTPUT)/*/*/*.d)
 -include $(DEP_FILES)
 
-$(shell mkdir -p $(OUTPUT)/lib $(OUTPUT)/guest_lib $(OUTPUT)/x86_64 $(OUTPUT)/bench $(OUTPUT)/unit)
+# Every folder an object or program lands in (lib/iofuzz/ included).
+$(shell mkdir -p $(sort $(dir $(LIB_OBJS))) $(OUTPUT)/x86_64 $(OUTPUT)/lib_tests \
+	$(OUTPUT)/bench $(OUTPUT)/tools $(OUTPUT)/unit)
 
 $(HOST_LIB_OBJS): $(OUTPUT)/%.o: $(SUITE_DIR)/%.c
 	$(call msg,CC,,$@)
@@ -109,13 +133,9 @@ $(OUTPUT)/guest_lib/%.o: $(SUITE_DIR)/guest_lib/%.S
 	$(call msg,AS,guest,$@)
 	$(Q)$(CC) $(SUITE_CFLAGS) -c $< -o $@
 
-$(LIB_A): $(LIB_OBJS)
-	$(call msg,AR,,$@)
-	$(Q)rm -f $@ && $(AR) rcs $@ $^
-
-# Tests and benchmarks hold guest code, so they get the guest flags and
+# Tests, benchmarks and tools hold guest code, so they get the guest flags and
 # never the sanitizer's (compiled apart from the link for that reason).  The
-# library objects are linked whole (not from the archive) so that the
+# library objects are linked whole (there is no archive) so that the
 # string functions always replace libc's.
 $(TEST_GEN_PROGS) $(TEST_GEN_PROGS_EXTENDED): $(OUTPUT)/%: $(SUITE_DIR)/%.c $(LIB_OBJS)
 	$(call msg,CC,,$@)
@@ -130,7 +150,7 @@ $(UNIT_PROGS): $(OUTPUT)/%: $(SUITE_DIR)/%.c $(LIB_OBJS)
 
 all: $(UNIT_PROGS)
 
-EXTRA_CLEAN += $(LIB_OBJS) $(LIB_A) $(UNIT_PROGS) $(OUTPUT)/*/*.d
+EXTRA_CLEAN += $(LIB_OBJS) $(UNIT_PROGS) $(OUTPUT)/*/*.d $(OUTPUT)/*/*/*.d
 
 # make check: host unit tests, then every test with known failures applied.
 # JOBS=N runs N test binaries at a time.
@@ -151,7 +171,8 @@ stress: all
 	@JOBS=$(JOBS) $(SUITE_DIR)/scripts/stress.sh $(OUTPUT) $(or $(RUNS),10)
 
 bench: all
-	@for b in $(TEST_GEN_PROGS_EXTENDED); do echo "== $$b"; $$b || exit 1; done
+	@for b in $(filter $(OUTPUT)/bench/%,$(TEST_GEN_PROGS_EXTENDED)); do \
+		echo "== $$b"; $$b || exit 1; done
 
 help:
 	@echo "Targets: all (default), run_tests (kselftest runner), check [JOBS=N] (unit"
@@ -163,6 +184,10 @@ help:
 	@echo "bug_corpus [BUGS=names ALL=1 JOBS=N] (the suite against each bugs/*.patch),"
 	@echo "platform_table [INTEL_TESTS=] (which tests ran on the host, kvm_amd, kvm_intel)."
 	@echo "SANITIZE=1 with any target: host code under ASan+UBSan, in build-sanitize/."
+	@echo "ksft_fetch: fetch kselftest's lib.mk, harness and uapi headers (Debian's"
+	@echo "linux-source-6.12, apt-get install if missing) into .cache/; the first make does"
+	@echo "it by itself.  KSFT_DIR=<kernel>/tools/testing/selftests or KDIR=<kernel tree>"
+	@echo "take them from a kernel tree instead (in-tree mode needs neither)."
 	@echo "Mode: $(SUITE_MODE); kselftest files: $(KSFT_DIR); output: $(OUTPUT)"
 
 .PHONY: check stress bench help
@@ -184,9 +209,8 @@ bug_corpus: all
 # /dev/kvm (check.sh), kvm_amd in QEMU (NPT, then npt=0) and kvm_intel in
 # Bochs, one table
 # (scripts/platform_table.sh) in $(OUTPUT)/platforms/table.  INTEL_TESTS=
-# picks the Intel lane's tests: by default all but iofuzz_test, whose
-# self-check waits out guest CPU time and ran over 17 minutes under Bochs.
-INTEL_TESTS ?= $(filter-out x86_64/iofuzz_test,$(patsubst $(OUTPUT)/%,%,$(TEST_GEN_PROGS)))
+# picks the Intel lane's tests (default: all).
+INTEL_TESTS ?= $(patsubst $(OUTPUT)/%,%,$(TEST_GEN_PROGS))
 platform_table: all
 	@mkdir -p $(OUTPUT)/platforms
 	@$(SUITE_DIR)/scripts/check.sh --build $(OUTPUT) >$(OUTPUT)/platforms/host.log 2>&1; \

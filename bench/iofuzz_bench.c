@@ -24,8 +24,8 @@
  *                       straddle a device's last port exit to userspace)
  *  (fuzzer times are inside the KVM_RUN loop, VM creation excluded: it is a
  *  fixed ~10 ms per VM with the in-kernel irqchip and PIT)
- *  seed method          one process spawn per access: the floor of the 2010
- *                       iofuzz's one ssh + dd command per access
+ *  process spawn        one process spawn per access: the floor of a fuzzer
+ *                       that runs one command (e.g. ssh + dd) per access
  */
 #include <getopt.h>
 #include <sys/mman.h>
@@ -278,9 +278,9 @@ int main(int argc, char **argv)
 	printf("iofuzz in-kernel ports:  %6lu.%02lu us/op   (%lu/s, %lu exits for %lu ops)"
 	       " = %lu%% of raw A\n", fk / 1000000, fk / 10000 % 100,
 	       (unsigned long)(1000000000000ULL / fk), ex_kern, n, 100 * rk / fk);
-	printf("one process spawn:       %6lu.%03lu ms (floor of the seed's ssh+dd per access)\n",
+	printf("one process spawn:       %6lu.%03lu ms (floor of one command per access)\n",
 	       sp / 1000, sp % 1000);
-	printf("speed-up vs the seed's method: >= %lux (userspace ports), >= %lux (in-kernel)\n",
+	printf("speed-up vs one command per access: >= %lux (userspace ports), >= %lux (in-kernel)\n",
 	       sp * 1000000 / fu, sp * 1000000 / fk);
 	return 0;
 }

@@ -54,7 +54,7 @@ void guest_report_unhandled(struct ex_regs *regs)
 
 	/* Three args (vector, RIP, error code) let the host name the function. */
 	for (;;)
-		__guest_ucall_msg(UCALL_ABORT, __FILE__, __LINE__, 3, args, buf);
+		guest_ucall_msg(UCALL_ABORT, __FILE__, __LINE__, 3, args, buf);
 }
 
 void guest_exception_dispatch(struct ex_regs *regs)

@@ -5,7 +5,7 @@
  * from its seed: see include/iofuzz.h.  Built SSE-free like all guest code.
  */
 #include "guest.h"
-#include "iofuzz.h"
+#include "iofuzz_ops.h"
 
 /* splitmix64 finalizer: a stateless PRNG, op i needs no state from op i-1. */
 uint64_t iofuzz_rand(uint64_t seed, uint64_t idx, uint64_t salt)
@@ -166,33 +166,41 @@ static void __attribute__((noreturn)) plant_triple_fault(void)
 		;
 }
 
-static uint64_t exec_op(const struct iofuzz_op *op, uint64_t idx)
+/*
+ * Each access runs with RBX = the op index, so that the host can read which
+ * op it is at an exit.  One function per access kind; exec_op() picks one.
+ */
+static uint64_t exec_pio(const struct iofuzz_op *op, uint64_t idx)
 {
-	uint8_t buf[IOFUZZ_STR_MAX * 4];
 	uint16_t port = op->addr;
-	uint64_t v = op->value, n = op->count;
-	uint32_t lo, hi;
-	void *p = buf;
+	uint64_t v = op->value;
 
-	/* RBX carries the op index into every access so the host can read it at an exit. */
-	switch (op->type) {
-	case IOF_IN:
+	if (op->type == IOF_IN) {
 		if (op->size == 1)
 			asm volatile("inb %%dx, %%al" : "=a"(v) : "d"(port), "b"(idx), "0"(0));
 		else if (op->size == 2)
 			asm volatile("inw %%dx, %%ax" : "=a"(v) : "d"(port), "b"(idx), "0"(0));
 		else
 			asm volatile("inl %%dx, %%eax" : "=a"(v) : "d"(port), "b"(idx), "0"(0));
-		break;
-	case IOF_OUT:
-		if (op->size == 1)
-			asm volatile("outb %%al, %%dx" :: "a"(v), "d"(port), "b"(idx));
-		else if (op->size == 2)
-			asm volatile("outw %%ax, %%dx" :: "a"(v), "d"(port), "b"(idx));
-		else
-			asm volatile("outl %%eax, %%dx" :: "a"(v), "d"(port), "b"(idx));
-		break;
-	case IOF_OUTS:
+	} else if (op->size == 1) {
+		asm volatile("outb %%al, %%dx" :: "a"(v), "d"(port), "b"(idx));
+	} else if (op->size == 2) {
+		asm volatile("outw %%ax, %%dx" :: "a"(v), "d"(port), "b"(idx));
+	} else {
+		asm volatile("outl %%eax, %%dx" :: "a"(v), "d"(port), "b"(idx));
+	}
+	return v;
+}
+
+/* REP INS/OUTS of op->count elements; an INS returns the first byte read. */
+static uint64_t exec_string(const struct iofuzz_op *op, uint64_t idx)
+{
+	uint8_t buf[IOFUZZ_STR_MAX * 4];
+	uint16_t port = op->addr;
+	uint64_t n = op->count;
+	void *p = buf;
+
+	if (op->type == IOF_OUTS) {
 		iofuzz_str_data(op, buf);
 		if (op->size == 1)
 			asm volatile("cld; rep outsb" : "+S"(p), "+c"(n)
@@ -203,20 +211,25 @@ static uint64_t exec_op(const struct iofuzz_op *op, uint64_t idx)
 		else
 			asm volatile("cld; rep outsl" : "+S"(p), "+c"(n)
 				     : "d"(port), "b"(idx) : "memory");
-		break;
-	case IOF_INS:
-		if (op->size == 1)
-			asm volatile("cld; rep insb" : "+D"(p), "+c"(n)
-				     : "d"(port), "b"(idx) : "memory");
-		else if (op->size == 2)
-			asm volatile("cld; rep insw" : "+D"(p), "+c"(n)
-				     : "d"(port), "b"(idx) : "memory");
-		else
-			asm volatile("cld; rep insl" : "+D"(p), "+c"(n)
-				     : "d"(port), "b"(idx) : "memory");
-		v = buf[0];
-		break;
-	case IOF_MMIO_RD:
+		return op->value;
+	}
+	if (op->size == 1)
+		asm volatile("cld; rep insb" : "+D"(p), "+c"(n)
+			     : "d"(port), "b"(idx) : "memory");
+	else if (op->size == 2)
+		asm volatile("cld; rep insw" : "+D"(p), "+c"(n)
+			     : "d"(port), "b"(idx) : "memory");
+	else
+		asm volatile("cld; rep insl" : "+D"(p), "+c"(n)
+			     : "d"(port), "b"(idx) : "memory");
+	return buf[0];
+}
+
+static uint64_t exec_mmio(const struct iofuzz_op *op, uint64_t idx)
+{
+	uint64_t v = op->value;
+
+	if (op->type == IOF_MMIO_RD) {
 		if (op->size == 1)
 			asm volatile("movb (%1), %b0" : "=a"(v) : "r"(op->addr), "b"(idx), "0"(0)
 				     : "memory");
@@ -229,35 +242,52 @@ static uint64_t exec_op(const struct iofuzz_op *op, uint64_t idx)
 		else
 			asm volatile("movq (%1), %0" : "=r"(v) : "r"(op->addr), "b"(idx)
 				     : "memory");
-		break;
-	case IOF_MMIO_WR:
-		if (op->size == 1)
-			asm volatile("movb %b0, (%1)" :: "a"(v), "r"(op->addr), "b"(idx)
-				     : "memory");
-		else if (op->size == 2)
-			asm volatile("movw %w0, (%1)" :: "a"(v), "r"(op->addr), "b"(idx)
-				     : "memory");
-		else if (op->size == 4)
-			asm volatile("movl %k0, (%1)" :: "r"(v), "r"(op->addr), "b"(idx)
-				     : "memory");
-		else
-			asm volatile("movq %0, (%1)" :: "r"(v), "r"(op->addr), "b"(idx)
-				     : "memory");
-		break;
-	case IOF_MSR_RD:
-		/* #GP on an MSR KVM does not know is the expected answer. */
-		asm volatile(ASM_SAFE("rdmsr") : "=a"(lo), "=d"(hi)
-			     : "c"((uint32_t)op->addr), "b"(idx) : "memory");
-		v = lo | (uint64_t)hi << 32;
-		break;
-	case IOF_MSR_WR:
-		asm volatile(ASM_SAFE("wrmsr") :: "a"((uint32_t)v), "d"((uint32_t)(v >> 32)),
-			     "c"((uint32_t)op->addr), "b"(idx) : "memory");
-		break;
-	default:
-		break;
+	} else if (op->size == 1) {
+		asm volatile("movb %b0, (%1)" :: "a"(v), "r"(op->addr), "b"(idx) : "memory");
+	} else if (op->size == 2) {
+		asm volatile("movw %w0, (%1)" :: "a"(v), "r"(op->addr), "b"(idx) : "memory");
+	} else if (op->size == 4) {
+		asm volatile("movl %k0, (%1)" :: "r"(v), "r"(op->addr), "b"(idx) : "memory");
+	} else {
+		asm volatile("movq %0, (%1)" :: "r"(v), "r"(op->addr), "b"(idx) : "memory");
 	}
 	return v;
+}
+
+/* #GP on an MSR KVM does not know is the expected answer: both are "safe". */
+static uint64_t exec_msr(const struct iofuzz_op *op, uint64_t idx)
+{
+	uint64_t v = op->value;
+	uint32_t lo, hi;
+
+	if (op->type == IOF_MSR_RD) {
+		asm volatile(ASM_SAFE("rdmsr") : "=a"(lo), "=d"(hi)
+			     : "c"((uint32_t)op->addr), "b"(idx) : "memory");
+		return lo | (uint64_t)hi << 32;
+	}
+	asm volatile(ASM_SAFE("wrmsr") :: "a"((uint32_t)v), "d"((uint32_t)(v >> 32)),
+		     "c"((uint32_t)op->addr), "b"(idx) : "memory");
+	return v;
+}
+
+static uint64_t exec_op(const struct iofuzz_op *op, uint64_t idx)
+{
+	switch (op->type) {
+	case IOF_IN:
+	case IOF_OUT:
+		return exec_pio(op, idx);
+	case IOF_INS:
+	case IOF_OUTS:
+		return exec_string(op, idx);
+	case IOF_MMIO_RD:
+	case IOF_MMIO_WR:
+		return exec_mmio(op, idx);
+	case IOF_MSR_RD:
+	case IOF_MSR_WR:
+		return exec_msr(op, idx);
+	default:
+		return op->value;
+	}
 }
 
 void iofuzz_guest_main(struct iofuzz_plan *plan, struct iofuzz_shared *sh)
@@ -303,11 +333,11 @@ void iofuzz_guest_main(struct iofuzz_plan *plan, struct iofuzz_shared *sh)
 	for (;;) {
 		uint64_t a[UCALL_MAX_ARGS] = { done, hash };
 
-		__guest_ucall_regs(IOFUZZ_UCALL_LIFE_DONE, __FILE__, __LINE__, 2, a);
+		guest_ucall_regs(IOFUZZ_UCALL_LIFE_DONE, __FILE__, __LINE__, 2, a);
 	}
 }
 
-/* ---- entry of the host-compiled op stream (lib/iofuzz.c, "JIT") ---- */
+/* ---- entry of the host-compiled op stream (lib/iofuzz/jit.c, "JIT") ---- */
 
 static void jit_gp(struct ex_regs *regs)
 {

@@ -26,7 +26,7 @@ static uint64_t *pt_entry(uint64_t table, uint64_t va, int level)
 	return (uint64_t *)(uintptr_t)table + ((va >> (12 + 9 * level)) & 511);
 }
 
-uint64_t *mce_guest_pte(uint64_t va)
+uint64_t *guest_mce_pte(uint64_t va)
 {
 	uint64_t table = get_cr3() & PTE_ADDR_MASK;
 
@@ -111,7 +111,7 @@ static void memory_failure(struct mce_event *ev, uint64_t gpa)
 
 		if (!va)
 			continue;
-		pte = mce_guest_pte(va);
+		pte = guest_mce_pte(va);
 		if (!pte || (*pte & PTE_ADDR_MASK) != gpa)
 			continue;
 		if (!mce_guest.nr_spare)
@@ -208,14 +208,14 @@ static void mce_handler(struct ex_regs *regs)
 	wrmsr(MSR_IA32_MCG_STATUS, 0);
 }
 
-void mce_guest_init(void)
+void guest_mce_init(void)
 {
 	mce_guest.mcg_cap = rdmsr(MSR_IA32_MCG_CAP);
 	guest_install_handler(MC_VECTOR, mce_handler);
 	set_cr4(get_cr4() | X86_CR4_MCE);
 }
 
-unsigned int mce_guest_poll(void)
+unsigned int guest_mce_poll(void)
 {
 	uint64_t mcg_cap = rdmsr(MSR_IA32_MCG_CAP);
 	unsigned int banks = mcg_cap & MCG_CAP_COUNT_MASK, n = 0;

@@ -12,7 +12,7 @@ enum nested_vendor nested_current_vendor;
 static bool vmx_launched;
 static struct vmx_gprs vmx_regs;
 
-enum nested_vendor nested_vendor(void)
+enum nested_vendor guest_nested_vendor(void)
 {
 	if (svm_supported())
 		return NESTED_SVM;
@@ -21,7 +21,7 @@ enum nested_vendor nested_vendor(void)
 	return NESTED_NONE;
 }
 
-const char *nested_exit_name(enum nested_exit e)
+const char *guest_nested_exit_name(enum nested_exit e)
 {
 	static const char *const names[] = {
 		"CPUID", "HLT", "IO", "MSR", "HYPERCALL", "SHUTDOWN", "NPF", "EXCEPTION",
@@ -31,7 +31,7 @@ const char *nested_exit_name(enum nested_exit e)
 	return e <= NESTED_EXIT_OTHER ? names[e] : "?";
 }
 
-const char *nested_exit_str(struct nested *n, char *buf, size_t len)
+const char *guest_nested_exit_str(struct nested *n, char *buf, size_t len)
 {
 	if (n->vendor == NESTED_SVM) {
 		struct vmcb *vmcb = (struct vmcb *)(uintptr_t)n->pages->svm.vmcb;
@@ -49,14 +49,14 @@ static struct vmcb *vmcb_of(struct nested *n)
 	return (struct vmcb *)(uintptr_t)n->pages->svm.vmcb;
 }
 
-void nested_init(struct nested *n, struct nested_pages *pages, void (*l2)(void))
+void guest_nested_init(struct nested *n, struct nested_pages *pages, void (*l2)(void))
 {
 	uint8_t vec;
 	enum vmx_status s;
 
 	memset(n, 0, sizeof(*n));
 	n->pages = pages;
-	n->vendor = nested_vendor();
+	n->vendor = guest_nested_vendor();
 	nested_current_vendor = n->vendor;
 	n->pool_next = pages->pool;
 	switch (n->vendor) {
@@ -72,7 +72,7 @@ void nested_init(struct nested *n, struct nested_pages *pages, void (*l2)(void))
 		memset(&vmx_regs, 0, sizeof(vmx_regs));
 		break;
 	default:
-		GUEST_FAIL("nested_init: the guest's CPUID has neither SVM nor VMX");
+		GUEST_FAIL("guest_nested_init: the guest's CPUID has neither SVM nor VMX");
 	}
 }
 
@@ -139,14 +139,14 @@ static enum nested_exit vmx_decode(struct nested *n, uint32_t reason)
 	return NESTED_EXIT_OTHER;
 }
 
-enum nested_exit nested_run(struct nested *n)
+enum nested_exit guest_nested_run_at(struct nested *n, const char *file, unsigned int line)
 {
 	enum vmx_status s;
 	uint32_t reason;
 
 	if (n->vendor == NESTED_SVM) {
 		svm_run(n->pages->svm.vmcb, &n->gprs);
-		/* A flush asked for by nested_tdp_set_present() is done: one VMRUN only. */
+		/* A flush asked for by guest_nested_tdp_set_present() is done: one VMRUN only. */
 		vmcb_of(n)->control.tlb_ctl = 0;
 		return svm_decode(n);
 	}
@@ -156,9 +156,9 @@ enum nested_exit nested_run(struct nested *n)
 
 		if (s == VMX_FAIL_VALID)
 			__vmread(VM_INSTRUCTION_ERROR, &err, NULL);
-		GUEST_FAIL("%s: %s, VM-instruction error %lu (%s)",
-			   vmx_launched ? "VMRESUME" : "VMLAUNCH", vmx_status_name(s), err,
-			   vmx_insn_error_name(err));
+		guest_abort(file, line, "%s: %s, VM-instruction error %lu (%s)",
+			    vmx_launched ? "VMRESUME" : "VMLAUNCH", vmx_status_name(s), err,
+			    vmx_insn_error_name(err));
 	}
 	/*
 	 * A VMCS is "launched" only by a VM entry that succeeds (SDM vol. 3C
@@ -171,7 +171,7 @@ enum nested_exit nested_run(struct nested *n)
 	return vmx_decode(n, reason);
 }
 
-void nested_skip(struct nested *n, unsigned int len)
+void guest_nested_skip(struct nested *n, unsigned int len)
 {
 	if (n->vendor == NESTED_SVM) {
 		struct vmcb *vmcb = vmcb_of(n);
@@ -188,7 +188,7 @@ void nested_skip(struct nested *n, unsigned int len)
 	}
 }
 
-void nested_intercept(struct nested *n, enum nested_intercept what, uint64_t arg)
+void guest_nested_intercept(struct nested *n, enum nested_intercept what, uint64_t arg)
 {
 	if (n->vendor == NESTED_SVM) {
 		struct vmcb *vmcb = vmcb_of(n);
@@ -251,17 +251,17 @@ void nested_intercept(struct nested *n, enum nested_intercept what, uint64_t arg
 	}
 }
 
-uint64_t nested_l2_rax(struct nested *n)
+uint64_t guest_nested_l2_rax(struct nested *n)
 {
 	return n->vendor == NESTED_SVM ? vmcb_of(n)->save.rax : vmx_regs.rax;
 }
 
-uint64_t nested_l2_rip(struct nested *n)
+uint64_t guest_nested_l2_rip(struct nested *n)
 {
 	return n->vendor == NESTED_SVM ? vmcb_of(n)->save.rip : vmread(GUEST_RIP);
 }
 
-void nested_l2_set_msr_result(struct nested *n, uint64_t value)
+void guest_nested_l2_set_msr_result(struct nested *n, uint64_t value)
 {
 	if (n->vendor == NESTED_SVM) {
 		vmcb_of(n)->save.rax = (uint32_t)value;
@@ -272,7 +272,7 @@ void nested_l2_set_msr_result(struct nested *n, uint64_t value)
 	}
 }
 
-uint64_t nested_alloc_page(struct nested *n)
+uint64_t guest_nested_alloc_page(struct nested *n)
 {
 	uint64_t pa = n->pool_next;
 
@@ -288,9 +288,9 @@ uint64_t nested_alloc_page(struct nested *n)
 /* Nested walks are user accesses (APM 15.25.5). */
 #define NPT_FLAGS	(PTE_PRESENT | PTE_WRITABLE | PTE_USER)
 
-const char *nested_tdp_unsupported(void)
+const char *guest_nested_tdp_unsupported(void)
 {
-	switch (nested_vendor()) {
+	switch (guest_nested_vendor()) {
 	case NESTED_SVM:
 		return svm_features() & SVM_FEAT_NPT ? NULL :
 			"SVM without nested paging (CPUID 0x8000000A EDX.NP = 0)";
@@ -307,7 +307,7 @@ static uint64_t tdp_table_bits(struct nested *n)
 	return n->vendor == NESTED_SVM ? NPT_FLAGS : EPT_RWX;
 }
 
-uint64_t nested_tdp_leaf_bits(struct nested *n)
+uint64_t guest_nested_tdp_leaf_bits(struct nested *n)
 {
 	return n->vendor == NESTED_SVM ? NPT_FLAGS : EPT_RWX | EPT_MT_WB;
 }
@@ -315,7 +315,7 @@ uint64_t nested_tdp_leaf_bits(struct nested *n)
 /* Bit 7 is PS in a long-mode PDE and in an EPT PDE alike (APM 5.3.4, SDM table 28-4). */
 static uint64_t tdp_2m_bits(struct nested *n)
 {
-	return nested_tdp_leaf_bits(n) | PTE_LARGE;
+	return guest_nested_tdp_leaf_bits(n) | PTE_LARGE;
 }
 
 static bool tdp_present(struct nested *n, uint64_t e)
@@ -328,18 +328,18 @@ static uint64_t vmx_eptp(struct nested *n)
 	return n->tdp_root | EPTP_WB_4LEVEL;
 }
 
-void nested_tdp_enable(struct nested *n)
+void guest_nested_tdp_enable(struct nested *n)
 {
-	const char *why = nested_tdp_unsupported();
+	const char *why = guest_nested_tdp_unsupported();
 	uint64_t *pml4, *pdpt, secondary;
 
 	if (why)
-		GUEST_FAIL("nested_tdp_enable: %s (check nested_tdp_unsupported() first)", why);
-	pml4 = (uint64_t *)(uintptr_t)nested_alloc_page(n);
-	pdpt = (uint64_t *)(uintptr_t)nested_alloc_page(n);
+		GUEST_FAIL("guest_nested_tdp_enable: %s (check guest_nested_tdp_unsupported() first)", why);
+	pml4 = (uint64_t *)(uintptr_t)guest_nested_alloc_page(n);
+	pdpt = (uint64_t *)(uintptr_t)guest_nested_alloc_page(n);
 	pml4[0] = (uintptr_t)pdpt | tdp_table_bits(n);
 	for (uint64_t gb = 0; gb < NESTED_TDP_SIZE >> 30; gb++) {
-		uint64_t *pd = (uint64_t *)(uintptr_t)nested_alloc_page(n);
+		uint64_t *pd = (uint64_t *)(uintptr_t)guest_nested_alloc_page(n);
 
 		pdpt[gb] = (uintptr_t)pd | tdp_table_bits(n);
 		for (uint64_t i = 0; i < 512; i++)
@@ -364,35 +364,35 @@ void nested_tdp_enable(struct nested *n)
 		GUEST_FAIL("enable-EPT did not stick in the secondary controls");
 }
 
-uint64_t *nested_tdp_pte(struct nested *n, uint64_t gpa)
+uint64_t *guest_nested_tdp_pte(struct nested *n, uint64_t gpa)
 {
 	uint64_t *table = (uint64_t *)(uintptr_t)n->tdp_root, *pde;
 
 	if (!n->tdp_root || gpa >= NESTED_TDP_SIZE)
-		GUEST_FAIL("nested_tdp_pte(0x%lx): %s", gpa,
+		GUEST_FAIL("guest_nested_tdp_pte(0x%lx): %s", gpa,
 			   n->tdp_root ? "beyond the identity map" :
-			   "nested_tdp_enable() not called");
+			   "guest_nested_tdp_enable() not called");
 	table = (uint64_t *)(uintptr_t)(table[0] & PTE_ADDR_MASK);
 	table = (uint64_t *)(uintptr_t)(table[gpa >> 30] & PTE_ADDR_MASK);
 	pde = &table[(gpa >> 21) & 511];
 	if (*pde & PTE_LARGE) {
 		/* Split the 2 MiB page into 512 4 KiB pages with the same rights. */
-		uint64_t *pt = (uint64_t *)(uintptr_t)nested_alloc_page(n);
+		uint64_t *pt = (uint64_t *)(uintptr_t)guest_nested_alloc_page(n);
 		uint64_t base = *pde & PTE_ADDR_MASK & ~0x1fffffULL;
 
 		for (uint64_t i = 0; i < 512; i++)
-			pt[i] = (base + (i << 12)) | nested_tdp_leaf_bits(n);
+			pt[i] = (base + (i << 12)) | guest_nested_tdp_leaf_bits(n);
 		*pde = (uintptr_t)pt | tdp_table_bits(n);
 	}
 	return &((uint64_t *)(uintptr_t)(*pde & PTE_ADDR_MASK))[(gpa >> 12) & 511];
 }
 
-void nested_tdp_set_present(struct nested *n, uint64_t gpa, bool present)
+void guest_nested_tdp_set_present(struct nested *n, uint64_t gpa, bool present)
 {
-	uint64_t *pte = nested_tdp_pte(n, gpa);
+	uint64_t *pte = guest_nested_tdp_pte(n, gpa);
 	bool was = tdp_present(n, *pte);
 
-	*pte = present ? (gpa & ~0xfffULL) | nested_tdp_leaf_bits(n) : 0;
+	*pte = present ? (gpa & ~0xfffULL) | guest_nested_tdp_leaf_bits(n) : 0;
 	if (!was || present)
 		return;		/* absent entries are not cached: nothing stale */
 	/* Taken away: flush what L2 may have cached (APM 15.16.1; SDM 28.3.3.4). */

@@ -157,6 +157,135 @@ static int parse_num(const char **p)
 	return n;
 }
 
+/* What a conversion specification says besides the conversion itself. */
+struct spec {
+	int flags, width, prec;		/* prec < 0: none */
+	enum length len;
+};
+
+/*
+ * Parse the flags, width, precision and length of a conversion
+ * specification; p is just past the '%'.  Returns where the conversion
+ * character is (or the terminating NUL).
+ */
+static const char *parse_spec(const char *p, va_list *ap, struct spec *sp)
+{
+	*sp = (struct spec){ .prec = -1, .len = L_NONE };
+
+	for (;; p++) {
+		if (*p == '-')
+			sp->flags |= F_MINUS;
+		else if (*p == '0')
+			sp->flags |= F_ZERO;
+		else if (*p == '#')
+			sp->flags |= F_HASH;
+		else if (*p == '+')
+			sp->flags |= F_PLUS;
+		else if (*p == ' ')
+			sp->flags |= F_SPACE;
+		else
+			break;
+	}
+
+	if (*p == '*') {
+		sp->width = va_arg(*ap, int);
+		/* A negative width argument is a '-' flag (C11 7.21.6.1p5). */
+		if (sp->width < 0) {
+			sp->flags |= F_MINUS;
+			sp->width = sp->width == INT32_MIN ? INT32_MAX : -sp->width;
+		}
+		p++;
+	} else {
+		sp->width = parse_num(&p);
+	}
+
+	if (*p == '.') {
+		p++;
+		if (*p == '*') {
+			sp->prec = va_arg(*ap, int);
+			if (sp->prec < 0)
+				sp->prec = -1;	/* as if omitted */
+			p++;
+		} else {
+			sp->prec = parse_num(&p);
+		}
+	}
+
+	switch (*p) {
+	case 'h':
+	case 'l': {
+		/* hh and ll: the letter doubled. */
+		bool twice = p[1] == p[0];
+
+		if (*p == 'h')
+			sp->len = twice ? L_HH : L_H;
+		else
+			sp->len = twice ? L_LL : L_L;
+		p += twice ? 2 : 1;
+		break;
+	}
+	case 'z': sp->len = L_Z; p++; break;
+	case 't': sp->len = L_T; p++; break;
+	case 'j': sp->len = L_J; p++; break;
+	}
+	return p;
+}
+
+/* Output one conversion; false if conv is not one this printf supports. */
+static bool put_conversion(struct out *o, char conv, const struct spec *sp, va_list *ap)
+{
+	int flags = sp->flags, width = sp->width, prec = sp->prec;
+	uint64_t u;
+	int64_t s;
+	char c;
+
+	switch (conv) {
+	case 'd':
+	case 'i':
+		s = get_signed(ap, sp->len);
+		u = s < 0 ? -(uint64_t)s : (uint64_t)s;
+		put_int(o, u, s < 0, 10, false, flags, width, prec, conv);
+		break;
+	case 'u':
+		put_int(o, get_unsigned(ap, sp->len), false, 10, false, flags, width, prec, 'u');
+		break;
+	case 'x':
+	case 'X':
+		put_int(o, get_unsigned(ap, sp->len), false, 16, conv == 'X', flags, width, prec,
+			'x');
+		break;
+	case 'o':
+		put_int(o, get_unsigned(ap, sp->len), false, 8, false, flags, width, prec, 'o');
+		break;
+	case 'p':
+		u = (uintptr_t)va_arg(*ap, void *);
+		if (!u)
+			put_padded(o, "(nil)", 5, flags, width);
+		else
+			put_int(o, u, false, 16, false, flags & ~F_HASH, width, prec, 'p');
+		break;
+	case 's': {
+		const char *str = va_arg(*ap, const char *);
+
+		/* glibc prints "(null)" only when the precision allows all of it. */
+		if (!str)
+			str = (prec < 0 || prec >= 6) ? "(null)" : "";
+		put_padded(o, str, str_len(str, prec), flags, width);
+		break;
+	}
+	case 'c':
+		c = (char)va_arg(*ap, int);
+		put_padded(o, &c, 1, flags, width);
+		break;
+	case '%':
+		put(o, '%');
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
 int guest_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
 {
 	struct out o = { .buf = buf, .size = size };
@@ -168,130 +297,21 @@ int guest_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap_in)
 
 	while (*p) {
 		const char *start = p;
-		int flags = 0, width = 0, prec = -1;
-		enum length len = L_NONE;
-		uint64_t u;
-		int64_t s;
-		char c;
+		struct spec sp;
 
 		if (*p != '%') {
 			put(&o, *p++);
 			continue;
 		}
-		p++;
-
-		for (;; p++) {
-			if (*p == '-')
-				flags |= F_MINUS;
-			else if (*p == '0')
-				flags |= F_ZERO;
-			else if (*p == '#')
-				flags |= F_HASH;
-			else if (*p == '+')
-				flags |= F_PLUS;
-			else if (*p == ' ')
-				flags |= F_SPACE;
-			else
-				break;
-		}
-
-		if (*p == '*') {
-			width = va_arg(ap, int);
-			/* A negative width argument is a '-' flag (C11 7.21.6.1p5). */
-			if (width < 0) {
-				flags |= F_MINUS;
-				width = width == INT32_MIN ? INT32_MAX : -width;
-			}
-			p++;
-		} else {
-			width = parse_num(&p);
-		}
-
-		if (*p == '.') {
-			p++;
-			if (*p == '*') {
-				prec = va_arg(ap, int);
-				if (prec < 0)
-					prec = -1;	/* as if omitted */
-				p++;
-			} else {
-				prec = parse_num(&p);
-			}
-		}
-
-		switch (*p) {
-		case 'h':
-			len = L_H;
-			if (*++p == 'h') {
-				len = L_HH;
-				p++;
-			}
-			break;
-		case 'l':
-			len = L_L;
-			if (*++p == 'l') {
-				len = L_LL;
-				p++;
-			}
-			break;
-		case 'z': len = L_Z; p++; break;
-		case 't': len = L_T; p++; break;
-		case 'j': len = L_J; p++; break;
-		}
-
-		switch (*p) {
-		case 'd':
-		case 'i':
-			s = get_signed(&ap, len);
-			u = s < 0 ? -(uint64_t)s : (uint64_t)s;
-			put_int(&o, u, s < 0, 10, false, flags, width, prec, *p);
-			break;
-		case 'u':
-			put_int(&o, get_unsigned(&ap, len), false, 10, false, flags,
-				width, prec, 'u');
-			break;
-		case 'x':
-		case 'X':
-			put_int(&o, get_unsigned(&ap, len), false, 16, *p == 'X',
-				flags, width, prec, 'x');
-			break;
-		case 'o':
-			put_int(&o, get_unsigned(&ap, len), false, 8, false, flags,
-				width, prec, 'o');
-			break;
-		case 'p':
-			u = (uintptr_t)va_arg(ap, void *);
-			if (!u)
-				put_padded(&o, "(nil)", 5, flags, width);
-			else
-				put_int(&o, u, false, 16, false, flags & ~F_HASH,
-					width, prec, 'p');
-			break;
-		case 's': {
-			const char *str = va_arg(ap, const char *);
-
-			/* glibc prints "(null)" only when the precision allows all of it. */
-			if (!str)
-				str = (prec < 0 || prec >= 6) ? "(null)" : "";
-			put_padded(&o, str, str_len(str, prec), flags, width);
-			break;
-		}
-		case 'c':
-			c = (char)va_arg(ap, int);
-			put_padded(&o, &c, 1, flags, width);
-			break;
-		case '%':
-			put(&o, '%');
-			break;
-		case '\0':
+		p = parse_spec(p + 1, &ap, &sp);
+		if (!*p) {
 			/* A lone '%' at the end: print what was there. */
 			put_str(&o, start, p - start);
 			continue;
-		default:
-			/* Unsupported conversion: print it as written. */
-			put_str(&o, start, p + 1 - start);
-			break;
 		}
+		/* Unsupported conversion: print it as written. */
+		if (!put_conversion(&o, *p, &sp, &ap))
+			put_str(&o, start, p + 1 - start);
 		p++;
 	}
 

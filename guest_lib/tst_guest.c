@@ -30,7 +30,7 @@ static void report(uint32_t cmd, const char *file, int lineno, int result,
 	res->lineno = lineno;
 	res->file_addr = (uintptr_t)file;
 	guest_vsnprintf(res->message, sizeof(res->message), fmt, ap);
-	__guest_ucall_msg(cmd, file, lineno, 1, args, res->message);
+	guest_ucall_msg(cmd, file, lineno, 1, args, res->message);
 }
 
 void tst_res_(const char *file, int lineno, int result, const char *fmt, ...)

@@ -16,7 +16,7 @@ void guest_ucall(uint32_t cmd, const char *file, unsigned int line,
 		nargs = UCALL_MAX_ARGS;
 	for (unsigned int i = 0; i < nargs; i++)
 		a[i] = args[i];
-	__guest_ucall_msg(cmd, file, line, nargs, a, NULL);
+	guest_ucall_msg(cmd, file, line, nargs, a, NULL);
 }
 
 static void guest_vucall_fmt(uint32_t cmd, const char *file, unsigned int line,
@@ -26,7 +26,7 @@ static void guest_vucall_fmt(uint32_t cmd, const char *file, unsigned int line,
 	char buf[UCALL_BUFFER_LEN];
 
 	guest_vsnprintf(buf, sizeof(buf), fmt, ap);
-	__guest_ucall_msg(cmd, file, line, 0, none, buf);
+	guest_ucall_msg(cmd, file, line, 0, none, buf);
 }
 
 void guest_ucall_fmt(uint32_t cmd, const char *file, unsigned int line, const char *fmt, ...)

@@ -253,35 +253,36 @@ enum vmx_status __vmwrite(uint64_t field, uint64_t value, uint8_t *vector)
 	return vmx_status(cf, zf, vector);
 }
 
-static void vmx_fail(const char *insn, uint64_t field, enum vmx_status s, uint8_t vector)
+static void vmx_fail(const char *file, unsigned int line, const char *insn, uint64_t field,
+		     enum vmx_status s, uint8_t vector)
 {
 	uint64_t err = 0;
 
 	if (s == VMX_FAIL_VALID)
 		__vmread(VM_INSTRUCTION_ERROR, &err, NULL);
-	GUEST_FAIL("%s(field 0x%lx): %s, VM-instruction error %lu (%s), vector %u", insn, field,
-		   vmx_status_name(s), err, s == VMX_FAIL_VALID ? vmx_insn_error_name(err) : "-",
-		   vector);
+	guest_abort(file, line, "%s(field 0x%lx): %s, VM-instruction error %lu (%s), vector %u",
+		    insn, field, vmx_status_name(s), err,
+		    s == VMX_FAIL_VALID ? vmx_insn_error_name(err) : "-", vector);
 }
 
-uint64_t vmread(uint64_t field)
+uint64_t vmread_at(uint64_t field, const char *file, unsigned int line)
 {
 	uint64_t v;
 	uint8_t vec;
 	enum vmx_status s = __vmread(field, &v, &vec);
 
 	if (s != VMX_OK)
-		vmx_fail("VMREAD", field, s, vec);
+		vmx_fail(file, line, "VMREAD", field, s, vec);
 	return v;
 }
 
-void vmwrite(uint64_t field, uint64_t value)
+void vmwrite_at(uint64_t field, uint64_t value, const char *file, unsigned int line)
 {
 	uint8_t vec;
 	enum vmx_status s = __vmwrite(field, value, &vec);
 
 	if (s != VMX_OK)
-		vmx_fail("VMWRITE", field, s, vec);
+		vmx_fail(file, line, "VMWRITE", field, s, vec);
 }
 
 /*
@@ -404,24 +405,32 @@ static struct seg seg_from_gdt(uint16_t sel)
 	vmwrite(GUEST_##name##_BASE, __s.base);					\
 } while (0)
 
-void vmx_init_vmcs(const struct vmx_pages *p, void *entry, uint64_t stack_top)
-{
+/* L1's own segment selectors and descriptor tables: both the host and the guest state. */
+struct l1_state {
 	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gdtr, idtr;
 	uint16_t cs, ss, ds, es, tr;
+};
+
+/* Make p->vmcs current and clear, with empty I/O and MSR bitmaps. */
+static void vmcs_load(const struct vmx_pages *p)
+{
 	uint8_t vec;
 	enum vmx_status s;
 
 	*(uint32_t *)(uintptr_t)p->vmcs = VMX_BASIC_REVISION(rdmsr(MSR_IA32_VMX_BASIC));
 	s = __vmclear(p->vmcs, &vec);
 	if (s != VMX_OK)
-		vmx_fail("VMCLEAR", 0, s, vec);
+		vmx_fail(__FILE__, __LINE__, "VMCLEAR", 0, s, vec);
 	s = __vmptrld(p->vmcs, &vec);
 	if (s != VMX_OK)
-		vmx_fail("VMPTRLD", 0, s, vec);
+		vmx_fail(__FILE__, __LINE__, "VMPTRLD", 0, s, vec);
 	memset((void *)(uintptr_t)p->io_bitmap_a, 0, 4096);
 	memset((void *)(uintptr_t)p->io_bitmap_b, 0, 4096);
 	memset((void *)(uintptr_t)p->msr_bitmap, 0, 4096);
+}
 
+static void vmcs_write_controls(const struct vmx_pages *p)
+{
 	vmwrite(PIN_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(MSR_IA32_VMX_PINBASED_CTLS, 0));
 	vmwrite(CPU_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(MSR_IA32_VMX_PROCBASED_CTLS,
 		CPU_BASED_USE_IO_BITMAPS | CPU_BASED_USE_MSR_BITMAPS));
@@ -440,47 +449,50 @@ void vmx_init_vmcs(const struct vmx_pages *p, void *entry, uint64_t stack_top)
 	vmwrite(IO_BITMAP_B, p->io_bitmap_b);
 	vmwrite(MSR_BITMAP, p->msr_bitmap);
 	vmwrite(VMCS_LINK_POINTER, ~0ULL);
+}
 
-	/* Host state: L1 as it is now (24.5, checks in 26.2.2-26.2.4). */
-	asm volatile("mov %%cs, %0; mov %%ss, %1; mov %%ds, %2; mov %%es, %3; str %4"
-		     : "=r"(cs), "=r"(ss), "=r"(ds), "=r"(es), "=r"(tr));
-	asm volatile("sgdt %0; sidt %1" : "=m"(gdtr), "=m"(idtr));
+/* Host state: L1 as it is now (24.5, checks in 26.2.2-26.2.4). */
+static void vmcs_write_host_state(const struct l1_state *l1)
+{
 	vmwrite(HOST_CR0, get_cr0());
 	vmwrite(HOST_CR3, get_cr3());
 	vmwrite(HOST_CR4, get_cr4());
-	vmwrite(HOST_CS_SELECTOR, cs);
-	vmwrite(HOST_SS_SELECTOR, ss);
-	vmwrite(HOST_DS_SELECTOR, ds);
-	vmwrite(HOST_ES_SELECTOR, es);
+	vmwrite(HOST_CS_SELECTOR, l1->cs);
+	vmwrite(HOST_SS_SELECTOR, l1->ss);
+	vmwrite(HOST_DS_SELECTOR, l1->ds);
+	vmwrite(HOST_ES_SELECTOR, l1->es);
 	vmwrite(HOST_FS_SELECTOR, 0);
 	vmwrite(HOST_GS_SELECTOR, 0);
-	vmwrite(HOST_TR_SELECTOR, tr);
+	vmwrite(HOST_TR_SELECTOR, l1->tr);
 	vmwrite(HOST_FS_BASE, rdmsr(MSR_FS_BASE));
 	vmwrite(HOST_GS_BASE, rdmsr(MSR_GS_BASE));
-	vmwrite(HOST_TR_BASE, seg_from_gdt(tr).base);
-	vmwrite(HOST_GDTR_BASE, gdtr.base);
-	vmwrite(HOST_IDTR_BASE, idtr.base);
+	vmwrite(HOST_TR_BASE, seg_from_gdt(l1->tr).base);
+	vmwrite(HOST_GDTR_BASE, l1->gdtr.base);
+	vmwrite(HOST_IDTR_BASE, l1->idtr.base);
 	vmwrite(HOST_IA32_EFER, rdmsr(MSR_EFER));
 	vmwrite(HOST_IA32_PAT, rdmsr(MSR_IA32_CR_PAT));
 	vmwrite(HOST_IA32_SYSENTER_CS, 0);
 	vmwrite(HOST_IA32_SYSENTER_ESP, 0);
 	vmwrite(HOST_IA32_SYSENTER_EIP, 0);
+}
 
-	/* Guest state: the same, entering at entry on its own stack (24.4, 26.3.1). */
-	GUEST_SEG(CS, cs);
-	GUEST_SEG(SS, ss);
-	GUEST_SEG(DS, ds);
-	GUEST_SEG(ES, es);
+/* Guest state: the same, entering at entry on its own stack (24.4, 26.3.1). */
+static void vmcs_write_guest_state(const struct l1_state *l1, void *entry, uint64_t stack_top)
+{
+	GUEST_SEG(CS, l1->cs);
+	GUEST_SEG(SS, l1->ss);
+	GUEST_SEG(DS, l1->ds);
+	GUEST_SEG(ES, l1->es);
 	GUEST_SEG(FS, 0);
 	GUEST_SEG(GS, 0);
 	GUEST_SEG(LDTR, 0);
-	GUEST_SEG(TR, tr);
+	GUEST_SEG(TR, l1->tr);
 	vmwrite(GUEST_FS_BASE, rdmsr(MSR_FS_BASE));
 	vmwrite(GUEST_GS_BASE, rdmsr(MSR_GS_BASE));
-	vmwrite(GUEST_GDTR_BASE, gdtr.base);
-	vmwrite(GUEST_GDTR_LIMIT, gdtr.limit);
-	vmwrite(GUEST_IDTR_BASE, idtr.base);
-	vmwrite(GUEST_IDTR_LIMIT, idtr.limit);
+	vmwrite(GUEST_GDTR_BASE, l1->gdtr.base);
+	vmwrite(GUEST_GDTR_LIMIT, l1->gdtr.limit);
+	vmwrite(GUEST_IDTR_BASE, l1->idtr.base);
+	vmwrite(GUEST_IDTR_LIMIT, l1->idtr.limit);
 	vmwrite(GUEST_CR0, get_cr0());
 	vmwrite(GUEST_CR3, get_cr3());
 	vmwrite(GUEST_CR4, get_cr4());
@@ -498,12 +510,26 @@ void vmx_init_vmcs(const struct vmx_pages *p, void *entry, uint64_t stack_top)
 	vmwrite(GUEST_SYSENTER_EIP, 0);
 }
 
+void vmx_init_vmcs(const struct vmx_pages *p, void *entry, uint64_t stack_top)
+{
+	struct l1_state l1;
+
+	vmcs_load(p);
+	vmcs_write_controls(p);
+	asm volatile("mov %%cs, %0; mov %%ss, %1; mov %%ds, %2; mov %%es, %3; str %4"
+		     : "=r"(l1.cs), "=r"(l1.ss), "=r"(l1.ds), "=r"(l1.es), "=r"(l1.tr));
+	asm volatile("sgdt %0; sidt %1" : "=m"(l1.gdtr), "=m"(l1.idtr));
+	vmcs_write_host_state(&l1);
+	vmcs_write_guest_state(&l1, entry, stack_top);
+}
+
 /*
  * HOST_RSP is the stack with r on top, HOST_RIP the label after the entry:
  * a VM exit lands there with L2's GPRs live (27.5 restores only RSP, RIP and
  * the host-state fields), so they are stored into r before L1's own
  * callee-saved registers come back from the stack.  A VMfail falls through
- * VMLAUNCH/VMRESUME with the flags telling which.
+ * VMLAUNCH/VMRESUME with the flags telling which.  It is one asm block of
+ * ~80 lines because L2's GPRs must not pass through C between entry and exit.
  */
 uint32_t vmx_run(bool launched, struct vmx_gprs *r, enum vmx_status *status)
 {

@@ -3,11 +3,25 @@
  * Host VM library: /dev/kvm, VMs, memslots, vCPUs, guest page tables and
  * address translation, ucall decoding.
  *
- * Naming: __foo() returns the ioctl result (-1 with errno set on failure)
- * so a test can check an expected error; foo() asserts success and names the
- * ioctl, errno text and caller file:line when it fails.  The checked forms
- * are macros around foo_at(..., file, line), so a failure points at the
- * test line that called foo(), not at the library.
+ * Naming, one convention for the whole library (host and guest):
+ *  - __foo() is the raw call: it returns the result (for an ioctl, -1 with
+ *    errno set on failure) so that a test can check an expected error;
+ *  - foo() is the checked call: it asserts success and, when it fails, names
+ *    what failed (the ioctl, errno text) at the CALLER's file:line.  It is a
+ *    macro around foo_at(..., file, line), which does the work, so a failure
+ *    points at the test line that called foo(), not at the library;
+ *  - foo_at() is for wrappers that pass their own caller's location on.
+ * No function taking a file and line is named __foo.  Functions that only
+ * report a location they are given (test_assert_fail(), kvm_ioctl_fail(),
+ * the guest's guest_abort() and guest_ucall*()) are not checked calls and
+ * take it as their first arguments.  Test bugs the library catches in its
+ * arguments (a bad vector, an unaligned mapping, guest memory exhausted)
+ * assert in the library with a message saying what was wrong.
+ *
+ * Prefixes: host library functions are kvm_*, vm_* and vcpu_*; guest-side
+ * functions (guest_lib/, the guest halves of the headers) are guest_*, or
+ * carry their architecture's name (svm_*, vmx_*, vmread()).  LTP's guest API
+ * in tst_test.h keeps LTP's names (tst_*, kvm_exit(), kvm_rdmsr(), ...).
  *
  * Guest memory model (see lib/vm.c): slot 0 is RAM at GPA 0, identity
  * mapped (GVA == GPA) except page 0, which is left unmapped to catch NULL
@@ -94,8 +108,11 @@ struct kvm_vm {
 int kvm_open_dev(int flags);			/* skips when /dev/kvm is unusable */
 int kvm_dev_fd(void);				/* the process's shared /dev/kvm fd */
 int kvm_vcpu_mmap_size(void);
-int kvm_check_cap(long cap);			/* KVM_CHECK_EXTENSION on /dev/kvm */
-int vm_check_cap(struct kvm_vm *vm, long cap);
+/* KVM_CHECK_EXTENSION on /dev/kvm, and on the VM. */
+int kvm_check_cap_at(long cap, const char *file, unsigned int line);
+#define kvm_check_cap(cap)	kvm_check_cap_at(cap, __FILE__, __LINE__)
+int vm_check_cap_at(struct kvm_vm *vm, long cap, const char *file, unsigned int line);
+#define vm_check_cap(vm, cap)	vm_check_cap_at(vm, cap, __FILE__, __LINE__)
 int __vm_enable_cap(struct kvm_vm *vm, uint32_t cap, uint64_t arg0);
 void vm_enable_cap_at(struct kvm_vm *vm, uint32_t cap, uint64_t arg0, const char *file,
 		      unsigned int line);
@@ -125,22 +142,20 @@ kvm_ioctl_fail(const char *file, unsigned int line, const char *ioctl_name, int 
  * name is the ioctl's name as a string: it must be stringified (#cmd) by the
  * outermost macro, before the preprocessor expands KVM_FOO to its number.
  */
-#define __kvm_ioctl_named_at(fd, cmd, arg, name, what, file, line) ({		\
+#define kvm_ioctl_named_at(fd, cmd, arg, name, what, file, line) ({		\
 	int __r = ioctl(fd, cmd, arg);						\
 	if (__r < 0)								\
 		kvm_ioctl_fail(file, line, name, __r, errno, "%s", what);	\
 	__r;									\
 })
-#define __kvm_ioctl_checked(fd, cmd, arg, what)					\
-	__kvm_ioctl_named_at(fd, cmd, arg, #cmd, what, __FILE__, __LINE__)
 #define __vm_ioctl(vm, cmd, arg)	ioctl((vm)->fd, cmd, arg)
 #define vm_ioctl(vm, cmd, arg)							\
-	__kvm_ioctl_named_at((vm)->fd, cmd, arg, #cmd, "vm ioctl", __FILE__, __LINE__)
+	kvm_ioctl_named_at((vm)->fd, cmd, arg, #cmd, "vm ioctl", __FILE__, __LINE__)
 #define __vcpu_ioctl(vcpu, cmd, arg)	ioctl((vcpu)->fd, cmd, arg)
 #define vcpu_ioctl(vcpu, cmd, arg)						\
-	__kvm_ioctl_named_at((vcpu)->fd, cmd, arg, #cmd, "vcpu ioctl", __FILE__, __LINE__)
+	kvm_ioctl_named_at((vcpu)->fd, cmd, arg, #cmd, "vcpu ioctl", __FILE__, __LINE__)
 #define kvm_ioctl(fd, cmd, arg)							\
-	__kvm_ioctl_named_at(fd, cmd, arg, #cmd, "kvm ioctl", __FILE__, __LINE__)
+	kvm_ioctl_named_at(fd, cmd, arg, #cmd, "kvm ioctl", __FILE__, __LINE__)
 
 /* ---- VMs ---- */
 /*
@@ -222,13 +237,19 @@ void vm_clear_dirty_log_at(struct kvm_vm *vm, uint32_t slot, void *bitmap,
 /* ---- guest physical memory and translation ---- */
 uint64_t vm_phys_alloc(struct kvm_vm *vm, unsigned int npages);	/* zeroed pages */
 uint64_t vm_phys_alloc_low(struct kvm_vm *vm, unsigned int npages);	/* below the ELF */
-void *__addr_gpa2hva(struct kvm_vm *vm, uint64_t gpa);	/* NULL if unbacked */
-void *addr_gpa2hva(struct kvm_vm *vm, uint64_t gpa);
+/* The __ forms return NULL or false where nothing translates; the others assert. */
+void *__addr_gpa2hva(struct kvm_vm *vm, uint64_t gpa);
+void *addr_gpa2hva_at(struct kvm_vm *vm, uint64_t gpa, const char *file, unsigned int line);
+#define addr_gpa2hva(vm, gpa)	addr_gpa2hva_at(vm, gpa, __FILE__, __LINE__)
 bool __addr_hva2gpa(struct kvm_vm *vm, const void *hva, uint64_t *gpa);
-uint64_t addr_hva2gpa(struct kvm_vm *vm, const void *hva);
+uint64_t addr_hva2gpa_at(struct kvm_vm *vm, const void *hva, const char *file,
+			 unsigned int line);
+#define addr_hva2gpa(vm, hva)	addr_hva2gpa_at(vm, hva, __FILE__, __LINE__)
 bool __addr_gva2gpa(struct kvm_vm *vm, uint64_t gva, uint64_t *gpa);
-uint64_t addr_gva2gpa(struct kvm_vm *vm, uint64_t gva);
-void *addr_gva2hva(struct kvm_vm *vm, uint64_t gva);
+uint64_t addr_gva2gpa_at(struct kvm_vm *vm, uint64_t gva, const char *file, unsigned int line);
+#define addr_gva2gpa(vm, gva)	addr_gva2gpa_at(vm, gva, __FILE__, __LINE__)
+void *addr_gva2hva_at(struct kvm_vm *vm, uint64_t gva, const char *file, unsigned int line);
+#define addr_gva2hva(vm, gva)	addr_gva2hva_at(vm, gva, __FILE__, __LINE__)
 
 /* Copy a host global to/from the guest's copy of the same global. */
 #define sync_global_to_guest(vm, g)						\
@@ -287,12 +308,12 @@ static inline int __vcpu_##name##_get(struct kvm_vcpu *v, type *x)		\
 { return __vcpu_ioctl(v, get, x); }						\
 static inline void vcpu_##name##_get_at(struct kvm_vcpu *v, type *x,		\
 					const char *file, unsigned int line)	\
-{ __kvm_ioctl_named_at(v->fd, get, x, #get, "vcpu ioctl", file, line); }	\
+{ kvm_ioctl_named_at(v->fd, get, x, #get, "vcpu ioctl", file, line); }	\
 static inline int __vcpu_##name##_set(struct kvm_vcpu *v, type *x)		\
 { return __vcpu_ioctl(v, set, x); }						\
 static inline void vcpu_##name##_set_at(struct kvm_vcpu *v, type *x,		\
 					const char *file, unsigned int line)	\
-{ __kvm_ioctl_named_at(v->fd, set, x, #set, "vcpu ioctl", file, line); }
+{ kvm_ioctl_named_at(v->fd, set, x, #set, "vcpu ioctl", file, line); }
 DEFINE_VCPU_GET_SET(regs, struct kvm_regs, KVM_GET_REGS, KVM_SET_REGS)
 DEFINE_VCPU_GET_SET(sregs, struct kvm_sregs, KVM_GET_SREGS, KVM_SET_SREGS)
 DEFINE_VCPU_GET_SET(fpu, struct kvm_fpu, KVM_GET_FPU, KVM_SET_FPU)
@@ -329,7 +350,7 @@ static inline int __vcpu_guest_debug_set(struct kvm_vcpu *v, struct kvm_guest_de
 static inline void vcpu_guest_debug_set_at(struct kvm_vcpu *v, struct kvm_guest_debug *d,
 					   const char *file, unsigned int line)
 {
-	__kvm_ioctl_named_at(v->fd, KVM_SET_GUEST_DEBUG, d, "KVM_SET_GUEST_DEBUG", "vcpu ioctl",
+	kvm_ioctl_named_at(v->fd, KVM_SET_GUEST_DEBUG, d, "KVM_SET_GUEST_DEBUG", "vcpu ioctl",
 			     file, line);
 }
 #define vcpu_guest_debug_set(v, ...)						\
@@ -376,8 +397,11 @@ void vm_install_exception_handler(struct kvm_vm *vm, unsigned int vector, void *
 
 /* ---- vCPU threads ---- */
 /* Run fn(vcpu) on a new thread; vcpu_thread_join() asserts it returned. */
-pthread_t vcpu_thread_start(struct kvm_vcpu *vcpu, void (*fn)(struct kvm_vcpu *vcpu));
-void vcpu_thread_join(pthread_t thread);
+pthread_t vcpu_thread_start_at(struct kvm_vcpu *vcpu, void (*fn)(struct kvm_vcpu *vcpu),
+			       const char *file, unsigned int line);
+#define vcpu_thread_start(vcpu, fn)	vcpu_thread_start_at(vcpu, fn, __FILE__, __LINE__)
+void vcpu_thread_join_at(pthread_t thread, const char *file, unsigned int line);
+#define vcpu_thread_join(thread)	vcpu_thread_join_at(thread, __FILE__, __LINE__)
 
 /* ---- exits ---- */
 const char *exit_reason_str(uint32_t reason);
@@ -386,10 +410,10 @@ const char *exit_reason_str(uint32_t reason);
  * match.  VCPU_EXIT_UCALL as "expected" accepts any ucall.
  */
 #define VCPU_EXIT_UCALL	0xffffffffu
-void __vcpu_assert_exit(struct kvm_vcpu *vcpu, uint32_t expected, const char *file,
-			unsigned int line);
+void vcpu_assert_exit_at(struct kvm_vcpu *vcpu, uint32_t expected, const char *file,
+			 unsigned int line);
 #define TEST_ASSERT_KVM_EXIT_REASON(vcpu, expected)				\
-	__vcpu_assert_exit(vcpu, expected, __FILE__, __LINE__)
+	vcpu_assert_exit_at(vcpu, expected, __FILE__, __LINE__)
 /* Print registers, sregs and the exit to stdout as "# " lines. */
 void vcpu_dump(struct kvm_vcpu *vcpu);
 /* "function+0x12" for a guest (= host) code address, from the ELF symbol table. */
@@ -404,17 +428,17 @@ const char *ucall_file(struct kvm_vcpu *vcpu, struct ucall *uc, char *buf, size_
  * Run until the guest makes a ucall other than PRINTF (which is printed).
  * Fails the test on ABORT and on any exit that is not a ucall; returns the cmd.
  */
-uint32_t __vcpu_run_ucall(struct kvm_vcpu *vcpu, struct ucall *uc, const char *file,
-			  unsigned int line);
-#define vcpu_run_ucall(vcpu, uc)	__vcpu_run_ucall(vcpu, uc, __FILE__, __LINE__)
+uint32_t vcpu_run_ucall_at(struct kvm_vcpu *vcpu, struct ucall *uc, const char *file,
+			   unsigned int line);
+#define vcpu_run_ucall(vcpu, uc)	vcpu_run_ucall_at(vcpu, uc, __FILE__, __LINE__)
 /* Run and assert the next ucall is SYNC with the given first argument. */
-void __vcpu_run_expect_sync(struct kvm_vcpu *vcpu, uint64_t arg0, const char *file,
-			    unsigned int line);
+void vcpu_run_expect_sync_at(struct kvm_vcpu *vcpu, uint64_t arg0, const char *file,
+			     unsigned int line);
 #define vcpu_run_expect_sync(vcpu, arg0)					\
-	__vcpu_run_expect_sync(vcpu, arg0, __FILE__, __LINE__)
+	vcpu_run_expect_sync_at(vcpu, arg0, __FILE__, __LINE__)
 /* Run and assert the guest finishes (UCALL_DONE). */
-void __vcpu_run_expect_done(struct kvm_vcpu *vcpu, const char *file, unsigned int line);
-#define vcpu_run_expect_done(vcpu)	__vcpu_run_expect_done(vcpu, __FILE__, __LINE__)
+void vcpu_run_expect_done_at(struct kvm_vcpu *vcpu, const char *file, unsigned int line);
+#define vcpu_run_expect_done(vcpu)	vcpu_run_expect_done_at(vcpu, __FILE__, __LINE__)
 
 /* ---- ELF of this test (lib/elf.c) ---- */
 struct elf_image {

@@ -19,16 +19,21 @@
 
 uint64_t kvm_mce_cap_supported(void);		/* KVM_X86_GET_MCE_CAP_SUPPORTED */
 int __vcpu_setup_mce(struct kvm_vcpu *vcpu, uint64_t mcg_cap);
-void vcpu_setup_mce(struct kvm_vcpu *vcpu, uint64_t mcg_cap);
+void vcpu_setup_mce_at(struct kvm_vcpu *vcpu, uint64_t mcg_cap, const char *file,
+		       unsigned int line);
+#define vcpu_setup_mce(vcpu, mcg_cap)	vcpu_setup_mce_at(vcpu, mcg_cap, __FILE__, __LINE__)
 int __vcpu_inject_mce(struct kvm_vcpu *vcpu, const struct kvm_x86_mce *mce);
-void vcpu_inject_mce(struct kvm_vcpu *vcpu, const struct kvm_x86_mce *mce);
+void vcpu_inject_mce_at(struct kvm_vcpu *vcpu, const struct kvm_x86_mce *mce, const char *file,
+			unsigned int line);
+#define vcpu_inject_mce(vcpu, mce)	vcpu_inject_mce_at(vcpu, mce, __FILE__, __LINE__)
 
 /*
  * The guest's MCG_CAP as KVM applied it, read with KVM_GET_MSRS after
  * KVM_X86_SETUP_MCE: KVM may accept a bit and still not give it to the guest
  * (kvm_amd's svm_setup_mce() keeps bits 8:0 only).
  */
-uint64_t vcpu_mcg_cap(struct kvm_vcpu *vcpu);
+uint64_t vcpu_mcg_cap_at(struct kvm_vcpu *vcpu, const char *file, unsigned int line);
+#define vcpu_mcg_cap(vcpu)	vcpu_mcg_cap_at(vcpu, __FILE__, __LINE__)
 /*
  * Did MCG_SER_P take effect for this vCPU, set up with mcg_cap?  If not,
  * why gets the exact reason (what was set, what was read, and why it is
@@ -48,15 +53,16 @@ void mce_log_event(const struct mce_event *ev);
 
 /* Host VA -> host PFN via /proc/self/pagemap (needs CAP_SYS_ADMIN for the PFN). */
 int __hva_to_pfn(const void *hva, uint64_t *pfn);
-uint64_t hva_to_pfn(const void *hva);
+uint64_t hva_to_pfn_at(const void *hva, const char *file, unsigned int line);
+#define hva_to_pfn(hva)		hva_to_pfn_at(hva, __FILE__, __LINE__)
 
-/* The chain the 2010 suite walked by hand: guest VA -> GPA -> host VA -> host PFN. */
-struct guest_page_chain {
+/* From a guest page to the host page behind it: guest VA -> GPA -> host VA -> host PFN. */
+struct vm_page_chain {
 	uint64_t gva, gpa;
 	void *hva;
 	uint64_t pfn;		/* 0 if pagemap hides it */
 };
-void guest_page_chain(struct kvm_vm *vm, uint64_t gva, struct guest_page_chain *c);
+void vm_page_chain(struct kvm_vm *vm, uint64_t gva, struct vm_page_chain *c);
 
 /*
  * The VMM's SIGBUS path.  vmm_sigbus_install() routes SIGBUS with

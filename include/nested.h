@@ -14,40 +14,40 @@
  *		uint32_t eax = 0, ebx, ecx = 0, edx;
  *
  *		asm volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
- *		nested_hypercall(42);		// VMMCALL or VMCALL: back to L1
+ *		guest_nested_hypercall(42);		// VMMCALL or VMCALL: back to L1
  *	}
  *
  *	static void l1_code(struct nested_pages *pages)
  *	{
  *		struct nested n;
  *
- *		nested_init(&n, pages, l2_code);
- *		nested_intercept(&n, NESTED_INTERCEPT_CPUID, 0);
- *		GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_CPUID);
- *		nested_skip(&n, 2);		// CPUID is 2 bytes
- *		GUEST_ASSERT_EQ(nested_run(&n), NESTED_EXIT_HYPERCALL);
- *		GUEST_ASSERT_EQ(nested_l2_rax(&n), 42);
+ *		guest_nested_init(&n, pages, l2_code);
+ *		guest_nested_intercept(&n, NESTED_INTERCEPT_CPUID, 0);
+ *		GUEST_ASSERT_EQ(guest_nested_run(&n), NESTED_EXIT_CPUID);
+ *		guest_nested_skip(&n, 2);		// CPUID is 2 bytes
+ *		GUEST_ASSERT_EQ(guest_nested_run(&n), NESTED_EXIT_HYPERCALL);
+ *		GUEST_ASSERT_EQ(guest_nested_l2_rax(&n), 42);
  *		GUEST_DONE();
  *	}
  *
- *	KVM_ONE_VCPU_TEST(cpuid_exits, l1_code)
+ *	KVM_VCPU_TEST(cpuid_exits, l1_code)
  *	{
  *		TEST_REQUIRE_NESTED();
  *		vcpu_args_set(vcpu, 1, nested_alloc(vm));
  *		vcpu_run_expect_done(vcpu);
  *	}
  *
- * Nested paging (SVM NPT, VMX EPT) is one call: nested_tdp_enable() gives
+ * Nested paging (SVM NPT, VMX EPT) is one call: guest_nested_tdp_enable() gives
  * L2 an identity map of the first 4 GiB of guest-physical memory and
- * nested_tdp_set_present() takes a page out of it (or puts it back):
+ * guest_nested_tdp_set_present() takes a page out of it (or puts it back):
  *
- *	const char *why = nested_tdp_unsupported();
+ *	const char *why = guest_nested_tdp_unsupported();
  *
  *	if (why)
- *		nested_guest_skip(why);		// the host test SKIPs with it
- *	nested_init(&n, pages, l2_code);
- *	nested_tdp_enable(&n);
- *	nested_tdp_set_present(&n, gpa, false);	// L2's access: NESTED_EXIT_NPF
+ *		guest_nested_skip_test(why);		// the host test SKIPs with it
+ *	guest_nested_init(&n, pages, l2_code);
+ *	guest_nested_tdp_enable(&n);
+ *	guest_nested_tdp_set_present(&n, gpa, false);	// L2's access: NESTED_EXIT_NPF
  *
  * and the host runs L1 with NESTED_RUN_L1(vm, vcpu), which SKIPs for that.
  *
@@ -69,13 +69,18 @@ uint64_t nested_alloc(struct kvm_vm *vm);
 bool kvm_has_nested(const char **why);
 /*
  * Give L1 (the vCPU's guest function) its pages and run it until GUEST_DONE
- * (returns NULL) or nested_guest_skip() (returns its reason).
+ * (returns NULL) or guest_nested_skip_test() (returns its reason).
  */
-const char *nested_run_until_done(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+const char *nested_run_until_done_at(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
+				     const char *file, unsigned int line)
 	__attribute__((warn_unused_result));
-/* Run L1 until it has nested_guest_skip()ped (NULL: it did not), skipping SYNCs. */
-const char *nested_run_l1(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+#define nested_run_until_done(vm, vcpu)						\
+	nested_run_until_done_at(vm, vcpu, __FILE__, __LINE__)
+/* Run L1 until it has guest_nested_skip_test()ped (NULL: it did not), skipping SYNCs. */
+const char *nested_run_l1_at(struct kvm_vm *vm, struct kvm_vcpu *vcpu, const char *file,
+			     unsigned int line)
 	__attribute__((warn_unused_result));
+#define nested_run_l1(vm, vcpu)	nested_run_l1_at(vm, vcpu, __FILE__, __LINE__)
 /* In a test body: nested_run_until_done(), and SKIP if L1 asked to. */
 #define NESTED_RUN_L1(vm, vcpu) do {						\
 	const char *__skip = nested_run_until_done(vm, vcpu);			\
@@ -92,8 +97,13 @@ const char *nested_run_l1(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
  * have the same memslots; nested_vm_copy_memory() copies their contents.
  */
 struct nested_vcpu_state;
-struct nested_vcpu_state *nested_vcpu_state_save(struct kvm_vcpu *vcpu);
-void nested_vcpu_state_load(struct kvm_vcpu *vcpu, const struct nested_vcpu_state *st);
+struct nested_vcpu_state *nested_vcpu_state_save_at(struct kvm_vcpu *vcpu, const char *file,
+						    unsigned int line);
+#define nested_vcpu_state_save(vcpu)	nested_vcpu_state_save_at(vcpu, __FILE__, __LINE__)
+void nested_vcpu_state_load_at(struct kvm_vcpu *vcpu, const struct nested_vcpu_state *st,
+			       const char *file, unsigned int line);
+#define nested_vcpu_state_load(vcpu, st)					\
+	nested_vcpu_state_load_at(vcpu, st, __FILE__, __LINE__)
 void nested_vcpu_state_free(struct nested_vcpu_state *st);
 void nested_vm_copy_memory(struct kvm_vm *dst, struct kvm_vm *src);
 
@@ -106,7 +116,7 @@ void nested_vm_copy_memory(struct kvm_vm *dst, struct kvm_vm *src);
 			 "0x80000001 ECX.SVM (needs kvm_amd nested=1)")
 /* A test whose L1 code is l1_fn, run where KVM offers SVM (SKIP elsewhere). */
 #define SVM_TEST(name, l1_fn)							\
-	KVM_ONE_VCPU_TEST(name, l1_fn)						\
+	KVM_VCPU_TEST(name, l1_fn)						\
 	{									\
 		TEST_REQUIRE_SVM();						\
 		NESTED_RUN_L1(vm, vcpu);					\
@@ -116,7 +126,7 @@ void nested_vm_copy_memory(struct kvm_vm *dst, struct kvm_vm *src);
 			 "1 ECX.VMX (needs kvm_intel nested=1)")
 /* A test whose L1 code is l1_fn, run where KVM offers VMX (SKIP elsewhere). */
 #define VMX_TEST(name, l1_fn)							\
-	KVM_ONE_VCPU_TEST(name, l1_fn)						\
+	KVM_VCPU_TEST(name, l1_fn)						\
 	{									\
 		TEST_REQUIRE_VMX();						\
 		NESTED_RUN_L1(vm, vcpu);					\

@@ -71,6 +71,8 @@
 		tst_brk(TCONF, "%s", msg);					\
 	}									\
 	TST_KVM_TEST(name, __tst_tconf_##name)
+/* The guest function of TST_TEST_TCONF(name, msg), for a test that runs it itself. */
+#define TST_TCONF_GUEST(name)	__tst_tconf_##name
 
 #define TST_KVM_TEST(name, guest_main)						\
 KVM_TEST(name)									\

@@ -83,7 +83,7 @@ int kvm_vcpu_mmap_size(void)
 /* System-wide capabilities cannot change while the module is loaded: cache them. */
 #define CAP_CACHE_SIZE 512
 
-int kvm_check_cap(long cap)
+int kvm_check_cap_at(long cap, const char *file, unsigned int line)
 {
 	static int cache[CAP_CACHE_SIZE];	/* value + 1; 0 = not asked yet */
 	int r;
@@ -91,17 +91,19 @@ int kvm_check_cap(long cap)
 	if (cap >= 0 && cap < CAP_CACHE_SIZE && cache[cap])
 		return cache[cap] - 1;
 	r = ioctl(kvm_dev_fd(), KVM_CHECK_EXTENSION, cap);
-	TEST_ASSERT(r >= 0, "KVM_CHECK_EXTENSION(%ld) failed: %s", cap, strerror(errno));
+	if (r < 0)
+		kvm_ioctl_fail(file, line, "KVM_CHECK_EXTENSION", r, errno, "cap %ld", cap);
 	if (cap >= 0 && cap < CAP_CACHE_SIZE)
 		cache[cap] = r + 1;
 	return r;
 }
 
-int vm_check_cap(struct kvm_vm *vm, long cap)
+int vm_check_cap_at(struct kvm_vm *vm, long cap, const char *file, unsigned int line)
 {
 	int r = __vm_ioctl(vm, KVM_CHECK_EXTENSION, (void *)cap);
 
-	TEST_ASSERT(r >= 0, "VM KVM_CHECK_EXTENSION(%ld) failed", cap);
+	if (r < 0)
+		kvm_ioctl_fail(file, line, "KVM_CHECK_EXTENSION", r, errno, "VM, cap %ld", cap);
 	return r;
 }
 

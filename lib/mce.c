@@ -32,16 +32,19 @@ int __vcpu_setup_mce(struct kvm_vcpu *vcpu, uint64_t mcg_cap)
 /* What mce_log() classifies with: the guest's MCG_CAP of the last vcpu_setup_mce(). */
 static uint64_t log_mcg_cap = MCG_SER_P;
 
-void vcpu_setup_mce(struct kvm_vcpu *vcpu, uint64_t mcg_cap)
+void vcpu_setup_mce_at(struct kvm_vcpu *vcpu, uint64_t mcg_cap, const char *file,
+		       unsigned int line)
 {
-	TEST_ASSERT(!__vcpu_setup_mce(vcpu, mcg_cap), "KVM_X86_SETUP_MCE(mcg_cap %#lx) failed: %s",
-		    mcg_cap, strerror(errno));
-	log_mcg_cap = vcpu_mcg_cap(vcpu);
+	int r = __vcpu_setup_mce(vcpu, mcg_cap);
+
+	if (r)
+		kvm_ioctl_fail(file, line, "KVM_X86_SETUP_MCE", r, errno, "mcg_cap %#lx", mcg_cap);
+	log_mcg_cap = vcpu_mcg_cap_at(vcpu, file, line);
 }
 
-uint64_t vcpu_mcg_cap(struct kvm_vcpu *vcpu)
+uint64_t vcpu_mcg_cap_at(struct kvm_vcpu *vcpu, const char *file, unsigned int line)
 {
-	return vcpu_get_msr(vcpu, MSR_IA32_MCG_CAP);
+	return vcpu_get_msr_at(vcpu, MSR_IA32_MCG_CAP, file, line);
 }
 
 bool vcpu_mce_ser_p(struct kvm_vcpu *vcpu, uint64_t mcg_cap, char *why, size_t len)
@@ -56,8 +59,9 @@ bool vcpu_mce_ser_p(struct kvm_vcpu *vcpu, uint64_t mcg_cap, char *why, size_t l
 			 kvm_mce_cap_supported(), read);
 	else if (!strcmp(kvm_platform_name(), "kvm_amd"))
 		snprintf(why, len, "the guest's MCG_CAP lacks MCG_SER_P (set %#lx, read %#lx: "
-			 "kvm_amd's svm_setup_mce() keeps bits 8:0 only; see known failure "
-			 "mce_setup_test kvm.guest_reads_the_mcg_cap_set)", mcg_cap, read);
+			 "kvm_amd's svm_setup_mce() keeps bits 8:0 only, although "
+			 "KVM_X86_GET_MCE_CAP_SUPPORTED offers SER_P and a capability it offers "
+			 "should take effect)", mcg_cap, read);
 	else
 		snprintf(why, len, "the guest's MCG_CAP lacks MCG_SER_P (set %#lx, read %#lx: "
 			 "%s accepted KVM_X86_SETUP_MCE but did not apply it)", mcg_cap, read,
@@ -70,13 +74,16 @@ int __vcpu_inject_mce(struct kvm_vcpu *vcpu, const struct kvm_x86_mce *mce)
 	return __vcpu_ioctl(vcpu, KVM_X86_SET_MCE, mce);
 }
 
-void vcpu_inject_mce(struct kvm_vcpu *vcpu, const struct kvm_x86_mce *mce)
+void vcpu_inject_mce_at(struct kvm_vcpu *vcpu, const struct kvm_x86_mce *mce, const char *file,
+			unsigned int line)
 {
+	int r = __vcpu_inject_mce(vcpu, mce), err = errno;
 	char s[128];
 
-	TEST_ASSERT(!__vcpu_inject_mce(vcpu, mce), "KVM_X86_SET_MCE(bank %u, status %#llx [%s]) "
-		    "failed: %s", mce->bank, (unsigned long long)mce->status,
-		    mce_status_str(mce->status, s, sizeof(s)), strerror(errno));
+	if (r)
+		kvm_ioctl_fail(file, line, "KVM_X86_SET_MCE", r, err, "bank %u, status %#llx [%s]",
+			       mce->bank, (unsigned long long)mce->status,
+			       mce_status_str(mce->status, s, sizeof(s)));
 }
 
 char *mce_status_str(uint64_t status, char *buf, size_t len)
@@ -178,16 +185,18 @@ int __hva_to_pfn(const void *hva, uint64_t *pfn)
 	return *pfn ? 0 : -EPERM;
 }
 
-uint64_t hva_to_pfn(const void *hva)
+uint64_t hva_to_pfn_at(const void *hva, const char *file, unsigned int line)
 {
 	uint64_t pfn = 0;
 	int r = __hva_to_pfn(hva, &pfn);
 
-	TEST_ASSERT(!r, "no PFN for host VA %p: %s", hva, strerror(-r));
+	if (r)
+		test_assert_fail(NULL, file, line, -r, "no PFN for host VA %p: %s", hva,
+				 strerror(-r));
 	return pfn;
 }
 
-void guest_page_chain(struct kvm_vm *vm, uint64_t gva, struct guest_page_chain *c)
+void vm_page_chain(struct kvm_vm *vm, uint64_t gva, struct vm_page_chain *c)
 {
 	c->gva = gva;
 	c->gpa = addr_gva2gpa(vm, gva);

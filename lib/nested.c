@@ -46,25 +46,28 @@ bool kvm_has_nested(const char **why)
 	return false;
 }
 
-const char *nested_run_l1(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+const char *nested_run_l1_at(struct kvm_vm *vm, struct kvm_vcpu *vcpu, const char *file,
+			     unsigned int line)
 {
 	static char why[200];
 	struct ucall uc;
 
-	while (vcpu_run_ucall(vcpu, &uc) != UCALL_DONE) {
+	while (vcpu_run_ucall_at(vcpu, &uc, file, line) != UCALL_DONE) {
 		if (uc.cmd != UCALL_SYNC || uc.args[0] != NESTED_SKIP_SYNC)
 			continue;
 		/* The reason is a string in the guest's copy of this ELF. */
-		snprintf(why, sizeof(why), "%s", (const char *)addr_gva2hva(vm, uc.args[1]));
+		snprintf(why, sizeof(why), "%s",
+			 (const char *)addr_gva2hva_at(vm, uc.args[1], file, line));
 		return why;
 	}
 	return NULL;
 }
 
-const char *nested_run_until_done(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+const char *nested_run_until_done_at(struct kvm_vm *vm, struct kvm_vcpu *vcpu,
+				     const char *file, unsigned int line)
 {
 	vcpu_args_set(vcpu, 1, nested_alloc(vm));
-	return nested_run_l1(vm, vcpu);
+	return nested_run_l1_at(vm, vcpu, file, line);
 }
 
 /* ---- moving a vCPU (with its nested state) to a new VM ---- */
@@ -94,21 +97,23 @@ struct nested_vcpu_state {
 	struct kvm_nested_state *nested;
 };
 
-struct nested_vcpu_state *nested_vcpu_state_save(struct kvm_vcpu *vcpu)
+struct nested_vcpu_state *nested_vcpu_state_save_at(struct kvm_vcpu *vcpu, const char *file,
+						    unsigned int line)
 {
 	struct nested_vcpu_state *st = calloc(1, sizeof(*st));
 	int size = kvm_check_cap(KVM_CAP_NESTED_STATE);
 
 	TEST_ASSERT(st, "out of memory");
-	TEST_ASSERT(size > 0, "KVM_CAP_NESTED_STATE is %d", size);
-	vcpu_complete_io(vcpu);		/* api.rst: before saving state */
+	if (size <= 0)
+		test_assert_fail(NULL, file, line, 0, "KVM_CAP_NESTED_STATE is %d", size);
+	vcpu_complete_io_at(vcpu, file, line);		/* api.rst: before saving state */
 
-	vcpu_regs_get(vcpu, &st->regs);
-	vcpu_sregs_get(vcpu, &st->sregs);
-	vcpu_fpu_get(vcpu, &st->fpu);
-	vcpu_events_get(vcpu, &st->events);
-	vcpu_debugregs_get(vcpu, &st->debugregs);
-	vcpu_mp_state_get(vcpu, &st->mp_state);
+	vcpu_regs_get_at(vcpu, &st->regs, file, line);
+	vcpu_sregs_get_at(vcpu, &st->sregs, file, line);
+	vcpu_fpu_get_at(vcpu, &st->fpu, file, line);
+	vcpu_events_get_at(vcpu, &st->events, file, line);
+	vcpu_debugregs_get_at(vcpu, &st->debugregs, file, line);
+	vcpu_mp_state_get_at(vcpu, &st->mp_state, file, line);
 	for (unsigned int i = 0; i < NR_MOVED_MSRS; i++) {
 		uint64_t v;
 
@@ -121,24 +126,27 @@ struct nested_vcpu_state *nested_vcpu_state_save(struct kvm_vcpu *vcpu)
 	st->nested = calloc(1, size);
 	TEST_ASSERT(st->nested, "out of memory");
 	st->nested->size = size;
-	vcpu_ioctl(vcpu, KVM_GET_NESTED_STATE, st->nested);
+	kvm_ioctl_named_at(vcpu->fd, KVM_GET_NESTED_STATE, st->nested, "KVM_GET_NESTED_STATE",
+			   "vcpu ioctl", file, line);
 	return st;
 }
 
 /* In the order KVM needs: EFER/CR state and MSRs before the nested state that builds on them. */
-void nested_vcpu_state_load(struct kvm_vcpu *vcpu, const struct nested_vcpu_state *st)
+void nested_vcpu_state_load_at(struct kvm_vcpu *vcpu, const struct nested_vcpu_state *st,
+			       const char *file, unsigned int line)
 {
 	struct nested_vcpu_state *s = (struct nested_vcpu_state *)st;
 
-	vcpu_sregs_set(vcpu, &s->sregs);
+	vcpu_sregs_set_at(vcpu, &s->sregs, file, line);
 	for (unsigned int i = 0; i < s->nr_msrs; i++)
-		vcpu_set_msr(vcpu, s->msr_index[i], s->msr_value[i]);
-	vcpu_fpu_set(vcpu, &s->fpu);
-	vcpu_events_set(vcpu, &s->events);
-	vcpu_debugregs_set(vcpu, &s->debugregs);
-	vcpu_mp_state_set(vcpu, &s->mp_state);
-	vcpu_regs_set(vcpu, &s->regs);
-	vcpu_ioctl(vcpu, KVM_SET_NESTED_STATE, s->nested);
+		vcpu_set_msr_at(vcpu, s->msr_index[i], s->msr_value[i], file, line);
+	vcpu_fpu_set_at(vcpu, &s->fpu, file, line);
+	vcpu_events_set_at(vcpu, &s->events, file, line);
+	vcpu_debugregs_set_at(vcpu, &s->debugregs, file, line);
+	vcpu_mp_state_set_at(vcpu, &s->mp_state, file, line);
+	vcpu_regs_set_at(vcpu, &s->regs, file, line);
+	kvm_ioctl_named_at(vcpu->fd, KVM_SET_NESTED_STATE, s->nested, "KVM_SET_NESTED_STATE",
+			   "vcpu ioctl", file, line);
 }
 
 void nested_vcpu_state_free(struct nested_vcpu_state *st)

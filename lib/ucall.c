@@ -95,8 +95,8 @@ void report_guest_abort(struct kvm_vcpu *vcpu, struct ucall *uc)
 }
 
 /* Failures are reported at the caller's file:line. */
-uint32_t __vcpu_run_ucall(struct kvm_vcpu *vcpu, struct ucall *uc, const char *file,
-			  unsigned int line)
+uint32_t vcpu_run_ucall_at(struct kvm_vcpu *vcpu, struct ucall *uc, const char *file,
+			   unsigned int line)
 {
 	char name[256];
 
@@ -105,7 +105,7 @@ uint32_t __vcpu_run_ucall(struct kvm_vcpu *vcpu, struct ucall *uc, const char *f
 		switch (get_ucall(vcpu, uc)) {
 		case UCALL_NONE:
 			/* Not a ucall: fail naming what it was. */
-			__vcpu_assert_exit(vcpu, VCPU_EXIT_UCALL, file, line);
+			vcpu_assert_exit_at(vcpu, VCPU_EXIT_UCALL, file, line);
 			break;
 		case UCALL_PRINTF:
 			kvm_log("guest %s:%u: %s", ucall_file(vcpu, uc, name, sizeof(name)),
@@ -119,11 +119,11 @@ uint32_t __vcpu_run_ucall(struct kvm_vcpu *vcpu, struct ucall *uc, const char *f
 	}
 }
 
-void __vcpu_run_expect_sync(struct kvm_vcpu *vcpu, uint64_t arg0, const char *file,
-			    unsigned int line)
+void vcpu_run_expect_sync_at(struct kvm_vcpu *vcpu, uint64_t arg0, const char *file,
+			     unsigned int line)
 {
 	struct ucall uc;
-	uint32_t cmd = __vcpu_run_ucall(vcpu, &uc, file, line);
+	uint32_t cmd = vcpu_run_ucall_at(vcpu, &uc, file, line);
 
 	if (cmd != UCALL_SYNC)
 		test_assert_fail(NULL, file, line, 0,
@@ -136,10 +136,10 @@ void __vcpu_run_expect_sync(struct kvm_vcpu *vcpu, uint64_t arg0, const char *fi
 				 uc.nargs ? uc.args[0] : 0, uc.nargs, uc.line);
 }
 
-void __vcpu_run_expect_done(struct kvm_vcpu *vcpu, const char *file, unsigned int line)
+void vcpu_run_expect_done_at(struct kvm_vcpu *vcpu, const char *file, unsigned int line)
 {
 	struct ucall uc;
-	uint32_t cmd = __vcpu_run_ucall(vcpu, &uc, file, line);
+	uint32_t cmd = vcpu_run_ucall_at(vcpu, &uc, file, line);
 
 	if (cmd != UCALL_DONE)
 		test_assert_fail(NULL, file, line, 0,

@@ -499,11 +499,12 @@ void *__addr_gpa2hva(struct kvm_vm *vm, uint64_t gpa)
 	return NULL;
 }
 
-void *addr_gpa2hva(struct kvm_vm *vm, uint64_t gpa)
+void *addr_gpa2hva_at(struct kvm_vm *vm, uint64_t gpa, const char *file, unsigned int line)
 {
 	void *hva = __addr_gpa2hva(vm, gpa);
 
-	TEST_ASSERT(hva, "no memslot backs GPA %#lx", gpa);
+	if (!hva)
+		test_assert_fail(NULL, file, line, 0, "no memslot backs GPA %#lx", gpa);
 	return hva;
 }
 
@@ -520,25 +521,28 @@ bool __addr_hva2gpa(struct kvm_vm *vm, const void *hva, uint64_t *gpa)
 	return false;
 }
 
-uint64_t addr_hva2gpa(struct kvm_vm *vm, const void *hva)
+uint64_t addr_hva2gpa_at(struct kvm_vm *vm, const void *hva, const char *file,
+			 unsigned int line)
 {
 	uint64_t gpa;
 
-	TEST_ASSERT(__addr_hva2gpa(vm, hva, &gpa), "host address %p is not guest memory", hva);
+	if (!__addr_hva2gpa(vm, hva, &gpa))
+		test_assert_fail(NULL, file, line, 0, "host address %p is not guest memory", hva);
 	return gpa;
 }
 
-uint64_t addr_gva2gpa(struct kvm_vm *vm, uint64_t gva)
+uint64_t addr_gva2gpa_at(struct kvm_vm *vm, uint64_t gva, const char *file, unsigned int line)
 {
 	uint64_t gpa;
 
-	TEST_ASSERT(__addr_gva2gpa(vm, gva, &gpa), "GVA %#lx is not mapped", gva);
+	if (!__addr_gva2gpa(vm, gva, &gpa))
+		test_assert_fail(NULL, file, line, 0, "GVA %#lx is not mapped", gva);
 	return gpa;
 }
 
-void *addr_gva2hva(struct kvm_vm *vm, uint64_t gva)
+void *addr_gva2hva_at(struct kvm_vm *vm, uint64_t gva, const char *file, unsigned int line)
 {
-	return addr_gpa2hva(vm, addr_gva2gpa(vm, gva));
+	return addr_gpa2hva_at(vm, addr_gva2gpa_at(vm, gva, file, line), file, line);
 }
 
 void vm_install_exception_handler(struct kvm_vm *vm, unsigned int vector, void *handler)

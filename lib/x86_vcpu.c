@@ -505,24 +505,32 @@ static void *vcpu_thread_main(void *p)
 	return (void *)1;
 }
 
-pthread_t vcpu_thread_start(struct kvm_vcpu *vcpu, void (*fn)(struct kvm_vcpu *vcpu))
+pthread_t vcpu_thread_start_at(struct kvm_vcpu *vcpu, void (*fn)(struct kvm_vcpu *vcpu),
+			       const char *file, unsigned int line)
 {
 	struct vcpu_thread_arg *a = malloc(sizeof(*a));
 	pthread_t t;
+	int r;
 
 	TEST_ASSERT(a, "out of memory");
 	a->vcpu = vcpu;
 	a->fn = fn;
-	TEST_ASSERT(!pthread_create(&t, NULL, vcpu_thread_main, a), "pthread_create");
+	r = pthread_create(&t, NULL, vcpu_thread_main, a);
+	if (r)
+		test_assert_fail(NULL, file, line, r, "pthread_create for vCPU %u failed",
+				 vcpu->id);
 	return t;
 }
 
-void vcpu_thread_join(pthread_t thread)
+void vcpu_thread_join_at(pthread_t thread, const char *file, unsigned int line)
 {
 	void *ret;
+	int r = pthread_join(thread, &ret);
 
-	TEST_ASSERT(!pthread_join(thread, &ret), "pthread_join");
-	TEST_ASSERT(ret == (void *)1, "vCPU thread did not finish its function");
+	if (r)
+		test_assert_fail(NULL, file, line, r, "pthread_join failed");
+	if (ret != (void *)1)
+		test_assert_fail(NULL, file, line, 0, "vCPU thread did not finish its function");
 }
 
 /* ---- reports ---- */
@@ -601,8 +609,8 @@ void vcpu_dump(struct kvm_vcpu *vcpu)
 		s.ss.selector);
 }
 
-void __vcpu_assert_exit(struct kvm_vcpu *vcpu, uint32_t expected, const char *file,
-			unsigned int line)
+void vcpu_assert_exit_at(struct kvm_vcpu *vcpu, uint32_t expected, const char *file,
+			 unsigned int line)
 {
 	struct ucall uc;
 	char ex[512];

@@ -42,11 +42,11 @@ usage() {
 	cat <<'EOF2'
 Usage: scripts/check.sh --build DIR [--known FILE] [--platform NAME]
                         [--timeout SEC] [--jobs N] [--no-unit] [TEST...]
-Runs build/unit/*_unit and build/x86_64/*_test (or only the TESTs named,
-e.g. x86_64/exception_test), N at a time, applies the known-failures list
-for the platform (kvm_pvm, kvm_intel, kvm_amd; detected from /sys/module),
-and exits non-zero on any unexpected result.  Logs go to DIR/logs/, TAP to
-DIR/results.tap, JUnit XML to DIR/junit.xml.
+Runs build/unit/*_unit, build/lib_tests/*_test and build/x86_64/*_test (or
+only the TESTs named, e.g. x86_64/exception_test), N at a time, applies the
+known-failures list for the platform (kvm_pvm, kvm_intel, kvm_amd; detected
+from /sys/module), and exits non-zero on any unexpected result.  Logs go to
+DIR/logs/, TAP to DIR/results.tap, JUnit XML to DIR/junit.xml.
 EOF2
 }
 
@@ -315,6 +315,7 @@ programs=()
 if [ $run_unit -eq 1 ]; then
 	mapfile -t -O "${#programs[@]}" programs < <(collect unit '*_unit')
 fi
+mapfile -t -O "${#programs[@]}" programs < <(collect lib_tests '*_test')
 mapfile -t -O "${#programs[@]}" programs < <(collect x86_64 '*_test')
 queue=()
 for p in "${programs[@]}"; do

@@ -59,9 +59,9 @@ expect_error() {
 
 failed=0
 checked=0
-for bin in "$build"/x86_64/*_test; do
+for bin in "$build"/lib_tests/*_test "$build"/x86_64/*_test; do
 	[ -f "$bin" ] && [ -x "$bin" ] || continue
-	name=x86_64/${bin##*/}
+	name=${bin#"$build"/}
 	problems=()
 	checked=$((checked + 1))
 

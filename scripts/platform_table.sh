@@ -56,7 +56,8 @@ for n in "${names[@]}"; do
 done
 printf '\n'
 for b in $binaries; do
-	printf '%-24s' "${b#x86_64/}"
+	b_short=${b#x86_64/}
+	printf '%-24s' "${b_short#lib_tests/}"
 	for i in "${!files[@]}"; do
 		cell=$(awk -v b="$b" '$1 == b { c[$2]++ } END {
 			s = ""

@@ -19,7 +19,7 @@ CHECK_PROGRESS=0
 # Under TCG a VM lifecycle costs ~30x this host's: 1,000 VMs, not 10,000
 # (measured: 10,000 took 60-320 s there), still 800 past the warm-up.
 VM_HYGIENE_COUNT=1000
-export KVM_SUITE_TIMEOUT_SCALE CHECK_PLANT_KMSG_WARN CHECK_PROGRESS VM_HYGIENE_COUNT
+export KVM_SUITE_TIMEOUT_SCALE KVM_SUITE_CPU_EMULATOR CHECK_PLANT_KMSG_WARN CHECK_PROGRESS VM_HYGIENE_COUNT
 
 # TDP=0: shadow paging (KVM's own MMU and exception delivery run).
 # pml=0: Bochs' PML logs GPAs that are not page aligned, which KVM WARNs

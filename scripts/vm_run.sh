@@ -30,7 +30,8 @@
 #   TDP=0     shadow paging: kvm_amd npt=0, kvm_intel ept=0 (default 1)
 #   VM_RUN_PLANT_WARN=NAME  test-only: plant a kernel WARNING while NAME runs
 #   VM_RUN_CMD="x86_64/foo_test -opts"  run this one command (in the build
-#             folder) instead of the suite, e.g. to replay a seed or one test
+#             folder) instead of the suite, e.g. one test, or a tool:
+#             VM_RUN_CMD="tools/iofuzz -s 0x1234 -n 3000" replays a seed
 #
 # Outputs: the console streams to stdout as it runs; the guest's
 # results.tap, junit.xml and failing binaries' logs land in BUILD/vm_run/.
@@ -230,9 +231,16 @@ printf '%s\n' "${modlist[@]}" > "$root/lib/modules/order"
 cp "$here/scripts/check.sh" "$root/suite/scripts/"
 cp "$here/settings" "$root/suite/"
 cp "$here/x86_64/known_failures" "$root/suite/x86_64/"
-mkdir -p "$root/suite/build/x86_64" "$root/suite/build/unit"
+mkdir -p "$root/suite/build/x86_64" "$root/suite/build/lib_tests" "$root/suite/build/unit" \
+	"$root/suite/build/tools"
 cp "$build"/x86_64/*_test "$root/suite/build/x86_64/"
+cp "$build"/lib_tests/*_test "$root/suite/build/lib_tests/"
 cp "$build"/unit/*_unit "$root/suite/build/unit/" 2>/dev/null || true
+# The tools (tools/iofuzz), for VM_RUN_CMD; not their objects.
+for f in "$build"/tools/*; do
+	case "$f" in *.o|*.d) continue ;; esac
+	if [ -f "$f" ] && [ -x "$f" ]; then cp "$f" "$root/suite/build/tools/"; fi
+done
 cp "$here/scripts/vm_init.sh" "$root/init"
 chmod +x "$root/init"
 
@@ -240,6 +248,7 @@ chmod +x "$root/init"
 test_timeout=$(( $(sed -n 's/^timeout=//p' "$here/settings") * (scale > 5 ? 5 : scale) ))
 cat > "$root/suite/vm_run.env" <<EOF
 KVM_SUITE_TIMEOUT_SCALE=$scale
+KVM_SUITE_CPU_EMULATOR=$([ "$vendor" = intel ] && echo bochs || { [ "$accel" = tcg ] && echo qemu-tcg; })
 TEST_TIMEOUT=$test_timeout
 TESTS="${TESTS:-}"
 CHECK_PLANT_KMSG_WARN="${VM_RUN_PLANT_WARN:-}"

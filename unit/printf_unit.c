@@ -213,7 +213,7 @@ KVM_TEST(random_formats_match_glibc)
 		} else {
 			CHECK_FMT_SIZE(size, fmt, (int)v);
 		}
-		if (_metadata->exit_code != KSFT_PASS) {
+		if (KVM_TEST_FAILED()) {
 			TH_LOG("case %lu failed; replay with PRINTF_UNIT_SEED=%#lx", i, seed);
 			return;
 		}

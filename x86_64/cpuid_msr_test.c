@@ -75,7 +75,7 @@ static unsigned int compare_leaves(struct __test_metadata *_metadata, const char
 	return mismatches;
 }
 
-KVM_ONE_VCPU_TEST(guest_sees_the_cpuid_the_host_set, guest_cpuid)
+KVM_VCPU_TEST(guest_sees_the_cpuid_the_host_set, guest_cpuid)
 {
 	/* vm_vcpu_add() gave KVM_SET_CPUID2 the supported table (APIC ID adjusted). */
 	const struct kvm_cpuid2 *set = vcpu->cpuid;
@@ -94,7 +94,7 @@ KVM_ONE_VCPU_TEST(guest_sees_the_cpuid_the_host_set, guest_cpuid)
 	EXPECT_EQ(compare_leaves(_metadata, "guest sees", set, leaves), 0);
 }
 
-KVM_ONE_VCPU_TEST(get_cpuid2_returns_what_was_set, guest_cpuid)
+KVM_VCPU_TEST(get_cpuid2_returns_what_was_set, guest_cpuid)
 {
 	const struct kvm_cpuid2 *set = vcpu->cpuid;
 	struct kvm_cpuid2 *got = vcpu_get_cpuid(vcpu);
@@ -123,7 +123,7 @@ static void guest_cpuid_custom(void)
 	GUEST_SYNC(r.eax, r.ebx, r.ecx, r.edx);
 }
 
-KVM_ONE_VCPU_TEST(custom_leaf_reaches_guest, guest_cpuid_custom)
+KVM_VCPU_TEST(custom_leaf_reaches_guest, guest_cpuid_custom)
 {
 	const struct kvm_cpuid2 *sup = kvm_get_supported_cpuid();
 	struct kvm_cpuid2 *c = kvm_cpuid2_alloc(sup->nent + 1);
@@ -168,7 +168,7 @@ static struct kvm_cpuid2 *supported_cpuid_copy(void)
 	return c;
 }
 
-KVM_ONE_VCPU_TEST(this_cpu_has_sees_set_and_cleared_bits, guest_this_cpu_has)
+KVM_VCPU_TEST(this_cpu_has_sees_set_and_cleared_bits, guest_this_cpu_has)
 {
 	struct kvm_cpuid2 *c = supported_cpuid_copy();
 	struct kvm_cpuid_entry2 *e = cpuid_find_entry(c, 0x80000001, 0);
@@ -204,7 +204,7 @@ static void guest_this_cpu_has_max_leaf(void)
 	GUEST_SYNC(this_cpu_has(X86_FEATURE_LM), r.eax);
 }
 
-KVM_ONE_VCPU_TEST(this_cpu_has_honours_max_extended_leaf, guest_this_cpu_has_max_leaf)
+KVM_VCPU_TEST(this_cpu_has_honours_max_extended_leaf, guest_this_cpu_has_max_leaf)
 {
 	struct kvm_cpuid2 *c = supported_cpuid_copy();
 	struct kvm_cpuid_entry2 *e = cpuid_find_entry(c, 0x80000000, 0);
@@ -237,7 +237,7 @@ static void guest_this_cpu_has_pv(void)
 	GUEST_SYNC(this_cpu_has(KVM_PV_FEATURE(0)), this_cpu_has(KVM_PV_FEATURE(3)), r.eax);
 }
 
-KVM_ONE_VCPU_TEST(this_cpu_has_reads_hypervisor_leaves, guest_this_cpu_has_pv)
+KVM_VCPU_TEST(this_cpu_has_reads_hypervisor_leaves, guest_this_cpu_has_pv)
 {
 	struct kvm_cpuid2 *c = supported_cpuid_copy();
 	struct kvm_cpuid_entry2 *e = cpuid_find_entry(c, 0x40000001, 0);
@@ -297,7 +297,7 @@ static void guest_msrs(void)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(msr_read_write_and_gp, guest_msrs)
+KVM_VCPU_TEST(msr_read_write_and_gp, guest_msrs)
 {
 	uint64_t v;
 
@@ -360,7 +360,7 @@ static void guest_noncanonical(void)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(noncanonical_base_msrs_rejected, guest_noncanonical)
+KVM_VCPU_TEST(noncanonical_base_msrs_rejected, guest_noncanonical)
 {
 	use_fep = kvm_fep_enabled();
 	if (!use_fep)
@@ -400,7 +400,7 @@ static void guest_cpuid_leaf(void)
 	}
 }
 
-KVM_ONE_VCPU_TEST(cpuid_change_after_run_refused, guest_cpuid_leaf)
+KVM_VCPU_TEST(cpuid_change_after_run_refused, guest_cpuid_leaf)
 {
 	const struct kvm_cpuid2 *sup = kvm_get_supported_cpuid();
 	struct kvm_cpuid2 *c = kvm_cpuid2_alloc(sup->nent + 1), *same, *got;

@@ -289,7 +289,7 @@ static void guest_native(void)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(native_results_follow_the_sdm, guest_native)
+KVM_VCPU_TEST(native_results_follow_the_sdm, guest_native)
 {
 	vcpu_run_expect_done(vcpu);
 }
@@ -335,7 +335,7 @@ static void guest_emulated(void)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(emulated_matches_native, guest_emulated)
+KVM_VCPU_TEST(emulated_matches_native, guest_emulated)
 {
 	TEST_REQUIRE_FEP();
 	vcpu_run_expect_done(vcpu);

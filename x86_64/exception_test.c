@@ -86,7 +86,7 @@ static void guest_vectors(void)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(vectors_error_codes_and_cr2, guest_vectors)
+KVM_VCPU_TEST(vectors_error_codes_and_cr2, guest_vectors)
 {
 	uint64_t *pte;
 
@@ -167,7 +167,7 @@ static void guest_frame(void)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(frame_holds_cs_rflags_and_rsp, guest_frame)
+KVM_VCPU_TEST(frame_holds_cs_rflags_and_rsp, guest_frame)
 {
 	struct ucall uc;
 
@@ -188,7 +188,7 @@ static void guest_bp(void)
 	GUEST_SYNC(seen_rip);
 }
 
-KVM_ONE_VCPU_TEST(breakpoint_is_a_trap, guest_bp)
+KVM_VCPU_TEST(breakpoint_is_a_trap, guest_bp)
 {
 	extern char after_int3[];
 
@@ -214,7 +214,7 @@ static void guest_asm_safe(void)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(asm_safe_returns_vector, guest_asm_safe)
+KVM_VCPU_TEST(asm_safe_returns_vector, guest_asm_safe)
 {
 	vcpu_run_expect_done(vcpu);
 }
@@ -243,7 +243,7 @@ static void guest_run_safe_code(void)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(run_safe_unwinds, guest_run_safe_code)
+KVM_VCPU_TEST(run_safe_unwinds, guest_run_safe_code)
 {
 	vcpu_run_expect_done(vcpu);
 }
@@ -255,7 +255,7 @@ static void guest_unhandled(void)
 	GUEST_FAIL("the #GP did not stop the guest");
 }
 
-KVM_ONE_VCPU_TEST(unhandled_exception_reported, guest_unhandled)
+KVM_VCPU_TEST(unhandled_exception_reported, guest_unhandled)
 {
 	struct ucall uc;
 
@@ -276,7 +276,7 @@ static void guest_null(void)
 	GUEST_SYNC(*(volatile uint64_t *)0);
 }
 
-KVM_ONE_VCPU_TEST(null_dereference_faults, guest_null)
+KVM_VCPU_TEST(null_dereference_faults, guest_null)
 {
 	struct ucall uc;
 
@@ -337,7 +337,7 @@ static void guest_double_fault(void)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(pf_delivering_pf_is_double_fault, guest_double_fault)
+KVM_VCPU_TEST(pf_delivering_pf_is_double_fault, guest_double_fault)
 {
 	/*
 	 * A KVM that re-injects the #PF instead loops without an exit: bound

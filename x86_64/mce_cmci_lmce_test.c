@@ -42,7 +42,7 @@ static void cmci_handler(struct ex_regs *regs)
 
 static void guest_cmci(void)
 {
-	mce_guest_init();
+	guest_mce_init();
 	guest_install_handler(CMCI_VECTOR, cmci_handler);
 	apic_write(APIC_SVR, 0x100 | 0xff);		/* software-enable the APIC */
 	apic_write(APIC_LVTCMCI, CMCI_VECTOR);		/* fixed delivery, unmasked */
@@ -92,7 +92,7 @@ static void guest_lmce(void)
 {
 	uint64_t v;
 
-	mce_guest_init();
+	guest_mce_init();
 	/* Before the firmware's opt-in, MCG_EXT_CTL does not exist. */
 	GUEST_ASSERT_EQ(rdmsr_safe(MSR_IA32_MCG_EXT_CTL, &v), GP_VECTOR);
 	GUEST_ASSERT_EQ(wrmsr_safe(MSR_IA32_MCG_EXT_CTL, MCG_EXT_CTL_LMCE_EN), GP_VECTOR);
@@ -115,7 +115,7 @@ static void guest_no_lmce_p(void)
 		   rdmsr(MSR_IA32_FEATURE_CONTROL));
 }
 
-KVM_ONE_VCPU_TEST(lmce_sets_lmce_s, guest_lmce)
+KVM_VCPU_TEST(lmce_sets_lmce_s, guest_lmce)
 {
 	struct kvm_x86_mce m = {
 		.bank = 1, .status = MCE_STATUS_SRAO, .misc = MCI_MISC_PHYS_PAGE,

@@ -71,7 +71,7 @@ static uint32_t run(struct kvm_vcpu *vcpu, struct ucall *uc)
 
 static void guest_recover(void)
 {
-	mce_guest_init();
+	guest_mce_init();
 	GUEST_SYNC(1);		/* the host injects here */
 	GUEST_ASSERT_EQ(mce_guest.nr_events, 1);
 	GUEST_SYNC(rdmsr(MSR_IA32_MCG_STATUS), rdmsr(MSR_IA32_MCx_STATUS(2)));
@@ -83,7 +83,7 @@ static void guest_recover(void)
  * MCIP cleared); without SER_P the same status is just "uncorrected" and,
  * by 16.10.4.1, fatal: the handler refuses it and leaves everything set.
  */
-KVM_ONE_VCPU_TEST(uncorrected_error_reaches_handler, guest_recover)
+KVM_VCPU_TEST(uncorrected_error_reaches_handler, guest_recover)
 {
 	struct kvm_x86_mce m;
 	struct mce_guest_state st;
@@ -165,7 +165,7 @@ static void guest_mcip_stays(void)
 	GUEST_FAIL("returned from #MC handler");
 }
 
-KVM_ONE_VCPU_TEST(second_mce_while_mcip_is_shutdown, guest_mcip_stays)
+KVM_VCPU_TEST(second_mce_while_mcip_is_shutdown, guest_mcip_stays)
 {
 	struct kvm_x86_mce m;
 	struct ucall uc;
@@ -190,7 +190,7 @@ static void guest_no_cr4_mce(void)
 	GUEST_FAIL("ran on after an #MC with CR4.MCE=0");
 }
 
-KVM_ONE_VCPU_TEST(mce_with_cr4_mce_clear_is_shutdown, guest_no_cr4_mce)
+KVM_VCPU_TEST(mce_with_cr4_mce_clear_is_shutdown, guest_no_cr4_mce)
 {
 	struct kvm_x86_mce m = make_mce(1, MCE_STATUS_SRAO);
 	struct ucall uc;
@@ -204,7 +204,7 @@ KVM_ONE_VCPU_TEST(mce_with_cr4_mce_clear_is_shutdown, guest_no_cr4_mce)
 
 static void guest_disabled(void)
 {
-	mce_guest_init();
+	guest_mce_init();
 	wrmsr(MSR_IA32_MCx_CTL(4), 0);
 	GUEST_SYNC(1);		/* UC error in bank 4, which is disabled */
 	if (mce_guest.mcg_cap & MCG_CTL_P) {
@@ -216,7 +216,7 @@ static void guest_disabled(void)
 		   rdmsr(MSR_IA32_MCx_STATUS(5)), rdmsr(MSR_IA32_MCG_STATUS));
 }
 
-KVM_ONE_VCPU_TEST(disabled_bank_or_mcg_ctl_not_signalled, guest_disabled)
+KVM_VCPU_TEST(disabled_bank_or_mcg_ctl_not_signalled, guest_disabled)
 {
 	struct kvm_x86_mce m;
 	struct ucall uc;
@@ -242,17 +242,17 @@ KVM_ONE_VCPU_TEST(disabled_bank_or_mcg_ctl_not_signalled, guest_disabled)
 
 static void guest_corrected(void)
 {
-	mce_guest_init();
+	guest_mce_init();
 	GUEST_SYNC(1);		/* one corrected error */
 	GUEST_SYNC(2, rdmsr(MSR_IA32_MCx_STATUS(3)), mce_guest.nr_events);
 	/* Not cleared: the host logs a second one over it. */
 	GUEST_SYNC(3, rdmsr(MSR_IA32_MCx_STATUS(3)), rdmsr(MSR_IA32_MCx_ADDR(3)),
 		   mce_guest.nr_events);
-	GUEST_ASSERT_EQ(mce_guest_poll(), 1);
+	GUEST_ASSERT_EQ(guest_mce_poll(), 1);
 	GUEST_SYNC(4, rdmsr(MSR_IA32_MCx_STATUS(3)), mce_guest.nr_events);
 }
 
-KVM_ONE_VCPU_TEST(corrected_error_logged_without_mc, guest_corrected)
+KVM_VCPU_TEST(corrected_error_logged_without_mc, guest_corrected)
 {
 	struct kvm_x86_mce m = make_mce(3, MCE_STATUS_CE);
 	struct ucall uc;
@@ -305,7 +305,7 @@ static void guest_overwrite(void)
 	GUEST_SYNC(5, mc_count, mc_status, mc_addr);
 }
 
-KVM_ONE_VCPU_TEST(overwrite_rules_uc_over_ce_not_ce_over_uc, guest_overwrite)
+KVM_VCPU_TEST(overwrite_rules_uc_over_ce_not_ce_over_uc, guest_overwrite)
 {
 	struct kvm_x86_mce uc = make_mce(2, MCE_STATUS_SRAO);
 	struct kvm_x86_mce ce = make_mce(2, MCE_STATUS_CE);
@@ -345,7 +345,7 @@ KVM_ONE_VCPU_TEST(overwrite_rules_uc_over_ce_not_ce_over_uc, guest_overwrite)
 	EXPECT_EQ(uc_.args[3], ERR_GPA + 0x2000);
 }
 
-KVM_ONE_VCPU_TEST(invalid_injection_is_einval, NULL)
+KVM_VCPU_TEST(invalid_injection_is_einval, NULL)
 {
 	struct kvm_x86_mce m = make_mce(BANKS, MCE_STATUS_SRAO);
 
@@ -359,7 +359,7 @@ KVM_ONE_VCPU_TEST(invalid_injection_is_einval, NULL)
 
 static void guest_must_not_recover(void)
 {
-	mce_guest_init();
+	guest_mce_init();
 	GUEST_SYNC(1);		/* the host injects here */
 	GUEST_SYNC(2, mce_guest.nr_events);	/* only if the handler resumed */
 }

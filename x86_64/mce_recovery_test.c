@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Memory errors end to end, the method of the 2010 KVM RAS suite made
+ * Memory errors end to end, a host and guest round trip kept
  * self-contained: a guest victim works on a page, the host follows the
  * victim's VA down to the host page (guest VA -> GPA -> host VA -> host
  * PFN) and reports an error there; the guest's #MC handler (guest_lib/mce.c)
@@ -98,7 +98,7 @@ static void probe_identity_va(void)
 /* SRAO: the host reports the error at SYNC 1; the victim finds its data gone and goes on. */
 static void guest_srao_victim(void)
 {
-	mce_guest_init();
+	guest_mce_init();
 	fill(PATTERN);
 	GUEST_SYNC(1);
 	GUEST_SYNC(2, intact(PATTERN), mce_guest.nr_events,
@@ -113,7 +113,7 @@ static void guest_srar_victim(void)
 {
 	uint64_t at, v;
 
-	mce_guest_init();
+	guest_mce_init();
 	fill(PATTERN);
 	v = sync_then_load(VICTIM_VA + 8, &at);
 	GUEST_SYNC(2, v, at, mce_guest.nr_events);
@@ -142,7 +142,7 @@ struct victim {
  * that failure into a skip.
  */
 #define SKIP_GUEST_RECOVERY(v, host_half) do {					\
-	if (_metadata->exit_code == KSFT_FAIL)					\
+	if (KVM_TEST_FAILED())							\
 		return;								\
 	SKIP(return, "host half passed (%s); the guest refused the error as a guest "	\
 	     "without SER_P must (SDM 16.10.4.1); its recovery is not tested: %s: UCR "	\
@@ -182,9 +182,9 @@ static uint32_t run(struct kvm_vcpu *vcpu, struct ucall *uc)
 
 static void print_chain(struct kvm_vm *vm)
 {
-	struct guest_page_chain c;
+	struct vm_page_chain c;
 
-	guest_page_chain(vm, VICTIM_VA, &c);
+	vm_page_chain(vm, VICTIM_VA, &c);
 	printf("# victim: guest VA %#lx -> GPA %#lx -> host VA %p -> host PFN %#lx%s\n", c.gva,
 	       c.gpa, c.hva, c.pfn, c.pfn ? "" : " (pagemap hides PFNs: not root)");
 }
@@ -283,7 +283,7 @@ static struct kvm_x86_mce mem_error(uint64_t gpa, bool ar)
 	return m;
 }
 
-KVM_ONE_VCPU_TEST(srao_victim_moves_to_a_fresh_page, guest_srao_victim)
+KVM_VCPU_TEST(srao_victim_moves_to_a_fresh_page, guest_srao_victim)
 {
 	struct victim v;
 	struct kvm_x86_mce m;
@@ -346,7 +346,7 @@ static void check_srar_outcome(struct __test_metadata *_metadata, struct kvm_vm 
 	check_identity_va_gone(_metadata, vm, vcpu, v);
 }
 
-KVM_ONE_VCPU_TEST(srar_load_reexecutes_on_the_new_page, guest_srar_victim)
+KVM_VCPU_TEST(srar_load_reexecutes_on_the_new_page, guest_srar_victim)
 {
 	struct kvm_x86_mce m;
 	struct victim v;
@@ -456,7 +456,7 @@ static void sigbus_vmm_path(struct __test_metadata *_metadata, struct kvm_vm *vm
 	check_host_page_replaced(_metadata, hva, pfn_r, pfn, false);
 }
 
-KVM_ONE_VCPU_TEST(sigbus_simulated_ar_injects_srar, guest_srar_victim)
+KVM_VCPU_TEST(sigbus_simulated_ar_injects_srar, guest_srar_victim)
 {
 	struct vmm_memory_error e;
 	struct victim v;
@@ -475,7 +475,7 @@ KVM_ONE_VCPU_TEST(sigbus_simulated_ar_injects_srar, guest_srar_victim)
 	check_srar_outcome(_metadata, vm, vcpu, &v);
 }
 
-KVM_ONE_VCPU_TEST(sigbus_simulated_ao_injects_srao, guest_srao_victim)
+KVM_VCPU_TEST(sigbus_simulated_ao_injects_srao, guest_srao_victim)
 {
 	struct vmm_memory_error e;
 	struct victim v;
@@ -536,7 +536,7 @@ static void unpoison(uint64_t pfn)
  *     (Steps 1-2 and the VMM's part of 3 are the host half: checked on every
  *     host that can poison a page, whether or not the guest has SER_P.)
  */
-KVM_ONE_VCPU_TEST(real_host_poison_recovers, guest_srar_victim)
+KVM_VCPU_TEST(real_host_poison_recovers, guest_srar_victim)
 {
 	struct vmm_memory_error e = { 0 };
 	uint64_t pfn = 0, *page;

@@ -87,7 +87,7 @@ static void guest_read_cap(void)
 	GUEST_SYNC(rdmsr(MSR_IA32_MCG_CAP));
 }
 
-KVM_ONE_VCPU_TEST(guest_reads_the_mcg_cap_set, guest_read_cap)
+KVM_VCPU_TEST(guest_reads_the_mcg_cap_set, guest_read_cap)
 {
 	/* Not KVM's maximum where there is a choice, so the count is the one set. */
 	unsigned int banks = max_banks() > 1 ? max_banks() - 1 : 1;
@@ -170,7 +170,7 @@ static void guest_bank_msrs(void)
 	GUEST_SYNC(v, rdmsr(MSR_IA32_MCx_ADDR(0)));
 }
 
-KVM_ONE_VCPU_TEST(bank_msr_semantics_guest_and_host, guest_bank_msrs)
+KVM_VCPU_TEST(bank_msr_semantics_guest_and_host, guest_bank_msrs)
 {
 	unsigned int banks = max_banks() < 4 ? max_banks() : 4;
 	struct ucall uc;

@@ -46,7 +46,7 @@ static void guest_mmio(uint64_t addr)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(unbacked_gpa_exits_as_mmio, guest_mmio)
+KVM_VCPU_TEST(unbacked_gpa_exits_as_mmio, guest_mmio)
 {
 	struct kvm_run *run = vcpu->run;
 	uint32_t data = 0x12345678;
@@ -80,7 +80,7 @@ static void guest_readonly(uint64_t addr)
 	GUEST_SYNC(*p);			/* memory unchanged */
 }
 
-KVM_ONE_VCPU_TEST(readonly_slot_write_exits_as_mmio, guest_readonly)
+KVM_VCPU_TEST(readonly_slot_write_exits_as_mmio, guest_readonly)
 {
 	uint64_t *mem;
 	uint64_t data;
@@ -125,7 +125,7 @@ static void expect_mmio_read(struct __test_metadata *_metadata, struct kvm_vcpu 
 	vcpu_run_expect_sync(vcpu, reply);
 }
 
-KVM_ONE_VCPU_TEST(move_and_delete_slot, guest_move)
+KVM_VCPU_TEST(move_and_delete_slot, guest_move)
 {
 	uint64_t *mem = vm_mem_region_add(vm, TEST_SLOT, SLOT_GPA, PAGE_SIZE, 0);
 
@@ -155,7 +155,7 @@ static void guest_dirty_rounds(void)
 	}
 }
 
-KVM_ONE_VCPU_TEST(dirty_log_marks_written_pages, guest_dirty_rounds)
+KVM_VCPU_TEST(dirty_log_marks_written_pages, guest_dirty_rounds)
 {
 	uint64_t bitmap[SLOT_PAGES / 64];
 	struct ucall uc;
@@ -196,7 +196,7 @@ static void write_pages(struct kvm_vm *vm, struct kvm_vcpu *vcpu, uint64_t mask)
 	vcpu_run_expect_sync(vcpu, mask);
 }
 
-KVM_ONE_VCPU_TEST(set_flags_turns_dirty_logging_on_and_off, guest_write_pages)
+KVM_VCPU_TEST(set_flags_turns_dirty_logging_on_and_off, guest_write_pages)
 {
 	uint64_t bitmap[SLOT_PAGES / 64];
 
@@ -224,7 +224,7 @@ KVM_ONE_VCPU_TEST(set_flags_turns_dirty_logging_on_and_off, guest_write_pages)
 	write_pages(vm, vcpu, 0x2);
 }
 
-KVM_ONE_VCPU_TEST(dirty_log_logs_rewrites_every_round, guest_write_pages)
+KVM_VCPU_TEST(dirty_log_logs_rewrites_every_round, guest_write_pages)
 {
 	/* Pages written again in the next round, single pages and the slot's ends. */
 	static const uint64_t rounds[] = {
@@ -291,7 +291,7 @@ static void enable_manual_protect(struct kvm_vm *vm)
 	vm_enable_cap(vm, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE);
 }
 
-KVM_ONE_VCPU_TEST(clear_dirty_log_at_the_end_of_an_unaligned_slot, guest_write_odd_slot)
+KVM_VCPU_TEST(clear_dirty_log_at_the_end_of_an_unaligned_slot, guest_write_odd_slot)
 {
 	uint64_t bitmap[2], clear[2];
 
@@ -344,7 +344,7 @@ KVM_ONE_VCPU_TEST(clear_dirty_log_at_the_end_of_an_unaligned_slot, guest_write_o
 	EXPECT_EQ(bitmap[1], 0);
 }
 
-KVM_ONE_VCPU_TEST(clear_dirty_log_clears_only_the_bits_asked, guest_write_pages)
+KVM_VCPU_TEST(clear_dirty_log_clears_only_the_bits_asked, guest_write_pages)
 {
 	uint64_t bitmap[SLOT_PAGES / 64], clear;
 
@@ -378,7 +378,7 @@ KVM_ONE_VCPU_TEST(clear_dirty_log_clears_only_the_bits_asked, guest_write_pages)
 	EXPECT_EQ(bitmap[0], 0xd);
 }
 
-KVM_ONE_VCPU_TEST(invalid_slot_changes_fail_and_change_nothing, guest_write_pages)
+KVM_VCPU_TEST(invalid_slot_changes_fail_and_change_nothing, guest_write_pages)
 {
 	struct kvm_mem_region *r;
 	void *hva = NULL;
@@ -422,7 +422,7 @@ KVM_ONE_VCPU_TEST(invalid_slot_changes_fail_and_change_nothing, guest_write_page
 	EXPECT_EQ(__addr_gpa2hva(vm, SLOT_GPA), NULL);
 }
 
-KVM_ONE_VCPU_TEST(one_page_overlap_is_an_overlap, guest_write_pages)
+KVM_VCPU_TEST(one_page_overlap_is_an_overlap, guest_write_pages)
 {
 	const uint64_t pg = PAGE_SIZE;
 	void *hva = NULL;

@@ -31,9 +31,9 @@ static void l2_exits(void)
 	asm volatile("hlt");
 	outb(PORT_TEST, 0x5a);
 	/* Intercepted: the value is L1's. */
-	nested_hypercall(rdmsr(MSR_TEST_INTERCEPTED));
+	guest_nested_hypercall(rdmsr(MSR_TEST_INTERCEPTED));
 	/* Not intercepted: L2 reads the MSR itself. */
-	nested_hypercall(0x1234 + (uint32_t)rdmsr(MSR_KERNEL_GS_BASE));
+	guest_nested_hypercall(0x1234 + (uint32_t)rdmsr(MSR_KERNEL_GS_BASE));
 }
 
 static void l1_exits(struct nested_pages *pages)
@@ -41,50 +41,50 @@ static void l1_exits(struct nested_pages *pages)
 	struct nested n;
 	enum nested_exit e;
 
-	nested_init(&n, pages, l2_exits);
+	guest_nested_init(&n, pages, l2_exits);
 	GUEST_PRINTF("L1: %s, SVM features 0x%x", n.vendor == NESTED_SVM ? "SVM" : "VMX",
 		     n.vendor == NESTED_SVM ? svm_features() : 0);
-	nested_intercept(&n, NESTED_INTERCEPT_CPUID, 0);
-	nested_intercept(&n, NESTED_INTERCEPT_HLT, 0);
-	nested_intercept(&n, NESTED_INTERCEPT_IO, PORT_TEST);
-	nested_intercept(&n, NESTED_INTERCEPT_MSR, MSR_TEST_INTERCEPTED);
+	guest_nested_intercept(&n, NESTED_INTERCEPT_CPUID, 0);
+	guest_nested_intercept(&n, NESTED_INTERCEPT_HLT, 0);
+	guest_nested_intercept(&n, NESTED_INTERCEPT_IO, PORT_TEST);
+	guest_nested_intercept(&n, NESTED_INTERCEPT_MSR, MSR_TEST_INTERCEPTED);
 	wrmsr(MSR_KERNEL_GS_BASE, 0x10);
 
-	e = nested_run(&n);
+	e = guest_nested_run(&n);
 	__GUEST_ASSERT(e == NESTED_EXIT_CPUID, "exit %s (raw 0x%lx), expected CPUID",
-		       nested_exit_name(e), n.raw_exit);
-	nested_skip(&n, 2);
-	e = nested_run(&n);
+		       guest_nested_exit_name(e), n.raw_exit);
+	guest_nested_skip(&n, 2);
+	e = guest_nested_run(&n);
 	__GUEST_ASSERT(e == NESTED_EXIT_HLT, "exit %s (raw 0x%lx), expected HLT",
-		       nested_exit_name(e), n.raw_exit);
-	nested_skip(&n, 1);
-	e = nested_run(&n);
+		       guest_nested_exit_name(e), n.raw_exit);
+	guest_nested_skip(&n, 1);
+	e = guest_nested_run(&n);
 	__GUEST_ASSERT(e == NESTED_EXIT_IO && n.qual == PORT_TEST && n.is_write,
 		       "exit %s (raw 0x%lx) port 0x%lx write %d, expected OUT to 0x%x",
-		       nested_exit_name(e), n.raw_exit, n.qual, n.is_write, PORT_TEST);
-	nested_skip(&n, 2);
-	e = nested_run(&n);
+		       guest_nested_exit_name(e), n.raw_exit, n.qual, n.is_write, PORT_TEST);
+	guest_nested_skip(&n, 2);
+	e = guest_nested_run(&n);
 	__GUEST_ASSERT(e == NESTED_EXIT_MSR && n.qual == MSR_TEST_INTERCEPTED && !n.is_write,
 		       "exit %s (raw 0x%lx) MSR 0x%lx write %d, expected RDMSR 0x%x",
-		       nested_exit_name(e), n.raw_exit, n.qual, n.is_write,
+		       guest_nested_exit_name(e), n.raw_exit, n.qual, n.is_write,
 		       MSR_TEST_INTERCEPTED);
-	nested_l2_set_msr_result(&n, EMULATED_MSR_VALUE);
-	nested_skip(&n, 2);
-	e = nested_run(&n);
+	guest_nested_l2_set_msr_result(&n, EMULATED_MSR_VALUE);
+	guest_nested_skip(&n, 2);
+	e = guest_nested_run(&n);
 	__GUEST_ASSERT(e == NESTED_EXIT_HYPERCALL, "exit %s (raw 0x%lx), expected a hypercall",
-		       nested_exit_name(e), n.raw_exit);
-	__GUEST_ASSERT(nested_l2_rax(&n) == EMULATED_MSR_VALUE,
-		       "L2's RDMSR got 0x%lx, L1 completed it with 0x%llx", nested_l2_rax(&n),
+		       guest_nested_exit_name(e), n.raw_exit);
+	__GUEST_ASSERT(guest_nested_l2_rax(&n) == EMULATED_MSR_VALUE,
+		       "L2's RDMSR got 0x%lx, L1 completed it with 0x%llx", guest_nested_l2_rax(&n),
 		       EMULATED_MSR_VALUE);
-	nested_skip(&n, 3);
-	e = nested_run(&n);
+	guest_nested_skip(&n, 3);
+	e = guest_nested_run(&n);
 	__GUEST_ASSERT(e == NESTED_EXIT_HYPERCALL, "exit %s (raw 0x%lx), expected a hypercall",
-		       nested_exit_name(e), n.raw_exit);
-	GUEST_ASSERT_EQ(nested_l2_rax(&n), 0x1234 + 0x10);
+		       guest_nested_exit_name(e), n.raw_exit);
+	GUEST_ASSERT_EQ(guest_nested_l2_rax(&n), 0x1234 + 0x10);
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(l1_sees_l2_exits, l1_exits)
+KVM_VCPU_TEST(l1_sees_l2_exits, l1_exits)
 {
 	TEST_REQUIRE_NESTED();
 	NESTED_RUN_L1(vm, vcpu);
@@ -100,7 +100,7 @@ static void l2_syncs(void)
 	GUEST_SYNC(0x12);
 	asm volatile("" : "+r"(keep));
 	GUEST_SYNC(0x13, keep);
-	nested_hypercall(0x77);
+	guest_nested_hypercall(0x77);
 }
 
 static void l1_state(struct nested_pages *pages)
@@ -108,15 +108,15 @@ static void l1_state(struct nested_pages *pages)
 	struct nested n;
 	enum nested_exit e;
 
-	nested_init(&n, pages, l2_syncs);
-	e = nested_run(&n);
+	guest_nested_init(&n, pages, l2_syncs);
+	e = guest_nested_run(&n);
 	__GUEST_ASSERT(e == NESTED_EXIT_HYPERCALL, "exit %s (raw 0x%lx), expected a hypercall",
-		       nested_exit_name(e), n.raw_exit);
-	GUEST_ASSERT_EQ(nested_l2_rax(&n), 0x77);
+		       guest_nested_exit_name(e), n.raw_exit);
+	GUEST_ASSERT_EQ(guest_nested_l2_rax(&n), 0x77);
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(nested_state_round_trip_while_l2_runs, l1_state)
+KVM_VCPU_TEST(nested_state_round_trip_while_l2_runs, l1_state)
 {
 	struct kvm_nested_state *st;
 	struct ucall uc;
@@ -154,7 +154,7 @@ KVM_ONE_VCPU_TEST(nested_state_round_trip_while_l2_runs, l1_state)
 	vcpu_run_expect_done(vcpu);
 }
 
-KVM_ONE_VCPU_TEST(nested_state_moves_to_a_new_vm_while_l2_runs, l1_state)
+KVM_VCPU_TEST(nested_state_moves_to_a_new_vm_while_l2_runs, l1_state)
 {
 	struct nested_vcpu_state *st;
 	struct kvm_vcpu *vcpu2;

@@ -83,7 +83,7 @@ static void guest_native(void)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(multibyte_nops_native, guest_native)
+KVM_VCPU_TEST(multibyte_nops_native, guest_native)
 {
 	vcpu_run_expect_done(vcpu);
 }
@@ -97,7 +97,7 @@ static void guest_emulated(void)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(multibyte_nops_emulated, guest_emulated)
+KVM_VCPU_TEST(multibyte_nops_emulated, guest_emulated)
 {
 	TEST_REQUIRE_FEP();
 	vcpu_run_expect_done(vcpu);

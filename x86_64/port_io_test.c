@@ -125,7 +125,7 @@ static void answer_in(struct __test_metadata *_metadata, struct kvm_vcpu *vcpu,
 	memcpy((uint8_t *)run + run->io.data_offset, &value, size);
 }
 
-KVM_ONE_VCPU_TEST(in_out_sizes_and_string_io, guest_io)
+KVM_VCPU_TEST(in_out_sizes_and_string_io, guest_io)
 {
 	struct kvm_run *run = vcpu->run;
 	uint8_t got[STR_LEN];
@@ -194,7 +194,7 @@ static void guest_in_rax(void)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(in_writes_rax_by_operand_size, guest_in_rax)
+KVM_VCPU_TEST(in_writes_rax_by_operand_size, guest_in_rax)
 {
 	answer_in(_metadata, vcpu, 1, IN_VALUE);
 	answer_in(_metadata, vcpu, 2, IN_VALUE);
@@ -245,7 +245,7 @@ static void guest_string_df(void)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(string_io_with_df_set, guest_string_df)
+KVM_VCPU_TEST(string_io_with_df_set, guest_string_df)
 {
 	struct kvm_run *run = vcpu->run;
 	uint8_t got[DF_LEN];
@@ -299,7 +299,7 @@ static void guest_ins_norep(void)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(ins_without_rep_is_one_element, guest_ins_norep)
+KVM_VCPU_TEST(ins_without_rep_is_one_element, guest_ins_norep)
 {
 	struct kvm_run *run = vcpu->run;
 	static const struct { unsigned int size; uint16_t value; } ins[] = {

@@ -77,7 +77,7 @@ static void guest_cpuid_step(void)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(tf_traps_after_intercepted_cpuid, guest_cpuid_step)
+KVM_VCPU_TEST(tf_traps_after_intercepted_cpuid, guest_cpuid_step)
 {
 	vcpu_run_expect_done(vcpu);
 }
@@ -98,7 +98,7 @@ static void guest_emulated_step(void)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(tf_traps_after_emulated_instruction, guest_emulated_step)
+KVM_VCPU_TEST(tf_traps_after_emulated_instruction, guest_emulated_step)
 {
 	TEST_REQUIRE_FEP();
 	vcpu_run_expect_done(vcpu);
@@ -141,7 +141,7 @@ static void guest_syscall_step(void)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(syscall_masking_tf_does_not_trap, guest_syscall_step)
+KVM_VCPU_TEST(syscall_masking_tf_does_not_trap, guest_syscall_step)
 {
 	TEST_REQUIRE_FEP();
 	vcpu_run_expect_done(vcpu);

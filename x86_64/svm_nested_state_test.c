@@ -33,7 +33,7 @@
 static void l2_sync_then_exit(void)
 {
 	GUEST_SYNC(SYNC_L2);
-	nested_hypercall(L2_RESULT);
+	guest_nested_hypercall(L2_RESULT);
 }
 
 static void l1_code(struct nested_pages *p)
@@ -41,12 +41,12 @@ static void l1_code(struct nested_pages *p)
 	struct nested n;
 	enum nested_exit e;
 
-	nested_init(&n, p, l2_sync_then_exit);
+	guest_nested_init(&n, p, l2_sync_then_exit);
 	GUEST_SYNC(SYNC_L1, p->svm.vmcb);
-	e = nested_run(&n);
+	e = guest_nested_run(&n);
 	__GUEST_ASSERT(e == NESTED_EXIT_HYPERCALL, "exit %s (raw 0x%lx), expected a hypercall",
-		       nested_exit_name(e), n.raw_exit);
-	GUEST_ASSERT_EQ(nested_l2_rax(&n), L2_RESULT);
+		       guest_nested_exit_name(e), n.raw_exit);
+	GUEST_ASSERT_EQ(guest_nested_l2_rax(&n), L2_RESULT);
 	GUEST_DONE();
 }
 
@@ -79,7 +79,7 @@ static void make_bad(struct kvm_nested_state *st, enum bad_case c)
 	}
 }
 
-KVM_ONE_VCPU_TEST(svm_nested_state_checked_and_restored, l1_code)
+KVM_VCPU_TEST(svm_nested_state_checked_and_restored, l1_code)
 {
 	struct kvm_nested_state *st, *bad, *again;
 	struct kvm_sregs l1;

@@ -47,7 +47,7 @@
 
 static void l2_vmmcall(void)
 {
-	nested_hypercall(1);
+	guest_nested_hypercall(1);
 }
 
 /* ---- VMRUN consistency checks ---- */
@@ -120,23 +120,23 @@ SVM_TEST(vmrun_invalid_state_is_vmexit_invalid, l1_invalid)
 
 static void l2_read_hole(void)
 {
-	nested_hypercall(*(volatile uint64_t *)HOLE_GPA);
+	guest_nested_hypercall(*(volatile uint64_t *)HOLE_GPA);
 }
 
 static void l1_npt(struct nested_pages *p)
 {
 	struct vmcb *vmcb = VMCB(p);
-	const char *why = nested_tdp_unsupported();
+	const char *why = guest_nested_tdp_unsupported();
 	struct nested n;
 
 	if (why)
-		nested_guest_skip(why);
-	nested_init(&n, p, l2_read_hole);
+		guest_nested_skip_test(why);
+	guest_nested_init(&n, p, l2_read_hole);
 	*(volatile uint64_t *)HOLE_GPA = 0x600dcafe;
-	nested_tdp_enable(&n);
-	nested_tdp_set_present(&n, HOLE_GPA, false);
+	guest_nested_tdp_enable(&n);
+	guest_nested_tdp_set_present(&n, HOLE_GPA, false);
 
-	nested_run(&n);
+	guest_nested_run(&n);
 	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_NPF);
 	GUEST_ASSERT_EQ(vmcb->control.exit_info_2, HOLE_GPA);
 	/* Not present (P=0), read (W=0), user (U=1), at the final GPA (15.25.6). */
@@ -144,10 +144,10 @@ static void l1_npt(struct nested_pages *p)
 	__GUEST_ASSERT(vmcb->control.exit_info_1 & SVM_NPF_FINAL_GPA,
 		       "exit_info_1 0x%lx lacks the final-GPA bit", vmcb->control.exit_info_1);
 	/* Map it: the load re-executes and reads L1's data. */
-	nested_tdp_set_present(&n, HOLE_GPA, true);
-	nested_run(&n);
+	guest_nested_tdp_set_present(&n, HOLE_GPA, true);
+	guest_nested_run(&n);
 	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
-	GUEST_ASSERT_EQ(nested_l2_rax(&n), 0x600dcafe);
+	GUEST_ASSERT_EQ(guest_nested_l2_rax(&n), 0x600dcafe);
 
 	/*
 	 * And out again after L2 has used it: L2 must fault again.  (On KVM,
@@ -155,10 +155,10 @@ static void l1_npt(struct nested_pages *p)
 	 * follows the change; it can't tell whether the TLB_CONTROL flush
 	 * itself was honoured.)
 	 */
-	nested_tdp_set_present(&n, HOLE_GPA, false);
+	guest_nested_tdp_set_present(&n, HOLE_GPA, false);
 	vmcb->save.rip = (uintptr_t)l2_read_hole;
 	vmcb->save.rsp = p->l2_stack_top;
-	nested_run(&n);
+	guest_nested_run(&n);
 	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_NPF);
 	GUEST_ASSERT_EQ(vmcb->control.exit_info_2, HOLE_GPA);
 	GUEST_DONE();
@@ -240,7 +240,7 @@ static void l2_vmsave_vmload(void)
 	write_state(&state_c);
 	svm_vmload(l2_scratch);
 	read_state(&now);
-	nested_hypercall(same_state(&now, &state_b) ? 'B' : same_state(&now, &state_c) ? 'C' : 0);
+	guest_nested_hypercall(same_state(&now, &state_b) ? 'B' : same_state(&now, &state_c) ? 'C' : 0);
 }
 
 static void l1_vmload_vmsave(struct nested_pages *p)
@@ -250,9 +250,9 @@ static void l1_vmload_vmsave(struct nested_pages *p)
 	uint64_t fs = rdmsr(MSR_FS_BASE);
 	struct vmcb *scratch;
 
-	nested_init(&n, p, l2_vmsave_vmload);
-	scratch = (struct vmcb *)(uintptr_t)nested_alloc_page(&n);
-	l2_scratch = nested_alloc_page(&n);
+	guest_nested_init(&n, p, l2_vmsave_vmload);
+	scratch = (struct vmcb *)(uintptr_t)guest_nested_alloc_page(&n);
+	l2_scratch = guest_nested_alloc_page(&n);
 
 	/* L1 itself: VMSAVE stores the state, VMLOAD brings it back. */
 	write_state(&state_a);
@@ -267,26 +267,26 @@ static void l1_vmload_vmsave(struct nested_pages *p)
 
 	/* Intercepted in L2: exits, and nothing is transferred. */
 	vmcb->control.intercept_misc2 |= SVM_INTERCEPT2_VMSAVE | SVM_INTERCEPT2_VMLOAD;
-	nested_run(&n);
+	guest_nested_run(&n);
 	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMSAVE);
 	GUEST_ASSERT_EQ(((struct vmcb *)(uintptr_t)l2_scratch)->save.lstar, 0);
-	nested_skip(&n, 3);
-	nested_run(&n);
+	guest_nested_skip(&n, 3);
+	guest_nested_run(&n);
 	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMLOAD);
-	nested_skip(&n, 3);
-	nested_run(&n);
+	guest_nested_skip(&n, 3);
+	guest_nested_run(&n);
 	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
 	/* The skipped VMLOAD loaded nothing: L2 still has state C. */
-	__GUEST_ASSERT(nested_l2_rax(&n) == 'C', "L2 ended with state '%c' after an intercepted "
-		       "VMLOAD, expected 'C' (0: a mix)", (int)nested_l2_rax(&n));
+	__GUEST_ASSERT(guest_nested_l2_rax(&n) == 'C', "L2 ended with state '%c' after an intercepted "
+		       "VMLOAD, expected 'C' (0: a mix)", (int)guest_nested_l2_rax(&n));
 
 	/* Not intercepted: L2's VMSAVE/VMLOAD work on L2's own page and state. */
 	svm_init(&p->svm, l2_vmsave_vmload, p->l2_stack_top);
 	write_state(&state_a);
-	nested_run(&n);
+	guest_nested_run(&n);
 	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
-	__GUEST_ASSERT(nested_l2_rax(&n) == 'B', "L2 ended with state '%c' after VMSAVE(B), "
-		       "writing C, VMLOAD: expected B back (0: a mix)", (int)nested_l2_rax(&n));
+	__GUEST_ASSERT(guest_nested_l2_rax(&n) == 'B', "L2 ended with state '%c' after VMSAVE(B), "
+		       "writing C, VMLOAD: expected B back (0: a mix)", (int)guest_nested_l2_rax(&n));
 	check_vmcb_state((struct vmcb *)(uintptr_t)l2_scratch, &state_b);
 	wrmsr(MSR_FS_BASE, fs);
 	GUEST_DONE();
@@ -300,7 +300,7 @@ static void l2_gif(void)
 {
 	clgi();
 	stgi();
-	nested_hypercall(2);
+	guest_nested_hypercall(2);
 }
 
 static void l1_gif(struct nested_pages *p)
@@ -308,17 +308,17 @@ static void l1_gif(struct nested_pages *p)
 	struct vmcb *vmcb = VMCB(p);
 	struct nested n;
 
-	nested_init(&n, p, l2_gif);
+	guest_nested_init(&n, p, l2_gif);
 	vmcb->control.intercept_misc2 |= SVM_INTERCEPT2_CLGI | SVM_INTERCEPT2_STGI;
-	nested_run(&n);
+	guest_nested_run(&n);
 	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_CLGI);
-	nested_skip(&n, 3);
-	nested_run(&n);
+	guest_nested_skip(&n, 3);
+	guest_nested_run(&n);
 	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_STGI);
-	nested_skip(&n, 3);
-	nested_run(&n);
+	guest_nested_skip(&n, 3);
+	guest_nested_run(&n);
 	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
-	GUEST_ASSERT_EQ(nested_l2_rax(&n), 2);
+	GUEST_ASSERT_EQ(guest_nested_l2_rax(&n), 2);
 	GUEST_DONE();
 }
 
@@ -335,9 +335,9 @@ static void l1_clgi_not_intercepted(struct nested_pages *p)
 {
 	struct nested n;
 
-	nested_init(&n, p, l2_clgi_spin);
+	guest_nested_init(&n, p, l2_clgi_spin);
 	GUEST_SYNC(1);
-	nested_run(&n);
+	guest_nested_run(&n);
 	GUEST_FAIL("L2 spinning with GIF=0 exited to L1: #VMEXIT %s",
 		   svm_exit_name(VMCB(p)->control.exit_code));
 }
@@ -354,7 +354,7 @@ static void *kick_later(void *arg)
 }
 
 /* The host must be able to take the CPU back from an L2 that cleared GIF. */
-KVM_ONE_VCPU_TEST(l2_with_gif_clear_cannot_hold_the_host, l1_clgi_not_intercepted)
+KVM_VCPU_TEST(l2_with_gif_clear_cannot_hold_the_host, l1_clgi_not_intercepted)
 {
 	struct sigaction sa = { .sa_handler = sigalrm_nop };
 	pthread_t self = pthread_self(), t;
@@ -388,7 +388,7 @@ static void l2_injected_handler(struct ex_regs *regs)
 
 static void l2_after_injection(void)
 {
-	nested_hypercall(injected_count);
+	guest_nested_hypercall(injected_count);
 }
 
 static void l1_eventinj(struct nested_pages *p)
@@ -398,13 +398,13 @@ static void l1_eventinj(struct nested_pages *p)
 
 	/* L2 shares L1's IDT: the handler runs in L2. */
 	guest_install_handler(GP_VECTOR, l2_injected_handler);
-	nested_init(&n, p, l2_after_injection);
+	guest_nested_init(&n, p, l2_after_injection);
 	vmcb->control.event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID_ERR |
 				  GP_VECTOR;
 	vmcb->control.event_inj_err = 0x1234;
-	nested_run(&n);
+	guest_nested_run(&n);
 	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
-	GUEST_ASSERT_EQ(nested_l2_rax(&n), 1);
+	GUEST_ASSERT_EQ(guest_nested_l2_rax(&n), 1);
 	GUEST_ASSERT_EQ(injected_vector, GP_VECTOR);
 	GUEST_ASSERT_EQ(injected_error, 0x1234);
 	GUEST_DONE();
@@ -416,7 +416,7 @@ SVM_TEST(eventinj_delivers_exception_to_l2, l1_eventinj)
 
 static void l2_read_apic_page(void)
 {
-	nested_hypercall(*(volatile uint32_t *)(uintptr_t)(APIC_DEFAULT_GPA + APIC_TPR));
+	guest_nested_hypercall(*(volatile uint32_t *)(uintptr_t)(APIC_DEFAULT_GPA + APIC_TPR));
 }
 
 static void l1_avic_bit(struct nested_pages *p)
@@ -424,14 +424,14 @@ static void l1_avic_bit(struct nested_pages *p)
 	struct vmcb *vmcb = VMCB(p);
 	struct nested n;
 
-	nested_init(&n, p, l2_read_apic_page);
+	guest_nested_init(&n, p, l2_read_apic_page);
 	/* L1 asks for AVIC (and virtual interrupt masking): KVM must not pass AVIC on. */
 	vmcb->control.int_ctl |= SVM_INT_CTL_AVIC_ENABLE | SVM_INT_CTL_V_INTR_MASKING;
 	vmcb->control.avic_backing_page = p->pool;
-	nested_run(&n);
+	guest_nested_run(&n);
 	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
 	/* The page at the APIC address is L1's memory, not a virtual APIC. */
-	GUEST_ASSERT_EQ(nested_l2_rax(&n), 0x5a5a5a5a);
+	GUEST_ASSERT_EQ(guest_nested_l2_rax(&n), 0x5a5a5a5a);
 	GUEST_DONE();
 }
 
@@ -446,7 +446,7 @@ static bool kvm_amd_avic_on(void)
 	return c == 'Y' || c == 'y' || c == '1';
 }
 
-KVM_ONE_VCPU_TEST(vmcb12_avic_enable_has_no_effect, l1_avic_bit)
+KVM_VCPU_TEST(vmcb12_avic_enable_has_no_effect, l1_avic_bit)
 {
 	uint32_t *page;
 	struct ucall uc;
@@ -485,9 +485,9 @@ static void l1_shutdown(struct nested_pages *p)
 	struct vmcb *vmcb = VMCB(p);
 	struct nested n;
 
-	nested_init(&n, p, l2_triple_fault);
+	guest_nested_init(&n, p, l2_triple_fault);
 	vmcb->control.intercept_misc1 |= SVM_INTERCEPT_SHUTDOWN;
-	nested_run(&n);
+	guest_nested_run(&n);
 	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_SHUTDOWN);
 	GUEST_DONE();
 }
@@ -566,10 +566,10 @@ static void l1_vmmcall_ud(struct nested_pages *p)
 	struct nested n;
 
 	guest_install_handler(UD_VECTOR, l2_ud_handler);
-	nested_init(&n, p, l2_vmmcall_then_hlt);
+	guest_nested_init(&n, p, l2_vmmcall_then_hlt);
 	vmcb->control.intercept_misc2 &= ~SVM_INTERCEPT2_VMMCALL;
-	nested_intercept(&n, NESTED_INTERCEPT_HLT, 0);
-	nested_run(&n);
+	guest_nested_intercept(&n, NESTED_INTERCEPT_HLT, 0);
+	guest_nested_run(&n);
 	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_HLT);
 	__GUEST_ASSERT(ud_count == 1 && ud_rip == (uintptr_t)l2_vmmcall_insn,
 		       "L2's VMMCALL (not intercepted by L1) at 0x%lx raised %lu #UD (last at "

@@ -102,8 +102,8 @@ static void l1_vmexit_state(struct nested_pages *p)
 	uint16_t ds, es, cs;
 	struct nested n;
 
-	/* nested_init() sets EFER.SVME: L1's state is what it has after. */
-	nested_init(&n, p, l2_change_state);
+	/* guest_nested_init() sets EFER.SVME: L1's state is what it has after. */
+	guest_nested_init(&n, p, l2_change_state);
 	cr0 = get_cr0();
 	cr3 = get_cr3();
 	cr4 = get_cr4();
@@ -120,7 +120,7 @@ static void l1_vmexit_state(struct nested_pages *p)
 	l2_new_idtr.base = idtr.base;
 	l2_new_idtr.limit = idtr.limit - 0x10;
 
-	nested_run(&n);
+	guest_nested_run(&n);
 	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
 
 	/* L1's own state is back (15.6), checked before anything else runs. */
@@ -240,7 +240,7 @@ static void expect_pf_during_delivery(struct nested_pages *p, struct nested *n,
 	vmcb->save.rsp = p->l2_stack_top;
 	vmcb->control.event_inj = vmcb->control.exit_int_info;
 	vmcb->control.event_inj_err = vmcb->control.exit_int_info_err;
-	nested_run(n);
+	guest_nested_run(n);
 	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
 }
 
@@ -254,32 +254,32 @@ static void l1_exit_int_info(struct nested_pages *p)
 	guest_install_handler(DF_VECTOR, l2_df_handler);
 
 	/* #UD raised by L2: no error code. */
-	nested_init(&n, p, l2_ud_bad_stack);
+	guest_nested_init(&n, p, l2_ud_bad_stack);
 	vmcb->control.intercept_exceptions |= 1u << PF_VECTOR;
-	nested_run(&n);
+	guest_nested_run(&n);
 	expect_pf_during_delivery(p, &n, SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXEPT | UD_VECTOR,
 				  0, (uintptr_t)l2_ud_insn);
 	__GUEST_ASSERT(l2_events == 1 && l2_vector == UD_VECTOR &&
-		       nested_l2_rax(&n) == (HANDLED | UD_VECTOR),
+		       guest_nested_l2_rax(&n) == (HANDLED | UD_VECTOR),
 		       "re-injected #UD: L2 saw %lu events, last vector %lu; RAX 0x%lx",
-		       l2_events, l2_vector, nested_l2_rax(&n));
+		       l2_events, l2_vector, guest_nested_l2_rax(&n));
 
 	/* #GP(0x1234) injected by L1: EXITINTINFO carries the error code. */
-	nested_init(&n, p, l2_gp_target);
+	guest_nested_init(&n, p, l2_gp_target);
 	vmcb->control.intercept_exceptions |= 1u << PF_VECTOR;
 	vmcb->save.rsp = BAD_STACK;
 	vmcb->control.event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXEPT |
 				  SVM_EVTINJ_VALID_ERR | GP_VECTOR;
 	vmcb->control.event_inj_err = GP_ERROR;
-	nested_run(&n);
+	guest_nested_run(&n);
 	expect_pf_during_delivery(p, &n, SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXEPT |
 				  SVM_EVTINJ_VALID_ERR | GP_VECTOR, GP_ERROR,
 				  (uintptr_t)l2_gp_target);
 	__GUEST_ASSERT(l2_events == 2 && l2_vector == GP_VECTOR && l2_error == GP_ERROR &&
-		       nested_l2_rax(&n) == (HANDLED | GP_VECTOR),
+		       guest_nested_l2_rax(&n) == (HANDLED | GP_VECTOR),
 		       "re-injected #GP: L2 saw %lu events, last vector %lu error 0x%lx "
 		       "(expected #GP 0x%x); RAX 0x%lx", l2_events, l2_vector, l2_error,
-		       GP_ERROR, nested_l2_rax(&n));
+		       GP_ERROR, guest_nested_l2_rax(&n));
 	GUEST_DONE();
 }
 

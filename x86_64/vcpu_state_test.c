@@ -35,7 +35,7 @@ static void guest_regs(uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t 
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(regs_round_trip_and_reach_the_guest, guest_regs)
+KVM_VCPU_TEST(regs_round_trip_and_reach_the_guest, guest_regs)
 {
 	struct kvm_regs set, got;
 	struct ucall uc;
@@ -82,7 +82,7 @@ static void guest_cr2(void)
 	GUEST_SYNC(0);
 }
 
-KVM_ONE_VCPU_TEST(sregs_round_trip_and_reach_the_guest, guest_cr2)
+KVM_VCPU_TEST(sregs_round_trip_and_reach_the_guest, guest_cr2)
 {
 	struct kvm_sregs set, got;
 
@@ -127,7 +127,7 @@ static void fpu_set_host_values(struct kvm_vcpu *vcpu, struct kvm_fpu *set)
 	vcpu_fpu_set(vcpu, set);
 }
 
-KVM_ONE_VCPU_TEST(fpu_round_trip, guest_fpu)
+KVM_VCPU_TEST(fpu_round_trip, guest_fpu)
 {
 	struct kvm_fpu set, got;
 
@@ -158,7 +158,7 @@ static uint64_t xstate_bv(struct kvm_vcpu *vcpu, uint16_t *fcw)
 	return bv;
 }
 
-KVM_ONE_VCPU_TEST(fpu_host_fcw_reaches_the_guest, guest_fpu)
+KVM_VCPU_TEST(fpu_host_fcw_reaches_the_guest, guest_fpu)
 {
 	struct kvm_fpu set;
 
@@ -183,7 +183,7 @@ KVM_ONE_VCPU_TEST(fpu_host_fcw_reaches_the_guest, guest_fpu)
  * The control for the test above: the same FCW written with KVM_SET_XSAVE
  * and XSTATE_BV[1:0] set (api.rst KVM_SET_XSAVE) is what the guest runs with.
  */
-KVM_ONE_VCPU_TEST(xsave_host_fcw_reaches_the_guest, guest_fpu)
+KVM_VCPU_TEST(xsave_host_fcw_reaches_the_guest, guest_fpu)
 {
 	struct kvm_xsave xs;
 	uint16_t fcw = HOST_FCW;
@@ -217,7 +217,7 @@ static void guest_events(void)
 	GUEST_SYNC(nmi_count);
 }
 
-KVM_ONE_VCPU_TEST(events_round_trip_and_nmi_reaches_the_guest, guest_events)
+KVM_VCPU_TEST(events_round_trip_and_nmi_reaches_the_guest, guest_events)
 {
 	struct kvm_vcpu_events ev, got;
 
@@ -272,7 +272,7 @@ static void guest_plain(void)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(events_reject_non_exception_vectors, guest_plain)
+KVM_VCPU_TEST(events_reject_non_exception_vectors, guest_plain)
 {
 	static const uint8_t bad[] = { NMI_VECTOR, 32, 0xd4, 255 };
 	bool payload = kvm_check_cap(KVM_CAP_EXCEPTION_PAYLOAD) > 0;
@@ -340,7 +340,7 @@ static const struct bad_sregs bad_sregs[] = {
 	{ "CS.L=1 outside IA-32e mode", .cs_l_only = true },
 };
 
-KVM_ONE_VCPU_TEST(sregs_reject_invalid_cr0_cr4_efer, guest_plain)
+KVM_VCPU_TEST(sregs_reject_invalid_cr0_cr4_efer, guest_plain)
 {
 	struct kvm_sregs orig, s, got;
 
@@ -406,7 +406,7 @@ static void guest_debugregs(void)
 	GUEST_SYNC(0);
 }
 
-KVM_ONE_VCPU_TEST(debugregs_round_trip_and_reach_the_guest, guest_debugregs)
+KVM_VCPU_TEST(debugregs_round_trip_and_reach_the_guest, guest_debugregs)
 {
 	struct kvm_debugregs set, got, bad;
 	struct ucall uc;
@@ -489,7 +489,7 @@ KVM_TEST(lapic_round_trip_and_tpr_reaches_the_guest)
 	kvm_vm_free(vm);
 }
 
-KVM_ONE_VCPU_TEST(lapic_needs_an_in_kernel_irqchip, guest_tpr)
+KVM_VCPU_TEST(lapic_needs_an_in_kernel_irqchip, guest_tpr)
 {
 	struct kvm_lapic_state s;
 
@@ -507,7 +507,7 @@ KVM_ONE_VCPU_TEST(lapic_needs_an_in_kernel_irqchip, guest_tpr)
 
 /* ---- MSRs through the raw forms: the count of MSRs processed ---- */
 
-KVM_ONE_VCPU_TEST(msrs_raw_forms_return_the_count, guest_tpr)
+KVM_VCPU_TEST(msrs_raw_forms_return_the_count, guest_tpr)
 {
 	uint64_t v = 0;
 
@@ -529,7 +529,7 @@ static bool cpuid_tables_equal(const struct kvm_cpuid2 *a, const struct kvm_cpui
 	       !memcmp(a->entries, b->entries, a->nent * sizeof(a->entries[0]));
 }
 
-KVM_ONE_VCPU_TEST(cpuid_round_trip_and_errors, guest_tpr)
+KVM_VCPU_TEST(cpuid_round_trip_and_errors, guest_tpr)
 {
 	struct kvm_cpuid2 *first, *again, *small, *huge;
 
@@ -568,7 +568,7 @@ KVM_ONE_VCPU_TEST(cpuid_round_trip_and_errors, guest_tpr)
 
 /* ---- creating VMs and vCPUs ---- */
 
-KVM_ONE_VCPU_TEST(create_errors_come_from_the_raw_forms, guest_tpr)
+KVM_VCPU_TEST(create_errors_come_from_the_raw_forms, guest_tpr)
 {
 	int max_id = kvm_check_cap(KVM_CAP_MAX_VCPU_ID);
 	struct kvm_vm *bad;

@@ -67,7 +67,7 @@ static void lifecycle(void)
 }
 
 /* ~15 s on kvm_pvm, minutes under QEMU TCG: past the harness's 30 s default. */
-TEST_F_TIMEOUT(kvm, ten_thousand_vms_leave_fds_and_rss_flat, 900)
+KVM_TEST_TIMEOUT(ten_thousand_vms_leave_fds_and_rss_flat, 900)
 {
 	const char *env = getenv("VM_HYGIENE_COUNT");
 	unsigned long count = env ? strtoul(env, NULL, 0) : 10000;
@@ -76,7 +76,6 @@ TEST_F_TIMEOUT(kvm, ten_thousand_vms_leave_fds_and_rss_flat, 900)
 	size_t heap0 = 0, heap1 = 0;
 	uint64_t start;
 
-	__kvm_harness_enter(_metadata);
 	ASSERT_GT(count, WARMUP) TH_LOG("VM_HYGIENE_COUNT must exceed %u", WARMUP);
 	for (unsigned int i = 0; i < WARMUP; i++)
 		lifecycle();

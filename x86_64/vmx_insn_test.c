@@ -175,7 +175,7 @@ struct dtr {
 
 static void l2_hypercall(void)
 {
-	nested_hypercall(0x11);
+	guest_nested_hypercall(0x11);
 }
 
 static void l1_exit_dtr_limits(struct nested_pages *p)
@@ -185,13 +185,13 @@ static void l1_exit_dtr_limits(struct nested_pages *p)
 	char b[160];
 
 	asm volatile("sgdt %0; sidt %1" : "=m"(gdtr), "=m"(idtr));
-	nested_init(&n, p, l2_hypercall);
+	guest_nested_init(&n, p, l2_hypercall);
 	/* Meaningless unless the limits differ from FFFFH before the exit. */
 	__GUEST_ASSERT(gdtr.limit != 0xffff && idtr.limit != 0xffff,
 		       "L1's GDTR limit 0x%x, IDTR limit 0x%x: the test needs them below 0xffff",
 		       gdtr.limit, idtr.limit);
-	__GUEST_ASSERT(nested_run(&n) == NESTED_EXIT_HYPERCALL, "exit [%s], expected VMCALL",
-		       nested_exit_str(&n, b, sizeof(b)));
+	__GUEST_ASSERT(guest_nested_run(&n) == NESTED_EXIT_HYPERCALL, "exit [%s], expected VMCALL",
+		       guest_nested_exit_str(&n, b, sizeof(b)));
 	asm volatile("sgdt %0; sidt %1" : "=m"(gdtr_after), "=m"(idtr_after));
 	/* 27.5.2: the bases come from the host-state area, the limits are FFFFH. */
 	__GUEST_ASSERT(gdtr_after.limit == 0xffff && idtr_after.limit == 0xffff &&

@@ -64,12 +64,12 @@
 
 /* Run L2 and expect the exit want (enum nested_exit), naming what came instead. */
 #define EXPECT_NESTED(n, want) do {						\
-	enum nested_exit __e = nested_run(n);					\
+	enum nested_exit __e = guest_nested_run(n);					\
 	char __b[160];								\
 										\
 	__GUEST_ASSERT(__e == (want), "exit %s [%s], expected %s",		\
-		       nested_exit_name(__e), nested_exit_str(n, __b, sizeof(__b)),	\
-		       nested_exit_name(want));					\
+		       guest_nested_exit_name(__e), guest_nested_exit_str(n, __b, sizeof(__b)),	\
+		       guest_nested_exit_name(want));					\
 } while (0)
 
 /* The last exit's basic reason is want (EXIT_REASON_*), by name. */
@@ -77,7 +77,7 @@
 	char __b[160];								\
 										\
 	__GUEST_ASSERT((n)->raw_exit == (want), "exit [%s], expected %s (%u)",	\
-		       nested_exit_str(n, __b, sizeof(__b)), vmx_exit_name(want),	\
+		       guest_nested_exit_str(n, __b, sizeof(__b)), vmx_exit_name(want),	\
 		       (unsigned int)(want));					\
 } while (0)
 
@@ -144,7 +144,7 @@ static void l1_vmxon(struct nested_pages *p)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(vmxon_checks, l1_vmxon)
+KVM_VCPU_TEST(vmxon_checks, l1_vmxon)
 {
 	TEST_REQUIRE_VMX();
 	/*
@@ -186,7 +186,7 @@ VMX_TEST(vmclear_vmptrld_invalid_pointers, l1_pointers)
 
 static void l2_nothing(void)
 {
-	nested_hypercall(0);
+	guest_nested_hypercall(0);
 }
 
 /* 32-bit VM-exit information class (bits 11:10 = 1), index 0x3f: no such field. */
@@ -201,7 +201,7 @@ static void l1_fields(struct nested_pages *p)
 	uint8_t vec;
 	struct nested n;
 
-	nested_init(&n, p, l2_nothing);
+	guest_nested_init(&n, p, l2_nothing);
 	EXPECT_VMX(vec, __vmread(0x7ffe, &v, &vec), VMX_FAIL_VALID, 12);
 	EXPECT_VMX(vec, __vmwrite(0x7ffe, 0, &vec), VMX_FAIL_VALID, 12);
 	/*
@@ -224,7 +224,7 @@ static void l1_fields(struct nested_pages *p)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(vmread_vmwrite_bad_fields, l1_fields)
+KVM_VCPU_TEST(vmread_vmwrite_bad_fields, l1_fields)
 {
 	uint64_t misc;
 
@@ -299,7 +299,7 @@ static void l2_exits(void)
 	asm volatile("hlt");
 	outb(PORT_TEST, 1);
 	rdmsr(MSR_IA32_SYSENTER_CS);
-	nested_hypercall(5);
+	guest_nested_hypercall(5);
 }
 
 static void l1_exits(struct nested_pages *p)
@@ -310,26 +310,26 @@ static void l1_exits(struct nested_pages *p)
 	struct vmx_qual_io io;
 	char b[160];
 
-	nested_init(&n, p, l2_exits);
-	nested_intercept(&n, NESTED_INTERCEPT_HLT, 0);
-	nested_intercept(&n, NESTED_INTERCEPT_IO, PORT_TEST);
-	nested_intercept(&n, NESTED_INTERCEPT_MSR, MSR_IA32_SYSENTER_CS);
+	guest_nested_init(&n, p, l2_exits);
+	guest_nested_intercept(&n, NESTED_INTERCEPT_HLT, 0);
+	guest_nested_intercept(&n, NESTED_INTERCEPT_IO, PORT_TEST);
+	guest_nested_intercept(&n, NESTED_INTERCEPT_MSR, MSR_IA32_SYSENTER_CS);
 	EXPECT_NESTED(&n, NESTED_EXIT_HLT);
 	EXPECT_REASON(&n, EXIT_REASON_HLT);
-	nested_skip(&n, 1);
+	guest_nested_skip(&n, 1);
 	EXPECT_NESTED(&n, NESTED_EXIT_IO);
 	/* outb $imm8: OUT, 1 byte, not string, port in the instruction (table 27-5). */
 	io = vmx_qual_io(vmread(EXIT_QUALIFICATION));
 	__GUEST_ASSERT(io.port == PORT_TEST && !io.in && io.size == 1 && !io.string && !io.rep,
-		       "[%s], expected OUT port 0x%x, 1 byte", nested_exit_str(&n, b, sizeof(b)),
+		       "[%s], expected OUT port 0x%x, 1 byte", guest_nested_exit_str(&n, b, sizeof(b)),
 		       PORT_TEST);
-	nested_skip(&n, 2);
+	guest_nested_skip(&n, 2);
 	EXPECT_NESTED(&n, NESTED_EXIT_MSR);
 	EXPECT_REASON(&n, EXIT_REASON_MSR_READ);
 	GUEST_ASSERT_EQ(n.qual, MSR_IA32_SYSENTER_CS);
-	nested_skip(&n, 2);
+	guest_nested_skip(&n, 2);
 	EXPECT_NESTED(&n, NESTED_EXIT_HYPERCALL);
-	GUEST_ASSERT_EQ(nested_l2_rax(&n), 5);
+	GUEST_ASSERT_EQ(guest_nested_l2_rax(&n), 5);
 
 	/* The VMCS is launched now: VMLAUNCH must fail with error 4. */
 	vmx_run(false, &r, &s);
@@ -344,7 +344,7 @@ static void l1_bad_guest_state(struct nested_pages *p)
 {
 	struct nested n;
 
-	nested_init(&n, p, l2_nothing);
+	guest_nested_init(&n, p, l2_nothing);
 	/* 26.3.1.1: CR0.PG=1 requires CR0.PE=1 (no unrestricted guest here). */
 	vmwrite(GUEST_CR0, vmread(GUEST_CR0) & ~X86_CR0_PE);
 	EXPECT_NESTED(&n, NESTED_EXIT_INVALID);
@@ -364,7 +364,7 @@ static void l2_cr3_reload(void)
 	uint64_t cr3 = get_cr3();
 
 	asm volatile("mov %0, %%cr3" :: "a"(cr3) : "memory");
-	nested_hypercall(6);
+	guest_nested_hypercall(6);
 }
 
 static void l1_cr_access(struct nested_pages *p)
@@ -373,7 +373,7 @@ static void l1_cr_access(struct nested_pages *p)
 	struct vmx_qual_cr q;
 	char b[160];
 
-	nested_init(&n, p, l2_cr3_reload);
+	guest_nested_init(&n, p, l2_cr3_reload);
 	vmwrite(CPU_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(MSR_IA32_VMX_PROCBASED_CTLS,
 		vmread(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_CR3_LOAD_EXITING));
 	EXPECT_NESTED(&n, NESTED_EXIT_OTHER);
@@ -381,8 +381,8 @@ static void l1_cr_access(struct nested_pages *p)
 	/* Table 27-3: "mov %rax, %cr3" is MOV to CR3 from RAX. */
 	q = vmx_qual_cr(vmread(EXIT_QUALIFICATION));
 	__GUEST_ASSERT(q.cr == 3 && q.type == VMX_CR_MOV_TO && q.gpr == 0,
-		       "[%s], expected MOV to CR3 from RAX", nested_exit_str(&n, b, sizeof(b)));
-	nested_skip(&n, 3);
+		       "[%s], expected MOV to CR3 from RAX", guest_nested_exit_str(&n, b, sizeof(b)));
+	guest_nested_skip(&n, 3);
 	EXPECT_NESTED(&n, NESTED_EXIT_HYPERCALL);
 	GUEST_DONE();
 }
@@ -393,14 +393,14 @@ static void l1_intr_window(struct nested_pages *p)
 {
 	struct nested n;
 
-	nested_init(&n, p, l2_nothing);
+	guest_nested_init(&n, p, l2_nothing);
 	/* 25.2: with RFLAGS.IF=1 and no blocking, the exit comes before L2's first instruction. */
 	vmwrite(GUEST_RFLAGS, 0x202);
 	vmwrite(CPU_BASED_VM_EXEC_CONTROL, vmx_adjust_controls(MSR_IA32_VMX_PROCBASED_CTLS,
 		vmread(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_INTR_WINDOW_EXITING));
 	EXPECT_NESTED(&n, NESTED_EXIT_OTHER);
 	EXPECT_REASON(&n, EXIT_REASON_INTERRUPT_WINDOW);
-	GUEST_ASSERT_EQ(nested_l2_rip(&n), (uintptr_t)l2_nothing);
+	GUEST_ASSERT_EQ(guest_nested_l2_rip(&n), (uintptr_t)l2_nothing);
 	GUEST_DONE();
 }
 
@@ -417,8 +417,8 @@ static void l1_preemption_timer(struct nested_pages *p)
 	struct nested n;
 
 	if (!((rdmsr(MSR_IA32_VMX_PINBASED_CTLS) >> 32) & PIN_BASED_PREEMPTION_TIMER))
-		nested_guest_skip("KVM's nested VMX lacks the preemption timer");
-	nested_init(&n, p, l2_spin);
+		guest_nested_skip_test("KVM's nested VMX lacks the preemption timer");
+	guest_nested_init(&n, p, l2_spin);
 	vmwrite(PIN_BASED_VM_EXEC_CONTROL, vmread(PIN_BASED_VM_EXEC_CONTROL) |
 		PIN_BASED_PREEMPTION_TIMER);
 	vmwrite(VMX_PREEMPTION_TIMER_VALUE, 1000);
@@ -433,21 +433,21 @@ VMX_TEST(preemption_timer_exits, l1_preemption_timer)
 
 static void l2_read_hole(void)
 {
-	nested_hypercall(*(volatile uint64_t *)EPT_HOLE);
+	guest_nested_hypercall(*(volatile uint64_t *)EPT_HOLE);
 }
 
 static void l1_ept(struct nested_pages *p)
 {
-	const char *why = nested_tdp_unsupported();
+	const char *why = guest_nested_tdp_unsupported();
 	struct vmx_qual_ept q;
 	struct nested n;
 	char b[160];
 
 	if (why)
-		nested_guest_skip(why);
-	nested_init(&n, p, l2_read_hole);
-	nested_tdp_enable(&n);
-	nested_tdp_set_present(&n, EPT_HOLE, false);
+		guest_nested_skip_test(why);
+	guest_nested_init(&n, p, l2_read_hole);
+	guest_nested_tdp_enable(&n);
+	guest_nested_tdp_set_present(&n, EPT_HOLE, false);
 	*(volatile uint64_t *)EPT_HOLE = 0xabcdef;
 
 	EXPECT_NESTED(&n, NESTED_EXIT_NPF);
@@ -458,10 +458,10 @@ static void l1_ept(struct nested_pages *p)
 	__GUEST_ASSERT(q.read && !q.write && !q.fetch && !q.readable && !q.writable &&
 		       !q.executable && q.gla_valid && q.final_gpa,
 		       "[%s], expected a read of a not-present page at the final GPA",
-		       nested_exit_str(&n, b, sizeof(b)));
-	nested_tdp_set_present(&n, EPT_HOLE, true);
+		       guest_nested_exit_str(&n, b, sizeof(b)));
+	guest_nested_tdp_set_present(&n, EPT_HOLE, true);
 	EXPECT_NESTED(&n, NESTED_EXIT_HYPERCALL);
-	GUEST_ASSERT_EQ(nested_l2_rax(&n), 0xabcdef);
+	GUEST_ASSERT_EQ(guest_nested_l2_rax(&n), 0xabcdef);
 	GUEST_DONE();
 }
 

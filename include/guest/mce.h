@@ -12,10 +12,10 @@
 #include "x86/mce.h"
 
 /* Set CR4.MCE and install the #MC handler; reads MCG_CAP. */
-void mce_guest_init(void);
+void guest_mce_init(void);
 /* Poll every bank for logged errors (corrected errors raise no #MC). */
-unsigned int mce_guest_poll(void);
+unsigned int guest_mce_poll(void);
 /* The guest's own page-table walk: the 4 KiB PTE for va, or NULL. */
-uint64_t *mce_guest_pte(uint64_t va);
+uint64_t *guest_mce_pte(uint64_t va);
 
 #endif /* KVM_SUITE_GUEST_MCE_H */

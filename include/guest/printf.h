@@ -2,8 +2,9 @@
 /*
  * Formatted output for guest code.
  *
- * Guest code runs without libc and without SSE (see PLATFORM notes: PVM's
- * emulator cannot run SSE moves), so it cannot call glibc's snprintf.
+ * Guest code runs without libc and without SSE (kvm_pvm's emulator cannot
+ * run SSE moves; see GUEST_CFLAGS in the Makefile), so it cannot call
+ * glibc's snprintf.
  * guest_vsnprintf() implements the C99 snprintf contract for the integer,
  * pointer, string and character conversions:
  *

@@ -22,8 +22,8 @@
 
 /* A ucall with a message: all six argument registers and R11. */
 static inline __attribute__((always_inline)) void
-__guest_ucall_msg(uint32_t cmd, const char *file, unsigned int line, unsigned int nargs,
-		  const uint64_t *a, const char *msg)
+guest_ucall_msg(uint32_t cmd, const char *file, unsigned int line, unsigned int nargs,
+		const uint64_t *a, const char *msg)
 {
 	uint64_t rax = UCALL_RAX(cmd, nargs, line) | UCALL_HAS_MSG;
 	register uint64_t r8 asm(UCALL_REG_ARG3) = a[3];
@@ -37,8 +37,8 @@ __guest_ucall_msg(uint32_t cmd, const char *file, unsigned int line, unsigned in
 
 /* A ucall without a message; nargs is a compile-time constant at every use. */
 static inline __attribute__((always_inline)) void
-__guest_ucall_regs(uint32_t cmd, const char *file, unsigned int line, unsigned int nargs,
-		   const uint64_t *a)
+guest_ucall_regs(uint32_t cmd, const char *file, unsigned int line, unsigned int nargs,
+		 const uint64_t *a)
 {
 	uint64_t rax = UCALL_RAX(cmd, nargs, line);
 
@@ -80,12 +80,12 @@ guest_abort(const char *file, unsigned int line, const char *fmt, ...);
 
 /* Report up to six values to the host and wait for it to resume the guest. */
 #define GUEST_SYNC(...)								\
-	__guest_ucall_regs(UCALL_SYNC, __FILE__, __LINE__, __UCALL_NARGS(__VA_ARGS__),	\
-			   __UCALL_ARGS(__VA_ARGS__) + 1)
+	guest_ucall_regs(UCALL_SYNC, __FILE__, __LINE__, __UCALL_NARGS(__VA_ARGS__),	\
+			 __UCALL_ARGS(__VA_ARGS__) + 1)
 
 /* The guest function is finished (returning from it does the same). */
 #define GUEST_DONE()								\
-	__guest_ucall_regs(UCALL_DONE, __FILE__, __LINE__, 0, __UCALL_ARGS() + 1)
+	guest_ucall_regs(UCALL_DONE, __FILE__, __LINE__, 0, __UCALL_ARGS() + 1)
 
 #define GUEST_PRINTF(fmt, ...)							\
 	guest_ucall_fmt(UCALL_PRINTF, __FILE__, __LINE__, fmt, ##__VA_ARGS__)

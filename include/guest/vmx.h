@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Intel VMX for L1 guest code (guest_lib/vmx.c), over the encodings of
- * x86/vmx.h.  Nothing here runs on this project's machines (kvm_pvm has no
- * VMX and QEMU's TCG doesn't emulate it): the tests SKIP with "no VMX", and
- * the code is built and kept to the SDM for hosts with kvm_intel nested=1.
+ * x86/vmx.h.  Where there is no VMX (kvm_pvm, kvm_amd, QEMU's TCG) the
+ * tests SKIP with "no VMX"; they run on kvm_intel nested=1, e.g. in the
+ * Intel lane (make vm_run_tests VENDOR=intel, Documentation/lanes.md).
  */
 #ifndef KVM_SUITE_GUEST_VMX_H
 #define KVM_SUITE_GUEST_VMX_H
@@ -73,9 +73,11 @@ enum vmx_status __vmptrld(uint64_t pa, uint8_t *vector);
 enum vmx_status __vmptrst(uint64_t *pa, uint8_t *vector);
 enum vmx_status __vmread(uint64_t field, uint64_t *value, uint8_t *vector);
 enum vmx_status __vmwrite(uint64_t field, uint64_t value, uint8_t *vector);
-/* Checked forms: a failure ends the test naming the instruction error. */
-uint64_t vmread(uint64_t field);
-void vmwrite(uint64_t field, uint64_t value);
+/* Checked forms: a failure ends the test at the caller's line, naming the instruction error. */
+uint64_t vmread_at(uint64_t field, const char *file, unsigned int line);
+#define vmread(field)		vmread_at(field, __FILE__, __LINE__)
+void vmwrite_at(uint64_t field, uint64_t value, const char *file, unsigned int line);
+#define vmwrite(field, value)	vmwrite_at(field, value, __FILE__, __LINE__)
 
 /* Allowed-0/allowed-1 adjustment of wanted controls (appendix A.3-A.5). */
 uint32_t vmx_adjust_controls(uint32_t msr, uint32_t want);

@@ -188,7 +188,7 @@ static inline enum mce_reason mce_address_problem(uint64_t status, uint64_t misc
  * pseudocode of SDM vol. 3B 16.10.4.1 (and 16.6.3): mcg_status with MCIP
  * set means "inside #MC", where RIPV=0 makes anything uncorrected fatal (the
  * frame RIP is no place to resume).  mcg_status 0 is a poll's: the
- * decision is what the error would call for, and mce_guest_poll() records
+ * decision is what the error would call for, and guest_mce_poll() records
  * it with action LOG, since a polled error was not consumed.
  *  - Without MCG_CAP.SER_P every uncorrected error in #MC is fatal (the
  *    pseudocode's first test on UC=1), EN=0 or not.

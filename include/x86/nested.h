@@ -22,10 +22,10 @@ struct nested_pages {
 	uint64_t pool, pool_pages;	/* spare zeroed pages, e.g. for NPT/EPT tables */
 };
 
-/* nested_tdp_enable() identity-maps GPAs [0, NESTED_TDP_SIZE) for L2. */
+/* guest_nested_tdp_enable() identity-maps GPAs [0, NESTED_TDP_SIZE) for L2. */
 #define NESTED_TDP_SIZE		(4ULL << 30)
 
-/* GUEST_SYNC(NESTED_SKIP_SYNC, why): L1 can't run the test here (nested_guest_skip()). */
+/* GUEST_SYNC(NESTED_SKIP_SYNC, why): L1 can't run the test here (guest_nested_skip_test()). */
 #define NESTED_SKIP_SYNC	0x5c1b0000ULL
 
 #endif /* KVM_SUITE_X86_NESTED_H */

@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The CPU helpers of the LTP-style API: kvm_read_cregs(), kvm_get_cpuid(),
- * kvm_rdmsr()/kvm_wrmsr(), each checked against what the host knows.
+ * What the guest reads of its CPU is what the host set up: CR0 and CR4 say
+ * long mode (CR0.PE, CR0.PG, CR4.PAE: SDM vol. 3A 9.8.5) and CR3 points at
+ * the tables the host built; CR2 holds the address of the last #PF (SDM
+ * vol. 3A 4.7); CPUID leaves 0 and 0x80000000 are the ones set with
+ * KVM_SET_CPUID2 (api.rst); a guest WRMSR of IA32_KERNEL_GS_BASE reads
+ * back in the guest and through KVM_GET_MSRS (api.rst).  The guest reads
+ * them with the LTP-style API's kvm_read_cregs(), kvm_get_cpuid() and
+ * kvm_rdmsr()/kvm_wrmsr().
  */
 #include "tst_test.h"
 

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The idea behind LTP's kvm_pagefault01 (CVE-2021-38198: KVM's shadow MMU
- * computed a shadow page's access rights wrongly and let a guest write go
- * through a write-protected guest mapping), written from the architecture:
+ * Write protection by the guest's own page tables (R/W=0 at any level),
+ * under KVM's shadow MMU in particular.  The idea behind LTP's
+ * kvm_pagefault01 (CVE-2021-38198: KVM's shadow MMU computed a shadow
+ * page's access rights wrongly and let a guest write go through a
+ * write-protected guest mapping), written from the architecture:
  *
  * SDM vol. 3A 4.6.1: a linear address is writable only if R/W is 1 in the
  * entry of every level that maps it; with CR0.WP=1 that holds at CPL0 too.

@@ -56,7 +56,7 @@ static void guest_code(void)
 	GUEST_DONE();
 }
 
-KVM_ONE_VCPU_TEST(formats_match_glibc, guest_code)
+KVM_VCPU_TEST(formats_match_glibc, guest_code)
 {
 	char expect[256];
 	struct ucall uc;
@@ -100,7 +100,7 @@ static void guest_assert_eq(void)
 	GUEST_ASSERT_EQ(x + 1, 5);
 }
 
-KVM_ONE_VCPU_TEST(assert_eq_reports_both_values, guest_assert_eq)
+KVM_VCPU_TEST(assert_eq_reports_both_values, guest_assert_eq)
 {
 	char file[256];
 	struct ucall uc;
@@ -121,7 +121,7 @@ static void guest_assert_msg(void)
 	__GUEST_ASSERT(vector == 6, "expected #UD, got vector %d at %s", vector, "here");
 }
 
-KVM_ONE_VCPU_TEST(assert_message_is_formatted, guest_assert_msg)
+KVM_VCPU_TEST(assert_message_is_formatted, guest_assert_msg)
 {
 	struct ucall uc;
 
@@ -135,7 +135,7 @@ static void guest_fail(void)
 	GUEST_FAIL("state %s/%u", "broken", 7u);
 }
 
-KVM_ONE_VCPU_TEST(guest_fail_message, guest_fail)
+KVM_VCPU_TEST(guest_fail_message, guest_fail)
 {
 	struct ucall uc;
 
@@ -252,7 +252,7 @@ static void guest_sync_args(void)
 }
 
 /* Up to six values travel in registers; returning from the function is DONE. */
-KVM_ONE_VCPU_TEST(sync_carries_six_args, guest_sync_args)
+KVM_VCPU_TEST(sync_carries_six_args, guest_sync_args)
 {
 	struct ucall uc;
 

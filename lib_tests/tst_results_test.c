@@ -122,7 +122,7 @@ static void guest_page_disagrees(void)
 	res->lineno = __LINE__;
 	res->file_addr = (uintptr_t)__FILE__;
 	strcpy(res->message, "the page says TFAIL");
-	__guest_ucall_msg(UCALL_TST_RES, __FILE__, __LINE__, 1, args, res->message);
+	guest_ucall_msg(UCALL_TST_RES, __FILE__, __LINE__, 1, args, res->message);
 }
 
 struct mapping_case {

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * tst_set_interrupt_callback(): a callback gets the vector's frame and
- * error code, and the guest resumes where the callback points ifrm->eip
- * (return 0).  Faults report the faulting instruction, traps the next one
- * (SDM vol. 3A 6.5).  A non-zero return, or a vector whose callback was
+ * The exception frame a handler gets: faults report the faulting
+ * instruction, traps the next one (SDM vol. 3A 6.5); #GP for a
+ * non-canonical address has error code 0 (6.15, interrupt 13); a #PF
+ * reports its error code and CR2 (4.7).  Checked through the LTP-style
+ * API's tst_set_interrupt_callback(): a callback gets the vector's frame
+ * and error code, and the guest resumes where the callback points
+ * ifrm->eip (return 0).  A non-zero return, or a vector whose callback was
  * removed with NULL, ends the run with TBROK.
  */
 #include "tst_test.h"

@@ -16,7 +16,7 @@ static void guest_code(void)
 	GUEST_DONE();				/* or just return */
 }
 
-KVM_ONE_VCPU_TEST(hello, guest_code)		/* gets vm and vcpu */
+KVM_VCPU_TEST(hello, guest_code)		/* gets vm and vcpu */
 {
 	struct ucall uc;
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The README's LTP-style example, built and run like every test so that
+ * Documentation/ltp-api.md's example, built and run like every test so that
  * the example stays true: a #UD callback counts the fault in a heap block
  * and resumes the guest after the UD2.
  */

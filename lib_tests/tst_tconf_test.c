@@ -15,7 +15,7 @@ KVM_TEST(tconf_maps_to_skip_with_message)
 	struct tst_kvm_summary sum;
 	const char *reason;
 
-	tst_kvm_run_test(__tst_tconf_unsupported_configuration_skips, &sum);
+	tst_kvm_run_test(TST_TCONF_GUEST(unsupported_configuration_skips), &sum);
 	EXPECT_EQ(tst_kvm_verdict(&sum, &reason), KSFT_SKIP);
 	EXPECT_STREQ(strstr(reason, TCONF_MSG), TCONF_MSG) TH_LOG("reason '%s'", reason);
 }

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * iofuzz host side: what the files of lib/iofuzz/ share with each other and
+ * nobody else.  One file per job:
+ *
+ *   devices.c    the device table, the fixed exclusions, op type names
+ *   lists.c      -m, -d and -x: modes, device lists, skipped ranges
+ *   plan.c       the configuration, the plan, explicit op lists, op i as
+ *                the host regenerates it
+ *   fault.c      test-only planted faults
+ *   repro.c      reproducer files: read and write
+ *   model.c      the userspace device model that answers exits
+ *   jit.c        ops compiled to guest code (the fast executor)
+ *   exits.c      which op an exit or a stop belongs to, and whether the
+ *                exit describes it
+ *   watchdog.c   the hang watchdog and the time budget
+ *   run.c        VM lives, restarts, findings: iofuzz_run()
+ *   supervise.c  the supervising parent: iofuzz_supervise()
+ *   report.c     the exit log, tables, recent ops, the host kernel log
+ *   minimize.c   delta debugging of a failure down to a reproducer
+ */
+#ifndef KVM_SUITE_IOFUZZ_INTERNAL_H
+#define KVM_SUITE_IOFUZZ_INTERNAL_H
+
+#include <pthread.h>
+
+#include "iofuzz.h"
+#include "kvm_util.h"
+
+#define IOFUZZ_LAPIC_GPA	0xfee00000ULL
+#define IOFUZZ_IOAPIC_GPA	0xfec00000ULL
+
+/* The explicit op list, kept in the shared state. */
+static inline struct iofuzz_op *iofuzz_list(struct iofuzz_state *st)
+{
+	return (struct iofuzz_op *)st->list;
+}
+
+/* devices.c */
+extern const struct iofuzz_range iofuzz_fixed_excl[IOFUZZ_NR_FIXED_EXCL];
+unsigned int iofuzz_type_by_name(const char *name);
+int iofuzz_dev_by_name_len(const char *name, size_t len);
+const char *iofuzz_port_dev_name(uint32_t port);
+
+/* lists.c: the -x ranges (not the names) into plan->excl. */
+void iofuzz_plan_add_skips(struct iofuzz_plan *plan, const char *skip);
+
+/* plan.c */
+/* A plan of every device of every space: an explicit list may hold any op. */
+void iofuzz_plan_for_list(struct iofuzz_plan *plan, uint64_t seed);
+/* The plan range an op of this type at addr falls in, or -1. */
+int iofuzz_range_of(const struct iofuzz_plan *plan, unsigned int type, uint64_t addr);
+/* Op idx of the run: from the explicit list, else from the generator. */
+void iofuzz_host_gen(const struct iofuzz_state *st, uint64_t idx, struct iofuzz_op *op);
+/* Op idx, in a buffer valid until the next call. */
+const struct iofuzz_op *iofuzz_host_op(const struct iofuzz_state *st, uint64_t idx);
+/* The host's own hash of ops [from, to): must equal what the guest generated. */
+uint64_t iofuzz_host_hash(const struct iofuzz_state *st, uint64_t from, uint64_t to);
+
+/* fault.c: put cfg's fault (if any) on the first fitting op from cfg->fault_at. */
+void iofuzz_plant_fault(const struct iofuzz_cfg *cfg, struct iofuzz_state *st);
+
+/* repro.c */
+void iofuzz_format_op(char *buf, size_t len, const struct iofuzz_op *op);
+void iofuzz_write_ops(const char *path, const struct iofuzz_plan *plan,
+		      const struct iofuzz_op *ops, uint64_t n, const char *why);
+
+/* model.c */
+struct iofuzz_model {
+	uint8_t cmos_index, cmos[128];
+	uint8_t com1_scratch;
+	uint32_t pci_addr;
+};
+
+/* One exit to userspace on a fuzzed port: answer it, count it, hash and log it. */
+void iofuzz_model_io(struct iofuzz_model *m, struct iofuzz_state *st, struct kvm_run *run,
+		     uint64_t idx);
+void iofuzz_model_mmio(struct iofuzz_state *st, struct kvm_run *run, uint64_t idx);
+
+/* jit.c */
+#define JIT_CHUNK	2048
+#define JIT_OP_MAX	48		/* bytes of code one op may take, fault included */
+#define JIT_TAIL	(JIT_CHUNK * JIT_OP_MAX + 16)
+#define JIT_DATA	(JIT_TAIL + 64)	/* 32-byte INS/OUTS buffers, one per op */
+#define JIT_BYTES	(JIT_DATA + JIT_CHUNK * 32)
+
+struct iofuzz_jit {
+	uint64_t gva;
+	uint8_t *hva;
+	uint64_t first, n;
+	uint32_t off[JIT_CHUNK + 1];	/* where each op's code starts */
+	/* Its access instruction: [acc, end); acc == end for a NOP op (no access). */
+	uint32_t acc[JIT_CHUNK], end[JIT_CHUNK];
+	uint32_t hb_gva;
+};
+
+/* The fixed tail at JIT_TAIL: report IOFUZZ_CHUNK_MAGIC, then jump back to the body. */
+void iofuzz_jit_tail(struct iofuzz_jit *j);
+/* Compile ops first.. (one chunk at most) into the body. */
+void iofuzz_jit_fill(const struct iofuzz_state *st, struct iofuzz_jit *j, uint64_t first);
+unsigned int iofuzz_jit_access_idx(const struct iofuzz_jit *j, uint64_t rip, uint64_t idx[2]);
+bool iofuzz_jit_idx(const struct iofuzz_jit *j, uint64_t rip, uint64_t *idx);
+
+/* One VM's life and what the watchdog thread shares with it (run.c, watchdog.c). */
+struct iofuzz_life {
+	const struct iofuzz_cfg *cfg;
+	struct iofuzz_state *st;
+	struct kvm_vcpu *vcpu;
+	struct iofuzz_shared *sh;	/* host view of the guest's page */
+	struct iofuzz_jit *jit;		/* NULL with -G (guest-generated ops) */
+	/*
+	 * Held by the watchdog while it looks at vcpu and sh, and by run.c
+	 * while it makes them valid (active) or frees them: a VM freed under the
+	 * watchdog's reads would kill the VMM, which is reported as a VMM crash.
+	 */
+	pthread_mutex_t lock;
+	volatile bool active, hung, stop;
+	volatile bool quit;
+	uint64_t t0;
+	/* This life's own: */
+	uint64_t start;			/* its first op */
+	uint64_t last;			/* the op it was last known to be at */
+	uint64_t t_run;			/* when its vCPU first ran */
+	struct iofuzz_model model;
+};
+
+/* watchdog.c: the thread's body (arg: the struct iofuzz_life). */
+void *iofuzz_watchdog(void *arg);
+
+/* exits.c */
+bool iofuzz_exit_op_index(struct iofuzz_life *l, uint64_t *idx, char *why, size_t len);
+bool iofuzz_check_exited_op(struct iofuzz_state *st, struct kvm_run *run, uint64_t idx,
+			    char *why, size_t len);
+uint64_t iofuzz_stopped_op_index(struct iofuzz_life *l, uint64_t last);
+bool iofuzz_internal_error_explained(struct kvm_vcpu *vcpu, char *why, size_t len);
+
+/* run.c: the per-device op counts of ops 0..st->done. */
+void iofuzz_count_ops(struct iofuzz_state *st);
+
+/* report.c: one exit into the ring of the last IOFUZZ_LOG_RING. */
+void iofuzz_log_exit(struct iofuzz_state *st, uint64_t idx, const struct iofuzz_op *op,
+		     uint32_t exit_reason);
+
+#endif /* KVM_SUITE_IOFUZZ_INTERNAL_H */

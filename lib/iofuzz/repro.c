@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iofuzz: reproducer files.  Text, one op a line:
+ *
+ *	# comments
+ *	fault KIND TYPE SIZE COUNT ADDR VALUE	(a planted fault, test-only)
+ *	op TYPE SIZE COUNT ADDR VALUE
+ *
+ * written by the minimizer and replayed with tools/iofuzz -r FILE.  A list
+ * has no seed: an OUTS carries its data's seed in its own value.
+ */
+#include "internal.h"
+
+static bool parse_op(const char *line, struct iofuzz_op *op)
+{
+	char type[16];
+	unsigned int size, count, t;
+	unsigned long long addr, value;
+
+	if (sscanf(line, "%15s %u %u %llx %llx", type, &size, &count, &addr, &value) != 5)
+		return false;
+	t = iofuzz_type_by_name(type);
+	if (t == IOF_NOP)
+		return false;
+	if ((size != 1 && size != 2 && size != 4 && size != 8) || !count ||
+	    count > IOFUZZ_STR_MAX)
+		return false;
+	*op = (struct iofuzz_op){ .type = t, .size = size, .count = count,
+				  .addr = addr, .value = value };
+	return true;
+}
+
+void iofuzz_format_op(char *buf, size_t len, const struct iofuzz_op *op)
+{
+	snprintf(buf, len, "%s %u %u %#lx %#lx", iofuzz_type_name(op->type), op->size,
+		 op->count, op->addr, op->value);
+}
+
+/* "fault KIND op..." (s just past "fault "): plants it in cfg and the plan. */
+static bool parse_fault_line(const char *s, struct iofuzz_cfg *cfg, struct iofuzz_plan *plan)
+{
+	struct iofuzz_op op;
+	char kind[16];
+
+	if (sscanf(s, "%15s", kind) != 1 || !parse_op(s + strlen(kind), &op))
+		return false;
+	cfg->fault = iofuzz_fault_by_name(kind);
+	if (!cfg->fault)
+		return false;
+	plan->fault = cfg->fault;
+	plan->fault_op = op;
+	return true;
+}
+
+/* One line of the file; false if it is neither blank, a comment, a fault nor an op. */
+static bool load_line(char *s, struct iofuzz_cfg *cfg, struct iofuzz_state *st, uint64_t *n)
+{
+	struct iofuzz_op op;
+	int r;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '#' || *s == '\n' || !*s)
+		return true;
+	if (!strncmp(s, "fault ", 6))
+		return parse_fault_line(s + 6, cfg, &st->plan);
+	if (strncmp(s, "op ", 3) || !parse_op(s + 3, &op) || *n >= IOFUZZ_MAX_LIST)
+		return false;
+	r = iofuzz_range_of(&st->plan, op.type, op.addr);
+	if (r < 0)
+		return false;
+	op.range = r;
+	iofuzz_list(st)[(*n)++] = op;
+	return true;
+}
+
+bool iofuzz_load_ops(const char *path, struct iofuzz_cfg *cfg, struct iofuzz_state *st,
+		     char *err, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	unsigned int lineno = 0;
+	char line[256];
+	uint64_t n = 0;
+
+	if (!f) {
+		snprintf(err, len, "cannot open '%s': %s", path, strerror(errno));
+		return false;
+	}
+	iofuzz_plan_for_list(&st->plan, cfg->seed);
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (!load_line(line, cfg, st, &n)) {
+			snprintf(err, len, "%s:%u: not an op line (want 'op TYPE SIZE COUNT ADDR "
+				 "VALUE', at most %u ops, address inside a known device): %s",
+				 path, lineno, IOFUZZ_MAX_LIST, line);
+			fclose(f);
+			return false;
+		}
+	}
+	fclose(f);
+	if (!n) {
+		snprintf(err, len, "'%s' holds no ops", path);
+		return false;
+	}
+	if (st->plan.fault)
+		st->plan.fault_op.range = iofuzz_range_of(&st->plan, st->plan.fault_op.type,
+							  st->plan.fault_op.addr);
+	st->plan.nr_list = n;
+	st->plan.total = n;
+	return true;
+}
+
+void iofuzz_write_ops(const char *path, const struct iofuzz_plan *plan,
+		      const struct iofuzz_op *ops, uint64_t n, const char *why)
+{
+	FILE *f = fopen(path, "w");
+	char buf[128];
+
+	TEST_ASSERT(f, "cannot write reproducer '%s'", path);
+	fprintf(f, "# iofuzz reproducer: %s\n# replay: tools/iofuzz -r %s\n", why, path);
+	if (plan->fault) {
+		iofuzz_format_op(buf, sizeof(buf), &plan->fault_op);
+		fprintf(f, "fault %s %s\n", iofuzz_fault_name(plan->fault), buf);
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		iofuzz_format_op(buf, sizeof(buf), &ops[i]);
+		fprintf(f, "op %s\n", buf);
+	}
+	TEST_ASSERT(!fclose(f), "writing '%s'", path);
+}

@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * iofuzz: running a plan in this process.  A run is a series of VM lives:
+ * each life creates a VM, runs ops from its start until the plan ends or
+ * the guest must be restarted (hang, triple fault, guest exception, reset
+ * by INIT), and frees the VM; the next life resumes at the op after the one
+ * that stopped the last.  Anything KVM does wrong is a finding, which ends
+ * the run.
+ */
+#include <stdarg.h>
+
+#include "internal.h"
+
+#define MAX_RESTARTS	2000
+/* What a step of a life returns while the life goes on; else the next life's first op. */
+#define LIFE_GOES_ON	(~0ULL)
+
+/* The guest's copies (every global is in the ELF loaded into the guest). */
+static struct iofuzz_plan guest_plan;
+static struct iofuzz_shared guest_shared;
+
+/* The op the guest last reported by heartbeat, or the last one known if later. */
+static uint64_t hb_or_last(const struct iofuzz_life *l)
+{
+	return l->sh->hb > l->last ? l->sh->hb : l->last;
+}
+
+static void restart(struct iofuzz_life *l, const char *why, uint64_t at)
+{
+	struct iofuzz_state *st = l->st;
+
+	st->cur = at;
+	if (st->restarts < ARRAY_SIZE(st->restart_at))
+		st->restart_at[st->restarts] = at;
+	st->restarts++;
+	if (at < st->plan.total) {
+		struct iofuzz_op op;
+
+		iofuzz_host_gen(st, at, &op);
+		st->stats[st->plan.ranges[op.range].id].restarts++;
+	}
+	kvm_log("iofuzz: restart %lu: %s at op %lu (seed %#lx); resuming at op %lu",
+		st->restarts, why, at, st->plan.seed, at + 1);
+	if (l->cfg->verbose || st->restarts <= 3) {
+		if (l->cfg->verbose)
+			vcpu_dump(l->vcpu);
+		iofuzz_print_recent(st, at);
+	}
+}
+
+static void __attribute__((format(printf, 3, 4)))
+finding(struct iofuzz_life *l, uint64_t at, const char *fmt, ...)
+{
+	struct iofuzz_state *st = l->st;
+	va_list ap;
+	int n;
+
+	n = snprintf(st->finding, sizeof(st->finding), "seed %#lx op %lu: ", st->plan.seed, at);
+	va_start(ap, fmt);
+	vsnprintf(st->finding + n, sizeof(st->finding) - n, fmt, ap);
+	va_end(ap);
+	st->findings++;
+	st->end = IOF_END_FINDING;
+	st->cur = at;
+	kvm_log("iofuzz: FINDING: %s", st->finding);
+	if (l->vcpu)
+		vcpu_dump(l->vcpu);	/* not after the VM is gone (restart limit) */
+	iofuzz_print_log(st);
+	iofuzz_print_recent(st, at);
+}
+
+/* ---- the steps of one life ---- */
+
+/* A VM with a PC's in-kernel devices: irqchip, PIT with the dummy speaker, the APICs. */
+static struct kvm_vcpu *life_create(struct iofuzz_life *l)
+{
+	struct vm_opts opts = { .irqchip = true };
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+
+	vm = vm_create_opts(&opts);
+	vm_ioctl(vm, KVM_CREATE_PIT2, &pit);
+	virt_map_mmio(vm, IOFUZZ_LAPIC_GPA, PAGE_SIZE);
+	virt_map_mmio(vm, IOFUZZ_IOAPIC_GPA, PAGE_SIZE);
+	vcpu = vm_vcpu_add(vm, 0, l->cfg->guest_gen ? (void *)iofuzz_guest_main :
+				(void *)iofuzz_guest_jit);
+	/* Hangs are ours to handle (restart), not the library's (fail). */
+	vcpu->timeout_ms = 24 * 3600 * 1000;
+	return vcpu;
+}
+
+/* The plan (and its explicit list) into the guest; the first chunk compiled. */
+static void life_load(struct iofuzz_life *l, struct kvm_vcpu *vcpu)
+{
+	struct iofuzz_state *st = l->st;
+	struct kvm_vm *vm = vcpu->vm;
+
+	st->plan.start = l->start;
+	if (st->plan.nr_list) {
+		uint64_t bytes = st->plan.nr_list * sizeof(struct iofuzz_op);
+		uint64_t gpa = vm_phys_alloc(vm, (bytes + PAGE_SIZE - 1) / PAGE_SIZE);
+
+		memcpy(addr_gpa2hva(vm, gpa), st->list, bytes);
+		st->plan.list = (struct iofuzz_op *)(uintptr_t)gpa;
+	}
+	write_guest_global(vm, guest_plan, st->plan);
+	l->sh = addr_gva2hva(vm, (uint64_t)(uintptr_t)&guest_shared);
+	if (l->cfg->guest_gen) {
+		vcpu_args_set(vcpu, 2, (uint64_t)(uintptr_t)&guest_plan,
+			      (uint64_t)(uintptr_t)&guest_shared);
+		return;
+	}
+	l->jit->gva = vm_phys_alloc(vm, ALIGN_UP(JIT_BYTES, PAGE_SIZE) / PAGE_SIZE);
+	l->jit->hva = addr_gpa2hva(vm, l->jit->gva);
+	l->jit->hb_gva = (uint64_t)(uintptr_t)&guest_shared.hb;
+	iofuzz_jit_tail(l->jit);
+	iofuzz_jit_fill(st, l->jit, l->start);
+	vcpu_args_set(vcpu, 1, l->jit->gva);
+}
+
+/* From here on the watchdog watches this vCPU. */
+static void life_activate(struct iofuzz_life *l, struct kvm_vcpu *vcpu)
+{
+	pthread_mutex_lock(&l->lock);
+	l->sh->hb = l->start;
+	l->vcpu = vcpu;
+	vcpu->thread = pthread_self();
+	l->hung = false;
+	l->st->lives++;
+	l->active = true;
+	pthread_mutex_unlock(&l->lock);
+	l->t_run = now_ns();
+}
+
+/* Not while the watchdog looks: it would read a freed vCPU. */
+static void life_end(struct iofuzz_life *l, struct kvm_vm *vm)
+{
+	pthread_mutex_lock(&l->lock);
+	l->active = false;
+	kvm_vm_free(vm);
+	l->vcpu = NULL;
+	l->sh = NULL;
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* KVM_RUN failed or was interrupted: by the watchdog (hang, time up) or a stray signal. */
+static uint64_t on_kick(struct iofuzz_life *l, int r, int err)
+{
+	struct iofuzz_state *st = l->st;
+
+	if (r < 0 && err != EINTR) {
+		finding(l, l->last, "KVM_RUN failed: %s", strerror(err));
+		return st->plan.total;
+	}
+	if (l->stop) {
+		st->end = IOF_END_TIME;
+		l->last = hb_or_last(l);
+		st->done = l->last;
+		return st->plan.total;
+	}
+	if (l->hung) {
+		l->last = iofuzz_stopped_op_index(l, l->last);
+		vcpu_dump(l->vcpu);
+		restart(l, "hang (no exit and no heartbeat)", l->last);
+		return l->last + 1;
+	}
+	return LIFE_GOES_ON;
+}
+
+static bool is_chunk_done(const struct iofuzz_life *l, const struct kvm_run *run)
+{
+	return run->io.port == UCALL_PIO_PORT && l->jit && run->io.size == 4 &&
+	       *(uint32_t *)((uint8_t *)run + run->io.data_offset) == IOFUZZ_CHUNK_MAGIC;
+}
+
+/*
+ * For the bench, in the first life: the first chunk touches the JIT pages
+ * (warm-up); the rest is the stream's rate.
+ */
+static void time_chunk(struct iofuzz_life *l, uint64_t end)
+{
+	struct iofuzz_state *st = l->st;
+	uint64_t t = now_ns() - l->t_run;
+
+	if (!st->warm_ops) {
+		st->warm_ns = t;
+		st->warm_ops = end - l->start;
+	} else {
+		st->timed_ns = t - st->warm_ns;
+		st->timed_ops = end - l->start - st->warm_ops;
+	}
+}
+
+/* The compiled stream finished a chunk: compile the next, or the life is done. */
+static uint64_t on_chunk_done(struct iofuzz_life *l)
+{
+	struct iofuzz_state *st = l->st;
+	uint64_t end = l->jit->first + l->jit->n;
+
+	l->last = end - 1;
+	st->cur = l->last;
+	if (st->lives == 1)
+		time_chunk(l, end);
+	if (end < st->plan.total) {
+		iofuzz_jit_fill(st, l->jit, end);
+		return LIFE_GOES_ON;
+	}
+	st->hash = iofuzz_hash_op(st->hash, &(struct iofuzz_op){
+		.addr = end - l->start, .value = iofuzz_host_hash(st, l->start, end) });
+	return st->plan.total;
+}
+
+static uint64_t on_ucall(struct iofuzz_life *l)
+{
+	struct iofuzz_state *st = l->st;
+	struct ucall uc;
+	uint64_t at;
+
+	switch (get_ucall(l->vcpu, &uc)) {
+	case IOFUZZ_UCALL_LIFE_DONE:
+		/* The guest's generator must agree with the host's. */
+		if (uc.args[1] != iofuzz_host_hash(st, l->start, st->plan.total))
+			TEST_FAIL("generators differ: guest hash %#lx, ops %lu-%lu", uc.args[1],
+				  l->start, st->plan.total);
+		st->hash = iofuzz_hash_op(st->hash, &(struct iofuzz_op){
+			.addr = uc.args[0], .value = uc.args[1] });
+		return st->plan.total;
+	case UCALL_ABORT:
+		kvm_log("guest: %s", uc.buffer);
+		l->last = hb_or_last(l);
+		/* An unhandled exception reports its RIP in args[1]. */
+		if (l->jit && uc.nargs >= 2 && iofuzz_jit_idx(l->jit, uc.args[1], &at))
+			l->last = at;
+		restart(l, "guest exception", l->last);
+		return l->last + 1;
+	case UCALL_PRINTF:
+		kvm_log("guest: %s", uc.buffer);
+		return LIFE_GOES_ON;
+	default:
+		TEST_FAIL("unexpected ucall %u", uc.cmd);
+	}
+}
+
+/* An op's exit to userspace: it must be an op's and describe it; the model answers. */
+static uint64_t on_access(struct iofuzz_life *l)
+{
+	struct kvm_run *run = l->vcpu->run;
+	struct iofuzz_state *st = l->st;
+	char why[128];
+
+	if (!iofuzz_exit_op_index(l, &l->last, why, sizeof(why)) ||
+	    !iofuzz_check_exited_op(st, run, l->last, why, sizeof(why))) {
+		finding(l, l->last, "%s", why);
+		return st->plan.total;
+	}
+	st->cur = l->last;
+	if (run->exit_reason == KVM_EXIT_IO)
+		iofuzz_model_io(&l->model, st, run, l->last);
+	else
+		iofuzz_model_mmio(st, run, l->last);
+	return LIFE_GOES_ON;
+}
+
+static uint64_t on_vcpu_exit(struct iofuzz_life *l)
+{
+	struct kvm_run *run = l->vcpu->run;
+	char why[128];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		if (is_chunk_done(l, run))
+			return on_chunk_done(l);
+		if (run->io.port == UCALL_PIO_PORT)
+			return on_ucall(l);
+		return on_access(l);
+	case KVM_EXIT_MMIO:
+		return on_access(l);
+	case KVM_EXIT_SHUTDOWN:
+		l->last = iofuzz_stopped_op_index(l, l->last);
+		restart(l, "guest shutdown (triple fault)", l->last);
+		return l->last + 1;
+	case KVM_EXIT_INTERNAL_ERROR:
+		l->last = hb_or_last(l);
+		if (iofuzz_internal_error_explained(l->vcpu, why, sizeof(why))) {
+			restart(l, why, l->last);
+			return l->last + 1;
+		}
+		finding(l, l->last, "KVM_EXIT_INTERNAL_ERROR suberror %u", run->internal.suberror);
+		return l->st->plan.total;
+	default:
+		l->last = hb_or_last(l);
+		finding(l, l->last, "unexpected exit %s", exit_reason_str(run->exit_reason));
+		return l->st->plan.total;
+	}
+}
+
+/* One VM's life, from op `start` until the plan ends or the VM must restart. */
+static uint64_t run_life(struct iofuzz_life *l, uint64_t start)
+{
+	struct iofuzz_state *st = l->st;
+	struct kvm_vcpu *vcpu;
+	uint64_t next = LIFE_GOES_ON;
+
+	l->start = l->last = start;
+	memset(&l->model, 0, sizeof(l->model));
+	vcpu = life_create(l);
+	life_load(l, vcpu);
+	life_activate(l, vcpu);
+	while (next == LIFE_GOES_ON) {
+		int r = __vcpu_run(vcpu), err = errno;
+
+		st->exits_total++;
+		next = r < 0 || l->stop ? on_kick(l, r, err) : on_vcpu_exit(l);
+	}
+	st->run_ns += now_ns() - l->t_run;
+	life_end(l, vcpu->vm);
+	if (st->restarts > MAX_RESTARTS && !st->findings) {
+		finding(l, l->last, "more than %u restarts", MAX_RESTARTS);
+		next = st->plan.total;
+	}
+	return next;
+}
+
+/* ---- the run ---- */
+
+void iofuzz_count_ops(struct iofuzz_state *st)
+{
+	struct iofuzz_op op;
+
+	for (uint64_t i = 0; i < st->done; i++) {
+		iofuzz_host_gen(st, i, &op);
+		if (op.type == IOF_NOP)
+			continue;	/* excluded unit: nothing was accessed */
+		st->stats[st->plan.ranges[op.range].id].ops++;
+	}
+	for (unsigned int d = 0; d < iofuzz_nr_devs; d++)
+		st->stats[d].in_kernel = st->stats[d].ops > st->stats[d].exited_ops ?
+					 st->stats[d].ops - st->stats[d].exited_ops : 0;
+}
+
+/* What replays compare, and what a crash report starts from: this run's own. */
+static void run_reset(struct iofuzz_state *st)
+{
+	memset(st->stats, 0, sizeof(st->stats));
+	memset(st->port_exits, 0, sizeof(st->port_exits));
+	st->warm_ns = st->warm_ops = st->timed_ns = st->timed_ops = 0;
+	st->last_exited = ~0ULL;
+	st->log_pos = 0;
+	st->exits_total = 0;
+	st->hb_seen = 0;
+	st->hash = IOFUZZ_HASH_INIT;
+	st->exit_hash = IOFUZZ_HASH_INIT;
+	st->end = IOF_END_OK;
+}
+
+void iofuzz_run(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
+{
+	struct iofuzz_life l = { .cfg = cfg, .st = st, .lock = PTHREAD_MUTEX_INITIALIZER };
+	uint64_t next = 0;
+	pthread_t wd;
+
+	if (!cfg->guest_gen) {
+		l.jit = calloc(1, sizeof(*l.jit));
+		TEST_ASSERT(l.jit, "out of memory");
+	}
+	run_reset(st);
+	iofuzz_plant_fault(cfg, st);
+	l.t0 = now_ns();
+	TEST_ASSERT(!pthread_create(&wd, NULL, iofuzz_watchdog, &l), "watchdog thread");
+	while (next < st->plan.total && !st->findings && st->end != IOF_END_TIME) {
+		/* Also between lives: a run of restarts never reaches the watchdog's check. */
+		if (cfg->time_ms && now_ns() - l.t0 > cfg->time_ms * 1000000ULL) {
+			st->end = IOF_END_TIME;
+			st->done = next;
+			break;
+		}
+		next = run_life(&l, next);
+	}
+	l.quit = true;
+	pthread_join(wd, NULL);
+	pthread_mutex_destroy(&l.lock);
+	free(l.jit);
+	if (st->end != IOF_END_TIME)
+		st->done = st->findings ? st->cur : st->plan.total;
+	st->elapsed_ns = now_ns() - l.t0;
+	st->hash = iofuzz_hash_op(st->hash, &(struct iofuzz_op){ .value = st->exit_hash });
+	iofuzz_count_ops(st);
+}
