@@ -13,7 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "guest.h"
+#include "guest/guest.h"
 #include "kvm_util.h"
 
 #define RAW_PORT 0x2000

@@ -4,8 +4,8 @@
  * exception path, the return trampoline of a vCPU's guest function and
  * guest_run_safe().
  */
-#define PERCPU_ESCAPE_RSP	0x40
-#define NO_VECTOR		0xff
+#include "x86/percpu.h"
+#include "x86/vectors.h"
 
 	.text
 	.code64
@@ -21,7 +21,7 @@ guest_idt_stubs:
 	vector = 0
 	.rept 256
 	.balign 16
-	.if (vector == 8) || ((vector >= 10) && (vector <= 14)) || (vector == 17) || (vector == 21) || (vector == 29) || (vector == 30)
+	.if (vector < 32) && ((X86_ERROR_CODE_VECTORS >> (vector & 31)) & 1)
 	.else
 	pushq $0
 	.endif

@@ -3,7 +3,7 @@
  * Guest exception dispatch: ASM_SAFE fixups, guest_run_safe() escapes,
  * registered handlers, and the report for everything else.
  */
-#include "guest.h"
+#include "guest/guest.h"
 
 guest_handler_t guest_exception_handlers[NR_VECTORS];
 

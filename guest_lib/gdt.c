@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Decode a segment of the live GDT (SDM vol. 3A 3.4.5, 7.2.3): for VMCB/VMCS set-up. */
-#include "guest.h"
+#include "guest/guest.h"
 
 struct gdt_segment guest_gdt_segment(uint16_t sel)
 {

@@ -7,20 +7,10 @@
  * stays, not even the identity map) and give the victim a fresh page at the
  * same VA.
  */
-#define MCE_GUEST_ONLY
-#include "guest.h"
-#include "mce.h"
+#include "guest/guest.h"
+#include "guest/mce.h"
 
 struct mce_guest_state mce_guest;
-
-#define PTE_P		0x1ULL
-#define PTE_RW		0x2ULL
-#define PTE_US		0x4ULL
-#define PTE_A		0x20ULL
-#define PTE_PS		0x80ULL
-#define PTE_PAT_4K	0x80ULL		/* PAT bit of a 4 KiB PTE */
-#define PTE_PAT_LARGE	0x1000ULL	/* PAT bit of a 2 MiB / 1 GiB entry */
-#define PTE_ADDR	0x000ffffffffff000ULL
 
 /*
  * Page tables for splitting large pages of the identity map.  They live in
@@ -38,18 +28,18 @@ static uint64_t *pt_entry(uint64_t table, uint64_t va, int level)
 
 uint64_t *guest_mce_pte(uint64_t va)
 {
-	uint64_t table = get_cr3() & PTE_ADDR;
+	uint64_t table = get_cr3() & PTE_ADDR_MASK;
 
 	for (int level = 3; level >= 0; level--) {
 		uint64_t *e = pt_entry(table, va, level);
 
-		if (!(*e & PTE_P))
+		if (!(*e & PTE_PRESENT))
 			return NULL;
 		if (!level)
 			return e;
-		if (*e & PTE_PS)
+		if (*e & PTE_LARGE)
 			return NULL;	/* a large page can't be replaced page by page */
-		table = *e & PTE_ADDR;
+		table = *e & PTE_ADDR_MASK;
 	}
 	return NULL;
 }
@@ -64,8 +54,8 @@ uint64_t *guest_mce_pte(uint64_t va)
 static void split_large(uint64_t *e, int level)
 {
 	uint64_t child_size = 1ULL << (12 + 9 * (level - 1));
-	uint64_t base = *e & PTE_ADDR & ~((child_size << 9) - 1);
-	uint64_t flags = *e & ~(PTE_ADDR & ~PTE_PAT_LARGE), *table;
+	uint64_t base = *e & PTE_ADDR_MASK & ~((child_size << 9) - 1);
+	uint64_t flags = *e & ~(PTE_ADDR_MASK & ~PTE_PAT_LARGE), *table;
 
 	if (mce_guest.nr_pt_pages >= MCE_PT_POOL)
 		GUEST_FAIL("memory failure: no page-table page left to split the %s page at "
@@ -73,27 +63,27 @@ static void split_large(uint64_t *e, int level)
 			   MCE_PT_POOL);
 	table = mce_pt_pool[mce_guest.nr_pt_pages++];
 	if (level == 1) {
-		flags &= ~(PTE_PS | PTE_PAT_LARGE);
+		flags &= ~(PTE_LARGE | PTE_PAT_LARGE);
 		if (*e & PTE_PAT_LARGE)
 			flags |= PTE_PAT_4K;
 	}
 	for (unsigned int i = 0; i < 512; i++)
 		table[i] = (base + i * child_size) | flags;
 	/* A non-leaf entry: the leaves keep their own permissions. */
-	*e = (uint64_t)(uintptr_t)table | PTE_P | PTE_RW | PTE_US | PTE_A;
+	*e = (uint64_t)(uintptr_t)table | PTE_PRESENT | PTE_WRITABLE | PTE_USER | PTE_ACCESSED;
 }
 
 /* Remove the identity mapping (VA == GPA) of one page; false if it had none. */
 static bool unmap_identity(uint64_t gpa)
 {
-	uint64_t table = get_cr3() & PTE_ADDR;
+	uint64_t table = get_cr3() & PTE_ADDR_MASK;
 
 	for (int level = 3; level >= 0; level--) {
 		uint64_t *e = pt_entry(table, gpa, level);
 
-		if (!(*e & PTE_P))
+		if (!(*e & PTE_PRESENT))
 			return false;
-		if (level && (*e & PTE_PS))
+		if (level && (*e & PTE_LARGE))
 			split_large(e, level);
 		if (!level) {
 			*e = 0;
@@ -101,7 +91,7 @@ static bool unmap_identity(uint64_t gpa)
 			invlpg(gpa);
 			return true;
 		}
-		table = *e & PTE_ADDR;
+		table = *e & PTE_ADDR_MASK;
 	}
 	return false;
 }
@@ -122,14 +112,14 @@ static void memory_failure(struct mce_event *ev, uint64_t gpa)
 		if (!va)
 			continue;
 		pte = guest_mce_pte(va);
-		if (!pte || (*pte & PTE_ADDR) != gpa)
+		if (!pte || (*pte & PTE_ADDR_MASK) != gpa)
 			continue;
 		if (!mce_guest.nr_spare)
 			GUEST_FAIL("memory failure at GPA 0x%lx: no spare page for VA 0x%lx", gpa, va);
 		fresh = mce_guest.spare_pages[--mce_guest.nr_spare];
 		/* The data is lost; the victim gets a zeroed page, not stale bytes. */
 		memset((void *)(uintptr_t)fresh, 0, 4096);
-		*pte = (*pte & ~PTE_ADDR) | fresh;
+		*pte = (*pte & ~PTE_ADDR_MASK) | fresh;
 		invlpg(va);
 		ev->victim_va = va;
 		ev->new_gpa = fresh;

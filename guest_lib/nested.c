@@ -3,10 +3,8 @@
  * The vendor-neutral nested layer (include/nested.h) over guest_lib/svm.c
  * and guest_lib/vmx.c.
  */
-#define NESTED_GUEST_ONLY
-#include "guest.h"
-#include "guest_printf.h"
-#include "nested.h"
+#include "guest/guest.h"
+#include "guest/nested.h"
 
 enum nested_vendor nested_current_vendor;
 
@@ -288,12 +286,7 @@ uint64_t guest_nested_alloc_page(struct nested *n)
 /* ---- nested page tables ---- */
 
 /* Nested walks are user accesses (APM 15.25.5). */
-#define NPT_FLAGS	(PTE_P | PTE_RW | PTE_US)
-#define TDP_ADDR_MASK	0x000ffffffffff000ULL
-#define PTE_P		(1ULL << 0)
-#define PTE_RW		(1ULL << 1)
-#define PTE_US		(1ULL << 2)
-#define PTE_PS		(1ULL << 7)
+#define NPT_FLAGS	(PTE_PRESENT | PTE_WRITABLE | PTE_USER)
 
 const char *guest_nested_tdp_unsupported(void)
 {
@@ -322,12 +315,12 @@ uint64_t guest_nested_tdp_leaf_bits(struct nested *n)
 /* Bit 7 is PS in a long-mode PDE and in an EPT PDE alike (APM 5.3.4, SDM table 28-4). */
 static uint64_t tdp_2m_bits(struct nested *n)
 {
-	return guest_nested_tdp_leaf_bits(n) | PTE_PS;
+	return guest_nested_tdp_leaf_bits(n) | PTE_LARGE;
 }
 
 static bool tdp_present(struct nested *n, uint64_t e)
 {
-	return n->vendor == NESTED_SVM ? e & PTE_P : e & EPT_RWX;
+	return n->vendor == NESTED_SVM ? e & PTE_PRESENT : e & EPT_RWX;
 }
 
 static uint64_t vmx_eptp(struct nested *n)
@@ -379,19 +372,19 @@ uint64_t *guest_nested_tdp_pte(struct nested *n, uint64_t gpa)
 		GUEST_FAIL("guest_nested_tdp_pte(0x%lx): %s", gpa,
 			   n->tdp_root ? "beyond the identity map" :
 			   "guest_nested_tdp_enable() not called");
-	table = (uint64_t *)(uintptr_t)(table[0] & TDP_ADDR_MASK);
-	table = (uint64_t *)(uintptr_t)(table[gpa >> 30] & TDP_ADDR_MASK);
+	table = (uint64_t *)(uintptr_t)(table[0] & PTE_ADDR_MASK);
+	table = (uint64_t *)(uintptr_t)(table[gpa >> 30] & PTE_ADDR_MASK);
 	pde = &table[(gpa >> 21) & 511];
-	if (*pde & PTE_PS) {
+	if (*pde & PTE_LARGE) {
 		/* Split the 2 MiB page into 512 4 KiB pages with the same rights. */
 		uint64_t *pt = (uint64_t *)(uintptr_t)guest_nested_alloc_page(n);
-		uint64_t base = *pde & TDP_ADDR_MASK & ~0x1fffffULL;
+		uint64_t base = *pde & PTE_ADDR_MASK & ~0x1fffffULL;
 
 		for (uint64_t i = 0; i < 512; i++)
 			pt[i] = (base + (i << 12)) | guest_nested_tdp_leaf_bits(n);
 		*pde = (uintptr_t)pt | tdp_table_bits(n);
 	}
-	return &((uint64_t *)(uintptr_t)(*pde & TDP_ADDR_MASK))[(gpa >> 12) & 511];
+	return &((uint64_t *)(uintptr_t)(*pde & PTE_ADDR_MASK))[(gpa >> 12) & 511];
 }
 
 void guest_nested_tdp_set_present(struct nested *n, uint64_t gpa, bool present)

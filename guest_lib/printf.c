@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * guest_vsnprintf(): C99 snprintf for guest code.  The contract is in
- * include/guest_printf.h.  Everything is integer arithmetic on general
+ * include/guest/printf.h.  Everything is integer arithmetic on general
  * purpose registers; no libc calls.
  */
 #include <stdint.h>
 #include <stdbool.h>
 
-#include "guest_printf.h"
+#include "guest/printf.h"
 
 #define F_MINUS		0x01
 #define F_ZERO		0x02

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "guest.h"
+#include "guest/guest.h"
 
 /*
  * rep stosb/movsb use no vector registers and are fast on CPUs with ERMS;

@@ -6,8 +6,9 @@
  */
 #include <stdbool.h>
 
-#include "guest.h"
-#include "svm.h"
+#include "guest/gprs_asm.h"
+#include "guest/guest.h"
+#include "guest/svm.h"
 
 const char *svm_exit_name(uint64_t code)
 {
@@ -131,56 +132,23 @@ void svm_init(const struct svm_pages *p, void *entry, uint64_t stack_top)
 uint64_t svm_run(uint64_t vmcb_gpa, struct svm_gprs *r)
 {
 	asm volatile(
-		"push %%rbp\n\t"
-		"push %%rbx\n\t"
-		"push %%r12\n\t"
-		"push %%r13\n\t"
-		"push %%r14\n\t"
-		"push %%r15\n\t"
+		PUSH_CALLEE_SAVED
 		"push %%rdi\n\t"			/* r */
-		"mov 0x08(%%rdi), %%rcx\n\t"
-		"mov 0x10(%%rdi), %%rdx\n\t"
-		"mov 0x18(%%rdi), %%rsi\n\t"
-		"mov 0x28(%%rdi), %%rbp\n\t"
-		"mov 0x30(%%rdi), %%r8\n\t"
-		"mov 0x38(%%rdi), %%r9\n\t"
-		"mov 0x40(%%rdi), %%r10\n\t"
-		"mov 0x48(%%rdi), %%r11\n\t"
-		"mov 0x50(%%rdi), %%r12\n\t"
-		"mov 0x58(%%rdi), %%r13\n\t"
-		"mov 0x60(%%rdi), %%r14\n\t"
-		"mov 0x68(%%rdi), %%r15\n\t"
-		"mov 0x00(%%rdi), %%rbx\n\t"
-		"mov 0x20(%%rdi), %%rdi\n\t"
+		GPRS_LOAD_RCX_R15
+		"mov %c[rbx](%%rdi), %%rbx\n\t"
+		"mov %c[rdi](%%rdi), %%rdi\n\t"
 		"clgi\n\t"
 		"vmrun %%rax\n\t"
 		"stgi\n\t"
 		"push %%rdi\n\t"			/* L2's RDI */
 		"mov 8(%%rsp), %%rdi\n\t"		/* r */
-		"mov %%rbx, 0x00(%%rdi)\n\t"
-		"mov %%rcx, 0x08(%%rdi)\n\t"
-		"mov %%rdx, 0x10(%%rdi)\n\t"
-		"mov %%rsi, 0x18(%%rdi)\n\t"
-		"mov %%rbp, 0x28(%%rdi)\n\t"
-		"mov %%r8, 0x30(%%rdi)\n\t"
-		"mov %%r9, 0x38(%%rdi)\n\t"
-		"mov %%r10, 0x40(%%rdi)\n\t"
-		"mov %%r11, 0x48(%%rdi)\n\t"
-		"mov %%r12, 0x50(%%rdi)\n\t"
-		"mov %%r13, 0x58(%%rdi)\n\t"
-		"mov %%r14, 0x60(%%rdi)\n\t"
-		"mov %%r15, 0x68(%%rdi)\n\t"
+		GPRS_STORE_RBX_R15
 		"pop %%rbx\n\t"
-		"mov %%rbx, 0x20(%%rdi)\n\t"
+		"mov %%rbx, %c[rdi](%%rdi)\n\t"
 		"pop %%rdi\n\t"
-		"pop %%r15\n\t"
-		"pop %%r14\n\t"
-		"pop %%r13\n\t"
-		"pop %%r12\n\t"
-		"pop %%rbx\n\t"
-		"pop %%rbp\n\t"
+		POP_CALLEE_SAVED
 		: "+a"(vmcb_gpa), "+D"(r)
-		:
+		: GPRS_OFFSETS(struct svm_gprs)
 		: "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11", "memory", "cc");
 	return ((struct vmcb *)(uintptr_t)vmcb_gpa)->control.exit_code;
 }

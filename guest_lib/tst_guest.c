@@ -4,10 +4,9 @@
  * the result page and a ucall, the heap, interrupt callbacks and the CPU
  * helpers.
  */
-#define TST_GUEST_ONLY
 #include <stdarg.h>
 
-#include "tst_test.h"
+#include "guest/tst.h"
 
 uint64_t tst_heap_base, tst_heap_end;
 static uint64_t heap_next;

@@ -5,7 +5,7 @@
  */
 #include <stdarg.h>
 
-#include "guest.h"
+#include "guest/guest.h"
 
 void guest_ucall(uint32_t cmd, const char *file, unsigned int line,
 		 const uint64_t *args, unsigned int nargs)

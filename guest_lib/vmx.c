@@ -8,9 +8,9 @@
  */
 #include <stdbool.h>
 
-#include "guest.h"
-#include "guest_printf.h"
-#include "vmx.h"
+#include "guest/gprs_asm.h"
+#include "guest/guest.h"
+#include "guest/vmx.h"
 
 const char *vmx_status_name(enum vmx_status s)
 {
@@ -536,34 +536,18 @@ uint32_t vmx_run(bool launched, struct vmx_gprs *r, enum vmx_status *status)
 	uint64_t flags = launched, failed;
 
 	asm volatile(
-		"push %%rbp\n\t"
-		"push %%rbx\n\t"
-		"push %%r12\n\t"
-		"push %%r13\n\t"
-		"push %%r14\n\t"
-		"push %%r15\n\t"
+		PUSH_CALLEE_SAVED
 		"push %%rdi\n\t"
-		"mov $0x6c14, %%eax\n\t"		/* HOST_RSP */
+		"mov %[host_rsp], %%eax\n\t"
 		"vmwrite %%rsp, %%rax\n\t"
 		"lea 1f(%%rip), %%rcx\n\t"
-		"mov $0x6c16, %%eax\n\t"		/* HOST_RIP */
+		"mov %[host_rip], %%eax\n\t"
 		"vmwrite %%rcx, %%rax\n\t"
 		"test %%rsi, %%rsi\n\t"
-		"mov 0x00(%%rdi), %%rax\n\t"
-		"mov 0x08(%%rdi), %%rbx\n\t"
-		"mov 0x10(%%rdi), %%rcx\n\t"
-		"mov 0x18(%%rdi), %%rdx\n\t"
-		"mov 0x20(%%rdi), %%rsi\n\t"
-		"mov 0x30(%%rdi), %%rbp\n\t"
-		"mov 0x38(%%rdi), %%r8\n\t"
-		"mov 0x40(%%rdi), %%r9\n\t"
-		"mov 0x48(%%rdi), %%r10\n\t"
-		"mov 0x50(%%rdi), %%r11\n\t"
-		"mov 0x58(%%rdi), %%r12\n\t"
-		"mov 0x60(%%rdi), %%r13\n\t"
-		"mov 0x68(%%rdi), %%r14\n\t"
-		"mov 0x70(%%rdi), %%r15\n\t"
-		"mov 0x28(%%rdi), %%rdi\n\t"
+		"mov %c[rax](%%rdi), %%rax\n\t"
+		"mov %c[rbx](%%rdi), %%rbx\n\t"
+		GPRS_LOAD_RCX_R15
+		"mov %c[rdi](%%rdi), %%rdi\n\t"
 		"jnz 2f\n\t"
 		"vmlaunch\n\t"
 		"jmp 3f\n\t"
@@ -574,32 +558,16 @@ uint32_t vmx_run(bool launched, struct vmx_gprs *r, enum vmx_status *status)
 		"jmp 4f\n\t"
 		"1: push %%rdi\n\t"			/* VM exit */
 		"mov 8(%%rsp), %%rdi\n\t"
-		"mov %%rax, 0x00(%%rdi)\n\t"
-		"mov %%rbx, 0x08(%%rdi)\n\t"
-		"mov %%rcx, 0x10(%%rdi)\n\t"
-		"mov %%rdx, 0x18(%%rdi)\n\t"
-		"mov %%rsi, 0x20(%%rdi)\n\t"
-		"mov %%rbp, 0x30(%%rdi)\n\t"
-		"mov %%r8, 0x38(%%rdi)\n\t"
-		"mov %%r9, 0x40(%%rdi)\n\t"
-		"mov %%r10, 0x48(%%rdi)\n\t"
-		"mov %%r11, 0x50(%%rdi)\n\t"
-		"mov %%r12, 0x58(%%rdi)\n\t"
-		"mov %%r13, 0x60(%%rdi)\n\t"
-		"mov %%r14, 0x68(%%rdi)\n\t"
-		"mov %%r15, 0x70(%%rdi)\n\t"
+		"mov %%rax, %c[rax](%%rdi)\n\t"
+		GPRS_STORE_RBX_R15
 		"pop %%rax\n\t"
-		"mov %%rax, 0x28(%%rdi)\n\t"
+		"mov %%rax, %c[rdi](%%rdi)\n\t"
 		"xor %%edx, %%edx\n\t"
 		"4: pop %%rdi\n\t"
-		"pop %%r15\n\t"
-		"pop %%r14\n\t"
-		"pop %%r13\n\t"
-		"pop %%r12\n\t"
-		"pop %%rbx\n\t"
-		"pop %%rbp\n\t"
+		POP_CALLEE_SAVED
 		: "+S"(flags), "+D"(r), "=d"(failed)
-		:
+		: [host_rsp] "i"(HOST_RSP), [host_rip] "i"(HOST_RIP),
+		  GPRS_OFF(struct vmx_gprs, rax), GPRS_OFFSETS(struct vmx_gprs)
 		: "rax", "rcx", "r8", "r9", "r10", "r11", "memory", "cc");
 	if (failed) {
 		/* RFLAGS.CF (bit 0): VMfailInvalid; ZF (bit 6): VMfailValid. */

@@ -38,9 +38,9 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 
-#include "processor.h"
 #include "test_util.h"
 #include "ucall.h"
+#include "x86/processor.h"
 
 #define KVM_DEV_PATH		"/dev/kvm"
 #define KVM_MAX_TEST_VCPUS	64
@@ -262,19 +262,6 @@ void *addr_gva2hva_at(struct kvm_vm *vm, uint64_t gva, const char *file, unsigne
 })
 
 /* ---- guest page tables (lib/x86_pgtable.c), 4-level, SDM vol. 3A 4.5 ---- */
-#define PTE_PRESENT	BIT_ULL(0)
-#define PTE_WRITABLE	BIT_ULL(1)
-#define PTE_USER	BIT_ULL(2)
-#define PTE_PWT		BIT_ULL(3)
-#define PTE_PCD		BIT_ULL(4)
-#define PTE_ACCESSED	BIT_ULL(5)
-#define PTE_DIRTY	BIT_ULL(6)
-#define PTE_LARGE	BIT_ULL(7)
-#define PTE_GLOBAL	BIT_ULL(8)
-#define PTE_NX		BIT_ULL(63)
-#define PTE_ADDR_MASK	0x000ffffffffff000ULL
-#define PTE_DEFAULT	(PTE_PRESENT | PTE_WRITABLE)
-
 enum pg_level { PG_LEVEL_NONE, PG_LEVEL_4K, PG_LEVEL_2M, PG_LEVEL_1G, PG_LEVEL_512G };
 
 void virt_pgd_alloc(struct kvm_vm *vm);

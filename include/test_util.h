@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "x86/const.h"
+
 #ifndef KSFT_PASS
 #define KSFT_PASS	0
 #define KSFT_FAIL	1
@@ -25,21 +27,6 @@
 #define KSFT_XPASS	3
 #define KSFT_SKIP	4
 #endif
-
-#ifndef ARRAY_SIZE
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#endif
-
-#define __stringify_1(x)	#x
-#define __stringify(x)		__stringify_1(x)
-
-#define ALIGN_UP(x, a)		(((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
-#define ALIGN_DOWN(x, a)	((x) & ~((__typeof__(x))(a) - 1))
-#define IS_ALIGNED(x, a)	(((x) & ((__typeof__(x))(a) - 1)) == 0)
-
-#define KiB	(1ULL << 10)
-#define MiB	(1ULL << 20)
-#define GiB	(1ULL << 30)
 
 void __attribute__((noreturn, format(printf, 5, 6)))
 test_assert_fail(const char *expr, const char *file, unsigned int line, int err,

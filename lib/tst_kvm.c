@@ -4,7 +4,6 @@
  * wrappers of this suite's VMs, and results are mapped to kselftest
  * verdicts.
  */
-#define TST_NO_HARNESS
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -13,7 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "tst_test.h"
+#include "tst_kvm.h"
 
 unsigned int tst_kvm_iterations = 1;
 

@@ -49,8 +49,8 @@ uint32_t get_ucall(struct kvm_vcpu *vcpu, struct ucall *uc)
 		vcpu_regs_get(vcpu, &regs_buf);
 		regs = &regs_buf;
 	}
-	uc->cmd = data & 0xffff;
-	uc->nargs = (data >> UCALL_NARGS_SHIFT) & 0x7f;
+	uc->cmd = data & UCALL_CMD_MASK;
+	uc->nargs = (data >> UCALL_NARGS_SHIFT) & UCALL_NARGS_MASK;
 	if (uc->nargs > UCALL_MAX_ARGS)
 		uc->nargs = UCALL_MAX_ARGS;
 	uc->line = regs->rax >> 32;

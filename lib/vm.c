@@ -14,8 +14,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "guest.h"
 #include "kvm_util.h"
+#include "x86/runtime.h"
 
 #define GDT_ENTRIES	(TSS_SEL_BASE / 8 + 2 * KVM_MAX_TEST_VCPUS)
 

@@ -47,7 +47,7 @@ static void split_2m(struct kvm_vm *vm, uint64_t *pde)
 	uint64_t *pt = addr_gpa2hva(vm, pt_gpa);
 
 	/* Bit 12 of a 2 MiB entry is PAT, not an address bit. */
-	flags &= ~(1ULL << 12);
+	flags &= ~PTE_PAT_LARGE;
 	for (unsigned int i = 0; i < 512; i++)
 		pt[i] = (base + i * PAGE_SIZE) | flags;
 	*pde = pt_gpa | (flags & ~PTE_NX) | PTE_PRESENT | PTE_WRITABLE | PTE_USER;

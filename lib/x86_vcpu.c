@@ -8,8 +8,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "guest.h"
 #include "kvm_util.h"
+#include "x86/runtime.h"
 
 /* guest_lib/entry.S: where a guest function returns to (reports UCALL_DONE). */
 extern char guest_return_trampoline[];

@@ -5,7 +5,7 @@
  * guest assertions reach the host as failures carrying the guest's
  * file:line, the expression and both values.
  */
-#include "guest.h"
+#include "guest/guest.h"
 #include "kvm_test_harness.h"
 
 struct fmt_case {

@@ -4,7 +4,7 @@
  * that the example stays true: an MSR the host sets is what the guest
  * reads, and the host answers the guest's IN.
  */
-#include "guest.h"
+#include "guest/guest.h"
 #include "kvm_test_harness.h"
 
 static void guest_code(void)

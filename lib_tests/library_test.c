@@ -13,7 +13,7 @@
  */
 #include <sys/wait.h>
 
-#include "guest.h"
+#include "guest/guest.h"
 #include "kvm_test_harness.h"
 
 /* Run fn() in a child with stdout+stderr captured; return its exit status. */

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "kvm_test_harness.h"
-#include "guest_printf.h"
+#include "guest/printf.h"
 
 /*
  * Format with both implementations into buffers of the given size and

@@ -20,7 +20,7 @@
  */
 #include <stdio.h>
 
-#include "guest.h"
+#include "guest/guest.h"
 #include "kvm_test_harness.h"
 
 #define MAX_LEAVES 128

@@ -25,17 +25,17 @@
  * Caught bugs: bugs/emulator-cmps-scas-operand-order.patch,
  * bugs/emulator-bt-64bit-offset.patch, bugs/emulator-cmov32-false-no-zero-extend.patch
  */
-#include "guest.h"
+#include "guest/guest.h"
 #include "kvm_test_harness.h"
 
-#define CF	0x001ull
-#define PF	0x004ull
-#define AF	0x010ull
-#define ZF	0x040ull
-#define SF	0x080ull
-#define DF	0x400ull
-#define OF	0x800ull
-#define ARITH	(CF | PF | AF | ZF | SF | OF)
+#define CF	X86_EFLAGS_CF
+#define PF	X86_EFLAGS_PF
+#define AF	X86_EFLAGS_AF
+#define ZF	X86_EFLAGS_ZF
+#define SF	X86_EFLAGS_SF
+#define DF	X86_EFLAGS_DF
+#define OF	X86_EFLAGS_OF
+#define ARITH	X86_EFLAGS_ARITH
 
 struct regs {
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rflags;

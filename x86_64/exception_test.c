@@ -10,7 +10,7 @@
  *
  * Caught bugs: bugs/events-pf-pf-no-double-fault.patch (amd-shadow lane)
  */
-#include "guest.h"
+#include "guest/guest.h"
 #include "kvm_test_harness.h"
 
 static volatile uint64_t seen_vector, seen_error, seen_rip, seen_cr2, seen_count;
@@ -107,9 +107,7 @@ KVM_VCPU_TEST(vectors_error_codes_and_cr2, guest_vectors)
  * in registers just before its UD2; the handler sees those registers
  * unchanged in ex_regs and compares them with the frame.
  */
-#define ARITH_FLAGS	0x8d5		/* OF SF ZF AF PF CF */
 #define FLAG_PATTERN	0x885		/* OF SF PF CF set, ZF AF clear */
-#define RFLAGS_RF	BIT(16)
 
 asm(".pushsection .text\n"
     "probe_frame:\n"
@@ -119,7 +117,7 @@ asm(".pushsection .text\n"
     "	sub $8, %rsp\n"		/* RSP = 8 mod 16 */
     "	pushfq\n"
     "	pop %rax\n"
-    "	and $~" __stringify(ARITH_FLAGS) ", %rax\n"
+    "	and $~" __stringify(X86_EFLAGS_ARITH) ", %rax\n"
     "	or $" __stringify(FLAG_PATTERN) ", %rax\n"
     "	push %rax\n"
     "	popfq\n"
@@ -152,7 +150,7 @@ static void guest_frame(void)
 	GUEST_ASSERT_EQ(frame_seen.vector, UD_VECTOR);
 	GUEST_ASSERT_EQ(frame_seen.rip, (uint64_t)(uintptr_t)probe_frame_insn);
 	/* The probe's own captures: the pattern took, RSP is 8 mod 16. */
-	GUEST_ASSERT_EQ(frame_seen.rdx & ARITH_FLAGS, FLAG_PATTERN);
+	GUEST_ASSERT_EQ(frame_seen.rdx & X86_EFLAGS_ARITH, FLAG_PATTERN);
 	GUEST_ASSERT_EQ(frame_seen.rbx & 0xf, 8);
 	GUEST_ASSERT_EQ(frame_seen.rcx, KERNEL_CS);
 	/* The frame.  Selectors: the low 16 bits of their 8-byte slots. */
@@ -164,7 +162,7 @@ static void guest_frame(void)
 	 * so that IRET back to the faulting instruction does not re-trigger an
 	 * instruction breakpoint); every other bit is the interrupted RFLAGS.
 	 */
-	GUEST_ASSERT_EQ(frame_seen.rflags & ~RFLAGS_RF, frame_seen.rdx);
+	GUEST_ASSERT_EQ(frame_seen.rflags & ~X86_EFLAGS_RF, frame_seen.rdx);
 	GUEST_SYNC(frame_seen.cs, frame_seen.ss, frame_seen.rflags);
 	GUEST_DONE();
 }

@@ -31,38 +31,19 @@
  * bugs/pic-ocw3-read-select.patch, bugs/pit-set-pit2-reload-count.patch,
  * bugs/lapic-get-lapic-tmcct.patch, bugs/lapic-lvt-mask-sw-disabled.patch
  */
-#include "guest.h"
+#include "guest/guest.h"
 #include "kvm_test_harness.h"
 
-#define IOAPIC_BASE	0xfec00000ULL
-#define IOREGSEL	(IOAPIC_BASE + 0x00)
-#define IOWIN		(IOAPIC_BASE + 0x10)
-
-#define APIC_BASE	0xfee00000ULL
-#define APIC_ID		0x20
-#define APIC_LVR	0x30
-#define APIC_TPR	0x80
-#define APIC_PPR	0xa0
-#define APIC_SVR	0xf0
-#define APIC_LVTT	0x320
-#define APIC_LVTTHMR	0x330
-#define APIC_LVTPC	0x340
-#define APIC_LVT0	0x350
-#define APIC_LVT1	0x360
-#define APIC_LVTERR	0x370
-#define APIC_TMICT	0x380
-#define APIC_TMCCT	0x390
-#define APIC_TDCR	0x3e0
-#define LVT_MASKED	BIT(16)
-#define SVR_ENABLE	BIT(8)
+#define IOREGSEL	(IOAPIC_DEFAULT_GPA + 0x00)
+#define IOWIN		(IOAPIC_DEFAULT_GPA + 0x10)
 
 static struct kvm_vm *irqchip_vm(struct kvm_vcpu **vcpu, void *guest_code)
 {
 	struct kvm_vm *vm = vm_create_opts(&(struct vm_opts){ .irqchip = true });
 
 	*vcpu = vm_vcpu_add(vm, 0, guest_code);
-	virt_map_mmio(vm, IOAPIC_BASE, PAGE_SIZE);
-	virt_map_mmio(vm, APIC_BASE, PAGE_SIZE);
+	virt_map_mmio(vm, IOAPIC_DEFAULT_GPA, PAGE_SIZE);
+	virt_map_mmio(vm, APIC_DEFAULT_GPA, PAGE_SIZE);
 	return vm;
 }
 
@@ -134,7 +115,6 @@ KVM_TEST(ioapic_version_id_and_readonly_redirection_bits)
 	kvm_vm_free(vm);
 }
 
-#define APIC_EOI	0xb0
 #define LEVEL_PIN	10
 #define LEVEL_VECTOR	0x60
 
@@ -151,8 +131,8 @@ static void guest_ioapic_remote_irr(void)
 
 	outb(0x21, 0xff);		/* keep the PICs out of the way */
 	outb(0xa1, 0xff);
-	*(volatile uint32_t *)(APIC_BASE + APIC_LVT0) = LVT_MASKED;
-	*(volatile uint32_t *)(APIC_BASE + APIC_SVR) = SVR_ENABLE | 0xff;
+	*(volatile uint32_t *)(APIC_DEFAULT_GPA + APIC_LVT0) = APIC_LVT_MASKED;
+	*(volatile uint32_t *)(APIC_DEFAULT_GPA + APIC_SVR) = APIC_SVR_ENABLE | 0xff;
 	guest_install_handler(LEVEL_VECTOR, level_irq_handler);
 	ioapic_write(REDIR_HI(LEVEL_PIN), 0);
 	ioapic_write(REDIR_LO(LEVEL_PIN), rte);
@@ -177,7 +157,7 @@ static void guest_ioapic_remote_irr(void)
 	cli();
 	GUEST_ASSERT_EQ(level_irqs, 1);	/* and nothing was delivered twice */
 
-	*(volatile uint32_t *)(APIC_BASE + APIC_EOI) = 0;
+	*(volatile uint32_t *)(APIC_DEFAULT_GPA + APIC_EOI) = 0;
 	/* The EOI with the entry's vector clears Remote IRR. */
 	GUEST_ASSERT_EQ(ioapic_read(REDIR_LO(LEVEL_PIN)), rte);
 	GUEST_DONE();
@@ -392,12 +372,12 @@ KVM_TEST(pit_set_pit2_count_zero_means_65536)
 
 static uint32_t apic_read(uint32_t reg)
 {
-	return *(volatile uint32_t *)(APIC_BASE + reg);
+	return *(volatile uint32_t *)(APIC_DEFAULT_GPA + reg);
 }
 
 static void apic_write(uint32_t reg, uint32_t val)
 {
-	*(volatile uint32_t *)(APIC_BASE + reg) = val;
+	*(volatile uint32_t *)(APIC_DEFAULT_GPA + reg) = val;
 }
 
 static const uint32_t lvt_regs[] = { APIC_LVTT, APIC_LVTTHMR, APIC_LVTPC, APIC_LVT1,
@@ -417,16 +397,16 @@ static void guest_lapic_regs(void)
 	GUEST_ASSERT_GE((lvr >> 16) & 0xff, 3);
 
 	/* After RESET the APIC is software disabled (11.4.7.1): SVR = 0xff. */
-	GUEST_ASSERT_EQ(apic_read(APIC_SVR) & SVR_ENABLE, 0);
+	GUEST_ASSERT_EQ(apic_read(APIC_SVR) & APIC_SVR_ENABLE, 0);
 	for (unsigned int i = 0; i < ARRAY_SIZE(lvt_regs); i++) {
 		apic_write(lvt_regs[i], lvt_vals[i]);
 		/* 11.4.7.2: software disabled, the mask bit stays set. */
-		__GUEST_ASSERT(apic_read(lvt_regs[i]) == (lvt_vals[i] | LVT_MASKED),
+		__GUEST_ASSERT(apic_read(lvt_regs[i]) == (lvt_vals[i] | APIC_LVT_MASKED),
 			       "LVT %#x: wrote %#x while disabled, read %#x", lvt_regs[i],
 			       lvt_vals[i], apic_read(lvt_regs[i]));
 	}
 
-	apic_write(APIC_SVR, SVR_ENABLE | 0xff);
+	apic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
 	GUEST_ASSERT_EQ(apic_read(APIC_SVR) & 0x1ff, 0x1ff);
 	for (unsigned int i = 0; i < ARRAY_SIZE(lvt_regs); i++) {
 		apic_write(lvt_regs[i], lvt_vals[i]);
@@ -439,8 +419,8 @@ static void guest_lapic_regs(void)
 	/* Clearing SVR bit 8 sets every mask bit (11.4.7.2). */
 	apic_write(APIC_SVR, 0xff);
 	for (unsigned int i = 0; i < ARRAY_SIZE(lvt_regs); i++)
-		GUEST_ASSERT_EQ(apic_read(lvt_regs[i]), lvt_vals[i] | LVT_MASKED);
-	apic_write(APIC_SVR, SVR_ENABLE | 0xff);
+		GUEST_ASSERT_EQ(apic_read(lvt_regs[i]), lvt_vals[i] | APIC_LVT_MASKED);
+	apic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
 
 	/*
 	 * 11.8.3.1: nothing in service, PPR = TPR; 11.8.6.1: CR8 = TPR[7:4].
@@ -464,7 +444,7 @@ static void guest_lapic_regs(void)
  */
 static void guest_lapic_tpr_subclass(void)
 {
-	apic_write(APIC_SVR, SVR_ENABLE | 0xff);
+	apic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
 	apic_write(APIC_TPR, 0x51);
 	GUEST_SYNC(0);			/* an exit between the write and the reads */
 	GUEST_ASSERT_EQ(apic_read(APIC_TPR), 0x51);
@@ -520,8 +500,8 @@ static void guest_lapic_timer(void)
 {
 	uint32_t c1, c2;
 
-	apic_write(APIC_SVR, SVR_ENABLE | 0xff);
-	apic_write(APIC_LVTT, LVT_MASKED | 0xf0);	/* one-shot, masked */
+	apic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
+	apic_write(APIC_LVTT, APIC_LVT_MASKED | 0xf0);	/* one-shot, masked */
 	apic_write(APIC_TDCR, 0xa);			/* divide by 128 */
 	apic_write(APIC_TMICT, 0xffffffff);
 	c1 = apic_read(APIC_TMCCT);

@@ -17,22 +17,13 @@
  *    delivery path, checked last.
  */
 #include "kvm_test_harness.h"
-#include "guest.h"
+#include "guest/guest.h"
+#include "guest/mce.h"
 #include "mce.h"
 
 #define BANKS			4
 #define CMCI_BANK		2
 #define CMCI_VECTOR		0x50
-#define MSR_IA32_MCx_CTL2(x)	(0x280 + (x))
-#define MCI_CTL2_CMCI_EN	(1ULL << 30)
-#define MSR_IA32_MCG_EXT_CTL	0x4d0
-#define MCG_EXT_CTL_LMCE_EN	(1ULL << 0)
-#define FEAT_CTL_LOCKED		(1ULL << 0)
-#define FEAT_CTL_LMCE_ON	(1ULL << 20)
-#define XAPIC_BASE		0xfee00000ULL
-#define APIC_EOI		0xb0
-#define APIC_SPIV		0xf0
-#define APIC_LVTCMCI		0x2f0
 #define UCNA_STATUS		(MCI_STATUS_VAL | MCI_STATUS_UC | MCI_STATUS_EN | MCI_STATUS_ADDRV | \
 				 MCACOD_MEM_READ)
 
@@ -40,7 +31,7 @@ static volatile unsigned int cmci_count;
 
 static void apic_write(unsigned int reg, uint32_t v)
 {
-	*(volatile uint32_t *)(uintptr_t)(XAPIC_BASE + reg) = v;
+	*(volatile uint32_t *)(uintptr_t)(APIC_DEFAULT_GPA + reg) = v;
 }
 
 static void cmci_handler(struct ex_regs *regs)
@@ -53,7 +44,7 @@ static void guest_cmci(void)
 {
 	guest_mce_init();
 	guest_install_handler(CMCI_VECTOR, cmci_handler);
-	apic_write(APIC_SPIV, 0x100 | 0xff);		/* software-enable the APIC */
+	apic_write(APIC_SVR, 0x100 | 0xff);		/* software-enable the APIC */
 	apic_write(APIC_LVTCMCI, CMCI_VECTOR);		/* fixed delivery, unmasked */
 	wrmsr(MSR_IA32_MCx_CTL2(CMCI_BANK), MCI_CTL2_CMCI_EN | 1);
 	sti();
@@ -80,7 +71,7 @@ KVM_TEST(ucna_is_signalled_by_cmci)
 			 "(KVM_X86_GET_MCE_CAP_SUPPORTED %#lx): no CMCI/UCNA", supported);
 	vm = vm_create_opts(&opts);
 	vcpu = vm_vcpu_add(vm, 0, guest_cmci);
-	virt_map_mmio(vm, XAPIC_BASE, PAGE_SIZE);
+	virt_map_mmio(vm, APIC_DEFAULT_GPA, PAGE_SIZE);
 	vcpu_setup_mce(vcpu, BANKS | MCG_CMCI_P | (supported & (MCG_CTL_P | MCG_SER_P)));
 	vcpu_run(vcpu);
 	ASSERT_EQ(get_ucall(vcpu, &uc), UCALL_SYNC);
@@ -106,7 +97,7 @@ static void guest_lmce(void)
 	GUEST_ASSERT_EQ(rdmsr_safe(MSR_IA32_MCG_EXT_CTL, &v), GP_VECTOR);
 	GUEST_ASSERT_EQ(wrmsr_safe(MSR_IA32_MCG_EXT_CTL, MCG_EXT_CTL_LMCE_EN), GP_VECTOR);
 	/* The firmware's part, done by the guest: opt in to LMCE and lock. */
-	GUEST_ASSERT_EQ(wrmsr_safe(MSR_IA32_FEATURE_CONTROL, FEAT_CTL_LOCKED | FEAT_CTL_LMCE_ON),
+	GUEST_ASSERT_EQ(wrmsr_safe(MSR_IA32_FEATURE_CONTROL, FEAT_CTL_LOCK | FEAT_CTL_LMCE_ON),
 			NO_VECTOR);
 	GUEST_ASSERT_EQ(wrmsr_safe(MSR_IA32_FEATURE_CONTROL, 0), GP_VECTOR);	/* locked */
 	GUEST_ASSERT_EQ(rdmsr(MSR_IA32_MCG_EXT_CTL), 0);
@@ -120,7 +111,7 @@ static void guest_lmce(void)
 /* Without MCG_LMCE_P in MCG_CAP the guest can't opt in: LMCE_ON is a reserved bit. */
 static void guest_no_lmce_p(void)
 {
-	GUEST_SYNC(wrmsr_safe(MSR_IA32_FEATURE_CONTROL, FEAT_CTL_LOCKED | FEAT_CTL_LMCE_ON),
+	GUEST_SYNC(wrmsr_safe(MSR_IA32_FEATURE_CONTROL, FEAT_CTL_LOCK | FEAT_CTL_LMCE_ON),
 		   rdmsr(MSR_IA32_FEATURE_CONTROL));
 }
 

@@ -25,7 +25,8 @@
  *              bugs/mce-ce-overwrites-uc.patch
  */
 #include "kvm_test_harness.h"
-#include "guest.h"
+#include "guest/guest.h"
+#include "guest/mce.h"
 #include "mce.h"
 
 #define BANKS		8

@@ -34,7 +34,8 @@
 #include <unistd.h>
 
 #include "kvm_test_harness.h"
-#include "guest.h"
+#include "guest/guest.h"
+#include "guest/mce.h"
 #include "mce.h"
 
 #define BANKS		4
@@ -47,14 +48,16 @@
 /* A SYNC whose next instruction is the victim's load: RIP at the exit is that load. */
 static uint64_t sync_then_load(uint64_t va, uint64_t *load_rip)
 {
-	uint64_t rax = (uint64_t)__LINE__ << 32 | UCALL_TAG | 1u << UCALL_NARGS_SHIFT | UCALL_SYNC;
+	uint64_t rax = UCALL_RAX(UCALL_SYNC, 1, __LINE__);
 	uint64_t v, at;
 
-	asm volatile("outl %%eax, %%dx\n\t"
+	/* GUEST_SYNC(va), spelled out so that the load is the very next instruction. */
+	asm volatile(UCALL_OUT_INSN "\n\t"
 		     "1: mov (%[va]), %[v]\n\t"
 		     "lea 1b(%%rip), %[at]"
-		     : [v] "=&r"(v), [at] "=&r"(at), "+a"(rax)
-		     : "d"((uint16_t)UCALL_PIO_PORT), "b"(__FILE__), "D"(va), [va] "r"(va)
+		     : [v] "=&r"(v), [at] "=&r"(at), "+" UCALL_C_RAX(rax)
+		     : UCALL_C_PORT((uint16_t)UCALL_PIO_PORT), UCALL_C_FILE(__FILE__),
+		       UCALL_C_ARG0(va), [va] "r"(va)
 		     : "memory");
 	*load_rip = at;
 	return v;

@@ -14,12 +14,9 @@
  *              bugs/mce-mci-status-nonzero-write.patch
  */
 #include "kvm_test_harness.h"
-#include "guest.h"
+#include "guest/guest.h"
+#include "guest/mce.h"
 #include "mce.h"
-
-#define MSR_K7_HWCR		0xc0010015
-#define HWCR_MCSTATUSWREN	(1ULL << 18)
-#define MSR_IA32_MCx_CTL2(x)	(0x280 + (x))
 
 static unsigned int max_banks(void)
 {

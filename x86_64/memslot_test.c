@@ -28,7 +28,7 @@
  * Caught bugs: bugs/dirty-log-clear-unaligned-size.patch,
  * bugs/dirty-log-reprotect-last-page.patch, bugs/memslot-overlap-last-page.patch
  */
-#include "guest.h"
+#include "guest/guest.h"
 #include "kvm_test_harness.h"
 
 #define TEST_SLOT	1

@@ -5,7 +5,7 @@
  * host in order, and all of them increment one shared counter with LOCK
  * XADD, which must end at exactly nr_vcpus * rounds.
  */
-#include "guest.h"
+#include "guest/guest.h"
 #include "kvm_test_harness.h"
 
 #define NR_VCPUS	4

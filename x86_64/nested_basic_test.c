@@ -15,6 +15,7 @@
  * Each test SKIPs where KVM offers neither SVM nor VMX.
  */
 #include "kvm_test_harness.h"
+#include "guest/nested.h"
 #include "nested.h"
 
 #define MSR_TEST_INTERCEPTED	MSR_IA32_SYSENTER_CS

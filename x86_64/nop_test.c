@@ -19,7 +19,7 @@
  * Caught bugs: bugs/emulator-nop-clears-rax-high.patch
  */
 #include "kvm_test_harness.h"
-#include "guest.h"
+#include "guest/guest.h"
 
 #define NOPS(p)								\
 	p ".byte 0x90\n\t"					/* 1: 90, NOP */	\
@@ -51,7 +51,7 @@ static const struct regs sentinel = {
 										\
 	(out) = sentinel;							\
 	asm volatile("pushfq\n\t"						\
-		     "orq $0x8d5, (%%rsp)\n\t"	/* CF PF AF ZF SF OF set */	\
+		     "orq $" __stringify(X86_EFLAGS_ARITH) ", (%%rsp)\n\t"		\
 		     "popfq\n\t"						\
 		     NOPS(prefix)						\
 		     "pushfq\n\t"						\
@@ -70,8 +70,8 @@ static void check(const char *how, const struct regs *r)
 		       "(expected rax 0x%lx rbx 0x%lx rcx 0x%lx rdx 0x%lx r8 0x%lx)",
 		       how, r->rax, r->rbx, r->rcx, r->rdx, r->r8, sentinel.rax, sentinel.rbx,
 		       sentinel.rcx, sentinel.rdx, sentinel.r8);
-	__GUEST_ASSERT((r->rflags & 0x8d5) == 0x8d5, "%s: NOPs changed RFLAGS to 0x%lx", how,
-		       r->rflags);
+	__GUEST_ASSERT((r->rflags & X86_EFLAGS_ARITH) == X86_EFLAGS_ARITH,
+		       "%s: NOPs changed RFLAGS to 0x%lx", how, r->rflags);
 }
 
 static void guest_native(void)

@@ -18,7 +18,7 @@
  * Caught bugs: bugs/pio-in32-no-zero-extend.patch, bugs/pio-rep-ins-df-set.patch,
  * bugs/pio-ins-count-without-rep.patch
  */
-#include "guest.h"
+#include "guest/guest.h"
 #include "kvm_test_harness.h"
 
 #define PORT	0x3f0a

@@ -22,7 +22,7 @@
  */
 #include <stdio.h>
 
-#include "guest.h"
+#include "guest/guest.h"
 #include "kvm_test_harness.h"
 
 #define DR6_BS		BIT(14)

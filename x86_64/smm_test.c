@@ -27,17 +27,9 @@
  */
 #include <string.h>
 
-#include "guest.h"
+#include "guest/guest.h"
 #include "kvm_test_harness.h"
 
-#define MSR_IA32_SMBASE		0x9e
-#define LAPIC_GPA		0xfee00000ULL
-#define APIC_SVR		0xf0
-#define APIC_ICR_LO		0x300
-#define APIC_ICR_HI		0x310
-#define APIC_SVR_ENABLE		(1u << 8)
-#define APIC_DM_SMI		(2u << 8)
-#define APIC_LEVEL_ASSERT	(1u << 14)
 #define SMM_PORT		0x99
 #define SMRAM_PAGES		16		/* SMBASE .. SMBASE + 64 KiB */
 #define SMM_HANDLER		0x8000		/* SMBASE + 0x8000: first instruction */
@@ -45,7 +37,7 @@
 
 static void lapic_write(uint32_t reg, uint32_t val)
 {
-	*(volatile uint32_t *)(uintptr_t)(LAPIC_GPA + reg) = val;
+	*(volatile uint32_t *)(uintptr_t)(APIC_DEFAULT_GPA + reg) = val;
 }
 
 static void guest_self_smi(void)
@@ -70,7 +62,7 @@ KVM_TEST(self_smi_enters_smm_and_rsm_returns)
 
 	TEST_REQUIRE_CAP(KVM_CAP_X86_SMM);
 	vm = vm_create_opts(&(struct vm_opts){ .irqchip = true });
-	virt_map_mmio(vm, LAPIC_GPA, PAGE_SIZE);
+	virt_map_mmio(vm, APIC_DEFAULT_GPA, PAGE_SIZE);
 	vcpu = vm_vcpu_add(vm, 0, guest_self_smi);
 	smbase = vm_phys_alloc(vm, SMRAM_PAGES);
 	ASSERT_LT(smbase + SMRAM_PAGES * PAGE_SIZE, 1ULL << 32);
@@ -119,6 +111,8 @@ asm(".pushsection .text\n"
     "1:	leaq 1b(%rip), %rax\n"
     "	ret\n"
     ".popsection\n");
+_Static_assert(APIC_DEFAULT_GPA + APIC_ICR_LO == 0xfee00300, "smi_stub's LAPIC ICR low");
+_Static_assert((APIC_DM_SMI | APIC_LEVEL_ASSERT) == 0x4200, "smi_stub's ICR value");
 
 /* A VM with an in-kernel LAPIC and the OUT/RSM handler at SMBASE; returns SMBASE. */
 static uint64_t smm_vm_create(struct kvm_vm **vmp, struct kvm_vcpu **vcpup, void *guest_code)
@@ -129,7 +123,7 @@ static uint64_t smm_vm_create(struct kvm_vm **vmp, struct kvm_vcpu **vcpup, void
 
 	TEST_REQUIRE_CAP(KVM_CAP_X86_SMM);
 	vm = vm_create_opts(&(struct vm_opts){ .irqchip = true });
-	virt_map_mmio(vm, LAPIC_GPA, PAGE_SIZE);
+	virt_map_mmio(vm, APIC_DEFAULT_GPA, PAGE_SIZE);
 	*vcpup = vm_vcpu_add(vm, 0, guest_code);
 	smbase = vm_phys_alloc(vm, SMRAM_PAGES);
 	TEST_ASSERT(smbase + SMRAM_PAGES * PAGE_SIZE < (1ULL << 32), "SMBASE %#lx above 4 GiB",

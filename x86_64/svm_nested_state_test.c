@@ -23,6 +23,7 @@
  * bugs/nested-svm-vmrun-efer-svme.patch
  */
 #include "kvm_test_harness.h"
+#include "guest/nested.h"
 #include "nested.h"
 
 #define SYNC_L1		0x11

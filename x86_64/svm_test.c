@@ -39,7 +39,8 @@
 #include <signal.h>
 
 #include "kvm_test_harness.h"
-#include "guest.h"
+#include "guest/guest.h"
+#include "guest/nested.h"
 #include "nested.h"
 
 #define VMCB(p)		((struct vmcb *)(uintptr_t)(p)->svm.vmcb)
@@ -413,12 +414,9 @@ SVM_TEST(eventinj_delivers_exception_to_l2, l1_eventinj)
 
 /* ---- int_ctl from VMCB12 (CVE-2021-3653) ---- */
 
-#define APIC_GPA	0xfee00000ULL
-#define APIC_TPR	0x80
-
 static void l2_read_apic_page(void)
 {
-	guest_nested_hypercall(*(volatile uint32_t *)(uintptr_t)(APIC_GPA + APIC_TPR));
+	guest_nested_hypercall(*(volatile uint32_t *)(uintptr_t)(APIC_DEFAULT_GPA + APIC_TPR));
 }
 
 static void l1_avic_bit(struct nested_pages *p)
@@ -464,8 +462,8 @@ KVM_VCPU_TEST(vmcb12_avic_enable_has_no_effect, l1_avic_bit)
 		       "cannot take effect, so this passes by construction; it can only fail on "
 		       "a host with AVIC and kvm_amd avic=1\n");
 	/* Ordinary memory where the APIC would be (no in-kernel APIC in this VM). */
-	page = vm_mem_region_add(vm, 10, APIC_GPA, PAGE_SIZE, 0);
-	virt_map(vm, APIC_GPA, APIC_GPA, PAGE_SIZE, PTE_DEFAULT);
+	page = vm_mem_region_add(vm, 10, APIC_DEFAULT_GPA, PAGE_SIZE, 0);
+	virt_map(vm, APIC_DEFAULT_GPA, APIC_DEFAULT_GPA, PAGE_SIZE, PTE_DEFAULT);
 	for (unsigned int i = 0; i < PAGE_SIZE / 4; i++)
 		page[i] = 0x5a5a5a5a;
 	vcpu_args_set(vcpu, 1, nested_alloc(vm));

@@ -23,12 +23,11 @@
  * bugs/nested-svm-recalc-intercepts-drops-exceptions.patch
  */
 #include "kvm_test_harness.h"
-#include "guest.h"
+#include "guest/guest.h"
+#include "guest/nested.h"
 #include "nested.h"
 
 #define VMCB(p)		((struct vmcb *)(uintptr_t)(p)->svm.vmcb)
-
-#define X86_EFLAGS_DF	BIT(10)
 
 struct dtr {
 	uint16_t limit;

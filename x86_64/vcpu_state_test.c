@@ -17,11 +17,8 @@
  * Caught bugs: bugs/events-exception-vector-unchecked.patch,
  *              bugs/regs-sregs-invalid-cr0.patch
  */
-#include "guest.h"
+#include "guest/guest.h"
 #include "kvm_test_harness.h"
-
-#define APIC_TPR_OFFSET	0x80	/* xAPIC TPR and PPR, SDM vol. 3A 11.8.3.1 */
-#define APIC_PPR_OFFSET	0xa0
 
 /* ---- general-purpose registers ---- */
 
@@ -472,12 +469,12 @@ KVM_TEST(lapic_round_trip_and_tpr_reaches_the_guest)
 	vm = vm_create_opts(&(struct vm_opts){ .irqchip = true });
 	vcpu = vm_vcpu_add(vm, 0, guest_tpr);
 	vcpu_lapic_get(vcpu, &set);
-	memcpy(set.regs + APIC_TPR_OFFSET, &tpr, sizeof(tpr));
+	memcpy(set.regs + APIC_TPR, &tpr, sizeof(tpr));
 	ASSERT_EQ(__vcpu_lapic_set(vcpu, &set), 0);
 	ASSERT_EQ(__vcpu_lapic_get(vcpu, &got), 0);
 	/* PPR follows TPR when no interrupt is in service (SDM vol. 3A 11.8.3.1). */
-	EXPECT_EQ(lapic_reg(&got, APIC_PPR_OFFSET), 0x70);
-	memcpy(set.regs + APIC_PPR_OFFSET, got.regs + APIC_PPR_OFFSET, 4);
+	EXPECT_EQ(lapic_reg(&got, APIC_PPR), 0x70);
+	memcpy(set.regs + APIC_PPR, got.regs + APIC_PPR, 4);
 	for (unsigned int off = 0; off < sizeof(set.regs); off += 16) {
 		if (lapic_reg(&set, off) != lapic_reg(&got, off))
 			TH_LOG("APIC reg %#x: set %#x got %#x", off, lapic_reg(&set, off),
@@ -488,7 +485,7 @@ KVM_TEST(lapic_round_trip_and_tpr_reaches_the_guest)
 	vcpu_run_expect_sync(vcpu, 7);
 	vcpu_run_expect_sync(vcpu, 0);
 	vcpu_lapic_get(vcpu, &got);
-	EXPECT_EQ(lapic_reg(&got, APIC_TPR_OFFSET), 0x30);
+	EXPECT_EQ(lapic_reg(&got, APIC_TPR), 0x30);
 	kvm_vm_free(vm);
 }
 

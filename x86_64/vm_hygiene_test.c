@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "guest/ucall.h"
 #include "kvm_test_harness.h"
 
 #define WARMUP		200

@@ -24,25 +24,18 @@
  * bugs/nested-vmx-vmread-pf-sets-flags.patch
  */
 #include "kvm_test_harness.h"
-#include "guest.h"
-#include "guest_printf.h"
+#include "guest/guest.h"
+#include "guest/nested.h"
 #include "nested.h"
 
-#define VMX_TEST(name, l1_fn)							\
-	KVM_VCPU_TEST(name, l1_fn)						\
-	{									\
-		TEST_REQUIRE_VMX();						\
-		NESTED_RUN_L1(vm, vcpu);					\
-	}
-
 /* The six status flags of 31.2: CF, PF, AF, ZF, SF, OF. */
-#define F_CF		(1ULL << 0)
-#define F_PF		(1ULL << 2)
-#define F_AF		(1ULL << 4)
-#define F_ZF		(1ULL << 6)
-#define F_SF		(1ULL << 7)
-#define F_OF		(1ULL << 11)
-#define ARITH_FLAGS	0x8d5	/* F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF */
+#define F_CF		X86_EFLAGS_CF
+#define F_PF		X86_EFLAGS_PF
+#define F_AF		X86_EFLAGS_AF
+#define F_ZF		X86_EFLAGS_ZF
+#define F_SF		X86_EFLAGS_SF
+#define F_OF		X86_EFLAGS_OF
+#define ARITH_FLAGS	X86_EFLAGS_ARITH	/* a plain number: used in asm strings */
 
 /*
  * Run insn (a VMX instruction with the given asm operands) with all six

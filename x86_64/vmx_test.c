@@ -34,15 +34,9 @@
  * bugs/nested-vmx-vmxon-bad-cr-ud.patch
  */
 #include "kvm_test_harness.h"
-#include "guest.h"
+#include "guest/guest.h"
+#include "guest/nested.h"
 #include "nested.h"
-
-#define VMX_TEST(name, l1_fn)							\
-	KVM_VCPU_TEST(name, l1_fn)						\
-	{									\
-		TEST_REQUIRE_VMX();							\
-		NESTED_RUN_L1(vm, vcpu);					\
-	}
 
 /* call is a __vmxxx(..., &vec): vec is the variable it stores a fault's vector in. */
 #define EXPECT_VMX(vec, call, want, want_err) do {				\

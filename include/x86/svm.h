@@ -1,19 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * AMD SVM for L1 guest code (AMD APM vol. 2, chapter 15 "Secure Virtual
- * Machine" and appendix B "Layout of VMCB").  guest_lib/svm.c runs L2 with
- * VMRUN; include/nested.h is the vendor-neutral layer most tests use.
+ * AMD SVM encodings (AMD APM vol. 2, chapter 15 "Secure Virtual Machine"
+ * and appendix B "Layout of VMCB"), shared by host and guest: the VMCB,
+ * intercept and exit codes, the pages the host hands to L1.  The L1 API
+ * (guest_lib/svm.c runs L2 with VMRUN) is guest/svm.h; guest/nested.h is
+ * the vendor-neutral layer most tests use.
  */
-#ifndef KVM_SUITE_SVM_H
-#define KVM_SUITE_SVM_H
+#ifndef KVM_SUITE_X86_SVM_H
+#define KVM_SUITE_X86_SVM_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "processor.h"
-
-#define MSR_VM_CR		0xc0010114
-#define MSR_VM_HSAVE_PA		0xc0010117
+#include "x86/processor.h"
 
 /* CPUID 0x8000000A EDX (APM vol. 3, E.4.9) */
 #define SVM_FEAT_NPT		(1u << 0)
@@ -180,62 +179,9 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 #define SVM_IOPM_SIZE		(3 * 4096)
 #define SVM_MSRPM_SIZE		(2 * 4096)
 
-const char *svm_exit_name(uint64_t code);
-
-/* In L1: the #VMEXIT was code, else fail with the exit and its info. */
-#define SVM_EXPECT_EXIT(vmcb, code) do {					\
-	uint64_t __c = (vmcb)->control.exit_code;				\
-	__GUEST_ASSERT(__c == (uint64_t)(code), "#VMEXIT %s (0x%lx), expected %s (0x%lx); "	\
-		       "exit_info_1 0x%lx exit_info_2 0x%lx exit_int_info 0x%x",	\
-		       svm_exit_name(__c), __c, svm_exit_name(code), (uint64_t)(code),	\
-		       (vmcb)->control.exit_info_1, (vmcb)->control.exit_info_2,	\
-		       (vmcb)->control.exit_int_info);				\
-} while (0)
-
-/* L2's general-purpose registers; RAX and RSP live in the VMCB. */
-struct svm_gprs {
-	uint64_t rbx, rcx, rdx, rsi, rdi, rbp;
-	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
-};
-
 /* Guest-physical pages the host hands to L1 for one SVM set-up (identity mapped). */
 struct svm_pages {
 	uint64_t vmcb, hsave, iopm, msrpm;	/* GPAs: 1, 1, 3, 2 pages */
 };
 
-bool svm_supported(void);			/* CPUID 0x80000001 ECX.SVM */
-uint32_t svm_features(void);			/* CPUID 0x8000000A EDX */
-/* EFER.SVME, VM_HSAVE_PA, and a VMCB that runs entry on stack_top with L1's state. */
-void svm_init(const struct svm_pages *p, void *entry, uint64_t stack_top);
-/* VMRUN the VMCB at vmcb_gpa with L2 registers r; returns the exit code. */
-uint64_t svm_run(uint64_t vmcb_gpa, struct svm_gprs *r);
-/* Set the IOPM bit of port / the MSRPM read and write bits of msr. */
-void svm_intercept_port(uint64_t iopm, uint16_t port, bool on);
-void svm_intercept_msr(uint64_t msrpm, uint32_t msr, bool on);
-
-static inline void svm_vmload(uint64_t vmcb_gpa)
-{
-	asm volatile("vmload %%rax" :: "a"(vmcb_gpa) : "memory");
-}
-
-static inline void svm_vmsave(uint64_t vmcb_gpa)
-{
-	asm volatile("vmsave %%rax" :: "a"(vmcb_gpa) : "memory");
-}
-
-static inline void svm_vmmcall(uint64_t arg)
-{
-	asm volatile("vmmcall" : "+a"(arg) :: "memory");
-}
-
-static inline void clgi(void)
-{
-	asm volatile("clgi" ::: "memory");
-}
-
-static inline void stgi(void)
-{
-	asm volatile("stgi" ::: "memory");
-}
-
-#endif /* KVM_SUITE_SVM_H */
+#endif /* KVM_SUITE_X86_SVM_H */
