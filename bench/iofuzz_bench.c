@@ -32,7 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "guest.h"
+#include "guest/guest.h"
 #include "iofuzz.h"
 #include "kvm_util.h"
 

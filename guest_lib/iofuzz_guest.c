@@ -4,7 +4,7 @@
  * the host (same object, same ELF), which is what makes a run replayable
  * from its seed: see include/iofuzz.h.  Built SSE-free like all guest code.
  */
-#include "guest.h"
+#include "guest/guest.h"
 #include "iofuzz_ops.h"
 
 /* splitmix64 finalizer: a stateless PRNG, op i needs no state from op i-1. */

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "x86/ucall.h"
+
 enum iofuzz_space { IOF_PORT, IOF_MMIO, IOF_MSR };
 
 enum iofuzz_type {
@@ -99,7 +101,7 @@ struct iofuzz_shared {
 #define IOFUZZ_HB_EVERY		64
 
 /* ucall commands of the fuzzer guest (UCALL_USER range). */
-#define IOFUZZ_UCALL_LIFE_DONE	(0x100 + 0x50)	/* args: ops done, op hash */
+#define IOFUZZ_UCALL_LIFE_DONE	(UCALL_USER + 0x50)	/* args: ops done, op hash */
 
 /* OUT to UCALL_PIO_PORT without UCALL_TAG: "this chunk of compiled ops is done". */
 #define IOFUZZ_CHUNK_MAGIC	0x10f2c4a3u

@@ -36,12 +36,12 @@ const struct iofuzz_dev iofuzz_devs[] = {
 	{ .name = "com1",	.mode = IOFUZZ_MODE_PORTS, .r = UPORTS(0x3f8, 0x3ff) },
 	{ .name = "pci_conf",	.mode = IOFUZZ_MODE_PORTS, .r = UPORTS(0xcf8, 0xcff) },
 	{ .name = "lapic",	.mode = IOFUZZ_MODE_MMIO,
-	  .r = APIC_PAGE(IOFUZZ_LAPIC_GPA, IOFUZZ_LAPIC_GPA + 0xff0) },
+	  .r = APIC_PAGE(APIC_DEFAULT_GPA, APIC_DEFAULT_GPA + 0xff0) },
 	{ .name = "ioapic",	.mode = IOFUZZ_MODE_MMIO,
-	  .r = APIC_PAGE(IOFUZZ_IOAPIC_GPA, IOFUZZ_IOAPIC_GPA + 0x40) },
+	  .r = APIC_PAGE(IOAPIC_DEFAULT_GPA, IOAPIC_DEFAULT_GPA + 0x40) },
 	{ .name = "msr_arch",	.mode = IOFUZZ_MODE_MSR, .r = MSRS(0, 0x1fff) },
 	{ .name = "msr_amd64",	.mode = IOFUZZ_MODE_MSR, .r = MSRS(0xc0000000, 0xc00001ff) },
-	{ .name = "msr_kvm",	.mode = IOFUZZ_MODE_MSR, .r = MSRS(0x4b564d00, 0x4b564d0f),
+	{ .name = "msr_kvm",	.mode = IOFUZZ_MODE_MSR, .r = MSRS(MSR_KVM_WALL_CLOCK_NEW, 0x4b564d0f),
 	  .optional = true },
 	/* Full-range mode: every port but UCALL_PIO_PORT (the suite's own channel). */
 	{ .name = "full",	.mode = IOFUZZ_MODE_PORTS, .r = UPORTS(0, 0xffff),
@@ -60,10 +60,11 @@ _Static_assert(ARRAY_SIZE(iofuzz_devs) <= IOFUZZ_MAX_DEVS, "IOFUZZ_MAX_DEVS");
  */
 const struct iofuzz_range iofuzz_fixed_excl[IOFUZZ_NR_FIXED_EXCL] = {
 	{ .beg = UCALL_PIO_PORT, .end = UCALL_PIO_PORT + 3, .space = IOF_PORT, .stride = 1 },
-	{ .beg = 0x11, .end = 0x12, .space = IOF_MSR, .stride = 1 },
-	{ .beg = 0x4b564d00, .end = 0x4b564d01, .space = IOF_MSR, .stride = 1 },
-	{ .beg = 0xc0000080, .end = 0xc0000080, .space = IOF_MSR, .stride = 1 },  /* EFER */
-	{ .beg = 0xc0000101, .end = 0xc0000101, .space = IOF_MSR, .stride = 1 },  /* GS.base */
+	{ .beg = MSR_KVM_WALL_CLOCK, .end = MSR_KVM_SYSTEM_TIME, .space = IOF_MSR, .stride = 1 },
+	{ .beg = MSR_KVM_WALL_CLOCK_NEW, .end = MSR_KVM_SYSTEM_TIME_NEW, .space = IOF_MSR,
+	  .stride = 1 },
+	{ .beg = MSR_EFER, .end = MSR_EFER, .space = IOF_MSR, .stride = 1 },
+	{ .beg = MSR_GS_BASE, .end = MSR_GS_BASE, .space = IOF_MSR, .stride = 1 },
 };
 
 static const char *const type_names[IOF_NR_TYPES] = {

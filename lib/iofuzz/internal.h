@@ -27,9 +27,6 @@
 #include "iofuzz.h"
 #include "kvm_util.h"
 
-#define IOFUZZ_LAPIC_GPA	0xfee00000ULL
-#define IOFUZZ_IOAPIC_GPA	0xfec00000ULL
-
 /* The explicit op list, kept in the shared state. */
 static inline struct iofuzz_op *iofuzz_list(struct iofuzz_state *st)
 {

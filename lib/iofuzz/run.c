@@ -81,8 +81,8 @@ static struct kvm_vcpu *life_create(struct iofuzz_life *l)
 
 	vm = vm_create_opts(&opts);
 	vm_ioctl(vm, KVM_CREATE_PIT2, &pit);
-	virt_map_mmio(vm, IOFUZZ_LAPIC_GPA, PAGE_SIZE);
-	virt_map_mmio(vm, IOFUZZ_IOAPIC_GPA, PAGE_SIZE);
+	virt_map_mmio(vm, APIC_DEFAULT_GPA, PAGE_SIZE);
+	virt_map_mmio(vm, IOAPIC_DEFAULT_GPA, PAGE_SIZE);
 	vcpu = vm_vcpu_add(vm, 0, l->cfg->guest_gen ? (void *)iofuzz_guest_main :
 				(void *)iofuzz_guest_jit);
 	/* Hangs are ours to handle (restart), not the library's (fail). */
