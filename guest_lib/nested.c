@@ -34,7 +34,7 @@ const char *guest_nested_exit_name(enum nested_exit e)
 const char *guest_nested_exit_str(struct nested *n, char *buf, size_t len)
 {
 	if (n->vendor == NESTED_SVM) {
-		struct vmcb *vmcb = (struct vmcb *)(uintptr_t)n->pages->svm.vmcb;
+		struct vmcb *vmcb = guest_nested_vmcb(n->pages);
 
 		guest_snprintf(buf, len, "#VMEXIT %s (0x%lx), exit_info_1 0x%lx exit_info_2 0x%lx",
 			       svm_exit_name(n->raw_exit), n->raw_exit, vmcb->control.exit_info_1,
@@ -46,7 +46,7 @@ const char *guest_nested_exit_str(struct nested *n, char *buf, size_t len)
 
 static struct vmcb *vmcb_of(struct nested *n)
 {
-	return (struct vmcb *)(uintptr_t)n->pages->svm.vmcb;
+	return guest_nested_vmcb(n->pages);
 }
 
 void guest_nested_init(struct nested *n, struct nested_pages *pages, void (*l2)(void))

@@ -43,7 +43,6 @@
 #include "guest/nested.h"
 #include "nested.h"
 
-#define VMCB(p)		((struct vmcb *)(uintptr_t)(p)->svm.vmcb)
 
 static void l2_vmmcall(void)
 {
@@ -70,7 +69,7 @@ static unsigned int guest_maxphyaddr(void)
 static void l1_invalid(struct nested_pages *p)
 {
 	struct svm_gprs r = { 0 };
-	struct vmcb *vmcb = VMCB(p);
+	struct vmcb *vmcb = guest_nested_vmcb(p);
 	unsigned int maxphy = guest_maxphyaddr();
 
 	for (int bad = 0; bad < NR_BAD; bad++) {
@@ -125,7 +124,7 @@ static void l2_read_hole(void)
 
 static void l1_npt(struct nested_pages *p)
 {
-	struct vmcb *vmcb = VMCB(p);
+	struct vmcb *vmcb = guest_nested_vmcb(p);
 	const char *why = guest_nested_tdp_unsupported();
 	struct nested n;
 
@@ -245,7 +244,7 @@ static void l2_vmsave_vmload(void)
 
 static void l1_vmload_vmsave(struct nested_pages *p)
 {
-	struct vmcb *vmcb = VMCB(p);
+	struct vmcb *vmcb = guest_nested_vmcb(p);
 	struct nested n;
 	uint64_t fs = rdmsr(MSR_FS_BASE);
 	struct vmcb *scratch;
@@ -305,7 +304,7 @@ static void l2_gif(void)
 
 static void l1_gif(struct nested_pages *p)
 {
-	struct vmcb *vmcb = VMCB(p);
+	struct vmcb *vmcb = guest_nested_vmcb(p);
 	struct nested n;
 
 	guest_nested_init(&n, p, l2_gif);
@@ -339,7 +338,7 @@ static void l1_clgi_not_intercepted(struct nested_pages *p)
 	GUEST_SYNC(1);
 	guest_nested_run(&n);
 	GUEST_FAIL("L2 spinning with GIF=0 exited to L1: #VMEXIT %s",
-		   svm_exit_name(VMCB(p)->control.exit_code));
+		   svm_exit_name(guest_nested_vmcb(p)->control.exit_code));
 }
 
 static void sigalrm_nop(int sig)
@@ -393,7 +392,7 @@ static void l2_after_injection(void)
 
 static void l1_eventinj(struct nested_pages *p)
 {
-	struct vmcb *vmcb = VMCB(p);
+	struct vmcb *vmcb = guest_nested_vmcb(p);
 	struct nested n;
 
 	/* L2 shares L1's IDT: the handler runs in L2. */
@@ -421,7 +420,7 @@ static void l2_read_apic_page(void)
 
 static void l1_avic_bit(struct nested_pages *p)
 {
-	struct vmcb *vmcb = VMCB(p);
+	struct vmcb *vmcb = guest_nested_vmcb(p);
 	struct nested n;
 
 	guest_nested_init(&n, p, l2_read_apic_page);
@@ -482,7 +481,7 @@ static void l2_triple_fault(void)
 
 static void l1_shutdown(struct nested_pages *p)
 {
-	struct vmcb *vmcb = VMCB(p);
+	struct vmcb *vmcb = guest_nested_vmcb(p);
 	struct nested n;
 
 	guest_nested_init(&n, p, l2_triple_fault);
@@ -505,7 +504,7 @@ static void vmrun_safe_fn(void *vmcb)
 
 static void l1_hsave_pa(struct nested_pages *p)
 {
-	struct vmcb *vmcb = VMCB(p);
+	struct vmcb *vmcb = guest_nested_vmcb(p);
 	unsigned int maxphy = guest_maxphyaddr();
 	uint64_t bad[2] = { p->svm.hsave | 0x800, 1ULL << maxphy };
 	uint8_t vec;
@@ -562,7 +561,7 @@ extern char l2_vmmcall_insn[];
 
 static void l1_vmmcall_ud(struct nested_pages *p)
 {
-	struct vmcb *vmcb = VMCB(p);
+	struct vmcb *vmcb = guest_nested_vmcb(p);
 	struct nested n;
 
 	guest_install_handler(UD_VECTOR, l2_ud_handler);

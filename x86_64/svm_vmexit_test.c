@@ -27,7 +27,6 @@
 #include "guest/nested.h"
 #include "nested.h"
 
-#define VMCB(p)		((struct vmcb *)(uintptr_t)(p)->svm.vmcb)
 
 struct dtr {
 	uint16_t limit;
@@ -96,7 +95,7 @@ extern char l2_state_vmmcall[];
 
 static void l1_vmexit_state(struct nested_pages *p)
 {
-	struct vmcb *vmcb = VMCB(p);
+	struct vmcb *vmcb = guest_nested_vmcb(p);
 	uint64_t cr0, cr3, cr4, efer, rflags, l2_val;
 	struct dtr idtr, idtr_after;
 	uint16_t ds, es, cs;
@@ -214,7 +213,7 @@ void l2_gp_target(void);
 static void expect_pf_during_delivery(struct nested_pages *p, struct nested *n,
 				      uint32_t int_info, uint32_t int_err, uint64_t rip)
 {
-	struct vmcb *vmcb = VMCB(p);
+	struct vmcb *vmcb = guest_nested_vmcb(p);
 	uint32_t got = vmcb->control.exit_int_info;
 
 	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_EXCP_BASE + PF_VECTOR);
@@ -246,7 +245,7 @@ static void expect_pf_during_delivery(struct nested_pages *p, struct nested *n,
 
 static void l1_exit_int_info(struct nested_pages *p)
 {
-	struct vmcb *vmcb = VMCB(p);
+	struct vmcb *vmcb = guest_nested_vmcb(p);
 	struct nested n;
 
 	guest_install_handler(UD_VECTOR, l2_handler);

@@ -53,6 +53,12 @@ enum nested_vendor guest_nested_vendor(void);
 const char *guest_nested_exit_name(enum nested_exit e);
 /* The last exit, decoded: SVM exit code and exit info, VMX reason and qualification. */
 const char *guest_nested_exit_str(struct nested *n, char *buf, size_t len);
+/* The VMCB among the pages the host allocated for an SVM L1. */
+static inline struct vmcb *guest_nested_vmcb(const struct nested_pages *pages)
+{
+	return (struct vmcb *)(uintptr_t)pages->svm.vmcb;
+}
+
 void guest_nested_init(struct nested *n, struct nested_pages *pages, void (*l2)(void));
 /* Enter L2 until its next exit; a failed VM entry (VMfail) ends the test at the caller's line. */
 enum nested_exit guest_nested_run_at(struct nested *n, const char *file, unsigned int line);
