@@ -61,23 +61,18 @@ struct jit_regs {
 	uint32_t eax, edx;
 };
 
-static uint8_t *emit_eax(uint8_t *p, struct jit_regs *r, uint32_t v)
+/* "mov $v, reg", unless the register is known to hold v already. */
+static uint8_t *emit_mov(uint8_t *p, bool *known, uint32_t *reg, uint8_t opcode, uint32_t v)
 {
-	if (r->eax_ok && r->eax == v)
+	if (*known && *reg == v)
 		return p;
-	r->eax_ok = true;
-	r->eax = v;
-	return emit_imm(p, MOV_EAX, v);
+	*known = true;
+	*reg = v;
+	return emit_imm(p, opcode, v);
 }
 
-static uint8_t *emit_edx(uint8_t *p, struct jit_regs *r, uint32_t v)
-{
-	if (r->edx_ok && r->edx == v)
-		return p;
-	r->edx_ok = true;
-	r->edx = v;
-	return emit_imm(p, MOV_EDX, v);
-}
+#define emit_eax(p, r, v)	emit_mov(p, &(r)->eax_ok, &(r)->eax, MOV_EAX, v)
+#define emit_edx(p, r, v)	emit_mov(p, &(r)->edx_ok, &(r)->edx, MOV_EDX, v)
 
 /*
  * Where the access instruction (prefixes included) begins.  It may not begin
