@@ -228,6 +228,10 @@ int main(int argc, char **argv)
 			return KSFT_FAIL;
 		}
 	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s' (see -h)\n", argv[0], argv[optind]);
+		return KSFT_FAIL;
+	}
 	/* Raw and executor rounds alternate; medians of ROUNDS damp the machine's drift. */
 	{
 		uint64_t t_ru[ROUNDS], t_rk[ROUNDS], t_rv[ROUNDS], t_eu[ROUNDS], t_ek[ROUNDS];

@@ -8,7 +8,9 @@
 #   -r no_such_test   exits non-zero, names the test in an error, runs nothing
 #   -Z (no option)    exits non-zero with an error
 #   a stray argument  exits non-zero with an error
-# x86_64/iofuzz_test has its own options: only -h and -Z are checked there.
+# x86_64/iofuzz_test (a self-check with its own options) and the programs
+# that are built but not run (bench/*, tools/*) take no test names: -h, -Z
+# and a stray argument are checked there.
 #
 # Usage: scripts/cli_check.sh [BUILD_DIR]     (default: build)
 # One line per binary; exits 1 if any check failed, 2 on a usage error.
@@ -59,8 +61,9 @@ expect_error() {
 
 failed=0
 checked=0
-for bin in "$build"/lib_tests/*_test "$build"/x86_64/*_test; do
+for bin in "$build"/lib_tests/*_test "$build"/x86_64/*_test "$build"/bench/* "$build"/tools/*; do
 	[ -f "$bin" ] && [ -x "$bin" ] || continue
+	case "$bin" in *.o|*.d) continue ;; esac
 	name=${bin#"$build"/}
 	problems=()
 	checked=$((checked + 1))
@@ -72,10 +75,13 @@ for bin in "$build"/lib_tests/*_test "$build"/x86_64/*_test; do
 		problems+=("-h printed no 'Usage'")
 	fi
 	expect_error "-Z" "-Z\|option" -Z
-	if [ "$name" != x86_64/iofuzz_test ]; then
+	case "$name" in
+	x86_64/iofuzz_test|bench/*|tools/*)
+		expect_error "stray argument" "no_such_arg" no_such_arg ;;
+	*)
 		expect_error "-r no_such_test" "no_such_test" -r no_such_test
-		expect_error "stray argument" "no_such_arg" no_such_arg
-	fi
+		expect_error "stray argument" "no_such_arg" no_such_arg ;;
+	esac
 
 	if [ ${#problems[@]} -eq 0 ]; then
 		printf 'ok    %s\n' "$name"
