@@ -36,7 +36,8 @@
  * Caught bugs: bugs/msr-userspace-rdmsr-drops-edx.patch,
  *              bugs/msr-filter-default-deny-ignored.patch,
  *              bugs/msr-filter-change-not-requested.patch,
- *              bugs/msr-exit-reason-mask-ignored.patch
+ *              bugs/msr-exit-reason-mask-ignored.patch,
+ *              bugs/msr-filter-write-checks-read-bitmap.patch
  */
 #include <errno.h>
 #include <stdio.h>
@@ -96,6 +97,16 @@ extern char msr_probe_rd[], msr_probe_rd_ret[], msr_probe_wr[], msr_probe_wr_ret
 extern char msr_probe_rd_fep[], msr_probe_rd_fep_ret[];
 extern char msr_probe_wr_fep[], msr_probe_wr_fep_ret[];
 
+/* By (op & WR ? 1 : 0) + (op & FEP ? 2 : 0). */
+static const struct probe {
+	char *start, *ret;
+} probes[] = {
+	{ msr_probe_rd, msr_probe_rd_ret },
+	{ msr_probe_wr, msr_probe_wr_ret },
+	{ msr_probe_rd_fep, msr_probe_rd_fep_ret },
+	{ msr_probe_wr_fep, msr_probe_wr_fep_ret },
+};
+
 static volatile uint64_t gp_start, gp_fixup, gp_vector, gp_error;
 
 static void gp_handler(struct ex_regs *regs)
@@ -114,28 +125,14 @@ static void guest_script(void)
 		const struct step *s = &script[i];
 		uint32_t lo = s->op & WR ? (uint32_t)s->data : (uint32_t)POISON;
 		uint32_t hi = s->op & WR ? s->data >> 32 : POISON >> 32;
-		char *start, *ret;
+		const struct probe *p = &probes[!!(s->op & WR) + 2 * !!(s->op & FEP)];
 
-		switch (s->op) {
-		case RD:
-			start = msr_probe_rd, ret = msr_probe_rd_ret;
-			break;
-		case WR:
-			start = msr_probe_wr, ret = msr_probe_wr_ret;
-			break;
-		case RD | FEP:
-			start = msr_probe_rd_fep, ret = msr_probe_rd_fep_ret;
-			break;
-		default:
-			start = msr_probe_wr_fep, ret = msr_probe_wr_fep_ret;
-			break;
-		}
 		gp_vector = NO_VECTOR;
 		gp_error = 0;
-		gp_start = (uint64_t)(uintptr_t)start;
-		gp_fixup = (uint64_t)(uintptr_t)ret;
+		gp_start = (uint64_t)(uintptr_t)p->start;
+		gp_fixup = (uint64_t)(uintptr_t)p->ret;
 		asm volatile("call *%[probe]"
-			     : "+a"(lo), "+d"(hi) : "c"(s->msr), [probe] "r"(start) : "memory");
+			     : "+a"(lo), "+d"(hi) : "c"(s->msr), [probe] "r"(p->start) : "memory");
 		gp_fixup = 0;
 		GUEST_SYNC(i, gp_vector, lo | (uint64_t)hi << 32, gp_error);
 	}
@@ -246,9 +243,13 @@ static void run_step(struct __test_metadata *_metadata, struct kvm_vcpu *vcpu,
 		set_filter(vcpu->vm, s->filter);
 	vcpu_run(vcpu);
 	if (s->exit) {
-		if (run->exit_reason != want)
+		if (run->exit_reason != want) {
 			TH_LOG("%s: expected %s with reason %#x", what, exit_reason_str(want),
 			       s->exit);
+			if (get_ucall(vcpu, &uc) == UCALL_SYNC && uc.nargs >= 3)
+				TH_LOG("%s: no exit; the guest saw vector %#lx (0xff: none), "
+				       "EDX:EAX %#lx", what, uc.args[1], uc.args[2]);
+		}
 		TEST_ASSERT_KVM_EXIT_REASON(vcpu, want);
 		EXPECT_EQ(run->msr.reason, s->exit) TH_LOG("%s: run->msr.reason", what);
 		EXPECT_EQ(run->msr.index, s->msr) TH_LOG("%s: run->msr.index", what);
