@@ -37,7 +37,9 @@
  *              bugs/msr-filter-default-deny-ignored.patch,
  *              bugs/msr-filter-change-not-requested.patch,
  *              bugs/msr-exit-reason-mask-ignored.patch,
- *              bugs/msr-filter-write-checks-read-bitmap.patch
+ *              bugs/msr-filter-write-checks-read-bitmap.patch,
+ *              bugs/msr-emulated-rdmsr-data-dropped.patch (emulated steps: needs
+ *              kvm.force_emulation_prefix, on in the lanes)
  */
 #include <errno.h>
 #include <stdio.h>
