@@ -15,10 +15,12 @@
  *    the operations in its flags; an MSR no range matches gets the default
  *    (DEFAULT_ALLOW or DEFAULT_DENY); a denied access exits with reason
  *    FILTER when that reason is enabled, else is #GP; a denied WRMSR does
- *    not reach KVM's MSR (KVM_GET_MSRS still reads the old value).  The
- *    filter is a VM ioctl that may be called "at any time": the new filter
- *    applies at the next KVM_RUN, also to MSRs the vendor module passes
- *    through to the guest (KERNEL_GS_BASE, SYSENTER_CS on kvm_amd).
+ *    not reach KVM's MSR (KVM_GET_MSRS still reads the old value).  A
+ *    filter may even be set while vCPUs run ("vCPUs will see either the
+ *    previous filter or the new filter"), so one set between two KVM_RUNs
+ *    applies at the next, also to MSRs the vendor module passes through
+ *    to the guest (KERNEL_GS_BASE, SYSENTER_CS on kvm_amd).  The FILTER
+ *    reason is enabled before any filter, as api.rst asks.
  *    Validity: unknown filter flags, a range with no or unknown flags, a
  *    bitmap over KVM_MSR_FILTER_MAX_BITMAP_SIZE (the uapi header's limit;
  *    api.rst allows "up to 16 bitmaps", which the struct itself bounds)
