@@ -46,12 +46,14 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "guest.h"
+#include "guest/guest.h"
 #include "kvm_test_harness.h"
 
-/* Plain storage KVM emulates for every vendor and always intercepts. */
-#define MSR_IA32_POWER_CTL	0x000001fc
-/* An index no KVM knows (upstream's selftests use the same one). */
+/*
+ * MSR_IA32_POWER_CTL is plain storage KVM emulates for every vendor and
+ * always intercepts.  MSR_NON_EXISTENT is an index no KVM knows (upstream's
+ * selftests use the same one).
+ */
 #define MSR_NON_EXISTENT	0x474f4f00
 
 /* Not in older uapi headers. */
