@@ -22,7 +22,8 @@
  * DEBUGREGS, REGS.
  *
  * The points, each a step of a guest:
- *  - plain state: CR0.AM, CR4.TSD/DE/PCE, XCR0 (SDM vol. 1 13.3), FS.base,
+ *  - plain state: CR0.AM, CR4.TSD/DE/PCE/OSXSAVE, XCR0 (set by the host,
+ *    SDM vol. 1 13.3), FS.base,
  *    SYSENTER/SYSCALL MSRs, KERNEL_GS_BASE, TSC_AUX, DR0-DR3, DR6, DR7
  *    (SDM vol. 3B 18.2), x87 FCW, MXCSR and XMM3; then all 16 GPRs and the
  *    arithmetic/DF/AC flags at an OUT exit; then the local APIC: ID, TPR
@@ -188,10 +189,18 @@ static uint32_t lapic_reg(const struct kvm_lapic_state *l, unsigned int off)
 	return v;
 }
 
-/* MSRs that move on their own between KVM_SET_MSRS and KVM_GET_MSRS. */
+/*
+ * MSRs that count time, so move on their own between KVM_SET_MSRS and
+ * KVM_GET_MSRS: the TSC and Hyper-V's VP_RUNTIME and TIME_REF_COUNT
+ * (Hyper-V TLFS; KVM's emulated_msrs).
+ */
+#define HV_X64_MSR_VP_RUNTIME		0x40000010
+#define HV_X64_MSR_TIME_REF_COUNT	0x40000020
+
 static bool msr_is_volatile(uint32_t index)
 {
-	return index == MSR_IA32_TSC;
+	return index == MSR_IA32_TSC || index == HV_X64_MSR_VP_RUNTIME ||
+	       index == HV_X64_MSR_TIME_REF_COUNT;
 }
 
 /* What the new vCPU's KVM_GET_* ioctls return is what was saved. */
@@ -413,8 +422,8 @@ void guest_gprs_out_fn(void) __asm__("guest_gprs_out");
 #define FS_BASE		0x00007f1234560000ULL
 #define KERNEL_GS	0xffff888012345000ULL
 #define SYSENTER_CS	0x0010
-#define SYSENTER_ESP	0xffffc90000a0b000ULL
-#define SYSENTER_EIP	0xffffffff81a0b0c0ULL
+#define SYSENTER_ESP	0x00a0b000ULL	/* 32 bits on AMD (APM vol. 2 6.1.1) */
+#define SYSENTER_EIP	0x81a0b0c0ULL
 #define LSTAR		0xffffffff81c0ffeeULL
 #define TSC_AUX		0x5a5a
 #define DR0_VAL		0x0000000000400000ULL
@@ -432,7 +441,7 @@ void guest_gprs_out_fn(void) __asm__("guest_gprs_out");
 #define TPR_CLASS	5
 #define TMICT_VAL	20000000u	/* ~20 ms */
 
-static bool guest_has_xsave, guest_has_tsc_aux;
+static bool guest_has_tsc_aux;
 
 static inline uint64_t get_dr(int n)
 {
@@ -464,11 +473,9 @@ static void guest_set_plain_state(void)
 
 	set_cr0(get_cr0() | CR0_SET);
 	set_cr4(get_cr4() | CR4_SET);
-	guest_has_xsave = this_cpu_has(X86_FEATURE_XSAVE);
-	if (guest_has_xsave) {
-		set_cr4(get_cr4() | X86_CR4_OSXSAVE);
-		asm volatile("xsetbv" :: "a"((uint32_t)XCR0_X87_SSE), "d"(0), "c"(0));
-	}
+	/* XCR0 came from the host's KVM_SET_XCRS; XGETBV needs CR4.OSXSAVE. */
+	set_cr4(get_cr4() | X86_CR4_OSXSAVE);
+	GUEST_ASSERT_EQ(xgetbv0(), XCR0_X87_SSE);
 	wrmsr(MSR_FS_BASE, FS_BASE);
 	wrmsr(MSR_KERNEL_GS_BASE, KERNEL_GS);
 	wrmsr(MSR_IA32_SYSENTER_CS, SYSENTER_CS);
@@ -495,8 +502,7 @@ static void guest_check_plain_state(void)
 
 	GUEST_ASSERT_EQ(get_cr0() & CR0_SET, CR0_SET);
 	GUEST_ASSERT_EQ(get_cr4() & CR4_SET, CR4_SET);
-	if (guest_has_xsave)
-		GUEST_ASSERT_EQ(xgetbv0(), XCR0_X87_SSE);
+	GUEST_ASSERT_EQ(xgetbv0(), XCR0_X87_SSE);
 	GUEST_ASSERT_EQ(rdmsr(MSR_FS_BASE), FS_BASE);
 	GUEST_ASSERT_EQ(rdmsr(MSR_KERNEL_GS_BASE), KERNEL_GS);
 	GUEST_ASSERT_EQ(rdmsr(MSR_IA32_SYSENTER_CS), SYSENTER_CS);
@@ -560,6 +566,7 @@ static void guest_plain(void)
 
 KVM_TEST(plain_gprs_and_lapic_state_survive_migration)
 {
+	struct kvm_xcrs xcrs = { 0 };
 	struct vcpu_saved saved;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
@@ -569,7 +576,17 @@ KVM_TEST(plain_gprs_and_lapic_state_survive_migration)
 
 	TEST_REQUIRE_CAP(KVM_CAP_DEBUGREGS);
 	TEST_REQUIRE_CAP(KVM_CAP_VCPU_EVENTS);
+	TEST_REQUIRE_CAP(KVM_CAP_XSAVE);
+	TEST_REQUIRE_CAP(KVM_CAP_XCRS);
+	TEST_REQUIRE_FEATURE(X86_FEATURE_XSAVE);
 	vm = vm_with_irqchip(&vcpu, guest_plain);
+	/*
+	 * XCR0 is the host's to set: a guest XSETBV did not reach KVM's xcr0
+	 * in the QEMU TCG lane (KVM_GET_XCRS kept 1, the next entry reloaded it).
+	 */
+	xcrs.nr_xcrs = 1;
+	xcrs.xcrs[0].value = XCR0_X87_SSE;	/* .xcr 0: XCR0 */
+	vcpu_ioctl(vcpu, KVM_SET_XCRS, &xcrs);
 	vm_install_exception_handler(vm, TIMER_VECTOR, guest_irq_handler);
 	while ((cmd = run_to_exit(vcpu, &uc)) != UCALL_DONE) {
 		bool gprs = cmd == UCALL_NONE;
@@ -600,9 +617,7 @@ KVM_TEST(plain_gprs_and_lapic_state_survive_migration)
 			EXPECT_EQ(saved.debugregs.db[1], DR1_VAL);
 			EXPECT_EQ(saved.debugregs.dr6, DR6_VAL);
 			EXPECT_EQ(saved.debugregs.dr7, DR7_VAL);
-			if (saved.has_xcrs && saved.xcrs.nr_xcrs) {
-				EXPECT_EQ(saved.xcrs.xcrs[0].value, XCR0_X87_SSE);
-			}
+			EXPECT_EQ(saved.xcrs.xcrs[0].value, XCR0_X87_SSE);
 		} else if (uc.args[0] == 2) {
 			EXPECT_EQ(lapic_reg(&saved.lapic, APIC_ID), APIC_ID_VAL);
 			EXPECT_EQ(lapic_reg(&saved.lapic, APIC_TPR), TPR_CLASS << 4);
@@ -754,19 +769,18 @@ KVM_TEST(pending_event_delivered_after_migration)
 
 /* ---- the STI interrupt shadow ---- */
 
-extern char guest_sti[], guest_shadowed[], guest_after_shadow[], guest_shadow_out[];
+extern char guest_sti[], guest_shadowed[], guest_after_shadow[];
 
 /*
- * With an interrupt pending in the IRR and IF=0, STI (or the host's IF and
- * shadow at the OUT after it) lets exactly one instruction run before the
- * interrupt: the handler sees RIP at guest_after_shadow.
+ * An interrupt is pending in the IRR while IF=0; after the OUT, STI lets
+ * exactly one instruction (guest_shadowed) run before the interrupt, which
+ * the handler then sees at guest_after_shadow (SDM vol. 3A 6.8.3).
  */
 static void __attribute__((noinline)) guest_shadow(void)
 {
 	apic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
 	apic_write(APIC_ICR_HI, 0);
 	apic_write(APIC_ICR_LO, IPI_VECTOR | (1u << 18));	/* fixed, to self */
-	GUEST_SYNC(0);
 	asm volatile("outb %%al, $" __stringify(PORT_GPRS) "\n"
 		     "guest_sti: sti\n"
 		     "guest_shadowed: nop\n"
@@ -775,66 +789,17 @@ static void __attribute__((noinline)) guest_shadow(void)
 	GUEST_SYNC(irq_count, irq_rip);
 }
 
-static void __attribute__((noinline)) guest_shadow_set_by_host(void)
-{
-	apic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
-	apic_write(APIC_ICR_HI, 0);
-	apic_write(APIC_ICR_LO, IPI_VECTOR | (1u << 18));
-	GUEST_SYNC(0);
-	/* The host makes the OUT look like STI's shadow: IF=1, shadow at guest_shadow_out. */
-	asm volatile("outb %%al, $" __stringify(PORT_GPRS) "\n"
-		     "guest_shadow_out: nop\n"
-		     "1: nop\n\t"
-		     "cli" ::: "memory");
-	GUEST_SYNC(irq_count, irq_rip - (uint64_t)(uintptr_t)guest_shadow_out);
-}
+enum shadow_how { SHADOW_SINGLE_STEP, SHADOW_SET_BY_HOST };
 
-KVM_TEST(sti_shadow_from_single_step_survives_migration)
-{
-	struct kvm_vcpu_events ev;
-	struct vcpu_saved saved;
-	struct kvm_vcpu *vcpu;
-	struct kvm_vm *vm;
-	unsigned int steps = 0;
-	struct ucall uc;
-
-	TEST_REQUIRE_CAP(KVM_CAP_VCPU_EVENTS);
-	TEST_REQUIRE_CAP(KVM_CAP_SET_GUEST_DEBUG);
-	vm = vm_with_irqchip(&vcpu, guest_shadow);
-	vm_install_exception_handler(vm, IPI_VECTOR, guest_irq_handler);
-	vcpu_run_expect_sync(vcpu, 0);
-	ASSERT_EQ(run_to_exit(vcpu, &uc), UCALL_NONE);
-	ASSERT_EQ(vcpu->run->io.port, PORT_GPRS);
-	vcpu_complete_io(vcpu);
-
-	/* Step over STI: KVM_EXIT_DEBUG with RIP on the instruction in its shadow. */
-	vcpu_guest_debug_set(vcpu, &(struct kvm_guest_debug){
-		.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP,
-	});
-	do {
-		vcpu_run(vcpu);
-		TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_DEBUG);
-		ASSERT_LT(++steps, 4);
-	} while (vcpu->run->debug.arch.pc != (uint64_t)(uintptr_t)guest_shadowed);
-	vcpu_events_get(vcpu, &ev);
-	ASSERT_NE(ev.interrupt.shadow & KVM_X86_SHADOW_INT_STI, 0)
-		TH_LOG("KVM_GET_VCPU_EVENTS right after STI: shadow %u", ev.interrupt.shadow);
-	vcpu_guest_debug_set(vcpu, &(struct kvm_guest_debug){ .control = 0 });
-
-	migrate(_metadata, &vm, &vcpu, &saved);
-	EXPECT_EQ(saved.regs.rip, (uint64_t)(uintptr_t)guest_shadowed);
-	EXPECT_NE(saved.regs.rflags & X86_EFLAGS_IF, 0);
-	state_free(&saved);
-
-	ASSERT_EQ(run_to_exit(vcpu, &uc), UCALL_SYNC);
-	EXPECT_EQ(uc.args[0], 1);
-	EXPECT_EQ(uc.args[1], (uint64_t)(uintptr_t)guest_after_shadow)
-		TH_LOG("interrupt taken at %#lx: guest_shadowed %p, guest_after_shadow %p",
-		       uc.args[1], guest_shadowed, guest_after_shadow);
-	kvm_vm_free(vm);
-}
-
-KVM_TEST(sti_shadow_set_by_host_survives_migration)
+/*
+ * Stop the vCPU right after guest_shadow()'s STI, by single-stepping over it
+ * (KVM_SET_GUEST_DEBUG) or by setting that state from the host (RIP past
+ * the STI, IF=1 and KVM_VCPUEVENT_VALID_SHADOW, api.rst KVM_SET_VCPU_EVENTS);
+ * migrate there or not (the control), run on and return where the interrupt
+ * came.  *shadow is KVM_GET_VCPU_EVENTS' interrupt.shadow at the stop.
+ */
+static uint64_t shadow_run(struct __test_metadata *_metadata, enum shadow_how how,
+			   bool move, uint8_t *shadow)
 {
 	struct kvm_vcpu_events ev;
 	struct vcpu_saved saved;
@@ -842,34 +807,86 @@ KVM_TEST(sti_shadow_set_by_host_survives_migration)
 	struct kvm_regs regs;
 	struct kvm_vm *vm;
 	struct ucall uc;
+	uint64_t rip;
 
-	TEST_REQUIRE_CAP(KVM_CAP_VCPU_EVENTS);
-	vm = vm_with_irqchip(&vcpu, guest_shadow_set_by_host);
+	vm = vm_with_irqchip(&vcpu, guest_shadow);
 	vm_install_exception_handler(vm, IPI_VECTOR, guest_irq_handler);
-	vcpu_run_expect_sync(vcpu, 0);
 	ASSERT_EQ(run_to_exit(vcpu, &uc), UCALL_NONE);
+	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
 	ASSERT_EQ(vcpu->run->io.port, PORT_GPRS);
 	vcpu_complete_io(vcpu);
 
-	/* api.rst KVM_SET_VCPU_EVENTS: interrupt.shadow is set with KVM_VCPUEVENT_VALID_SHADOW. */
-	vcpu_regs_get(vcpu, &regs);
-	ASSERT_EQ(regs.rip, (uint64_t)(uintptr_t)guest_shadow_out);
-	regs.rflags |= X86_EFLAGS_IF;
-	vcpu_regs_set(vcpu, &regs);
+	if (how == SHADOW_SINGLE_STEP) {
+		vcpu_guest_debug_set(vcpu, &(struct kvm_guest_debug){
+			.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP,
+		});
+		vcpu_run(vcpu);
+		TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_DEBUG);
+		ASSERT_EQ(vcpu->run->debug.arch.pc, (uint64_t)(uintptr_t)guest_shadowed)
+			TH_LOG("one step from guest_sti %p: pc %#llx", guest_sti,
+			       vcpu->run->debug.arch.pc);
+		vcpu_guest_debug_set(vcpu, &(struct kvm_guest_debug){ .control = 0 });
+	} else {
+		vcpu_regs_get(vcpu, &regs);
+		ASSERT_EQ(regs.rip, (uint64_t)(uintptr_t)guest_sti);
+		regs.rip = (uint64_t)(uintptr_t)guest_shadowed;
+		regs.rflags |= X86_EFLAGS_IF;
+		vcpu_regs_set(vcpu, &regs);
+		vcpu_events_get(vcpu, &ev);
+		ev.flags |= KVM_VCPUEVENT_VALID_SHADOW;
+		ev.interrupt.shadow = KVM_X86_SHADOW_INT_STI;
+		vcpu_events_set(vcpu, &ev);
+	}
 	vcpu_events_get(vcpu, &ev);
-	ev.flags |= KVM_VCPUEVENT_VALID_SHADOW;
-	ev.interrupt.shadow = KVM_X86_SHADOW_INT_STI;
-	vcpu_events_set(vcpu, &ev);
+	*shadow = ev.interrupt.shadow;
 
-	migrate(_metadata, &vm, &vcpu, &saved);
-	EXPECT_NE(saved.events.interrupt.shadow, 0);
-	state_free(&saved);
-
-	/* One NOP (1 byte) runs in the shadow, then the interrupt. */
+	if (move) {
+		migrate(_metadata, &vm, &vcpu, &saved);
+		EXPECT_EQ(saved.regs.rip, (uint64_t)(uintptr_t)guest_shadowed);
+		EXPECT_NE(saved.regs.rflags & X86_EFLAGS_IF, 0);
+		EXPECT_EQ(saved.events.interrupt.shadow, *shadow);
+		state_free(&saved);
+	}
 	ASSERT_EQ(run_to_exit(vcpu, &uc), UCALL_SYNC);
-	EXPECT_EQ(uc.args[0], 1);
-	EXPECT_EQ(uc.args[1], 1) TH_LOG("interrupt taken at guest_shadow_out + %lu", uc.args[1]);
+	EXPECT_EQ(uc.args[0], 1) TH_LOG("interrupts taken");
+	rip = uc.args[1];
 	kvm_vm_free(vm);
+	return rip;
+}
+
+static void shadow_case(struct __test_metadata *_metadata, enum shadow_how how)
+{
+	uint8_t ctrl_shadow, shadow;
+	uint64_t ctrl_rip, rip;
+
+	TEST_REQUIRE_CAP(KVM_CAP_VCPU_EVENTS);
+	if (how == SHADOW_SINGLE_STEP)
+		TEST_REQUIRE_CAP(KVM_CAP_SET_GUEST_DEBUG);
+	ctrl_rip = shadow_run(_metadata, how, false, &ctrl_shadow);
+	rip = shadow_run(_metadata, how, true, &shadow);
+
+	/* Right after STI the vCPU is in its shadow, and KVM says so. */
+	EXPECT_NE(shadow & KVM_X86_SHADOW_INT_STI, 0)
+		TH_LOG("KVM_GET_VCPU_EVENTS after STI: interrupt.shadow %u", shadow);
+	EXPECT_EQ(ctrl_shadow, shadow);
+	/* The new VM takes the interrupt where the old one would have. */
+	EXPECT_EQ(rip, ctrl_rip)
+		TH_LOG("interrupt at %#lx after the migration, %#lx without; guest_shadowed %p",
+		       rip, ctrl_rip, guest_shadowed);
+	if (ctrl_rip != (uint64_t)(uintptr_t)guest_after_shadow)
+		TH_LOG("without migration the interrupt came at %#lx, not after the shadowed "
+		       "instruction (%p): this platform does not honour the shadow on VM entry",
+		       ctrl_rip, guest_after_shadow);
+}
+
+KVM_TEST(sti_shadow_from_single_step_survives_migration)
+{
+	shadow_case(_metadata, SHADOW_SINGLE_STEP);
+}
+
+KVM_TEST(sti_shadow_set_by_host_survives_migration)
+{
+	shadow_case(_metadata, SHADOW_SET_BY_HOST);
 }
 
 TEST_HARNESS_MAIN
