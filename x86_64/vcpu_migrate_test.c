@@ -35,12 +35,17 @@
  *    code, a #UD) is delivered in the new VM (api.rst KVM_SET_VCPU_EVENTS);
  *  - the STI interrupt shadow (SDM vol. 3A 6.8.3: interrupts are blocked
  *    until the instruction after STI completes), reached by single-stepping
- *    over STI (KVM_SET_GUEST_DEBUG) and set by the host: with an interrupt
- *    pending, the new VM runs the instruction in the shadow first.
+ *    over STI (KVM_SET_GUEST_DEBUG) or set by the host with RIP past the
+ *    STI: KVM_GET_VCPU_EVENTS reports it, it survives, and with an interrupt
+ *    pending the new VM takes it where the same VM without a migration
+ *    does (the control run; architecturally after the shadowed NOP).  In
+ *    the QEMU TCG lane single-step does not stop inside the shadow (that
+ *    test SKIPs) and VM entry does not honour a restored shadow, so there
+ *    the interrupt comes before the NOP in both runs.
  *
  * Caught bugs: bugs/events-get-vcpu-events-drops-shadow.patch,
- *              bugs/regs-set-debugregs-drops-dr7.patch,
- *              bugs/regs-set-xcrs-ignored.patch
+ *              bugs/events-get-vcpu-events-nmi-not-processed.patch,
+ *              bugs/regs-set-debugregs-drops-dr7.patch
  */
 #include "guest/guest.h"
 #include "kvm_test_harness.h"
@@ -822,6 +827,13 @@ static uint64_t shadow_run(struct __test_metadata *_metadata, enum shadow_how ho
 		});
 		vcpu_run(vcpu);
 		TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_DEBUG);
+		/* The QEMU TCG lane's first stop is past the NOP too: no exit in the shadow. */
+		if (vcpu->run->debug.arch.pc == (uint64_t)(uintptr_t)guest_after_shadow) {
+			kvm_vm_free(vm);
+			SKIP(return 0, "KVM_GUESTDBG_SINGLESTEP from STI (%p) first stops at %p, "
+			     "past the instruction in its shadow: no exit inside the STI shadow "
+			     "here", guest_sti, guest_after_shadow);
+		}
 		ASSERT_EQ(vcpu->run->debug.arch.pc, (uint64_t)(uintptr_t)guest_shadowed)
 			TH_LOG("one step from guest_sti %p: pc %#llx", guest_sti,
 			       vcpu->run->debug.arch.pc);
@@ -863,6 +875,8 @@ static void shadow_case(struct __test_metadata *_metadata, enum shadow_how how)
 	if (how == SHADOW_SINGLE_STEP)
 		TEST_REQUIRE_CAP(KVM_CAP_SET_GUEST_DEBUG);
 	ctrl_rip = shadow_run(_metadata, how, false, &ctrl_shadow);
+	if (_metadata->exit_code == KSFT_SKIP)
+		return;
 	rip = shadow_run(_metadata, how, true, &shadow);
 
 	/* Right after STI the vCPU is in its shadow, and KVM says so. */
