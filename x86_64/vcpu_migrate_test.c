@@ -115,69 +115,78 @@ static struct kvm_msrs *msrs_alloc(void)
 	return m;
 }
 
+/*
+ * The ioctls of a save or load fail naming the ioctl, errno and the line
+ * of the test that asked for the migration (file, line).
+ */
+#define vcpu_ioctl_at(vcpu, cmd, arg, file, line)				\
+	kvm_ioctl_named_at((vcpu)->fd, cmd, arg, #cmd, "vcpu ioctl", file, line)
+
 /* KVM_GET_MSRS/KVM_SET_MSRS return how many they did: all, or name the first left. */
-static void msrs_ioctl(struct kvm_vcpu *vcpu, unsigned long cmd, const char *name,
-		       struct kvm_msrs *m)
+static void msrs_ioctl_at(struct kvm_vcpu *vcpu, unsigned long cmd, const char *name,
+			  struct kvm_msrs *m, const char *file, unsigned int line)
 {
 	int r = ioctl(vcpu->fd, cmd, m);
 
 	if (r != (int)m->nmsrs)
-		kvm_ioctl_fail(__FILE__, __LINE__, name, r, errno, "%u MSRs, stopped at %#x",
-			       m->nmsrs, r >= 0 && r < (int)m->nmsrs ? m->entries[r].index : 0);
+		kvm_ioctl_fail(file, line, name, r, errno, "%u MSRs, stopped at %#x", m->nmsrs,
+			       r >= 0 && r < (int)m->nmsrs ? m->entries[r].index : 0);
 }
 
-static void state_save(struct kvm_vcpu *vcpu, struct vcpu_saved *s)
+static void state_save_at(struct kvm_vcpu *vcpu, struct vcpu_saved *s, const char *file,
+			  unsigned int line)
 {
-	int size = kvm_check_cap(KVM_CAP_XSAVE2);
+	int size = kvm_check_cap_at(KVM_CAP_XSAVE2, file, line);
 
 	memset(s, 0, sizeof(*s));
 	/* api.rst: finish a pending PIO/MMIO before saving anything. */
-	vcpu_complete_io(vcpu);
+	vcpu_complete_io_at(vcpu, file, line);
 	probe_msrs(vcpu);
 
-	vcpu_events_get(vcpu, &s->events);
-	vcpu_mp_state_get(vcpu, &s->mp_state);
-	vcpu_regs_get(vcpu, &s->regs);
-	if (kvm_check_cap(KVM_CAP_XSAVE)) {
+	vcpu_events_get_at(vcpu, &s->events, file, line);
+	vcpu_mp_state_get_at(vcpu, &s->mp_state, file, line);
+	vcpu_regs_get_at(vcpu, &s->regs, file, line);
+	if (kvm_check_cap_at(KVM_CAP_XSAVE, file, line)) {
 		s->xsave_size = size > (int)sizeof(struct kvm_xsave) ? size :
 			(int)sizeof(struct kvm_xsave);
 		s->xsave = calloc(1, s->xsave_size);
 		TEST_ASSERT(s->xsave, "out of memory");
 		if (size > 0)
-			vcpu_ioctl(vcpu, KVM_GET_XSAVE2, s->xsave);
+			vcpu_ioctl_at(vcpu, KVM_GET_XSAVE2, s->xsave, file, line);
 		else
-			vcpu_ioctl(vcpu, KVM_GET_XSAVE, s->xsave);
+			vcpu_ioctl_at(vcpu, KVM_GET_XSAVE, s->xsave, file, line);
 	} else {
-		vcpu_fpu_get(vcpu, &s->fpu);
+		vcpu_fpu_get_at(vcpu, &s->fpu, file, line);
 	}
-	s->has_xcrs = kvm_check_cap(KVM_CAP_XCRS);
+	s->has_xcrs = kvm_check_cap_at(KVM_CAP_XCRS, file, line);
 	if (s->has_xcrs)
-		vcpu_ioctl(vcpu, KVM_GET_XCRS, &s->xcrs);
-	vcpu_sregs_get(vcpu, &s->sregs);
+		vcpu_ioctl_at(vcpu, KVM_GET_XCRS, &s->xcrs, file, line);
+	vcpu_sregs_get_at(vcpu, &s->sregs, file, line);
 	s->msrs = msrs_alloc();
-	msrs_ioctl(vcpu, KVM_GET_MSRS, "KVM_GET_MSRS", s->msrs);
-	vcpu_debugregs_get(vcpu, &s->debugregs);
+	msrs_ioctl_at(vcpu, KVM_GET_MSRS, "KVM_GET_MSRS", s->msrs, file, line);
+	vcpu_debugregs_get_at(vcpu, &s->debugregs, file, line);
 	s->has_lapic = vcpu->vm->has_irqchip;
 	if (s->has_lapic)
-		vcpu_lapic_get(vcpu, &s->lapic);
+		vcpu_lapic_get_at(vcpu, &s->lapic, file, line);
 }
 
-static void state_load(struct kvm_vcpu *vcpu, struct vcpu_saved *s)
+static void state_load_at(struct kvm_vcpu *vcpu, struct vcpu_saved *s, const char *file,
+			  unsigned int line)
 {
-	vcpu_sregs_set(vcpu, &s->sregs);
+	vcpu_sregs_set_at(vcpu, &s->sregs, file, line);
 	if (s->has_lapic)
-		vcpu_lapic_set(vcpu, &s->lapic);
-	msrs_ioctl(vcpu, KVM_SET_MSRS, "KVM_SET_MSRS", s->msrs);
+		vcpu_lapic_set_at(vcpu, &s->lapic, file, line);
+	msrs_ioctl_at(vcpu, KVM_SET_MSRS, "KVM_SET_MSRS", s->msrs, file, line);
 	if (s->has_xcrs)
-		vcpu_ioctl(vcpu, KVM_SET_XCRS, &s->xcrs);
+		vcpu_ioctl_at(vcpu, KVM_SET_XCRS, &s->xcrs, file, line);
 	if (s->xsave)
-		vcpu_ioctl(vcpu, KVM_SET_XSAVE, s->xsave);
+		vcpu_ioctl_at(vcpu, KVM_SET_XSAVE, s->xsave, file, line);
 	else
-		vcpu_fpu_set(vcpu, &s->fpu);
-	vcpu_events_set(vcpu, &s->events);
-	vcpu_mp_state_set(vcpu, &s->mp_state);
-	vcpu_debugregs_set(vcpu, &s->debugregs);
-	vcpu_regs_set(vcpu, &s->regs);
+		vcpu_fpu_set_at(vcpu, &s->fpu, file, line);
+	vcpu_events_set_at(vcpu, &s->events, file, line);
+	vcpu_mp_state_set_at(vcpu, &s->mp_state, file, line);
+	vcpu_debugregs_set_at(vcpu, &s->debugregs, file, line);
+	vcpu_regs_set_at(vcpu, &s->regs, file, line);
 }
 
 static void state_free(struct vcpu_saved *s)
@@ -208,77 +217,83 @@ static bool msr_is_volatile(uint32_t index)
 	       index == HV_X64_MSR_TIME_REF_COUNT;
 }
 
-/* What the new vCPU's KVM_GET_* ioctls return is what was saved. */
+/*
+ * What the new vCPU's KVM_GET_* ioctls return is what was saved.  A
+ * difference is reported at this function's lines; the log names the
+ * test's line that asked for the migration (line).
+ */
 static void state_expect_equal(struct __test_metadata *_metadata, struct kvm_vcpu *vcpu,
-			       const struct vcpu_saved *s)
+			       const struct vcpu_saved *s, const char *file, unsigned int line)
 {
 	struct vcpu_saved now = { 0 };
+	int i = 0;
 
-	vcpu_regs_get(vcpu, &now.regs);
+	vcpu_regs_get_at(vcpu, &now.regs, file, line);
 	EXPECT_EQ(memcmp(&now.regs, &s->regs, sizeof(now.regs)), 0)
-		TH_LOG("KVM_GET_REGS differs: RIP %#llx/%#llx RFLAGS %#llx/%#llx (new/saved)",
-		       now.regs.rip, s->regs.rip, now.regs.rflags, s->regs.rflags);
-	vcpu_sregs_get(vcpu, &now.sregs);
+		TH_LOG("line %u: KVM_GET_REGS: RIP %#llx, saved %#llx; RFLAGS %#llx, saved %#llx",
+		       line, now.regs.rip, s->regs.rip, now.regs.rflags, s->regs.rflags);
+	vcpu_sregs_get_at(vcpu, &now.sregs, file, line);
 	EXPECT_EQ(memcmp(&now.sregs, &s->sregs, sizeof(now.sregs)), 0)
-		TH_LOG("KVM_GET_SREGS differs: CR0 %#llx/%#llx CR4 %#llx/%#llx EFER %#llx/%#llx",
-		       now.sregs.cr0, s->sregs.cr0, now.sregs.cr4, s->sregs.cr4, now.sregs.efer,
-		       s->sregs.efer);
+		TH_LOG("line %u: KVM_GET_SREGS: CR0 %#llx/%#llx CR4 %#llx/%#llx (new/saved)",
+		       line, now.sregs.cr0, s->sregs.cr0, now.sregs.cr4, s->sregs.cr4);
 	if (s->xsave) {
-		struct kvm_xsave *x = calloc(1, s->xsave_size);
+		uint8_t *x = calloc(1, s->xsave_size);
 
 		ASSERT_NE(x, NULL);
 		if (s->xsave_size > (int)sizeof(struct kvm_xsave))
-			vcpu_ioctl(vcpu, KVM_GET_XSAVE2, x);
+			vcpu_ioctl_at(vcpu, KVM_GET_XSAVE2, x, file, line);
 		else
-			vcpu_ioctl(vcpu, KVM_GET_XSAVE, x);
-		int i = 0;
-
-		while (i < s->xsave_size && ((uint8_t *)x)[i] == ((uint8_t *)s->xsave)[i])
+			vcpu_ioctl_at(vcpu, KVM_GET_XSAVE, x, file, line);
+		while (i < s->xsave_size && x[i] == ((uint8_t *)s->xsave)[i])
 			i++;
 		EXPECT_EQ(i, s->xsave_size) {
-			TH_LOG("KVM_GET_XSAVE byte %d: %#x, saved %#x", i, ((uint8_t *)x)[i],
+			TH_LOG("line %u: KVM_GET_XSAVE byte %d: %#x, saved %#x", line, i, x[i],
 			       ((uint8_t *)s->xsave)[i]);
 		}
 		free(x);
 	} else {
-		vcpu_fpu_get(vcpu, &now.fpu);
-		EXPECT_EQ(memcmp(&now.fpu, &s->fpu, sizeof(now.fpu)), 0) TH_LOG("KVM_GET_FPU");
+		vcpu_fpu_get_at(vcpu, &now.fpu, file, line);
+		EXPECT_EQ(memcmp(&now.fpu, &s->fpu, sizeof(now.fpu)), 0)
+			TH_LOG("line %u: KVM_GET_FPU", line);
 	}
 	if (s->has_xcrs) {
-		vcpu_ioctl(vcpu, KVM_GET_XCRS, &now.xcrs);
-		EXPECT_EQ(now.xcrs.nr_xcrs, s->xcrs.nr_xcrs);
-		EXPECT_EQ(now.xcrs.xcrs[0].value, s->xcrs.xcrs[0].value) TH_LOG("KVM_GET_XCRS XCR0");
+		vcpu_ioctl_at(vcpu, KVM_GET_XCRS, &now.xcrs, file, line);
+		EXPECT_EQ(now.xcrs.nr_xcrs, s->xcrs.nr_xcrs) TH_LOG("line %u: KVM_GET_XCRS", line);
+		EXPECT_EQ(now.xcrs.xcrs[0].value, s->xcrs.xcrs[0].value)
+			TH_LOG("line %u: KVM_GET_XCRS XCR0", line);
 	}
-	vcpu_debugregs_get(vcpu, &now.debugregs);
+	vcpu_debugregs_get_at(vcpu, &now.debugregs, file, line);
 	EXPECT_EQ(memcmp(&now.debugregs, &s->debugregs, sizeof(now.debugregs)), 0)
-		TH_LOG("KVM_GET_DEBUGREGS differs: DR6 %#llx/%#llx DR7 %#llx/%#llx",
-		       now.debugregs.dr6, s->debugregs.dr6, now.debugregs.dr7, s->debugregs.dr7);
-	vcpu_events_get(vcpu, &now.events);
+		TH_LOG("line %u: KVM_GET_DEBUGREGS: DR6 %#llx/%#llx DR7 %#llx/%#llx (new/saved)",
+		       line, now.debugregs.dr6, s->debugregs.dr6, now.debugregs.dr7,
+		       s->debugregs.dr7);
+	vcpu_events_get_at(vcpu, &now.events, file, line);
 	EXPECT_EQ(memcmp(&now.events, &s->events, sizeof(now.events)), 0)
-		TH_LOG("KVM_GET_VCPU_EVENTS differs: shadow %u/%u nmi pending %u/%u "
-		       "exception %u/%u injected %u/%u",
+		TH_LOG("line %u: KVM_GET_VCPU_EVENTS (new/saved): shadow %u/%u, NMI pending "
+		       "%u/%u, exception %u/%u injected %u/%u", line,
 		       now.events.interrupt.shadow, s->events.interrupt.shadow,
 		       now.events.nmi.pending, s->events.nmi.pending, now.events.exception.nr,
 		       s->events.exception.nr, now.events.exception.injected,
 		       s->events.exception.injected);
-	vcpu_mp_state_get(vcpu, &now.mp_state);
-	EXPECT_EQ(now.mp_state.mp_state, s->mp_state.mp_state);
+	vcpu_mp_state_get_at(vcpu, &now.mp_state, file, line);
+	EXPECT_EQ(now.mp_state.mp_state, s->mp_state.mp_state)
+		TH_LOG("line %u: KVM_GET_MP_STATE", line);
 	if (s->has_lapic) {
-		vcpu_lapic_get(vcpu, &now.lapic);
+		vcpu_lapic_get_at(vcpu, &now.lapic, file, line);
 		for (unsigned int off = 0; off < sizeof(now.lapic.regs); off += 16) {
 			if (off == APIC_TMCCT)	/* counts down */
 				continue;
 			EXPECT_EQ(lapic_reg(&now.lapic, off), lapic_reg(&s->lapic, off))
-				TH_LOG("KVM_GET_LAPIC register %#x", off);
+				TH_LOG("line %u: KVM_GET_LAPIC register %#x", line, off);
 		}
 	}
 	now.msrs = msrs_alloc();
-	msrs_ioctl(vcpu, KVM_GET_MSRS, "KVM_GET_MSRS", now.msrs);
-	for (unsigned int i = 0; i < nr_mig_msrs; i++) {
-		if (msr_is_volatile(mig_msrs[i]))
+	msrs_ioctl_at(vcpu, KVM_GET_MSRS, "KVM_GET_MSRS", now.msrs, file, line);
+	for (unsigned int m = 0; m < nr_mig_msrs; m++) {
+		if (msr_is_volatile(mig_msrs[m]))
 			continue;
-		EXPECT_EQ(now.msrs->entries[i].data, s->msrs->entries[i].data)
-			TH_LOG("KVM_GET_MSRS MSR %#x", mig_msrs[i]);
+		EXPECT_EQ(now.msrs->entries[m].data, s->msrs->entries[m].data)
+			TH_LOG("line %u: KVM_GET_MSRS MSR %#x", line, mig_msrs[m]);
 	}
 	free(now.msrs);
 }
@@ -296,15 +311,16 @@ static uint64_t saved_msr(const struct vcpu_saved *s, uint32_t index)
  * with a copy of every memslot, and free the old one.  *saved is what was
  * moved; the new vCPU's KVM_GET_* ioctls must return the same.
  */
-static void migrate(struct __test_metadata *_metadata, struct kvm_vm **vmp,
-		    struct kvm_vcpu **vcpup, struct vcpu_saved *saved)
+static void migrate_at(struct __test_metadata *_metadata, struct kvm_vm **vmp,
+		       struct kvm_vcpu **vcpup, struct vcpu_saved *saved, const char *file,
+		       unsigned int line)
 {
 	struct kvm_vm *old = *vmp, *vm;
 	struct kvm_vcpu *vcpu;
 
-	state_save(*vcpup, saved);
-	vm = vm_create_opts(&(struct vm_opts){ .irqchip = old->has_irqchip });
-	vcpu = vm_vcpu_add(vm, 0, NULL);
+	state_save_at(*vcpup, saved, file, line);
+	vm = vm_create_opts_at(&(struct vm_opts){ .irqchip = old->has_irqchip }, file, line);
+	vcpu = vm_vcpu_add_at(vm, 0, NULL, file, line);
 	for (struct kvm_mem_region *r = old->regions; r; r = r->next) {
 		struct kvm_mem_region *d = vm_mem_region_find(vm, r->region.slot);
 
@@ -313,12 +329,14 @@ static void migrate(struct __test_metadata *_metadata, struct kvm_vm **vmp,
 			TH_LOG("memslot %u has no twin in the new VM", r->region.slot);
 		memcpy(d->host_mem, r->host_mem, r->region.memory_size);
 	}
-	state_load(vcpu, saved);
-	state_expect_equal(_metadata, vcpu, saved);
+	state_load_at(vcpu, saved, file, line);
+	state_expect_equal(_metadata, vcpu, saved, file, line);
 	kvm_vm_free(old);
 	*vmp = vm;
 	*vcpup = vcpu;
 }
+#define migrate(vmp, vcpup, saved)						\
+	migrate_at(_metadata, vmp, vcpup, saved, __FILE__, __LINE__)
 
 static struct kvm_vm *vm_with_irqchip(struct kvm_vcpu **vcpu, void *guest_code)
 {
@@ -602,7 +620,7 @@ KVM_TEST(plain_gprs_and_lapic_state_survive_migration)
 		} else {
 			ASSERT_EQ(cmd, UCALL_SYNC);
 		}
-		migrate(_metadata, &vm, &vcpu, &saved);
+		migrate(&vm, &vcpu, &saved);
 		moves++;
 		if (gprs) {
 			const __u64 *r = &saved.regs.rax;
@@ -671,7 +689,7 @@ KVM_TEST(io_data_completed_before_migration)
 	ASSERT_EQ(vcpu->run->io.port, PORT_IN);
 	ASSERT_EQ(vcpu->run->io.direction, KVM_EXIT_IO_IN);
 	memcpy((uint8_t *)vcpu->run + vcpu->run->io.data_offset, &pio, sizeof(pio));
-	migrate(_metadata, &vm, &vcpu, &saved);
+	migrate(&vm, &vcpu, &saved);
 	EXPECT_EQ(saved.regs.rip, (uint64_t)(uintptr_t)guest_in_done);
 	EXPECT_EQ((uint32_t)saved.regs.rax, pio);
 	state_free(&saved);
@@ -682,7 +700,7 @@ KVM_TEST(io_data_completed_before_migration)
 	ASSERT_EQ(vcpu->run->mmio.is_write, 0);
 	ASSERT_EQ(vcpu->run->mmio.len, 8);
 	memcpy(vcpu->run->mmio.data, &mmio, sizeof(mmio));
-	migrate(_metadata, &vm, &vcpu, &saved);
+	migrate(&vm, &vcpu, &saved);
 	EXPECT_EQ(saved.regs.rip, (uint64_t)(uintptr_t)guest_mmio_done);
 	state_free(&saved);
 
@@ -751,7 +769,7 @@ KVM_TEST(pending_event_delivered_after_migration)
 			ev.exception.error_code = e->error_code;
 		}
 		vcpu_events_set(vcpu, &ev);
-		migrate(_metadata, &vm, &vcpu, &saved);
+		migrate(&vm, &vcpu, &saved);
 		if (e->nmi) {
 			EXPECT_EQ(saved.events.nmi.pending, 1) TH_LOG("%s", e->what);
 		} else {
@@ -853,7 +871,7 @@ static uint64_t shadow_run(struct __test_metadata *_metadata, enum shadow_how ho
 	*shadow = ev.interrupt.shadow;
 
 	if (move) {
-		migrate(_metadata, &vm, &vcpu, &saved);
+		migrate(&vm, &vcpu, &saved);
 		EXPECT_EQ(saved.regs.rip, (uint64_t)(uintptr_t)guest_shadowed);
 		EXPECT_NE(saved.regs.rflags & X86_EFLAGS_IF, 0);
 		EXPECT_EQ(saved.events.interrupt.shadow, *shadow);
