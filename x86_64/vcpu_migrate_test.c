@@ -389,16 +389,18 @@ static void guest_irq_handler(struct ex_regs *regs)
 
 /* ---- plain state, GPRs at an OUT, the local APIC ---- */
 
-/* Values for RAX..R15 in struct kvm_regs order; RSP's is canonical. */
-#define GPR_VALUES(x)								\
-	x(0, 0x0a0a0a0a0a0a0a01) x(1, 0x1b1b1b1b1b1b1b02) x(2, 0x2c2c2c2c2c2c2c03)	\
-	x(3, 0x3d3d3d3d3d3d3d04) x(4, 0x4e4e4e4e4e4e4e05) x(5, 0x5f5f5f5f5f5f5f06)	\
-	x(6, 0x00007ff0deadbee8) x(7, 0x7070707070707008) x(8, 0x8181818181818109)	\
-	x(9, 0x929292929292920a) x(10, 0xa3a3a3a3a3a3a30b) x(11, 0xb4b4b4b4b4b4b40c)	\
-	x(12, 0xc5c5c5c5c5c5c50d) x(13, 0xd6d6d6d6d6d6d60e) x(14, 0xe7e7e7e7e7e7e70f)	\
-	x(15, 0xf8f8f8f8f8f8f810)
-#define GPR_ENTRY(i, v)	v##ULL,
-static const uint64_t gpr_values[16] = { GPR_VALUES(GPR_ENTRY) };
+/* RAX..R15 in struct kvm_regs order, with the value each gets; RSP's is canonical. */
+#define GPR_TABLE(x)								\
+	x(rax, 0, 0x0a0a0a0a0a0a0a01) x(rbx, 1, 0x1b1b1b1b1b1b1b02)			\
+	x(rcx, 2, 0x2c2c2c2c2c2c2c03) x(rdx, 3, 0x3d3d3d3d3d3d3d04)			\
+	x(rsi, 4, 0x4e4e4e4e4e4e4e05) x(rdi, 5, 0x5f5f5f5f5f5f5f06)			\
+	x(rsp, 6, 0x00007ff0deadbee8) x(rbp, 7, 0x7070707070707008)			\
+	x(r8, 8, 0x8181818181818109) x(r9, 9, 0x929292929292920a)			\
+	x(r10, 10, 0xa3a3a3a3a3a3a30b) x(r11, 11, 0xb4b4b4b4b4b4b40c)			\
+	x(r12, 12, 0xc5c5c5c5c5c5c50d) x(r13, 13, 0xd6d6d6d6d6d6d60e)			\
+	x(r14, 14, 0xe7e7e7e7e7e7e70f) x(r15, 15, 0xf8f8f8f8f8f8f810)
+#define GPR_VALUE(r, i, v)	[i] = v##ULL,
+static const uint64_t gpr_values[16] = { GPR_TABLE(GPR_VALUE) };
 /* CF PF AF ZF SF DF OF AC and the fixed bit 1; IF stays clear. */
 #define GPR_RFLAGS	0x40cd7
 
@@ -406,8 +408,13 @@ static const uint64_t gpr_values[16] = { GPR_VALUES(GPR_ENTRY) };
 uint64_t migrate_gprs_seen[16], migrate_rflags_seen, migrate_saved_rsp;
 extern char guest_gprs_out_done[];
 
-#define LOAD_GPR(r, i)	"movabsq $" #i ", %" #r "\n\t"
-#define STORE_GPR(r, i)	"movq %" #r ", migrate_gprs_seen + 8 * " #i "(%rip)\n\t"
+/*
+ * guest_gprs_out(): load every GPR (RSP too: nothing may use the stack
+ * until it is back) and the flags, OUT to PORT_GPRS, store what the
+ * registers hold after it in migrate_gprs_seen[], restore and return.
+ */
+#define LOAD_GPR(r, i, v)	"movabsq $" #v ", %" #r "\n\t"
+#define STORE_GPR(r, i, v)	"movq %" #r ", migrate_gprs_seen + 8 * " #i "(%rip)\n\t"
 asm(".pushsection .text\n\t"
     ".global guest_gprs_out, guest_gprs_out_done\n"
     "guest_gprs_out:\n\t"
@@ -415,20 +422,10 @@ asm(".pushsection .text\n\t"
     "movq %rsp, migrate_saved_rsp(%rip)\n\t"
     "pushq $" __stringify(GPR_RFLAGS) "\n\t"
     "popfq\n\t"
-    LOAD_GPR(rax, 0x0a0a0a0a0a0a0a01) LOAD_GPR(rbx, 0x1b1b1b1b1b1b1b02)
-    LOAD_GPR(rcx, 0x2c2c2c2c2c2c2c03) LOAD_GPR(rdx, 0x3d3d3d3d3d3d3d04)
-    LOAD_GPR(rsi, 0x4e4e4e4e4e4e4e05) LOAD_GPR(rdi, 0x5f5f5f5f5f5f5f06)
-    LOAD_GPR(rsp, 0x00007ff0deadbee8) LOAD_GPR(rbp, 0x7070707070707008)
-    LOAD_GPR(r8, 0x8181818181818109) LOAD_GPR(r9, 0x929292929292920a)
-    LOAD_GPR(r10, 0xa3a3a3a3a3a3a30b) LOAD_GPR(r11, 0xb4b4b4b4b4b4b40c)
-    LOAD_GPR(r12, 0xc5c5c5c5c5c5c50d) LOAD_GPR(r13, 0xd6d6d6d6d6d6d60e)
-    LOAD_GPR(r14, 0xe7e7e7e7e7e7e70f) LOAD_GPR(r15, 0xf8f8f8f8f8f8f810)
+    GPR_TABLE(LOAD_GPR)
     "outb %al, $" __stringify(PORT_GPRS) "\n"
     "guest_gprs_out_done:\n\t"
-    STORE_GPR(rax, 0) STORE_GPR(rbx, 1) STORE_GPR(rcx, 2) STORE_GPR(rdx, 3)
-    STORE_GPR(rsi, 4) STORE_GPR(rdi, 5) STORE_GPR(rsp, 6) STORE_GPR(rbp, 7)
-    STORE_GPR(r8, 8) STORE_GPR(r9, 9) STORE_GPR(r10, 10) STORE_GPR(r11, 11)
-    STORE_GPR(r12, 12) STORE_GPR(r13, 13) STORE_GPR(r14, 14) STORE_GPR(r15, 15)
+    GPR_TABLE(STORE_GPR)
     "movq migrate_saved_rsp(%rip), %rsp\n\t"
     "pushfq\n\t"
     "popq migrate_rflags_seen(%rip)\n\t"
