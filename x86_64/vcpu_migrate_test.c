@@ -601,8 +601,8 @@ KVM_TEST(plain_gprs_and_lapic_state_survive_migration)
 	TEST_REQUIRE_FEATURE(X86_FEATURE_XSAVE);
 	vm = vm_with_irqchip(&vcpu, guest_plain);
 	/*
-	 * XCR0 is the host's to set: a guest XSETBV did not reach KVM's xcr0
-	 * in the QEMU TCG lane (KVM_GET_XCRS kept 1, the next entry reloaded it).
+	 * XCR0 is the host's to set: in the QEMU TCG lane a guest XSETBV did
+	 * not reach KVM's xcr0 (KVM_GET_XCRS still read 1 after it).
 	 */
 	xcrs.nr_xcrs = 1;
 	xcrs.xcrs[0].value = XCR0_X87_SSE;	/* .xcr 0: XCR0 */
