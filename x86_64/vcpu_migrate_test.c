@@ -335,6 +335,7 @@ static void migrate_at(struct __test_metadata *_metadata, struct kvm_vm **vmp,
 	*vmp = vm;
 	*vcpup = vcpu;
 }
+
 #define migrate(vmp, vcpup, saved)						\
 	migrate_at(_metadata, vmp, vcpup, saved, __FILE__, __LINE__)
 
