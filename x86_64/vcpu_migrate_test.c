@@ -208,9 +208,6 @@ static uint32_t lapic_reg(const struct kvm_lapic_state *l, unsigned int off)
  * KVM_GET_MSRS: the TSC and Hyper-V's VP_RUNTIME and TIME_REF_COUNT
  * (Hyper-V TLFS; KVM's emulated_msrs).
  */
-#define HV_X64_MSR_VP_RUNTIME		0x40000010
-#define HV_X64_MSR_TIME_REF_COUNT	0x40000020
-
 static bool msr_is_volatile(uint32_t index)
 {
 	return index == MSR_IA32_TSC || index == HV_X64_MSR_VP_RUNTIME ||
