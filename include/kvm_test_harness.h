@@ -29,6 +29,7 @@
  *  - KVM_TEST_TIMEOUT(name, seconds): a KVM_TEST that may run longer than
  *    the harness's default timeout (30 s); listed as kvm.name.
  *  - KVM_TEST_FAILED(): has an EXPECT_*() of the current test failed yet?
+ *  - KVM_TEST_SKIPPED(): has a helper it called SKIP()ped the test?
  *  - a helper that uses ASSERT_*()/EXPECT_*() takes the test's
  *    `struct __test_metadata *_metadata` as its first parameter (the
  *    harness's own convention).
@@ -108,6 +109,7 @@ TEST_F_TIMEOUT(kvm, name, seconds)						\
 static void __kvm_long_##name(struct __test_metadata *_metadata)
 
 #define KVM_TEST_FAILED()	(_metadata->exit_code == KSFT_FAIL)
+#define KVM_TEST_SKIPPED()	(_metadata->exit_code == KSFT_SKIP)
 
 /*
  * main() for TEST_HARNESS_MAIN (and, through tst_kvm_main(), TST_KVM_MAIN):

@@ -888,7 +888,7 @@ static void shadow_case(struct __test_metadata *_metadata, enum shadow_how how)
 	if (how == SHADOW_SINGLE_STEP)
 		TEST_REQUIRE_CAP(KVM_CAP_SET_GUEST_DEBUG);
 	ctrl_rip = shadow_run(_metadata, how, false, &ctrl_shadow);
-	if (_metadata->exit_code == KSFT_SKIP)
+	if (KVM_TEST_SKIPPED())
 		return;
 	/*
 	 * Seen in the Intel lane (kvm_intel under Bochs): the single-step stop
