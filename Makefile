@@ -114,6 +114,12 @@ LIB_OBJS := $(HOST_LIB_OBJS) $(GUEST_LIB_OBJS)
 DEP_FILES := $(wildcard $(OUTPUT)/*/*.d $(OUTPUT)/*/*/*.d)
 -include $(DEP_FILES)
 
+# A test binary whose source is gone (moved or renamed) would still be run
+# by check.sh and packed into the lanes: remove it from the build folder.
+STALE_PROGS := $(filter-out $(TEST_GEN_PROGS),$(wildcard $(OUTPUT)/x86_64/*_test \
+	$(OUTPUT)/lib_tests/*_test))
+$(if $(STALE_PROGS),$(shell rm -f $(STALE_PROGS)))
+
 # Every folder an object or program lands in (lib/iofuzz/ included).
 $(shell mkdir -p $(sort $(dir $(LIB_OBJS))) $(OUTPUT)/x86_64 $(OUTPUT)/lib_tests \
 	$(OUTPUT)/bench $(OUTPUT)/tools $(OUTPUT)/unit)
