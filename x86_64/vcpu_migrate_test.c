@@ -739,7 +739,7 @@ static const struct pending_event pending_events[] = {
 };
 
 /*
- * Seen in two of four Intel-lane runs (kvm_intel under Bochs): the NMI that
+ * Seen in three of five Intel-lane runs (kvm_intel under Bochs): the NMI that
  * was pending in the saved events (nmi.pending 1) had not been delivered by
  * the guest's next exit in the new VM, while vcpu_state_test's pending NMI
  * (same ioctl, no new VM) is delivered in every run there.  Not attributed
