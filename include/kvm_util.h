@@ -286,6 +286,11 @@ void vcpu_set_entry(struct kvm_vcpu *vcpu, void *guest_code);
 void vcpu_args_set(struct kvm_vcpu *vcpu, unsigned int n, ...);
 /* Multiplier of every KVM_RUN watchdog bound (env KVM_SUITE_TIMEOUT_SCALE, default 1). */
 unsigned int kvm_timeout_scale(void);
+/*
+ * Is the host's CPU emulated by name (env KVM_SUITE_CPU_EMULATOR, which the
+ * lanes set: "bochs" in the Intel lane, "qemu-tcg" under QEMU TCG)?
+ */
+bool kvm_cpu_emulator_is(const char *name);
 int __vcpu_run(struct kvm_vcpu *vcpu);	/* KVM_RUN result; watchdog-bounded */
 void vcpu_run_at(struct kvm_vcpu *vcpu, const char *file, unsigned int line);
 #define vcpu_run(vcpu)		vcpu_run_at(vcpu, __FILE__, __LINE__)

@@ -85,6 +85,13 @@ unsigned int kvm_timeout_scale(void)
 	return scale && atoi(scale) > 0 ? atoi(scale) : 1;
 }
 
+bool kvm_cpu_emulator_is(const char *name)
+{
+	const char *emu = getenv("KVM_SUITE_CPU_EMULATOR");
+
+	return emu && !strcmp(emu, name);
+}
+
 static void watchdog_register(struct kvm_vcpu *vcpu)
 {
 	static bool atfork_done;

@@ -618,9 +618,7 @@ static bool fault_detected(const struct suite_fault *f, struct iofuzz_cfg *cfg,
  */
 static const char *fault_unobservable(const struct suite_fault *f)
 {
-	const char *emu = getenv("KVM_SUITE_CPU_EMULATOR");
-
-	if (f->fault == IOF_FAULT_HANG && emu && !strcmp(emu, "bochs"))
+	if (f->fault == IOF_FAULT_HANG && kvm_cpu_emulator_is("bochs"))
 		return "Bochs delivers no host interrupt while a VMX guest loops without "
 		       "exits (KVM_SUITE_CPU_EMULATOR=bochs): the host freezes with it";
 	return NULL;

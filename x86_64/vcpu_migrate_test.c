@@ -745,12 +745,6 @@ static const struct pending_event pending_events[] = {
  * (same ioctl, no new VM) is delivered in every run there.  Not attributed
  * to kvm_intel or Bochs yet; the events printed below are what to look at.
  */
-static bool bochs_cpu(void)
-{
-	const char *emu = getenv("KVM_SUITE_CPU_EMULATOR");
-
-	return emu && !strcmp(emu, "bochs");
-}
 
 KVM_TEST(pending_event_delivered_after_migration)
 {
@@ -800,7 +794,7 @@ KVM_TEST(pending_event_delivered_after_migration)
 			       ev.nmi.masked, ev.interrupt.shadow, ev.exception.injected,
 			       ev.exception.pending);
 		}
-		if (e->nmi && !uc.args[0] && bochs_cpu()) {
+		if (e->nmi && !uc.args[0] && kvm_cpu_emulator_is("bochs")) {
 			nmi_lost_under_bochs = true;
 			kvm_vm_free(vm);
 			continue;
