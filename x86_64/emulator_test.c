@@ -28,7 +28,7 @@
  *    (r16 keeps the upper 48 bits; where CPUID offers MOVBE).
  *  - MOV from CR0/CR3/CR4, MOV to CR4/CR8 and DR1/DR7 read back, and DR4
  *    as an alias of DR6 while CR4.DE = 0 (SDM vol. 3B 18.2.2).
- * Upstream's nearest idea: x86_64/fastops_test.c (flags of emulated
+ * Upstream's nearest idea: x86/fastops_test.c of kernels after 6.12 (flags of emulated
  * arithmetic), which this extends to the non-fastop instructions.
  *
  * Caught bugs: bugs/emulator-cmps-scas-operand-order.patch,
