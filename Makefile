@@ -185,7 +185,7 @@ help:
 	@echo "tests + suite with known failures), stress RUNS=N [JOBS=N] (lists verdicts"
 	@echo "that changed), bench, install INSTALL_PATH=dir, clean,"
 	@echo "vm_run_tests [VENDOR=amd|intel KERNEL= MODULES= CPU= ACCEL= TESTS= TIMEOUT= KVM_PATCH="
-	@echo "TDP=0] (the lane: kvm_amd in QEMU, or kvm_intel in Bochs with VENDOR=intel;"
+	@echo "TDP=0 STRESS=N] (the lane: kvm_amd in QEMU, or kvm_intel in Bochs with VENDOR=intel;"
 	@echo "KVM_PATCH=a.patch,b.patch or a folder: KVM modules rebuilt with them),"
 	@echo "bug_corpus [BUGS=names ALL=1 JOBS=N] (the suite against each bugs/*.patch),"
 	@echo "platform_table [INTEL_TESTS=] (which tests ran on the host, kvm_amd, kvm_intel)."
@@ -204,7 +204,8 @@ help:
 VM_RUN_ENV = BUILD=$(OUTPUT) KERNEL="$(KERNEL)" MODULES="$(MODULES)" CPU="$(CPU)" \
 	ACCEL="$(ACCEL)" TIMEOUT="$(TIMEOUT)" TDP="$(TDP)" VENDOR="$(VENDOR)"
 vm_run_tests: all
-	@$(VM_RUN_ENV) TESTS="$(TESTS)" KVM_PATCH="$(KVM_PATCH)" $(SUITE_DIR)/scripts/vm_run.sh
+	@$(VM_RUN_ENV) TESTS="$(TESTS)" KVM_PATCH="$(KVM_PATCH)" STRESS="$(STRESS)" \
+		$(SUITE_DIR)/scripts/vm_run.sh
 
 # make bug_corpus [BUGS="name ..."] [ALL=1] [JOBS=N]: the lane once per
 # bugs/*.patch; a table of caught and missed bugs (scripts/bug_corpus.sh).

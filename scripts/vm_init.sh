@@ -64,6 +64,11 @@ elif [ -c /dev/kvm ] && [ -n "$RUN_CMD" ]; then
 	echo "vm_init: running $RUN_CMD"
 	sh -c "./$RUN_CMD"
 	rc=$?
+elif [ -c /dev/kvm ] && [ -n "$STRESS" ]; then
+	cd /suite
+	# shellcheck disable=SC2086
+	/bin/bash scripts/stress.sh /suite/build "$STRESS" --timeout "$TEST_TIMEOUT" $TESTS
+	rc=$?
 elif [ -c /dev/kvm ]; then
 	cd /suite
 	# shellcheck disable=SC2086

@@ -29,6 +29,8 @@
 #             Debian lane kernels only)
 #   TDP=0     shadow paging: kvm_amd npt=0, kvm_intel ept=0 (default 1)
 #   VM_RUN_PLANT_WARN=NAME  test-only: plant a kernel WARNING while NAME runs
+#   STRESS=N  run the suite (or TESTS) N times in the one boot and list
+#             every verdict that changed (scripts/stress.sh, the flake guard)
 #   VM_RUN_CMD="x86_64/foo_test -opts"  run this one command (in the build
 #             folder) instead of the suite, e.g. one test, or a tool:
 #             VM_RUN_CMD="tools/iofuzz -s 0x1234 -n 3000" replays a seed
@@ -228,7 +230,7 @@ add_module kvm-intel
 add_module hwpoison-inject
 printf '%s\n' "${modlist[@]}" > "$root/lib/modules/order"
 
-cp "$here/scripts/check.sh" "$root/suite/scripts/"
+cp "$here/scripts/check.sh" "$here/scripts/stress.sh" "$root/suite/scripts/"
 cp "$here/settings" "$root/suite/"
 cp "$here/x86_64/known_failures" "$root/suite/x86_64/"
 mkdir -p "$root/suite/build/x86_64" "$root/suite/build/lib_tests" "$root/suite/build/unit" \
@@ -253,6 +255,7 @@ TEST_TIMEOUT=$test_timeout
 TESTS="${TESTS:-}"
 CHECK_PLANT_KMSG_WARN="${VM_RUN_PLANT_WARN:-}"
 RUN_CMD="${VM_RUN_CMD:-}"
+STRESS="${STRESS:-}"
 KVM_MODULES_ID="$modules_id"
 TDP=$tdp
 CONSOLE_DRAIN_WAIT=$([ "$vendor" = intel ] && echo 120)
