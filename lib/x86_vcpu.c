@@ -297,6 +297,18 @@ struct kvm_vcpu *__vm_vcpu_add(struct kvm_vm *vm, uint32_t id, void *guest_code)
 		vcpu_setup_long_mode(vcpu);
 		vcpu_set_entry(vcpu, guest_code);
 	}
+	/*
+	 * With the in-kernel local APIC, KVM creates every vCPU but the boot
+	 * one in wait-for-SIPI (KVM_MP_STATE_UNINITIALIZED): make it runnable,
+	 * so that each vCPU starts at its guest code as guest/guest.h promises.
+	 * Tests of INIT and SIPI set the state they want themselves.
+	 */
+	if (vm->has_irqchip) {
+		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+
+		TEST_ASSERT(!ioctl(fd, KVM_SET_MP_STATE, &mp),
+			    "KVM_SET_MP_STATE (runnable) of vCPU %u: errno %d", id, errno);
+	}
 	watchdog_register(vcpu);
 	return vcpu;
 }

@@ -66,7 +66,7 @@ field() {
 first_lane() {
 	field "$1" Lanes | tr ',' ' ' | awk '{print $1}'
 }
-areas="mce pio mmio coalesced-io ioeventfd emulator events msr-cpuid regs debug mmu memslot dirty-log nested-svm nested-vmx lapic ioapic pic pit smm tsc kvmclock"
+areas="mce pio mmio coalesced-io ioeventfd emulator events msr-cpuid regs debug mmu memslot dirty-log nested-svm nested-vmx lapic ioapic irq pic pit smm tsc kvmclock"
 
 # Header check: every field there, known area and lanes, existing tests.
 lint() {	# lint PATCH -> prints problems

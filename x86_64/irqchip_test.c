@@ -32,10 +32,8 @@
  * bugs/lapic-get-lapic-tmcct.patch, bugs/lapic-lvt-mask-sw-disabled.patch
  */
 #include "guest/guest.h"
+#include "guest/ioapic.h"
 #include "kvm_test_harness.h"
-
-#define IOREGSEL	(IOAPIC_DEFAULT_GPA + 0x00)
-#define IOWIN		(IOAPIC_DEFAULT_GPA + 0x10)
 
 static struct kvm_vm *irqchip_vm(struct kvm_vcpu **vcpu, void *guest_code)
 {
@@ -49,52 +47,35 @@ static struct kvm_vm *irqchip_vm(struct kvm_vcpu **vcpu, void *guest_code)
 
 /* ---- IOAPIC ---- */
 
-static uint32_t ioapic_read(uint32_t reg)
-{
-	*(volatile uint32_t *)IOREGSEL = reg;
-	return *(volatile uint32_t *)IOWIN;
-}
-
-static void ioapic_write(uint32_t reg, uint32_t val)
-{
-	*(volatile uint32_t *)IOREGSEL = reg;
-	*(volatile uint32_t *)IOWIN = val;
-}
-
-#define REDIR_LO(pin)	(0x10 + 2 * (pin))
-#define REDIR_HI(pin)	(0x11 + 2 * (pin))
-#define RTE_DELIVS	BIT(12)
-#define RTE_REMOTE_IRR	BIT(14)
-#define RTE_LEVEL	BIT(15)
-#define RTE_MASKED	BIT(16)
 
 static void guest_ioapic(void)
 {
-	uint32_t ver = ioapic_read(0x01);
+	uint32_t ver = ioapic_read(IOAPIC_REG_VER);
 
 	/* 82093AA 3.2.2: version 0x11, Maximum Redirection Entry = 24 - 1. */
 	GUEST_ASSERT_EQ(ver & 0xff, 0x11);
 	GUEST_ASSERT_EQ((ver >> 16) & 0xff, 23);
-	ioapic_write(0x01, 0);
-	GUEST_ASSERT_EQ(ioapic_read(0x01), ver);
+	ioapic_write(IOAPIC_REG_VER, 0);
+	GUEST_ASSERT_EQ(ioapic_read(IOAPIC_REG_VER), ver);
 
 	/* 3.2.1: IOAPICID bits 27:24 are the ID, read/write. */
-	ioapic_write(0x00, 0x0a000000);
-	GUEST_ASSERT_EQ(ioapic_read(0x00) & 0x0f000000, 0x0a000000);
+	ioapic_write(IOAPIC_REG_ID, 0x0a000000);
+	GUEST_ASSERT_EQ(ioapic_read(IOAPIC_REG_ID) & 0x0f000000, 0x0a000000);
 
 	/*
 	 * 3.2.4: Delivery Status (12) and Remote IRR (14) are read-only.  The
 	 * pins are masked and idle, so both read 0 whatever the guest wrote.
 	 */
-	ioapic_write(REDIR_HI(5), 0x03000000);
-	ioapic_write(REDIR_LO(5), RTE_MASKED | RTE_LEVEL | RTE_REMOTE_IRR | RTE_DELIVS | 0x45);
-	GUEST_ASSERT_EQ(ioapic_read(REDIR_LO(5)), RTE_MASKED | RTE_LEVEL | 0x45);
-	GUEST_ASSERT_EQ(ioapic_read(REDIR_HI(5)), 0x03000000);
+	ioapic_write(IOAPIC_REDTBL_HI(5), 0x03000000);
+	ioapic_write(IOAPIC_REDTBL_LO(5), IOAPIC_RTE_MASKED | IOAPIC_RTE_LEVEL |
+		     IOAPIC_RTE_REMOTE_IRR | IOAPIC_RTE_DELIVS | 0x45);
+	GUEST_ASSERT_EQ(ioapic_read(IOAPIC_REDTBL_LO(5)), IOAPIC_RTE_MASKED | IOAPIC_RTE_LEVEL | 0x45);
+	GUEST_ASSERT_EQ(ioapic_read(IOAPIC_REDTBL_HI(5)), 0x03000000);
 
-	ioapic_write(REDIR_LO(9), RTE_MASKED | RTE_DELIVS | 0x51);
-	GUEST_ASSERT_EQ(ioapic_read(REDIR_LO(9)), RTE_MASKED | 0x51);
-	ioapic_write(REDIR_LO(9), RTE_MASKED | RTE_REMOTE_IRR | 0x52);
-	GUEST_ASSERT_EQ(ioapic_read(REDIR_LO(9)), RTE_MASKED | 0x52);
+	ioapic_write(IOAPIC_REDTBL_LO(9), IOAPIC_RTE_MASKED | IOAPIC_RTE_DELIVS | 0x51);
+	GUEST_ASSERT_EQ(ioapic_read(IOAPIC_REDTBL_LO(9)), IOAPIC_RTE_MASKED | 0x51);
+	ioapic_write(IOAPIC_REDTBL_LO(9), IOAPIC_RTE_MASKED | IOAPIC_RTE_REMOTE_IRR | 0x52);
+	GUEST_ASSERT_EQ(ioapic_read(IOAPIC_REDTBL_LO(9)), IOAPIC_RTE_MASKED | 0x52);
 	GUEST_DONE();
 }
 
@@ -110,8 +91,8 @@ KVM_TEST(ioapic_version_id_and_readonly_redirection_bits)
 	vm_ioctl(vm, KVM_GET_IRQCHIP, &chip);
 	EXPECT_EQ(chip.chip.ioapic.id, 0xa);
 	EXPECT_EQ(chip.chip.ioapic.redirtbl[5].bits,
-		  (0x03ULL << 56) | RTE_MASKED | RTE_LEVEL | 0x45);
-	EXPECT_EQ(chip.chip.ioapic.redirtbl[9].bits, RTE_MASKED | 0x52);
+		  (0x03ULL << 56) | IOAPIC_RTE_MASKED | IOAPIC_RTE_LEVEL | 0x45);
+	EXPECT_EQ(chip.chip.ioapic.redirtbl[9].bits, IOAPIC_RTE_MASKED | 0x52);
 	kvm_vm_free(vm);
 }
 
@@ -127,15 +108,15 @@ static void level_irq_handler(struct ex_regs *regs)
 
 static void guest_ioapic_remote_irr(void)
 {
-	uint32_t rte = RTE_LEVEL | LEVEL_VECTOR;	/* fixed, physical, dest 0 */
+	uint32_t rte = IOAPIC_RTE_LEVEL | LEVEL_VECTOR;	/* fixed, physical, dest 0 */
 
 	outb(0x21, 0xff);		/* keep the PICs out of the way */
 	outb(0xa1, 0xff);
 	*(volatile uint32_t *)(APIC_DEFAULT_GPA + APIC_LVT0) = APIC_LVT_MASKED;
 	*(volatile uint32_t *)(APIC_DEFAULT_GPA + APIC_SVR) = APIC_SVR_ENABLE | 0xff;
 	guest_install_handler(LEVEL_VECTOR, level_irq_handler);
-	ioapic_write(REDIR_HI(LEVEL_PIN), 0);
-	ioapic_write(REDIR_LO(LEVEL_PIN), rte);
+	ioapic_write(IOAPIC_REDTBL_HI(LEVEL_PIN), 0);
+	ioapic_write(IOAPIC_REDTBL_LO(LEVEL_PIN), rte);
 
 	GUEST_SYNC(1);			/* the host asserts the pin (level high) */
 	for (int i = 0; i < 1000 && !level_irqs; i++) {
@@ -145,13 +126,13 @@ static void guest_ioapic_remote_irr(void)
 	}
 	GUEST_ASSERT_EQ(level_irqs, 1);
 	/* 3.2.4: the LAPIC accepted it, no EOI yet: Remote IRR is 1. */
-	GUEST_ASSERT_EQ(ioapic_read(REDIR_LO(LEVEL_PIN)), rte | RTE_REMOTE_IRR);
+	GUEST_ASSERT_EQ(ioapic_read(IOAPIC_REDTBL_LO(LEVEL_PIN)), rte | IOAPIC_RTE_REMOTE_IRR);
 
 	GUEST_SYNC(2);			/* the host deasserts the pin */
 	/* Still in service.  Rewriting the entry (bit 14 written 0) keeps it. */
-	GUEST_ASSERT_EQ(ioapic_read(REDIR_LO(LEVEL_PIN)), rte | RTE_REMOTE_IRR);
-	ioapic_write(REDIR_LO(LEVEL_PIN), rte);
-	GUEST_ASSERT_EQ(ioapic_read(REDIR_LO(LEVEL_PIN)), rte | RTE_REMOTE_IRR);
+	GUEST_ASSERT_EQ(ioapic_read(IOAPIC_REDTBL_LO(LEVEL_PIN)), rte | IOAPIC_RTE_REMOTE_IRR);
+	ioapic_write(IOAPIC_REDTBL_LO(LEVEL_PIN), rte);
+	GUEST_ASSERT_EQ(ioapic_read(IOAPIC_REDTBL_LO(LEVEL_PIN)), rte | IOAPIC_RTE_REMOTE_IRR);
 	sti();
 	asm volatile("nop");
 	cli();
@@ -159,7 +140,7 @@ static void guest_ioapic_remote_irr(void)
 
 	*(volatile uint32_t *)(APIC_DEFAULT_GPA + APIC_EOI) = 0;
 	/* The EOI with the entry's vector clears Remote IRR. */
-	GUEST_ASSERT_EQ(ioapic_read(REDIR_LO(LEVEL_PIN)), rte);
+	GUEST_ASSERT_EQ(ioapic_read(IOAPIC_REDTBL_LO(LEVEL_PIN)), rte);
 	GUEST_DONE();
 }
 
