@@ -21,9 +21,15 @@
  *    Restart": an SMI received in the HALT state is serviced, the saved
  *    state records the halt): a vCPU in KVM_MP_STATE_HALTED that gets
  *    KVM_SMI (api.rst) runs its SMI handler.
+ *  - KVM_SET_VCPU_EVENTS's smi.pending makes an SMI pending (api.rst), and
+ *    an SMI that arrives in SMM is latched until RSM (SDM vol. 3C chapter 32).
+ * Upstream's x86_64/smm_test.c has these ideas too, and migrates a vCPU
+ * while in SMM: vcpu_migrate_test.c does that here.
  *
  * Caught bugs: bugs/smm-rsm-emulator-mode-stale.patch,
- *              bugs/smm-smi-does-not-wake-halted-vcpu.patch
+ *              bugs/smm-smi-does-not-wake-halted-vcpu.patch,
+ *              bugs/smm-set-events-drops-smi-pending.patch,
+ *              bugs/smm-smi-in-smm-dropped.patch
  */
 #include <string.h>
 
@@ -210,6 +216,67 @@ KVM_TEST(smi_wakes_a_halted_vcpu)
 	vcpu_run_expect_sync(vcpu, 2);
 	vcpu_mp_state_get(vcpu, &mp);
 	EXPECT_EQ(mp.mp_state, KVM_MP_STATE_RUNNABLE);
+	kvm_vm_free(vm);
+}
+
+/*
+ * api.rst KVM_SET_VCPU_EVENTS with KVM_VCPUEVENT_VALID_SMM: smi.pending
+ * makes an SMI pending, as KVM_SMI does; the vCPU takes it at its next
+ * instruction boundary, and KVM_GET_VCPU_EVENTS then says "in SMM", no
+ * longer pending.
+ */
+KVM_TEST(smi_made_pending_by_set_vcpu_events_is_taken)
+{
+	struct kvm_vcpu_events ev;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+
+	smm_vm_create(&vm, &vcpu, guest_sync_twice);
+	vcpu_run_expect_sync(vcpu, 1);
+	vcpu_events_get(vcpu, &ev);
+	ASSERT_EQ(ev.smi.smm, 0);
+	ev.flags = KVM_VCPUEVENT_VALID_SMM;
+	ev.smi.pending = 1;
+	vcpu_events_set(vcpu, &ev);
+	vcpu_events_get(vcpu, &ev);
+	EXPECT_EQ(ev.smi.pending, 1) TH_LOG("KVM_GET_VCPU_EVENTS lost the SMI set pending");
+
+	expect_smm_handler_exit(vcpu);
+	vcpu_events_get(vcpu, &ev);
+	EXPECT_EQ(ev.smi.smm, 1);
+	EXPECT_EQ(ev.smi.pending, 0) TH_LOG("the SMI was taken but is still pending");
+	vcpu_run_expect_sync(vcpu, 2);
+	kvm_vm_free(vm);
+}
+
+/*
+ * An SMI that arrives in SMM is latched, not lost, and serviced after RSM
+ * (SDM vol. 3C chapter 32: SMIs are blocked while in SMM and one is held
+ * pending until RSM; APM vol. 2 chapter 10 likewise):
+ * KVM_SMI sent while the handler runs leaves smi.pending = 1 in SMM, and the
+ * handler runs a second time right after its RSM, before the guest's next
+ * instruction.
+ */
+KVM_TEST(smi_in_smm_is_latched_until_rsm)
+{
+	struct kvm_vcpu_events ev;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+
+	smm_vm_create(&vm, &vcpu, guest_sync_twice);
+	vcpu_run_expect_sync(vcpu, 1);
+	vcpu_ioctl(vcpu, KVM_SMI, NULL);
+	expect_smm_handler_exit(vcpu);
+
+	vcpu_ioctl(vcpu, KVM_SMI, NULL);
+	vcpu_events_get(vcpu, &ev);
+	EXPECT_EQ(ev.smi.smm, 1);
+	EXPECT_EQ(ev.smi.pending, 1) TH_LOG("an SMI sent in SMM is not pending");
+	/* RSM, then the latched SMI: the handler's OUT again, in SMM. */
+	expect_smm_handler_exit(vcpu);
+	vcpu_events_get(vcpu, &ev);
+	EXPECT_EQ(ev.smi.pending, 0);
+	vcpu_run_expect_sync(vcpu, 2);
 	kvm_vm_free(vm);
 }
 

@@ -41,11 +41,14 @@
  *    does (the control run; architecturally after the shadowed NOP).  In
  *    the QEMU TCG lane single-step does not stop inside the shadow (that
  *    test SKIPs) and VM entry does not honour a restored shadow, so there
- *    the interrupt comes before the NOP in both runs.
+ *    the interrupt comes before the NOP in both runs;
+ *  - inside the SMI handler (SMM, with SMBASE and SMRAM moved along): the
+ *    handler carries on in SMM and its RSM returns to the 64-bit code.
  *
  * Caught bugs: bugs/events-get-vcpu-events-drops-shadow.patch,
  *              bugs/events-get-vcpu-events-nmi-not-processed.patch,
- *              bugs/regs-set-debugregs-drops-dr7.patch
+ *              bugs/regs-set-debugregs-drops-dr7.patch,
+ *              bugs/smm-set-events-ignores-smm-flag.patch
  */
 #include "guest/guest.h"
 #include "kvm_test_harness.h"
@@ -970,6 +973,72 @@ KVM_TEST(sti_shadow_from_single_step_survives_migration)
 KVM_TEST(sti_shadow_set_by_host_survives_migration)
 {
 	shadow_case(_metadata, SHADOW_SET_BY_HOST);
+}
+
+/* ---- inside SMM ---- */
+
+#define SMM_PORT	0x9b
+#define SMRAM_PAGES	16		/* SMBASE .. SMBASE + 64 KiB */
+
+static void guest_smm(void)
+{
+	uint64_t r12 = 0x1234567890abcdefULL, after;
+
+	/* The host sends the SMI at this exit; r12 must survive SMM and the move. */
+	asm volatile("mov %1, %%r12\n\t"
+		     "outb %%al, $" __stringify(PORT_GPRS) "\n\t"
+		     "mov %%r12, %0" : "=r"(after) : "r"(r12) : "r12", "rax");
+	GUEST_ASSERT_EQ(after, r12);
+	GUEST_DONE();
+}
+
+/*
+ * A vCPU saved while its SMI handler runs, loaded into a new VM (upstream
+ * smm_test's migration step): KVM_GET_VCPU_EVENTS says smi.smm there too,
+ * SMBASE (an MSR of the index list) and SMRAM (guest memory) move with it,
+ * and the handler's RSM in the new VM returns to the interrupted 64-bit
+ * code with its registers (SDM vol. 3C chapter 32: RSM restores the state
+ * saved at SMBASE + 0xfe00).
+ */
+KVM_TEST(smm_handler_state_survives_migration)
+{
+	/* 16-bit code at SMBASE + 0x8000: out %al, $SMM_PORT (twice); rsm */
+	static const uint8_t handler[] = { 0xe6, SMM_PORT, 0xe6, SMM_PORT, 0x0f, 0xaa };
+	struct vcpu_saved saved;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	uint64_t smbase;
+
+	TEST_REQUIRE_CAP(KVM_CAP_X86_SMM);
+	TEST_REQUIRE_CAP(KVM_CAP_VCPU_EVENTS);
+	TEST_REQUIRE_CAP(KVM_CAP_DEBUGREGS);
+	vm = vm_with_irqchip(&vcpu, guest_smm);
+	smbase = vm_phys_alloc(vm, SMRAM_PAGES);
+	ASSERT_LT(smbase + SMRAM_PAGES * PAGE_SIZE, 1ULL << 32);
+	memcpy(addr_gpa2hva(vm, smbase + 0x8000), handler, sizeof(handler));
+	vcpu_set_msr(vcpu, MSR_IA32_SMBASE, smbase);
+
+	vcpu_run(vcpu);
+	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
+	ASSERT_EQ(vcpu->run->io.port, PORT_GPRS);
+	vcpu_ioctl(vcpu, KVM_SMI, NULL);
+	vcpu_run(vcpu);
+	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
+	ASSERT_EQ(vcpu->run->io.port, SMM_PORT);
+	ASSERT_TRUE(vcpu->run->flags & KVM_RUN_X86_SMM);
+
+	migrate(&vm, &vcpu, &saved);
+	EXPECT_EQ(saved.events.smi.smm, 1) TH_LOG("saved outside SMM");
+	EXPECT_EQ(saved_msr(&saved, MSR_IA32_SMBASE), smbase);
+	state_free(&saved);
+
+	/* The handler's second OUT, still in SMM in the new VM; then RSM. */
+	vcpu_run(vcpu);
+	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
+	EXPECT_EQ(vcpu->run->io.port, SMM_PORT);
+	EXPECT_TRUE(vcpu->run->flags & KVM_RUN_X86_SMM) TH_LOG("the new vCPU is not in SMM");
+	vcpu_run_expect_done(vcpu);
+	kvm_vm_free(vm);
 }
 
 TEST_HARNESS_MAIN
