@@ -28,10 +28,13 @@
  *    or are stored (INS) in order at the addresses DF gives; final RCX 0,
  *    RSI/RDI past the last element; nothing outside the buffer written.
  *
- * Idea of tools/testing/selftests/kvm/x86_64/userspace_io_test.c (string
- * I/O completed by userspace keeps its data and registers right), widened
- * to MMIO.  x86_64/port_io_test covers PIO sizes, IN zero-extension, DF=1
- * within a page and INS without REP.
+ * Idea of tools/testing/selftests/kvm/x86_64/userspace_io_test.c (a REP
+ * INSB longer than a page fills the whole buffer, RCX 0 and RDI at the end
+ * afterwards), widened to INS/OUTS of every size, DF=1, and MMIO.  Left
+ * out: its cases where userspace rewrites RCX in the middle of a REP INS
+ * (not ABI: KVM only must not overrun a buffer).  x86_64/port_io_test
+ * covers PIO sizes, IN zero-extension, DF=1 within a page and INS without
+ * REP.
  *
  * Caught bugs: bugs/mmio-split-second-fragment-data.patch
  */
