@@ -21,7 +21,8 @@
  * eventfd and makes no exit; any other write, another length, another
  * address, and every read exit to userspace; the eventfd counter counts
  * exactly the matching writes.  Length 0 (KVM_CAP_IOEVENTFD_ANY_LENGTH)
- * matches a write of any length at that exact address.  MMIO and PIO
+ * matches a write of any length at that exact address (MMIO reads there
+ * are not checked: see ioeventfd_any_length).  MMIO and PIO
  * (KVM_IOEVENTFD_FLAG_PIO).  After deassign the writes exit again.  The
  * ioctl's refusals: a second ioeventfd that would match the same writes
  * is EEXIST (same address and length with the same datamatch, or either
@@ -537,11 +538,15 @@ KVM_VCPU_TEST(ioeventfd_any_length, guest_ops)
 		do_op(_metadata, vm, vcpu, WR(IOEVENTFD_MMIO, mmio_sizes[i], 0x77 + i), false);
 	for (unsigned int i = 0; i < ARRAY_SIZE(pio_sizes); i++)
 		do_op(_metadata, vm, vcpu, PWR(IOEVENTFD_PORT, pio_sizes[i], 0x77 + i), false);
-	/* Only the exact address: not the byte after or before, and no reads. */
+	/*
+	 * Only the exact address: not the byte after or before, and no port
+	 * reads.  No MMIO read: with EPT, kvm_intel's fast MMIO path
+	 * (vmx.c handle_ept_misconfig) cannot tell a read from a write and
+	 * signals a length-0 ioeventfd for both; api.rst speaks only of writes.
+	 */
 	do_op(_metadata, vm, vcpu, WR(IOEVENTFD_MMIO + 1, 1, 0x1), true);
 	do_op(_metadata, vm, vcpu, WR(IOEVENTFD_MMIO - 1, 2, 0x2), true);
 	do_op(_metadata, vm, vcpu, PWR(IOEVENTFD_PORT + 1, 1, 0x1), true);
-	do_op(_metadata, vm, vcpu, RD(IOEVENTFD_MMIO, 4), true);
 	do_op(_metadata, vm, vcpu, PRD(IOEVENTFD_PORT, 2), true);
 	EXPECT_EQ(efd_count(_metadata, fd), ARRAY_SIZE(mmio_sizes) + ARRAY_SIZE(pio_sizes));
 
