@@ -35,7 +35,8 @@
  *
  * Caught bugs: bugs/coalesced-io-ring-half-full.patch,
  * bugs/coalesced-io-zone-end-off-by-one.patch,
- * bugs/ioeventfd-datamatch-8-bytes-truncated.patch
+ * bugs/ioeventfd-datamatch-8-bytes-truncated.patch,
+ * bugs/ioeventfd-zero-length-datamatch-accepted.patch
  */
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -573,6 +574,10 @@ KVM_VCPU_TEST(ioeventfd_assign_refusals, guest_ops)
 		{ IOEVENTFD_MMIO, 4, KVM_IOEVENTFD_FLAG_DATAMATCH, 5, EEXIST, "the same again" },
 		{ IOEVENTFD_MMIO, 4, 0, 0, EEXIST, "a wildcard at the same address and length" },
 		{ IOEVENTFD_MMIO, 0, 0, 0, EEXIST, "length 0 at the same address" },
+		{ IOEVENTFD_MMIO + 0x20, 0, KVM_IOEVENTFD_FLAG_DATAMATCH, 0, EINVAL,
+		  "length 0 with datamatch" },
+		{ IOEVENTFD_PORT, 0, KVM_IOEVENTFD_FLAG_DATAMATCH | KVM_IOEVENTFD_FLAG_PIO, 0, EINVAL,
+		  "length 0 with datamatch on the PIO bus" },
 		{ IOEVENTFD_MMIO, 3, 0, 0, EINVAL, "length 3" },
 		{ IOEVENTFD_MMIO, 16, 0, 0, EINVAL, "length 16" },
 		{ ~0ull - 1, 4, 0, 0, EINVAL, "a range that wraps" },
