@@ -56,7 +56,7 @@
  * and TSC scaling of a nested guest (vmx/svm_nested_tsc_scaling_test.c).
  *
  * Caught bugs: bugs/tsc-guest-wrmsr-tsc-no-adjust.patch,
- *              bugs/tsc-host-wrmsr-tsc-moves-adjust.patch,
+ *              bugs/tsc-user-tsc-write-synced-to-startup.patch,
  *              bugs/kvmclock-set-clock-realtime-ignored.patch,
  *              bugs/kvmclock-pvclock-version-left-odd.patch
  */
