@@ -644,9 +644,9 @@ KVM_VCPU_TEST(kvmclock_reads_and_exits, guest_kvmclock_reads)
 				TH_LOG("round %u: the guest read %lu, KVM_GET_CLOCK after the "
 				       "exit %llu", round, last, after.clock);
 			}
-		} else if (!round) {
-			TH_LOG("KVM_GET_CLOCK flags %#x: no KVM_CLOCK_TSC_STABLE, its value "
-			       "is not compared with the guest's", after.flags);
+		} else if (!stable) {
+			TH_LOG("round %u: KVM_GET_CLOCK flags %#x: no KVM_CLOCK_TSC_STABLE, its "
+			       "value is not compared with the guest's", round, after.flags);
 		}
 		if (KVM_TEST_FAILED())
 			return;
