@@ -7,13 +7,16 @@
  * 4.56):
  *  - IA32_TSC_ADJUST is 0 at reset; a guest WRMSR to IA32_TSC that adds X
  *    to the TSC also adds X to IA32_TSC_ADJUST; a guest WRMSR of
- *    IA32_TSC_ADJUST that adds X to it adds X to the TSC.  A host write
- *    (KVM_SET_MSRS) of IA32_TSC sets the TSC and leaves IA32_TSC_ADJUST as it
- *    was, and one of IA32_TSC_ADJUST sets it without moving the TSC: the
- *    host restores both MSRs of a migrated vCPU, which must not add the
- *    difference twice (KVM's comment on MSR_IA32_TSC in x86.c).  RDTSC,
- *    RDMSR and KVM_GET_MSRS agree, and the TSC only moves forward between
- *    writes.
+ *    IA32_TSC_ADJUST that adds X to it adds X to the TSC.  Userspace's
+ *    writes are KVM's exception (x86.c, kept by upstream's tsc_msrs_test):
+ *    a KVM_SET_MSRS of IA32_TSC sets the TSC and leaves IA32_TSC_ADJUST as
+ *    it was, one of IA32_TSC_ADJUST sets it without moving the TSC, so that
+ *    restoring both MSRs of a migrated vCPU does not apply the difference
+ *    twice; and userspace's first IA32_TSC write is taken as written even
+ *    within a second of the running TSC (KVM's one-second "resync" window
+ *    applies only to later writes).  RDTSC, RDMSR and KVM_GET_MSRS agree,
+ *    and the TSC only moves forward between writes.  One table of guest
+ *    and host writes, each checked through all three reads.
  *  - KVM_GET_TSC_KHZ (KVM_CAP_GET_TSC_KHZ) is the rate at which the guest's
  *    TSC runs, measured against the host's CLOCK_MONOTONIC_RAW; with
  *    KVM_CAP_TSC_CONTROL, KVM_SET_TSC_KHZ changes that rate; without it a
@@ -51,9 +54,12 @@
  * Upstream's selftests with these ideas (tools/testing/selftests/kvm/
  * x86_64/): tsc_msrs_test.c (the MSR rules), kvm_clock_test.c
  * (KVM_SET_CLOCK with and without REALTIME, read back by the guest) and
- * tsc_scaling_sync.c (vCPUs' TSCs in sync, at a VM-wide frequency).
+ * tsc_scaling_sync.c (vCPUs' TSCs in sync, at a VM-wide frequency; here
+ * read in turn from one thread, not raced from one thread per vCPU).
  * Left out: the Hyper-V TSC page, the wall clock MSRs, KVM_KVMCLOCK_CTRL,
- * and TSC scaling of a nested guest (vmx/svm_nested_tsc_scaling_test.c).
+ * TSC_ADJUST and TSC scaling of a nested guest (vmx_tsc_adjust_test.c,
+ * vmx/svm_nested_tsc_scaling_test.c) and KVM_VCPU_TSC_OFFSET writes
+ * (tsc_offset attribute; only read here).
  *
  * Caught bugs: bugs/tsc-guest-wrmsr-tsc-no-adjust.patch,
  *              bugs/tsc-user-tsc-write-synced-to-startup.patch,
@@ -216,7 +222,7 @@ static bool tsc_near(uint64_t actual, uint64_t expect, uint64_t slack)
 	return actual - expect < slack;
 }
 
-#define EXPECT_TSC_NEAR(actual, expect, what, ...)				\
+#define EXPECT_TSC_NEAR(actual, expect, what)				\
 	EXPECT_TRUE(tsc_near(actual, expect, tsc_slack())) {			\
 		TH_LOG("step %u (%s): %s is %#lx, expected %#lx + [0, %#lx): off by %ld", \
 		       i, step_str, what, (uint64_t)(actual), (uint64_t)(expect),	\
@@ -263,7 +269,7 @@ KVM_VCPU_TEST(tsc_and_tsc_adjust_writes, guest_tsc_steps)
 		h1a = vcpu_get_msr(vcpu, MSR_IA32_TSC_ADJUST);
 
 		if (i == 0) {
-			/* SDM vol. 4 table 2-2: IA32_TSC_ADJUST resets to 0. */
+			/* SDM vol. 3B 17.17.3: IA32_TSC_ADJUST is 0 at reset. */
 			EXPECT_EQ(a0, 0) TH_LOG("a new vCPU's IA32_TSC_ADJUST (guest RDMSR)");
 			EXPECT_EQ(h0a, 0) TH_LOG("a new vCPU's IA32_TSC_ADJUST (KVM_GET_MSRS)");
 			EXPECT_TSC_NEAR(r0, 0, "a new vCPU's TSC");
@@ -282,7 +288,7 @@ KVM_VCPU_TEST(tsc_and_tsc_adjust_writes, guest_tsc_steps)
 			/* The TSC now counts from the value written. */
 			EXPECT_TSC_NEAR(r1, value, "the TSC after the write");
 			if (s->who == BY_HOST)
-				EXPECT_TSC_NEAR(hst, value, "KVM_GET_MSRS(IA32_TSC) after the write");
+				EXPECT_TSC_NEAR(hst, value, "KVM_GET_MSRS(IA32_TSC) then");
 		} else if (s->who == BY_GUEST) {
 			/* The TSC moved by what TSC_ADJUST moved. */
 			EXPECT_TSC_NEAR(r1, r0 + (value - a0), "the TSC after the write");
@@ -340,7 +346,8 @@ static void guest_tsc_reads(void)
  * The guest's TSC rate: two guest reads with a 200 ms host sleep between.
  * The guest's ticks cover at least the host's interval from the first exit
  * to the next entry, and at most the one from before the first KVM_RUN to
- * after the second.  Checked against khz with 3% tolerance.
+ * after the second.  Checked against khz with 5% tolerance (the scaling
+ * bugs this is for are off by a quarter or more).
  */
 static void check_guest_tsc_rate(struct __test_metadata *_metadata, struct kvm_vcpu *vcpu,
 				 uint64_t khz, const char *what)
@@ -358,8 +365,8 @@ static void check_guest_tsc_rate(struct __test_metadata *_metadata, struct kvm_v
 	g1 = uc.args[0];
 	t_post = raw_ns();
 
-	lo = (t_entry - t_exit) * khz / 1000000 * 97 / 100;
-	hi = (t_post - t_pre) * khz / 1000000 * 103 / 100;
+	lo = (t_entry - t_exit) * khz / 1000000 * 95 / 100;
+	hi = (t_post - t_pre) * khz / 1000000 * 105 / 100;
 	EXPECT_TRUE(g1 - g0 >= lo && g1 - g0 <= hi) {
 		TH_LOG("%s: the guest's TSC advanced %lu in %lu..%lu ns: %lu kHz, not %lu kHz",
 		       what, g1 - g0, t_entry - t_exit, t_post - t_pre,
@@ -381,7 +388,8 @@ KVM_VCPU_TEST(tsc_khz_get_set, guest_tsc_reads)
 	       khz, host_khz, kvm_check_cap(KVM_CAP_TSC_CONTROL));
 	/* Without TSC_CONTROL it is the host's rate; with it, still by default. */
 	EXPECT_TRUE(host_khz * 100 >= khz * 98 && host_khz * 100 <= khz * 102) {
-		TH_LOG("KVM_GET_TSC_KHZ %lu kHz, the host's TSC runs at %lu kHz", khz, host_khz);
+		TH_LOG("KVM_GET_TSC_KHZ %lu kHz, the host's TSC runs at %lu kHz (2%% allowed)", khz,
+		       host_khz);
 	}
 	check_guest_tsc_rate(_metadata, vcpu, khz, "default frequency");
 
@@ -594,7 +602,7 @@ static void guest_kvmclock_reads(void)
  * Between two rounds the host keeps the vCPU out for OUT_MS: the guest's
  * kvmclock advances by the host's CLOCK_MONOTONIC_RAW time between the
  * exit and the next entry at least, and by the time between the KVM_RUNs'
- * starts and ends at most (3% for the rate, msr.rst's system_time being
+ * starts and ends at most (5% for the rate, msr.rst's system_time being
  * the host's monotonic raw time).  With KVM_CLOCK_TSC_STABLE, KVM_GET_CLOCK
  * before the run is at most the guest's first read, after it at least the
  * guest's last (api.rst: "the exact kvmclock value seen by all VCPUs").
@@ -626,8 +634,8 @@ KVM_VCPU_TEST(kvmclock_reads_and_exits, guest_kvmclock_reads)
 			       uc.args[3], after.flags);
 		}
 		if (round) {
-			uint64_t lo = (t_entry - prev_exit) * 97 / 100;
-			uint64_t hi = (t_exit - prev_entry) * 103 / 100;
+			uint64_t lo = (t_entry - prev_exit) * 95 / 100;
+			uint64_t hi = (t_exit - prev_entry) * 105 / 100;
 
 			EXPECT_TRUE(first - prev_last >= lo && first - prev_last <= hi) {
 				TH_LOG("round %u: kvmclock advanced %lu ns over an exit; the host "
@@ -738,7 +746,8 @@ KVM_VCPU_TEST(kvm_get_clock_fields, guest_kvmclock_sync_reads)
 			EXPECT_TRUE(guest_ns - cd.clock + 1000 <= 2000) {
 				TH_LOG("KVM_GET_CLOCK %llu at host TSC %llu; the guest's pvclock "
 				       "there (TSC offset %ld) reads %lu: %ld ns apart", cd.clock,
-				       cd.host_tsc, offset, guest_ns, (int64_t)(guest_ns - cd.clock));
+				       cd.host_tsc, offset, guest_ns,
+				       (int64_t)(guest_ns - cd.clock));
 			}
 		}
 		if (KVM_TEST_FAILED())
