@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * vCPU state shared through kvm_run (api.rst 6.x "kvm_valid_regs /
- * kvm_dirty_regs / s.regs" and KVM_CAP_SYNC_REGS): KVM_CHECK_EXTENSION
- * returns the sets KVM can sync (x86: KVM_SYNC_X86_REGS, _SREGS, _EVENTS).
+ * vCPU state shared through kvm_run (api.rst 5 "The kvm_run structure":
+ * kvm_valid_regs, kvm_dirty_regs, s.regs; api.rst 6.74 KVM_CAP_SYNC_REGS):
+ * KVM_CHECK_EXTENSION returns the sets KVM can sync (x86:
+ * KVM_SYNC_X86_REGS, _SREGS, _EVENTS), and "unused bitfields in the
+ * bitarrays must be set to zero".
  *  - A set named in kvm_valid_regs is copied out on every return from
  *    KVM_RUN and then equals what KVM_GET_REGS / _SREGS / _VCPU_EVENTS
  *    return; a set not named is left as userspace wrote it.
@@ -10,7 +12,9 @@
  *    KVM_SET ioctl would load it, and reaches the guest (a GPR, CR2, a
  *    pending NMI); a set not named is not loaded.
  *  - A bit KVM did not report, in either field, makes KVM_RUN fail with
- *    EINVAL before the guest runs.
+ *    EINVAL before the guest runs (bits 31:3 and 63:32 in separate tests:
+ *    Linux 6.12 checks the fields, both __u64, against a u32 mask and lets
+ *    bits 63:32 through).
  *  - State the KVM_SET ioctls refuse is refused through kvm_dirty_regs too
  *    (EINVAL, nothing loaded, the guest does not run): CR0/CR4/EFER/CS.L
  *    combinations no CPU can be in (SDM vol. 2B MOV to CR0/CR4, vol. 3A
