@@ -46,9 +46,12 @@ static inline uint8_t xsetbv_fep_safe(uint32_t index, uint64_t value)
 
 /*
  * Which XSETBVs the guest checks: the native instruction, and the one
- * KVM's emulator runs.  Under QEMU TCG the native one tests TCG, not KVM:
- * TCG's SVM does not deliver the XSETBV intercept (target/i386/tcg
- * helper_xsetbv() checks no intercept), so L1's KVM never sees it.
+ * KVM's emulator runs.  Under QEMU TCG the native one is not KVM's: TCG's
+ * SVM does not deliver the XSETBV intercept (target/i386/tcg
+ * helper_xsetbv() checks none), so L1's KVM never sees it, and KVM loads
+ * its own idea of XCR0 again at the next VM entry (in the lane, XGETBV
+ * after a native XSETBV(3) read 1 in 3 of 30 runs).  There only the
+ * emulated XSETBV is checked.
  */
 static bool check_native = true, check_fep;
 
@@ -57,11 +60,10 @@ static uint8_t guest_xsetbv(bool fep, uint32_t index, uint64_t value)
 	return fep ? xsetbv_fep_safe(index, value) : xsetbv_safe(index, value);
 }
 
-static void choose_xsetbv_paths(struct __test_metadata *_metadata, struct kvm_vm *vm,
-				bool native_tests_kvm)
+static void choose_xsetbv_paths(struct __test_metadata *_metadata, struct kvm_vm *vm)
 {
 	check_fep = kvm_fep_enabled();
-	if (native_tests_kvm && kvm_cpu_emulator_is("qemu-tcg")) {
+	if (kvm_cpu_emulator_is("qemu-tcg")) {
 		TH_LOG("native XSETBV not checked: QEMU TCG's SVM does not intercept it for KVM");
 		check_native = false;
 	}
@@ -243,8 +245,7 @@ KVM_VCPU_TEST(xsetbv_follows_the_architecture_and_cpuid, guest_xsetbv_rules)
 	struct ucall uc;
 
 	require_xsave();
-	/* Natively these rules hold on any CPU, TCG included: check both paths. */
-	choose_xsetbv_paths(_metadata, vm, false);
+	choose_xsetbv_paths(_metadata, vm);
 	ASSERT_EQ(vcpu_run_ucall(vcpu, &uc), UCALL_SYNC);
 	TH_LOG("guest CPUID.0xD.0 reports XCR0 bits %#llx", (unsigned long long)uc.args[0]);
 }
@@ -288,7 +289,7 @@ KVM_VCPU_TEST(xcr0_bit_removed_from_cpuid_is_refused, guest_xcr0_without_avx)
 	TEST_REQUIRE_MSG(e && (e->eax & XFEATURE_MASK_AVX),
 			 "KVM offers no AVX state (XCR0 bit 2 in CPUID.0xD.0) to take away");
 	TEST_REQUIRE_CAP(KVM_CAP_XCRS);
-	choose_xsetbv_paths(_metadata, vm, true);
+	choose_xsetbv_paths(_metadata, vm);
 	/* AVX-512 needs AVX: take it too, so the table stays one a CPU could have. */
 	e->eax &= ~(uint32_t)(XFEATURE_MASK_AVX | XFEATURE_MASK_AVX512);
 	vcpu_set_cpuid(vcpu, cpuid);
