@@ -15,7 +15,8 @@
  *    feature in CR4 is #GP(0) on MOV to CR4; KVM x86.c/regs.c
  *    kvm_is_valid_sregs() applies the guest's CPUID, api.rst KVM_SET_SREGS)
  *    with EINVAL and the state unchanged; with the feature in the vCPU's
- *    CPUID the same CR4 is accepted; reserved bits never are.
+ *    CPUID the same CR4 is accepted; reserved bits never are.  The guest's
+ *    own MOV to CR4 of such a bit is #GP(0) (SDM vol. 2B MOV to CR).
  *  - KVM_GET_SUPPORTED_CPUID / KVM_GET_EMULATED_CPUID (api.rst 4.46/4.88):
  *    too few entries is E2BIG; too many is success with nent set to the
  *    table's size; KVM_SET_CPUID2 after KVM_RUN takes only the identical
@@ -29,7 +30,9 @@
  *    KVM_SET_MSRS stop at an unknown index and return how many they did.
  *  - kvm_run's synced registers (api.rst 5, kvm_valid_regs/kvm_dirty_regs,
  *    KVM_CAP_SYNC_REGS): unknown bits are EINVAL from KVM_RUN, a register
- *    userspace marks dirty is what the guest gets.
+ *    userspace marks dirty is what the guest gets; synced sregs and events
+ *    equal KVM_GET_SREGS/_VCPU_EVENTS, and dirty sregs KVM_SET_SREGS would
+ *    refuse fail KVM_RUN with EINVAL.
  * Upstream's selftests with these ideas: x86_64/set_sregs_test.c,
  * x86_64/cpuid_test.c, x86_64/get_msr_index_features.c,
  * x86_64/sync_regs_test.c.
@@ -208,6 +211,14 @@ static const struct cr4_case cr4_cases[] = {
 /* Reserved in CR4 on every CPU (SDM vol. 3A 2.5: bit 15, bits 63:32). */
 static const uint64_t cr4_reserved[] = { BIT(15), 1ULL << 32, 1ULL << 63 };
 
+/* The register of a CPUID entry that holds feature f. */
+static uint32_t *cpuid_entry_reg(struct kvm_cpuid_entry2 *e, struct x86_feature f)
+{
+	uint32_t *r[] = { &e->eax, &e->ebx, &e->ecx, &e->edx };
+
+	return r[f.reg];
+}
+
 static struct kvm_cpuid2 *cpuid_with(struct x86_feature f, bool on)
 {
 	const struct kvm_cpuid2 *sup = kvm_get_supported_cpuid();
@@ -218,12 +229,10 @@ static struct kvm_cpuid2 *cpuid_with(struct x86_feature f, bool on)
 	e = cpuid_find_entry(c, f.leaf, f.index);
 	if (!e)
 		return c;	/* no such leaf: the feature is absent either way */
-	switch (f.reg) {
-	case CPUID_EAX: e->eax = on ? e->eax | BIT(f.bit) : e->eax & ~BIT(f.bit); break;
-	case CPUID_EBX: e->ebx = on ? e->ebx | BIT(f.bit) : e->ebx & ~BIT(f.bit); break;
-	case CPUID_ECX: e->ecx = on ? e->ecx | BIT(f.bit) : e->ecx & ~BIT(f.bit); break;
-	default:	e->edx = on ? e->edx | BIT(f.bit) : e->edx & ~BIT(f.bit); break;
-	}
+	if (on)
+		*cpuid_entry_reg(e, f) |= BIT(f.bit);
+	else
+		*cpuid_entry_reg(e, f) &= ~BIT(f.bit);
 	return c;
 }
 
@@ -287,6 +296,57 @@ KVM_VCPU_TEST(cr4_bits_follow_the_vcpu_cpuid, guest_sync_loop)
 		expect_cr4_refused(_metadata, vcpu, &orig, cr4_reserved[i], what);
 	}
 	vcpu_run_expect_sync(vcpu, 0);
+}
+
+/*
+ * The guest's MOV to CR4 follows the same rule: #GP(0) and CR4 unchanged
+ * (SDM vol. 2B MOV to/from Control Registers, "Protected Mode Exceptions")
+ * for a bit whose feature the vCPU's CPUID lacks.  One vCPU without all of
+ * them (XSAVE stays: the guest's runtime state may use it).
+ */
+static uint64_t guest_cr4_bits[ARRAY_SIZE(cr4_cases)];
+static uint32_t nr_guest_cr4_bits;
+
+static void guest_mov_cr4(void)
+{
+	uint64_t cr4 = get_cr4();
+
+	for (uint32_t i = 0; i < nr_guest_cr4_bits; i++) {
+		uint64_t v = cr4 | guest_cr4_bits[i];
+		uint8_t vec;
+
+		asm volatile(ASM_SAFE("mov %0, %%cr4") :: "r"(v) : "memory");
+		vec = guest_fault_vector();
+		if (vec != GP_VECTOR)
+			GUEST_FAIL("MOV to CR4 of %#lx (bit %#lx, feature not in CPUID): vector %u, "
+				   "not #GP; CR4 now %#lx", v, guest_cr4_bits[i], vec, get_cr4());
+		GUEST_ASSERT_EQ(guest_fault_error_code(), 0);
+		GUEST_ASSERT_EQ(get_cr4(), cr4);
+	}
+	GUEST_DONE();
+}
+
+KVM_VCPU_TEST(guest_mov_cr4_follows_the_cpuid, guest_mov_cr4)
+{
+	const struct kvm_cpuid2 *sup = kvm_get_supported_cpuid();
+	struct kvm_cpuid2 *c = kvm_cpuid2_alloc(sup->nent);
+
+	memcpy(c->entries, sup->entries, sup->nent * sizeof(c->entries[0]));
+	for (unsigned int i = 0; i < ARRAY_SIZE(cr4_cases); i++) {
+		const struct cr4_case *k = &cr4_cases[i];
+		struct kvm_cpuid_entry2 *e = cpuid_find_entry(c, k->feature.leaf, k->feature.index);
+
+		if (k->bit == X86_CR4_OSXSAVE)
+			continue;
+		if (e)
+			*cpuid_entry_reg(e, k->feature) &= ~BIT(k->feature.bit);
+		guest_cr4_bits[nr_guest_cr4_bits++] = k->bit;
+	}
+	vcpu_set_cpuid(vcpu, c);
+	sync_global_to_guest(vm, guest_cr4_bits);
+	sync_global_to_guest(vm, nr_guest_cr4_bits);
+	vcpu_run_expect_done(vcpu);
+	free(c);
 }
 
 /* ---- CPUID tables ---- */
@@ -578,6 +638,50 @@ KVM_VCPU_TEST(sync_regs_bits_and_dirty_regs, guest_echo_rdi)
 	EXPECT_EQ(run->kvm_dirty_regs & KVM_SYNC_X86_REGS, 0)
 		TH_LOG("KVM_RUN leaves kvm_dirty_regs %#llx", run->kvm_dirty_regs);
 	vcpu_run_expect_done(vcpu);
+}
+
+/*
+ * The special registers and events come with the exit as KVM_GET_SREGS and
+ * KVM_GET_VCPU_EVENTS give them, and dirty special registers go through
+ * KVM_SET_SREGS's checks: a reserved CR4 bit fails KVM_RUN with EINVAL
+ * before the guest runs, and changes nothing.
+ */
+KVM_VCPU_TEST(sync_regs_sregs_and_events, guest_sync_loop)
+{
+	const uint64_t fields = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS;
+	struct kvm_run *run = vcpu->run;
+	struct kvm_vcpu_events ev;
+	struct kvm_sregs s;
+	struct kvm_regs regs;
+
+	TEST_REQUIRE_MSG((kvm_check_cap(KVM_CAP_SYNC_REGS) & fields) == fields,
+			 "KVM_CAP_SYNC_REGS without KVM_SYNC_X86_REGS|SREGS|EVENTS");
+	run->kvm_valid_regs = fields;
+	vcpu_run_expect_sync(vcpu, 0);
+	vcpu_sregs_get(vcpu, &s);
+	vcpu_events_get(vcpu, &ev);
+	EXPECT_EQ(memcmp(&run->s.regs.sregs, &s, sizeof(s)), 0)
+		TH_LOG("kvm_run s.regs.sregs differs from KVM_GET_SREGS");
+	EXPECT_EQ(memcmp(&run->s.regs.events, &ev, sizeof(ev)), 0)
+		TH_LOG("kvm_run s.regs.events differs from KVM_GET_VCPU_EVENTS");
+
+	vcpu_regs_get(vcpu, &regs);
+	run->s.regs.sregs.cr4 |= BIT(15);
+	run->kvm_dirty_regs = KVM_SYNC_X86_SREGS;
+	EXPECT_EQ(__vcpu_run(vcpu), -1) TH_LOG("KVM_RUN with dirty sregs, CR4 %#llx",
+					       run->s.regs.sregs.cr4);
+	EXPECT_EQ(errno, EINVAL);
+	run->kvm_dirty_regs = 0;
+	{
+		struct kvm_sregs after;
+		struct kvm_regs regs_after;
+
+		vcpu_sregs_get(vcpu, &after);
+		EXPECT_EQ(memcmp(&after, &s, sizeof(s)), 0) TH_LOG("sregs after the refused KVM_RUN");
+		vcpu_regs_get(vcpu, &regs_after);
+		EXPECT_EQ(regs_after.rip, regs.rip) TH_LOG("the guest ran");
+	}
+	vcpu_run_expect_sync(vcpu, 1);
 }
 
 TEST_HARNESS_MAIN
