@@ -56,8 +56,11 @@ static void vcpu_debug(struct kvm_vcpu *vcpu, uint32_t control, uint64_t dr7,
  * needs them SKIPs there when the exit does not come, and fails anywhere
  * else: a breakpoint armed through the VMCB's DR7 at VMRUN, which is how
  * kvm_amd loads KVM_GUESTDBG_USE_HW_BP's debugreg[7], never fires (the
- * guest's own MOV to DR7 does arm one); an INT3 is not checked against
- * the #BP exception intercept.
+ * guest's own MOV to DR7 does arm one; QEMU's helper_vmrun() stored DR7
+ * without cpu_x86_update_dr7() until "target/i386: disable/enable
+ * breakpoints on vmentry/vmexit", 2024); an INT3 is not checked against
+ * the #BP exception intercept (raise_interrupt2() checks only the
+ * software-interrupt intercept for INT n/INT3).
  */
 #define TCG_NO_VMCB_DR7	"QEMU TCG's VMRUN does not arm breakpoints from the VMCB's DR7: " \
 			"KVM_GUESTDBG_USE_HW_BP breakpoints never fire here"
