@@ -75,6 +75,26 @@
 _Static_assert(X86_EFLAGS_ARITH == (X86_EFLAGS_OF | X86_EFLAGS_SF | X86_EFLAGS_ZF | X86_EFLAGS_AF |
 				    X86_EFLAGS_PF | X86_EFLAGS_CF), "OF SF ZF AF PF CF");
 
+/*
+ * Debug registers, SDM vol. 3B 18.2.3 (DR6) and 18.2.4 (DR7).  DR6_INIT is
+ * DR6 with no condition reported: the bits that read as 1.
+ */
+#define DR6_TRAP_BITS	0xfULL		/* B0-B3 */
+#define DR6_BD		BIT(13)
+#define DR6_BS		BIT(14)
+#define DR6_BT		BIT(15)
+#define DR6_INIT	0xffff0ff0ULL
+#define DR7_FIXED_1	BIT(10)
+#define DR7_L(n)	BIT(2 * (n))		/* local enable of DRn */
+#define DR7_RW_SHIFT(n)	(16 + 4 * (n))
+#define DR7_LEN_SHIFT(n)	(18 + 4 * (n))
+#define DR7_RW_EXEC	0ULL
+#define DR7_RW_WRITE	1ULL
+#define DR7_RW_IO	2ULL
+#define DR7_RW_RW	3ULL
+/* LEN field for a 1, 2, 4 or 8 byte breakpoint (8: 10b, 4: 11b). */
+#define DR7_LEN(bytes)	((bytes) == 1 ? 0ULL : (bytes) == 2 ? 1ULL : (bytes) == 8 ? 2ULL : 3ULL)
+
 /* EFER, SDM vol. 3A 2.2.1 */
 #define EFER_SCE	BIT(0)
 #define EFER_LME	BIT(8)
@@ -136,6 +156,8 @@ struct x86_feature {
 #define CPUID_EDX 3
 #define X86_FEATURE_SSE3	X86_FEATURE(1, 0, CPUID_ECX, 0)
 #define X86_FEATURE_VMX		X86_FEATURE(1, 0, CPUID_ECX, 5)
+#define X86_FEATURE_SMX		X86_FEATURE(1, 0, CPUID_ECX, 6)
+#define X86_FEATURE_PCID	X86_FEATURE(1, 0, CPUID_ECX, 17)
 #define X86_FEATURE_X2APIC	X86_FEATURE(1, 0, CPUID_ECX, 21)
 #define X86_FEATURE_MOVBE	X86_FEATURE(1, 0, CPUID_ECX, 22)
 #define X86_FEATURE_TSC_DEADLINE X86_FEATURE(1, 0, CPUID_ECX, 24)
@@ -152,6 +174,8 @@ struct x86_feature {
 #define X86_FEATURE_TSC_ADJUST	X86_FEATURE(7, 0, CPUID_EBX, 1)
 #define X86_FEATURE_SMEP	X86_FEATURE(7, 0, CPUID_EBX, 7)
 #define X86_FEATURE_SMAP	X86_FEATURE(7, 0, CPUID_EBX, 20)
+#define X86_FEATURE_UMIP	X86_FEATURE(7, 0, CPUID_ECX, 2)
+#define X86_FEATURE_PKU		X86_FEATURE(7, 0, CPUID_ECX, 3)
 #define X86_FEATURE_LA57	X86_FEATURE(7, 0, CPUID_ECX, 16)
 #define X86_FEATURE_XGETBV1	X86_FEATURE(0xd, 1, CPUID_EAX, 2)
 #define X86_FEATURE_XSAVES	X86_FEATURE(0xd, 1, CPUID_EAX, 3)
