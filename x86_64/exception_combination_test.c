@@ -26,6 +26,9 @@
  * "svme" test, svm_gp_erratum_intercept), #GP; then the exception that
  * faults is in EXITINTINFO and kvm_multiple_exception() applies table 6-5
  * itself.  The shadow-MMU lane (TDP=0) makes KVM deliver every #PF case.
+ * Where the CPU alone combines the two (the second exception is #NP, or
+ * #GP without EFER.SVME), QEMU TCG's deviations are accepted under
+ * qemu-tcg only, see tcg_deviation().
  *
  * Upstream ideas: tools/testing/selftests/kvm/x86_64/nested_exceptions_test.c
  * (its non-nested rules) and triple_fault_event_test.c (the shutdown, not
