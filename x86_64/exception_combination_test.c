@@ -310,6 +310,8 @@ static void run_case(struct __test_metadata *_metadata, const struct combo_case 
 	 * the watchdog reports it (x20 under TCG) before the harness's timeout.
 	 */
 	vcpu->timeout_ms = 500;
+	if (c->shutdown)	/* names the case if the watchdog fires */
+		TH_LOG("%s, %s: expecting KVM_EXIT_SHUTDOWN", c->what, how_name[how]);
 
 	vcpu_run(vcpu);
 	if (how == INJECT) {
