@@ -31,9 +31,9 @@
  * qemu-tcg only, see tcg_deviation().
  *
  * Upstream ideas: tools/testing/selftests/kvm/x86_64/nested_exceptions_test.c
- * (its non-nested rules) and triple_fault_event_test.c (the shutdown, not
- * KVM_CAP_X86_TRIPLE_FAULT_EVENT, which needs nested to leave a pending
- * triple fault for userspace to see).
+ * (its non-nested rules) and triple_fault_event_test.c (a pending triple
+ * fault through KVM_GET/SET_VCPU_EVENTS with KVM_CAP_X86_TRIPLE_FAULT_EVENT;
+ * not its nested half, where L2's triple fault is L1's exit).
  *
  * Caught bugs: bugs/events-pf-contributory-no-double-fault.patch,
  * bugs/events-fault-during-df-no-shutdown.patch
@@ -411,6 +411,62 @@ KVM_TEST_TIMEOUT(delivery_faults_combine_with_gp_intercepted, 300)
 	TEST_REQUIRE_CAP(KVM_CAP_VCPU_EVENTS);
 	TEST_REQUIRE_FEATURE(X86_FEATURE_SVM);
 	run_all(_metadata, true);
+}
+
+/*
+ * A pending triple fault as vCPU state (api.rst KVM_GET/SET_VCPU_EVENTS,
+ * KVM_VCPUEVENT_VALID_TRIPLE_FAULT): only with KVM_CAP_X86_TRIPLE_FAULT_EVENT
+ * enabled is the flag reported and accepted; what is set reads back, a
+ * cleared one is gone, and a pending one is a shutdown at the next KVM_RUN.
+ */
+static void guest_two_syncs(void)
+{
+	GUEST_SYNC(0);
+	GUEST_SYNC(1);
+	GUEST_FAIL("ran on after a pending triple fault");
+}
+
+KVM_VCPU_TEST(triple_fault_event_round_trip, guest_two_syncs)
+{
+	struct kvm_vcpu_events ev;
+
+	TEST_REQUIRE_CAP(KVM_CAP_X86_TRIPLE_FAULT_EVENT);
+	vcpu_run_expect_sync(vcpu, 0);
+	vcpu_complete_io(vcpu);
+
+	vcpu_events_get(vcpu, &ev);
+	EXPECT_EQ(ev.flags & KVM_VCPUEVENT_VALID_TRIPLE_FAULT, 0);
+	ev.flags = KVM_VCPUEVENT_VALID_TRIPLE_FAULT;
+	ev.triple_fault.pending = 1;
+	errno = 0;
+	EXPECT_EQ(__vcpu_events_set(vcpu, &ev), -1) TH_LOG("triple fault without the cap");
+	EXPECT_EQ(errno, EINVAL);
+
+	vm_enable_cap(vm, KVM_CAP_X86_TRIPLE_FAULT_EVENT, 1);
+	vcpu_events_get(vcpu, &ev);
+	EXPECT_NE(ev.flags & KVM_VCPUEVENT_VALID_TRIPLE_FAULT, 0);
+	EXPECT_EQ(ev.triple_fault.pending, 0);
+
+	ev.flags = KVM_VCPUEVENT_VALID_TRIPLE_FAULT;
+	ev.triple_fault.pending = 1;
+	vcpu_events_set(vcpu, &ev);
+	memset(&ev, 0, sizeof(ev));
+	vcpu_events_get(vcpu, &ev);
+	EXPECT_EQ(ev.triple_fault.pending, 1);
+
+	ev.flags = KVM_VCPUEVENT_VALID_TRIPLE_FAULT;
+	ev.triple_fault.pending = 0;
+	vcpu_events_set(vcpu, &ev);
+	vcpu_events_get(vcpu, &ev);
+	EXPECT_EQ(ev.triple_fault.pending, 0);
+	vcpu_run_expect_sync(vcpu, 1);		/* cleared: no shutdown */
+
+	vcpu_complete_io(vcpu);
+	ev.flags = KVM_VCPUEVENT_VALID_TRIPLE_FAULT;
+	ev.triple_fault.pending = 1;
+	vcpu_events_set(vcpu, &ev);
+	vcpu_run(vcpu);
+	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_SHUTDOWN);
 }
 
 TEST_HARNESS_MAIN
