@@ -23,7 +23,8 @@
  * exception) and by KVM_SET_VCPU_EVENTS (an injected exception).  Where the
  * combination happens depends on what KVM intercepts: kvm_amd intercepts
  * #UD always, #PF with npt=0 and, once the guest sets EFER.SVME (the
- * "svme" test, svm_gp_erratum_intercept), #GP; then the exception that
+ * delivery_faults_combine_with_gp_intercepted test: svm_gp_erratum_intercept),
+ * #GP; then the exception that
  * faults is in EXITINTINFO and kvm_multiple_exception() applies table 6-5
  * itself.  The shadow-MMU lane (TDP=0) makes KVM deliver every #PF case.
  * Where the CPU alone combines the two (the second exception is #NP, or
