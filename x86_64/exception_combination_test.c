@@ -22,11 +22,10 @@
  * hardware, by KVM's emulator (force-emulation prefix: KVM queues the
  * exception) and by KVM_SET_VCPU_EVENTS (an injected exception).  Where the
  * combination happens depends on what KVM intercepts: kvm_amd intercepts
- * #UD always, #PF with npt=0 and, once the guest sets EFER.SVME (the
- * delivery_faults_combine_with_gp_intercepted test: svm_gp_erratum_intercept),
- * #GP; then the exception that
- * faults is in EXITINTINFO and kvm_multiple_exception() applies table 6-5
- * itself.  The shadow-MMU lane (TDP=0) makes KVM deliver every #PF case.
+ * #UD always, #PF with npt=0 and, once the guest sets EFER.SVME (test
+ * delivery_faults_combine_with_gp_intercepted; svm_gp_erratum_intercept),
+ * #GP; then the exception that faults is in EXITINTINFO and
+ * kvm_multiple_exception() applies table 6-5 itself.  The shadow-MMU lane (TDP=0) makes KVM deliver every #PF case.
  * Where the CPU alone combines the two (the second exception is #NP, or
  * #GP without EFER.SVME), QEMU TCG's deviations are accepted under
  * qemu-tcg only, see tcg_deviation().
