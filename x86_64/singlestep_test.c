@@ -25,10 +25,6 @@
 #include "guest/guest.h"
 #include "kvm_test_harness.h"
 
-#define DR6_BS		BIT(14)
-#define DR6_TRAP_BITS	0xfULL
-#define DR6_INIT	0xffff0ff0ULL	/* no condition reported, SDM 18.2.3 */
-
 static volatile uint64_t db_count, db_rip, db_dr6;
 
 static void record_db(struct ex_regs *regs)

@@ -28,14 +28,9 @@
  *    accepted and leaves the value as it was (what migration relies on);
  *    every feature MSR is read by the system KVM_GET_MSRS; KVM_GET_MSRS and
  *    KVM_SET_MSRS stop at an unknown index and return how many they did.
- *  - kvm_run's synced registers (api.rst 5, kvm_valid_regs/kvm_dirty_regs,
- *    KVM_CAP_SYNC_REGS): unknown bits are EINVAL from KVM_RUN, a register
- *    userspace marks dirty is what the guest gets; synced sregs and events
- *    equal KVM_GET_SREGS/_VCPU_EVENTS, and dirty sregs KVM_SET_SREGS would
- *    refuse fail KVM_RUN with EINVAL.
+ * kvm_run's synced registers are sync_regs_test.c's.
  * Upstream's selftests with these ideas: x86_64/set_sregs_test.c,
- * x86_64/cpuid_test.c, x86_64/get_msr_index_features.c,
- * x86_64/sync_regs_test.c.
+ * x86_64/cpuid_test.c, x86_64/get_msr_index_features.c.
  *
  * Caught bugs: bugs/regs-sregs2-pdptrs-ignored.patch,
  *              bugs/msr-cpuid-cr4-smep-ignores-cpuid.patch
@@ -51,20 +46,6 @@ static void guest_sync_loop(void)
 {
 	for (uint64_t i = 0;; i++)
 		GUEST_SYNC(i);
-}
-
-static void guest_echo_rdi(void)
-{
-	uint64_t rdi;
-
-	/* The host changed RDI through kvm_run at the first SYNC's exit. */
-	asm volatile(UCALL_OUT_INSN
-		     : "=D"(rdi)
-		     : UCALL_C_RAX(UCALL_RAX(UCALL_SYNC, 1, __LINE__)),
-		       UCALL_C_PORT((uint16_t)UCALL_PIO_PORT), UCALL_C_FILE(__FILE__),
-		       UCALL_C_ARG0(0) : "memory");
-	GUEST_SYNC(rdi);
-	GUEST_DONE();
 }
 
 /* ---- KVM_GET/SET_SREGS2 ---- */
@@ -608,80 +589,6 @@ KVM_VCPU_TEST(msrs_stop_at_an_unknown_index, guest_sync_loop)
 	EXPECT_EQ(ioctl(vcpu->fd, KVM_GET_MSRS, &m), 1);
 	EXPECT_EQ(m.e[0].data, 0x0023001000000000ULL);
 	EXPECT_EQ(m.e[2].data, 0) TH_LOG("MSR after the unknown one read");
-}
-
-/* ---- kvm_run's synced registers ---- */
-
-KVM_VCPU_TEST(sync_regs_bits_and_dirty_regs, guest_echo_rdi)
-{
-	struct kvm_run *run = vcpu->run;
-	uint64_t valid = run->kvm_valid_regs;
-
-	TEST_REQUIRE_MSG(kvm_check_cap(KVM_CAP_SYNC_REGS) & KVM_SYNC_X86_REGS,
-			 "KVM does not support KVM_CAP_SYNC_REGS with KVM_SYNC_X86_REGS");
-	/* Bits beyond KVM_SYNC_X86_VALID_FIELDS: EINVAL, nothing run (x86.c). */
-	run->kvm_valid_regs = 1ULL << 31;
-	EXPECT_EQ(__vcpu_run(vcpu), -1) TH_LOG("KVM_RUN with kvm_valid_regs bit 31");
-	EXPECT_EQ(errno, EINVAL);
-	run->kvm_valid_regs = valid;
-	run->kvm_dirty_regs = 1ULL << 31;
-	EXPECT_EQ(__vcpu_run(vcpu), -1) TH_LOG("KVM_RUN with kvm_dirty_regs bit 31");
-	EXPECT_EQ(errno, EINVAL);
-	run->kvm_dirty_regs = 0;
-
-	vcpu_run_expect_sync(vcpu, 0);
-	/* The registers came with the exit; RDI marked dirty goes back in. */
-	ASSERT_EQ(run->s.regs.regs.rdi, 0);
-	run->s.regs.regs.rdi = 0x5a5a5a5a12345678ULL;
-	run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
-	vcpu_run_expect_sync(vcpu, 0x5a5a5a5a12345678ULL);
-	EXPECT_EQ(run->kvm_dirty_regs & KVM_SYNC_X86_REGS, 0)
-		TH_LOG("KVM_RUN leaves kvm_dirty_regs %#llx", run->kvm_dirty_regs);
-	vcpu_run_expect_done(vcpu);
-}
-
-/*
- * The special registers and events come with the exit as KVM_GET_SREGS and
- * KVM_GET_VCPU_EVENTS give them, and dirty special registers go through
- * KVM_SET_SREGS's checks: a reserved CR4 bit fails KVM_RUN with EINVAL
- * before the guest runs, and changes nothing.
- */
-KVM_VCPU_TEST(sync_regs_sregs_and_events, guest_sync_loop)
-{
-	const uint64_t fields = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS;
-	struct kvm_run *run = vcpu->run;
-	struct kvm_vcpu_events ev;
-	struct kvm_sregs s;
-	struct kvm_regs regs;
-
-	TEST_REQUIRE_MSG((kvm_check_cap(KVM_CAP_SYNC_REGS) & fields) == fields,
-			 "KVM_CAP_SYNC_REGS without KVM_SYNC_X86_REGS|SREGS|EVENTS");
-	run->kvm_valid_regs = fields;
-	vcpu_run_expect_sync(vcpu, 0);
-	vcpu_sregs_get(vcpu, &s);
-	vcpu_events_get(vcpu, &ev);
-	EXPECT_EQ(memcmp(&run->s.regs.sregs, &s, sizeof(s)), 0)
-		TH_LOG("kvm_run s.regs.sregs differs from KVM_GET_SREGS");
-	EXPECT_EQ(memcmp(&run->s.regs.events, &ev, sizeof(ev)), 0)
-		TH_LOG("kvm_run s.regs.events differs from KVM_GET_VCPU_EVENTS");
-
-	vcpu_regs_get(vcpu, &regs);
-	run->s.regs.sregs.cr4 |= BIT(15);
-	run->kvm_dirty_regs = KVM_SYNC_X86_SREGS;
-	EXPECT_EQ(__vcpu_run(vcpu), -1) TH_LOG("KVM_RUN with dirty sregs, CR4 %#llx",
-					       run->s.regs.sregs.cr4);
-	EXPECT_EQ(errno, EINVAL);
-	run->kvm_dirty_regs = 0;
-	{
-		struct kvm_sregs after;
-		struct kvm_regs regs_after;
-
-		vcpu_sregs_get(vcpu, &after);
-		EXPECT_EQ(memcmp(&after, &s, sizeof(s)), 0) TH_LOG("sregs after the refused KVM_RUN");
-		vcpu_regs_get(vcpu, &regs_after);
-		EXPECT_EQ(regs_after.rip, regs.rip) TH_LOG("the guest ran");
-	}
-	vcpu_run_expect_sync(vcpu, 1);
 }
 
 TEST_HARNESS_MAIN
