@@ -25,11 +25,14 @@
  *    TPR when nothing is in service (11.8.3.1) and CR8 is TPR[7:4]
  *    (11.8.6.1); the current-count register counts down from the initial
  *    count and reads 0 once the initial count is written 0 (11.5.4), and
- *    KVM_GET_LAPIC returns that current count, not a stale copy.
+ *    KVM_GET_LAPIC returns that current count, not a stale copy; and the
+ *    PPR that follows the TPR, also when the guest wrote CR8 without an
+ *    exit (TPR shadow, V_TPR).
  *
  * Caught bugs: bugs/ioapic-redir-readonly-bits.patch,
  * bugs/pic-ocw3-read-select.patch, bugs/pit-set-pit2-reload-count.patch,
- * bugs/lapic-get-lapic-tmcct.patch, bugs/lapic-lvt-mask-sw-disabled.patch
+ * bugs/lapic-get-lapic-tmcct.patch, bugs/lapic-lvt-mask-sw-disabled.patch,
+ * bugs/lapic-tpr-write-keeps-stale-ppr.patch
  */
 #include "guest/guest.h"
 #include "guest/ioapic.h"
@@ -474,6 +477,46 @@ KVM_TEST(lapic_version_lvt_masks_and_tpr)
 		}
 	}
 	vcpu_run_expect_done(vcpu);
+	kvm_vm_free(vm);
+}
+
+/*
+ * PPR is derived (SDM vol. 3A 11.8.3.1): PPR[7:4] is the larger of TPR[7:4]
+ * and the class of the highest in-service vector, PPR[3:0] TPR[3:0] or 0.
+ * KVM_GET_LAPIC returns the registers as the guest would read them, PPR
+ * included, whichever way the guest wrote the TPR: MOV to CR8 (which the
+ * CPU may complete without an exit, TPR shadow / V_TPR) or an xAPIC write.
+ */
+static void guest_lapic_ppr(void)
+{
+	apic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
+	set_cr8(8);
+	GUEST_ASSERT_EQ(apic_read(APIC_PPR), 0x80);
+	GUEST_SYNC(0x80);
+	set_cr8(3);
+	GUEST_SYNC(0x30);
+	apic_write(APIC_TPR, 0x60);
+	GUEST_SYNC(0x60);
+	set_cr8(0);
+	GUEST_SYNC(0);
+}
+
+KVM_TEST(get_lapic_ppr_follows_the_tpr)
+{
+	struct kvm_lapic_state s;
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm;
+	struct ucall uc;
+
+	vm = irqchip_vm(&vcpu, guest_lapic_ppr);
+	while (vcpu_run_ucall(vcpu, &uc) == UCALL_SYNC) {
+		vcpu_lapic_get(vcpu, &s);
+		EXPECT_EQ(lapic_reg(&s, APIC_TPR), uc.args[0]);
+		EXPECT_EQ(lapic_reg(&s, APIC_PPR), uc.args[0])
+			TH_LOG("KVM_GET_LAPIC: PPR %#x with TPR %#x and nothing in service",
+			       lapic_reg(&s, APIC_PPR), lapic_reg(&s, APIC_TPR));
+	}
+	ASSERT_EQ(uc.cmd, UCALL_DONE);
 	kvm_vm_free(vm);
 }
 
