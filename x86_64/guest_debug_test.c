@@ -576,6 +576,14 @@ KVM_VCPU_TEST(guest_dr7_survives_host_debugging, guest_own_dr7)
 	struct ucall uc;
 
 	TEST_REQUIRE_CAP(KVM_CAP_SET_GUEST_DEBUG);
+	/*
+	 * Under QEMU 7.2 this sequence (host and guest breakpoints armed in
+	 * turn) leaves the emulator's breakpoint state corrupt: QEMU crashes
+	 * with SIGSEGV in the next test that runs a nested guest.
+	 */
+	if (kvm_cpu_emulator_is("qemu-tcg"))
+		SKIP(return, "%s; here it also crashes QEMU 7.2 in a later nested test",
+		     TCG_NO_VMCB_DR7);
 	vcpu_run_expect_sync(vcpu, 1);
 
 	addr[1] = (uint64_t)(uintptr_t)&host_watched;
