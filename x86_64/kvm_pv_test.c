@@ -33,7 +33,7 @@
  * MSR: its semantics are tsc_kvmclock_test's.
  *
  * Caught bugs: bugs/msr-cpuid-steal-time-version-odd.patch,
- *              bugs/msr-cpuid-pv-enforce-poll-control.patch,
+ *              bugs/msr-cpuid-pv-async-pf-ack-wrong-feature.patch,
  *              bugs/msr-cpuid-fix-hypercall-quirk-ignored.patch
  */
 #include <errno.h>
