@@ -10,8 +10,10 @@
  *    faulting supported", MSR_MISC_FEATURES_ENABLES bit 0 "CPUID faulting
  *    enable"): the enable bit is writable only while PLATFORM_INFO offers
  *    it, other bits are reserved (#GP); KVM refuses a host write that
- *    withdraws the offer while faulting is on; CPUID at CPL0 keeps working
- *    with faulting on (faulting is for CPL > 0).
+ *    withdraws the offer while faulting is on.  With faulting on, CPUID at
+ *    CPL3 is #GP(0) (SDM vol. 2A CPUID: "#GP(0) if CPL is greater than 0
+ *    and CPUID faulting is enabled") and CPUID at CPL0 runs; off, CPUID at
+ *    CPL3 runs.
  *  - 7.31 KVM_CAP_DISABLE_QUIRKS2 KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS: with
  *    the quirk (default) MONITOR and MWAIT are NOPs whatever CPUID says;
  *    without it they #UD unless CPUID.01H:ECX.MONITOR[3] is set (SDM
@@ -88,6 +90,72 @@ KVM_VCPU_TEST(platform_info_readable_only_while_cap_enabled, guest_platform_info
 
 /* ---- CPUID faulting: MSR_MISC_FEATURES_ENABLES ---- */
 
+/*
+ * A trip to CPL3: CPUID, then UD2.  The trip ends at the first exception,
+ * whose handler returns to CPL0 (the kernel CS/SS and stack of the call):
+ * #UD means CPUID ran, #GP that it faulted.
+ */
+static uint8_t user_stack[PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
+static uint8_t kernel_stack[PAGE_SIZE] __attribute__((aligned(16)));
+/* Written by guest_user_trip (asm): not static, so the symbol stays. */
+volatile uint64_t guest_user_saved_rsp;
+static volatile uint64_t user_vector, user_error_code;
+
+asm(".pushsection .text\n"
+    "user_cpuid:\n"
+    "	xor %eax, %eax\n"
+    "	xor %ecx, %ecx\n"
+    "	cpuid\n"
+    "	ud2\n"
+    "user_cpuid_end:\n"
+    /* guest_user_trip(rip, rsp): iretq to CPL3, back at guest_user_return. */
+    "guest_user_trip:\n"
+    "	push %rbx\n push %rbp\n push %r12\n push %r13\n push %r14\n push %r15\n"
+    "	mov %rsp, guest_user_saved_rsp(%rip)\n"
+    "	pushq $" __stringify(USER_DS) "\n"
+    "	pushq %rsi\n"
+    "	pushq $2\n"		/* RFLAGS: IF clear */
+    "	pushq $" __stringify(USER_CS) "\n"
+    "	pushq %rdi\n"
+    "	iretq\n"
+    "guest_user_return:\n"
+    "	pop %r15\n pop %r14\n pop %r13\n pop %r12\n pop %rbp\n pop %rbx\n"
+    "	ret\n"
+    ".popsection");
+extern char user_cpuid[], user_cpuid_end[], guest_user_return[];
+void guest_user_trip(void *rip, void *rsp);
+
+static void guest_user_fault(struct ex_regs *regs)
+{
+	if ((regs->cs & 3) != 3)
+		guest_report_unhandled(regs);
+	user_vector = regs->vector;
+	user_error_code = regs->error_code;
+	regs->rip = (uint64_t)(uintptr_t)guest_user_return;
+	regs->rsp = guest_user_saved_rsp;
+	regs->cs = KERNEL_CS;
+	regs->ss = KERNEL_DS;
+}
+
+static void guest_user_setup(void)
+{
+	uint16_t tr;
+
+	/* TSS.RSP0 (SDM vol. 3A 8.7): the stack of an exception from CPL3. */
+	asm volatile("str %0" : "=r"(tr));
+	*(volatile uint64_t *)(uintptr_t)(guest_gdt_segment(tr).base + 4) =
+		(uint64_t)(uintptr_t)(kernel_stack + sizeof(kernel_stack));
+	guest_install_handler(GP_VECTOR, guest_user_fault);
+	guest_install_handler(UD_VECTOR, guest_user_fault);
+}
+
+static uint8_t guest_cpl3_cpuid(void)
+{
+	user_vector = NO_VECTOR;
+	guest_user_trip(user_cpuid, user_stack + sizeof(user_stack));
+	return user_vector;
+}
+
 enum { CF_ON = 1, CF_OFF, CF_WITHDRAWN };
 
 static uint8_t guest_cpuid_safe(void)
@@ -100,21 +168,44 @@ static uint8_t guest_cpuid_safe(void)
 
 static void guest_cpuid_fault(void)
 {
+	guest_user_setup();
+	__GUEST_ASSERT(guest_cpl3_cpuid() == UD_VECTOR,
+		       "CPUID at CPL3, faulting off: vector %lu, want none (then UD2's #UD)",
+		       user_vector);
 	/* Offered (bit 31 set by the host): reserved bits #GP, bit 0 sticks. */
 	GUEST_ASSERT_EQ(wrmsr_safe(MSR_MISC_FEATURES_ENABLES, BIT_ULL(1)), GP_VECTOR);
 	GUEST_ASSERT_EQ(wrmsr_safe(MSR_MISC_FEATURES_ENABLES, BIT_ULL(63)), GP_VECTOR);
 	GUEST_ASSERT_EQ(wrmsr_safe(MSR_MISC_FEATURES_ENABLES, MISC_FEATURES_CPUID_FAULT),
 			NO_VECTOR);
 	GUEST_ASSERT_EQ(rdmsr(MSR_MISC_FEATURES_ENABLES), MISC_FEATURES_CPUID_FAULT);
+	/* Faulting on: #GP(0) at CPL3 (SDM vol. 2A CPUID), none at CPL0. */
+	__GUEST_ASSERT(guest_cpl3_cpuid() == GP_VECTOR && user_error_code == 0,
+		       "CPUID at CPL3, faulting on: vector %lu error code %#lx, want #GP(0)",
+		       user_vector, user_error_code);
 	GUEST_ASSERT_EQ(guest_cpuid_safe(), NO_VECTOR);
 	GUEST_SYNC(CF_ON);
 	wrmsr(MSR_MISC_FEATURES_ENABLES, 0);
+	__GUEST_ASSERT(guest_cpl3_cpuid() == UD_VECTOR,
+		       "CPUID at CPL3, faulting off again: vector %lu", user_vector);
 	GUEST_SYNC(CF_OFF);
 	/* The host withdrew the offer: enabling is #GP now. */
 	GUEST_ASSERT_EQ(wrmsr_safe(MSR_MISC_FEATURES_ENABLES, MISC_FEATURES_CPUID_FAULT),
 			GP_VECTOR);
 	GUEST_ASSERT_EQ(rdmsr(MSR_MISC_FEATURES_ENABLES), 0);
 	GUEST_SYNC(CF_WITHDRAWN);
+}
+
+/* Let CPL3 reach the user trip's code and stack (no SMEP/SMAP in the guest). */
+static void map_user(struct __test_metadata *_metadata, struct kvm_vm *vm, uint64_t gva,
+		     uint64_t size)
+{
+	for (uint64_t p = gva & ~(uint64_t)(PAGE_SIZE - 1); p < gva + size; p += PAGE_SIZE) {
+		enum pg_level level;
+		uint64_t *pte = virt_get_pte(vm, p, &level);
+
+		ASSERT_NE(pte, NULL) TH_LOG("GVA %#lx unmapped", (unsigned long)p);
+		*pte |= PTE_USER;
+	}
 }
 
 KVM_VCPU_TEST(cpuid_faulting_enable_follows_platform_info, guest_cpuid_fault)
@@ -124,6 +215,8 @@ KVM_VCPU_TEST(cpuid_faulting_enable_follows_platform_info, guest_cpuid_fault)
 	if (__vcpu_get_msr(vcpu, MSR_PLATFORM_INFO, &v) != 1 ||
 	    __vcpu_get_msr(vcpu, MSR_MISC_FEATURES_ENABLES, &v) != 1)
 		SKIP(return, "KVM has no MSR_PLATFORM_INFO/MSR_MISC_FEATURES_ENABLES");
+	map_user(_metadata, vm, (uint64_t)(uintptr_t)user_cpuid, user_cpuid_end - user_cpuid);
+	map_user(_metadata, vm, (uint64_t)(uintptr_t)user_stack, sizeof(user_stack));
 	vcpu_set_msr(vcpu, MSR_PLATFORM_INFO, PLATFORM_INFO_CPUID_FAULT);
 	vcpu_run_expect_sync(vcpu, CF_ON);
 	EXPECT_EQ(vcpu_get_msr(vcpu, MSR_MISC_FEATURES_ENABLES), MISC_FEATURES_CPUID_FAULT);
