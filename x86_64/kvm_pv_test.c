@@ -13,7 +13,7 @@
  *    much more steal, at most the wall time that passed, never less than
  *    before.  Bits 1-5 are reserved: a write with them set is #GP (and a
  *    host KVM_SET_MSRS of it is refused).
- *  - api.rst 7.23 KVM_CAP_ENFORCE_PV_FEATURE_CPUID: with it enabled, a PV
+ *  - api.rst 8.28 KVM_CAP_ENFORCE_PV_FEATURE_CPUID: with it enabled, a PV
  *    MSR or hypercall whose feature bit is clear in CPUID 0x40000001 EAX
  *    (Documentation/virt/kvm/x86/cpuid.rst) is refused: the MSR access is
  *    #GP (msr.rst's MSRs, by the feature cpuid.rst names for each), the

@@ -2,7 +2,7 @@
 /*
  * The VM-wide controls a VMM sets that change what the guest sees
  * (Documentation/virt/kvm/api.rst, Linux 6.12):
- *  - 7.16 KVM_CAP_MSR_PLATFORM_INFO: with args[0] = 0 the guest's RDMSR
+ *  - 7.15 KVM_CAP_MSR_PLATFORM_INFO: with args[0] = 0 the guest's RDMSR
  *    of MSR_PLATFORM_INFO is #GP; enabled (the default) it reads the value
  *    the VMM set with KVM_SET_MSRS, which the host can always read back.
  *    The guest can never write it (KVM: read-only, #GP).
@@ -22,7 +22,7 @@
  *    follows IA32_MISC_ENABLE bit 18 (ENABLE MONITOR FSM, SDM vol. 4
  *    table 2-2) as the guest toggles it.  Table-driven over the quirk
  *    combinations and CPUID.
- *  - 4.43 KVM_SET_BOOT_CPU_ID: only before any vCPU exists (EBUSY after),
+ *  - 4.41 KVM_SET_BOOT_CPU_ID: only before any vCPU exists (EBUSY after),
  *    an id above KVM's maximum is EINVAL; the chosen vCPU is the BSP:
  *    IA32_APIC_BASE.BSP[8] (SDM vol. 3A 11.4.4) set for it alone, and with
  *    an in-kernel LAPIC the others start as APs waiting for INIT/SIPI
@@ -354,11 +354,13 @@ static void check_boot_cpu(struct __test_metadata *_metadata, int bsp)
 	unsigned int want_bsp = bsp < 0 ? 0 : bsp;
 
 	if (bsp >= 0) {
+		long too_big = (long)max_id + 1;
+
 		if (max_id > 0) {
 			errno = 0;
-			EXPECT_EQ(__vm_ioctl(vm, KVM_SET_BOOT_CPU_ID, (void *)(long)(max_id + 1)), -1);
-			EXPECT_EQ(errno, EINVAL) TH_LOG("KVM_SET_BOOT_CPU_ID(%d) above the maximum "
-							"vCPU id: errno %d", max_id + 1, errno);
+			EXPECT_EQ(__vm_ioctl(vm, KVM_SET_BOOT_CPU_ID, (void *)too_big), -1);
+			EXPECT_EQ(errno, EINVAL) TH_LOG("KVM_SET_BOOT_CPU_ID(%ld) above the maximum "
+							"vCPU id: errno %d", too_big, errno);
 		}
 		vm_ioctl(vm, KVM_SET_BOOT_CPU_ID, (void *)(long)bsp);
 	}
@@ -381,8 +383,10 @@ static void check_boot_cpu(struct __test_metadata *_metadata, int bsp)
 		EXPECT_EQ(mp.mp_state, is_bsp ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_UNINITIALIZED)
 			TH_LOG("vCPU %u: mp_state %u, boot CPU %u", i, mp.mp_state, want_bsp);
 		/* Let an AP run as if it got its SIPI: its own RDMSR sees no BSP flag. */
-		if (!is_bsp)
-			vcpu_mp_state_set(vcpus[i], &(struct kvm_mp_state){ KVM_MP_STATE_RUNNABLE });
+		if (!is_bsp) {
+			mp.mp_state = KVM_MP_STATE_RUNNABLE;
+			vcpu_mp_state_set(vcpus[i], &mp);
+		}
 		ASSERT_EQ(vcpu_run_ucall(vcpus[i], &uc), UCALL_SYNC);
 		EXPECT_EQ(uc.args[0], i);
 		EXPECT_EQ(!!(uc.args[1] & APIC_BASE_BSP), is_bsp)
