@@ -11,7 +11,8 @@
  *    with a busy thread pinned to the same CPU, measures that delay from
  *    /proc/self/task/<tid>/schedstat, and the guest must see at least that
  *    much more steal, at most the wall time that passed, never less than
- *    before.  Bits 1-5 are reserved: a write with them set is #GP (and a
+ *    before.  Each vCPU has its own MSR and area: a vCPU's runs update
+ *    only the area it registered.  Bits 1-5 are reserved: a write with them set is #GP (and a
  *    host KVM_SET_MSRS of it is refused).
  *  - api.rst 8.28 KVM_CAP_ENFORCE_PV_FEATURE_CPUID: with it enabled, a PV
  *    MSR or hypercall whose feature bit is clear in CPUID 0x40000001 EAX
@@ -337,6 +338,81 @@ KVM_VCPU_TEST(steal_time_counts_time_off_cpu_until_disabled, guest_steal_time)
 		       "(thread kept off its CPU for %ld ns)", (unsigned long)off.steal,
 		       (unsigned long)after.steal, (long)delay);
 	vcpu_run_expect_done(vcpu);
+}
+
+/*
+ * Per vCPU: each vCPU's MSR and area are its own.  vCPU 0 registers
+ * steal_areas[0] while vCPU 1 has none; then vCPU 1 registers
+ * steal_areas[1].  A vCPU's entries update only its own area.
+ */
+static struct kvm_steal_time steal_areas[2];
+
+static void guest_steal_per_vcpu(void)
+{
+	unsigned int id = guest_vcpu_id();
+	uint64_t gpa = (uint64_t)(uintptr_t)&steal_areas[id];
+
+	if (id == 0)
+		wrmsr(MSR_KVM_STEAL_TIME, gpa | ST_ENABLE);
+	GUEST_SYNC(id, rdmsr(MSR_KVM_STEAL_TIME));
+	GUEST_SYNC(id, rdmsr(MSR_KVM_STEAL_TIME));
+	if (id == 1)
+		wrmsr(MSR_KVM_STEAL_TIME, gpa | ST_ENABLE);
+	GUEST_SYNC(id, rdmsr(MSR_KVM_STEAL_TIME));
+	GUEST_DONE();
+}
+
+static uint32_t area_version(struct kvm_vm *vm, unsigned int i)
+{
+	volatile struct kvm_steal_time *st =
+		addr_gva2hva(vm, (uint64_t)(uintptr_t)&steal_areas[i]);
+
+	return st->version;
+}
+
+KVM_TEST(steal_time_is_per_vcpu)
+{
+	struct kvm_vcpu *vcpus[2];
+	struct kvm_vm *vm;
+	uint32_t v0, v1;
+	struct ucall uc;
+
+	TEST_REQUIRE_CAP(KVM_CAP_STEAL_TIME);
+	vm = vm_create_with_vcpus(2, guest_steal_per_vcpu, vcpus);
+
+	ASSERT_EQ(vcpu_run_ucall(vcpus[0], &uc), UCALL_SYNC);
+	EXPECT_EQ(uc.args[1], (uint64_t)(uintptr_t)&steal_areas[0] | ST_ENABLE);
+	v0 = area_version(vm, 0);
+	EXPECT_NE(v0, 0) TH_LOG("vCPU 0's area not filled after its WRMSR");
+	/* vCPU 1, never registered: its MSR is 0, and its runs touch no area. */
+	for (unsigned int i = 0; i < 2; i++) {
+		ASSERT_EQ(vcpu_run_ucall(vcpus[1], &uc), UCALL_SYNC);
+		EXPECT_EQ(uc.args[0], 1);
+		EXPECT_EQ(uc.args[1], 0) TH_LOG("vCPU 1's STEAL_TIME reads %#lx before it wrote it",
+						(unsigned long)uc.args[1]);
+	}
+	EXPECT_EQ(area_version(vm, 0), v0) TH_LOG("vCPU 1's entries updated vCPU 0's area");
+	EXPECT_EQ(area_version(vm, 1), 0) TH_LOG("an area nobody registered was written");
+	EXPECT_EQ(vcpu_get_msr(vcpus[1], MSR_KVM_STEAL_TIME), 0);
+
+	/* vCPU 1 registers its own: only its area moves on its entries. */
+	ASSERT_EQ(vcpu_run_ucall(vcpus[1], &uc), UCALL_SYNC);
+	EXPECT_EQ(uc.args[1], (uint64_t)(uintptr_t)&steal_areas[1] | ST_ENABLE);
+	v1 = area_version(vm, 1);
+	EXPECT_NE(v1, 0) TH_LOG("vCPU 1's area not filled after its WRMSR");
+	EXPECT_EQ(v1 & 1, 0);
+	vcpu_run_expect_done(vcpus[1]);
+	EXPECT_GT(area_version(vm, 1), v1) TH_LOG("vCPU 1's entry did not update its area");
+	v1 = area_version(vm, 1);
+	EXPECT_EQ(area_version(vm, 0), v0) TH_LOG("vCPU 1's entries updated vCPU 0's area");
+	EXPECT_EQ(vcpu_get_msr(vcpus[0], MSR_KVM_STEAL_TIME),
+		  (uint64_t)(uintptr_t)&steal_areas[0] | ST_ENABLE);
+
+	/* vCPU 0 again: its version moves on, vCPU 1's stays. */
+	ASSERT_EQ(vcpu_run_ucall(vcpus[0], &uc), UCALL_SYNC);
+	EXPECT_GT(area_version(vm, 0), v0) TH_LOG("vCPU 0's entry did not update its area");
+	EXPECT_EQ(area_version(vm, 1), v1) TH_LOG("vCPU 0's entry updated vCPU 1's area");
+	kvm_vm_free(vm);
 }
 
 /* Reserved bits 1-5 (a 2- or 32-byte aligned area) are #GP; the MSR keeps its value. */
