@@ -49,7 +49,7 @@
 #define MIN_ROUNDS	40
 #define MIN_GENS	60
 #define ROUND_GAP_US	1000
-#define RING_ENTRIES	1024		/* the ring fills up now and then */
+#define RING_ENTRIES	256		/* one page: the ring fills up now and then */
 
 /*
  * Each generation writes WRITES_PER_GEN pages picked by a linear
@@ -180,6 +180,21 @@ static void migrate(struct __test_metadata *_metadata, struct migration *m)
 	mig = m;
 	t = vcpu_thread_start(m->vcpu, migration_vcpu_worker);
 	while ((m->rounds < MIN_ROUNDS || m->gen < MIN_GENS) && now_ns() < deadline) {
+		/*
+		 * Now and then the ring is left alone until it fills: api.rst,
+		 * the vCPU then exits with KVM_EXIT_DIRTY_RING_FULL (and must
+		 * not lose an entry across it).
+		 */
+		if (m->ring && m->rounds % 16 == 8) {
+			uint64_t full = m->ring_full_exits;
+
+			while (m->ring_full_exits == full && now_ns() < deadline)
+				usleep(ROUND_GAP_US);
+			ASSERT_NE(m->ring_full_exits, full) {
+				TH_LOG("round %lu: the ring was not collected, and the vCPU made "
+				       "no KVM_EXIT_DIRTY_RING_FULL exit", (unsigned long)m->rounds);
+			}
+		}
 		migration_round(_metadata, m);
 		usleep(ROUND_GAP_US);
 	}
@@ -215,6 +230,9 @@ static void migrate(struct __test_metadata *_metadata, struct migration *m)
 				 "%lu generations, %lu ring-full exits)", bad, SLOT_PAGES,
 				 (unsigned long)m->rounds, (unsigned long)m->logged,
 				 (unsigned long)m->gen, (unsigned long)m->ring_full_exits);
+	TH_LOG("%lu rounds, %lu pages copied, %lu generations, %lu ring-full exits",
+	       (unsigned long)m->rounds, (unsigned long)m->logged, (unsigned long)m->gen,
+	       (unsigned long)m->ring_full_exits);
 }
 
 static void migration_init(struct migration *m, struct kvm_vm *vm, struct kvm_vcpu *vcpu,
