@@ -131,7 +131,9 @@ static unsigned int ring_collect(struct __test_metadata *_metadata, struct migra
 
 		if (!(flags & KVM_DIRTY_GFN_F_DIRTY))
 			break;
-		ASSERT_EQ(e->slot, TEST_SLOT) TH_LOG("ring entry %u: slot %#x", m->ring_next, e->slot);
+		ASSERT_EQ(e->slot, TEST_SLOT) {
+			TH_LOG("ring entry %u: slot %#x", m->ring_next, e->slot);
+		}
 		ASSERT_LT(e->offset, SLOT_PAGES) TH_LOG("ring entry %u", m->ring_next);
 		bitmap[e->offset / 64] |= BIT_ULL(e->offset % 64);
 		__atomic_store_n(&e->flags, KVM_DIRTY_GFN_F_RESET, __ATOMIC_RELEASE);
@@ -191,8 +193,9 @@ static void migrate(struct __test_metadata *_metadata, struct migration *m)
 			while (m->ring_full_exits == full && now_ns() < deadline)
 				usleep(ROUND_GAP_US);
 			ASSERT_NE(m->ring_full_exits, full) {
-				TH_LOG("round %lu: the ring was not collected, and the vCPU made "
-				       "no KVM_EXIT_DIRTY_RING_FULL exit", (unsigned long)m->rounds);
+				TH_LOG("round %lu: the ring was not collected, and the vCPU "
+				       "made no KVM_EXIT_DIRTY_RING_FULL exit",
+				       (unsigned long)m->rounds);
 			}
 		}
 		migration_round(_metadata, m);
