@@ -294,6 +294,7 @@ KVM_VCPU_TEST(logging_enabled_over_large_pages, guest_dirty_writer)
 {
 	struct migration m = { 0 };
 	size_t map = SLOT_SIZE + 2 * MiB;
+	uint64_t deadline = now_ns() + 30ULL * 1000000000ULL * kvm_timeout_scale();
 	uint8_t *raw, *mem;
 	pthread_t t;
 
@@ -312,8 +313,11 @@ KVM_VCPU_TEST(logging_enabled_over_large_pages, guest_dirty_writer)
 	/* The guest fills its pages (and KVM its mappings) before logging. */
 	mig = &m;
 	t = vcpu_thread_start(vcpu, migration_vcpu_worker);
-	while (m.gen < MIN_GENS / 2)
+	while (m.gen < MIN_GENS / 2) {
+		ASSERT_LT(now_ns(), deadline) TH_LOG("the guest made %lu generations",
+						     (unsigned long)m.gen);
 		usleep(ROUND_GAP_US);
+	}
 	/* The VMM turns logging on, then copies everything once (bulk stage). */
 	vm_set_user_memory_region(vm, TEST_SLOT, KVM_MEM_LOG_DIRTY_PAGES, SLOT_GPA, SLOT_SIZE,
 				  mem);
