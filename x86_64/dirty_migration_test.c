@@ -33,7 +33,7 @@
  * api.rst).
  *
  * Caught bugs: bugs/dirty-log-ring-reset-drops-entry.patch,
- * bugs/dirty-log-reprotect-last-page.patch
+ * bugs/dirty-log-enable-wp-huge-only.patch
  */
 #include <sys/mman.h>
 #include <unistd.h>

@@ -8,6 +8,8 @@
  *    flight, and once the ioctl has returned only the new state, never a
  *    stale translation (checked with a handshake: the host publishes the
  *    state after the ioctl, the guest reads the state before the access);
+ *    with KVM_X86_QUIRK_SLOT_ZAP_ALL (KVM_CAP_DISABLE_QUIRKS2) on, where
+ *    KVM drops every mapping, and off, where it drops only the slot's;
  *  - KVM_CAP_NR_MEMSLOTS slots at once, each its own memory; slot id
  *    KVM_CAP_NR_MEMSLOTS is EINVAL;
  *  - guest memory whose host pages are not there yet (userfaultfd MISSING
@@ -31,7 +33,7 @@
  * access memory), demand_paging_test.c (userfaultfd, MISSING mode; its
  * MINOR mode and timing are left out), kvm_create_max_vcpus.c.
  *
- * Caught bugs: bugs/memslot-delete-no-zap.patch,
+ * Caught bugs: bugs/memslot-targeted-zap-skips-first-page.patch,
  * bugs/memslot-readonly-locked-rmw.patch
  */
 #include <fcntl.h>
