@@ -49,7 +49,7 @@
 #define MIN_ROUNDS	40
 #define MIN_GENS	60
 #define ROUND_GAP_US	1000
-#define RING_ENTRIES	256		/* one page: the ring fills up now and then */
+#define RING_MIN_ENTRIES	256	/* one page: the ring fills up now and then */
 
 /*
  * Each generation writes WRITES_PER_GEN pages picked by a linear
@@ -81,6 +81,7 @@ struct migration {
 	uint8_t *dest;			/* what the "destination" got */
 	bool manual;			/* KVM_CLEAR_DIRTY_LOG re-arms */
 	struct kvm_dirty_gfn *ring;	/* NULL: bitmap logging */
+	uint32_t ring_entries;
 	uint32_t ring_next;		/* next ring entry to collect */
 	volatile bool stop;
 	volatile uint64_t gen;		/* last generation the guest finished */
@@ -126,7 +127,7 @@ static unsigned int ring_collect(struct __test_metadata *_metadata, struct migra
 	unsigned int n = 0;
 
 	for (;;) {
-		struct kvm_dirty_gfn *e = &m->ring[m->ring_next % RING_ENTRIES];
+		struct kvm_dirty_gfn *e = &m->ring[m->ring_next % m->ring_entries];
 		uint32_t flags = __atomic_load_n(&e->flags, __ATOMIC_ACQUIRE);
 
 		if (!(flags & KVM_DIRTY_GFN_F_DIRTY))
@@ -339,8 +340,8 @@ KVM_VCPU_TEST(logging_enabled_over_large_pages, guest_dirty_writer)
  */
 KVM_TEST(dirty_ring_rounds_copy_every_write)
 {
-	uint32_t bytes = RING_ENTRIES * sizeof(struct kvm_dirty_gfn);
 	struct migration m = { 0 };
+	uint32_t entries, bytes = 0;
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 	long cap = KVM_CAP_DIRTY_LOG_RING_ACQ_REL;
@@ -352,11 +353,22 @@ KVM_TEST(dirty_ring_rounds_copy_every_write)
 	}
 	TEST_REQUIRE_MSG(max, "KVM offers neither KVM_CAP_DIRTY_LOG_RING_ACQ_REL nor "
 			 "KVM_CAP_DIRTY_LOG_RING");
-	TEST_REQUIRE_MSG(max >= (int)bytes, "dirty ring of at most %d bytes, the test needs %u",
-			 max, bytes);
 
+	/*
+	 * The smallest ring KVM takes: it refuses one with no room beyond its
+	 * reserved entries (more where the CPU logs into a buffer, e.g. PML).
+	 */
 	vm = vm_create();
-	vm_enable_cap(vm, cap, bytes);
+	for (entries = RING_MIN_ENTRIES; entries * sizeof(struct kvm_dirty_gfn) <= (unsigned)max;
+	     entries *= 2) {
+		if (!__vm_enable_cap(vm, cap, entries * sizeof(struct kvm_dirty_gfn))) {
+			bytes = entries * sizeof(struct kvm_dirty_gfn);
+			break;
+		}
+		ASSERT_EQ(errno, EINVAL) TH_LOG("KVM_ENABLE_CAP(dirty ring, %u entries)", entries);
+	}
+	ASSERT_NE(bytes, 0) TH_LOG("no dirty ring size up to %d bytes was taken", max);
+	m.ring_entries = entries;
 	vcpu = vm_vcpu_add(vm, 0, guest_dirty_writer);
 	migration_init(&m, vm, vcpu, KVM_MEM_LOG_DIRTY_PAGES);
 	m.ring = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd,
