@@ -16,9 +16,11 @@
  *    VMM clears before it copies; with KVM_DIRTY_LOG_INITIALLY_SET every
  *    bit of a new slot's log starts set;
  *  - KVM_SET_USER_MEMORY_REGION: KVM_MEM_LOG_DIRTY_PAGES may be turned on
- *    for a slot the guest already uses (here mapped by 2 MiB guest pages,
- *    THP-backed where the host gives huge pages, so KVM must split or
- *    write-protect its large mappings);
+ *    for a slot the guest already uses, and every write after it is
+ *    logged: with 4 KiB mappings everywhere (every mapping KVM has must
+ *    lose write access), and with 2 MiB guest pages, THP-backed where the
+ *    host gives huge pages (KVM must split or write-protect its large
+ *    mappings);
  *  - KVM_CAP_DIRTY_LOG_RING(_ACQ_REL): each write to a clean page pushes
  *    one (slot, offset) entry with KVM_DIRTY_GFN_F_DIRTY; the VMM marks
  *    the entries it collected KVM_DIRTY_GFN_F_RESET, and
@@ -286,12 +288,15 @@ KVM_VCPU_TEST(clear_dirty_log_rounds_initially_set, guest_dirty_writer)
 }
 
 /*
- * Logging turned on for a slot the guest is already writing through 2 MiB
- * guest pages (THP-backed when the host has huge pages, so KVM's own
- * mappings may be huge too): the flags-only change must catch every write
- * after it, through whatever KVM does to its large mappings.
+ * Logging turned on for a slot the guest is already writing: the
+ * flags-only change must catch every write after it, through whatever KVM
+ * does to the mappings it already has.  With huge, the guest maps the slot
+ * with 2 MiB pages and the host memory is THP-backed where the host has
+ * huge pages (so KVM's own mappings may be huge and need splitting);
+ * without, everything is 4 KiB.
  */
-KVM_VCPU_TEST(logging_enabled_over_large_pages, guest_dirty_writer)
+static void run_logging_enabled(struct __test_metadata *_metadata, struct kvm_vm *vm,
+				struct kvm_vcpu *vcpu, bool huge)
 {
 	struct migration m = { 0 };
 	size_t map = SLOT_SIZE + 2 * MiB;
@@ -302,9 +307,13 @@ KVM_VCPU_TEST(logging_enabled_over_large_pages, guest_dirty_writer)
 	raw = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(raw, MAP_FAILED);
 	mem = (uint8_t *)ALIGN_UP((uintptr_t)raw, 2 * MiB);
-	madvise(mem, SLOT_SIZE, MADV_HUGEPAGE);	/* best effort: THP may be off */
+	/* Best effort: THP may be off, or always on. */
+	madvise(mem, SLOT_SIZE, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	vm_set_user_memory_region(vm, TEST_SLOT, 0, SLOT_GPA, SLOT_SIZE, mem);
-	virt_map_2m(vm, SLOT_GPA, SLOT_GPA, SLOT_SIZE, PTE_DEFAULT);
+	if (huge)
+		virt_map_2m(vm, SLOT_GPA, SLOT_GPA, SLOT_SIZE, PTE_DEFAULT);
+	else
+		virt_map(vm, SLOT_GPA, SLOT_GPA, SLOT_SIZE, PTE_DEFAULT);
 	m.vm = vm;
 	m.vcpu = vcpu;
 	m.mem = mem;
@@ -331,6 +340,16 @@ KVM_VCPU_TEST(logging_enabled_over_large_pages, guest_dirty_writer)
 	migrate(_metadata, &m);
 	free(m.dest);
 	munmap(raw, map);
+}
+
+KVM_VCPU_TEST(logging_enabled_on_running_guest, guest_dirty_writer)
+{
+	run_logging_enabled(_metadata, vm, vcpu, false);
+}
+
+KVM_VCPU_TEST(logging_enabled_over_large_pages, guest_dirty_writer)
+{
+	run_logging_enabled(_metadata, vm, vcpu, true);
 }
 
 /*
