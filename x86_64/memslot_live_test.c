@@ -383,6 +383,7 @@ static void *uffd_server_thread(void *arg)
 	return NULL;
 }
 
+/* The first line of a /proc file, or "?" when it cannot be read. */
 static void read_sysctl(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY);
@@ -390,7 +391,12 @@ static void read_sysctl(const char *path, char *buf, size_t len)
 
 	if (fd >= 0)
 		close(fd);
-	snprintf(buf, len, "%s", n > 0 ? (buf[n - (buf[n - 1] == '\n')] = 0, buf) : "?");
+	if (n <= 0) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
 }
 
 KVM_VCPU_TEST(userfaultfd_demand_paging, guest_demand_paging)
