@@ -35,7 +35,8 @@
  * api.rst).
  *
  * Caught bugs: bugs/dirty-log-ring-reset-drops-entry.patch,
- * bugs/dirty-log-enable-wp-huge-only.patch
+ * bugs/dirty-log-enable-wp-huge-only.patch,
+ * bugs/dirty-log-reprotect-last-page.patch (every case)
  */
 #include <sys/mman.h>
 #include <unistd.h>
