@@ -82,6 +82,12 @@ struct vm_opts {
 	 * HLT exits to userspace instead of blocking.
 	 */
 	bool irqchip;
+	/*
+	 * With the in-kernel LAPIC, KVM creates every vCPU but the boot one
+	 * waiting for INIT/SIPI; the library makes each runnable unless this
+	 * is set (tests of the boot CPU, INIT and SIPI).
+	 */
+	bool keep_mp_state;
 	bool no_elf;		/* don't load the test ELF (raw guests) */
 	unsigned long type;	/* KVM_CREATE_VM machine type; 0 = KVM_X86_DEFAULT_VM */
 };
@@ -91,6 +97,7 @@ struct kvm_vm {
 	int fd;
 	uint64_t ram_size;
 	bool has_irqchip;
+	bool keep_mp_state;	/* vm_opts.keep_mp_state */
 	struct kvm_mem_region *regions;
 	struct kvm_vcpu *vcpus[KVM_MAX_TEST_VCPUS];
 	unsigned int nr_vcpus;

@@ -177,6 +177,7 @@ struct kvm_vm *__vm_create_opts(const struct vm_opts *opts)
 			goto fail;
 		vm->has_irqchip = true;
 	}
+	vm->keep_mp_state = opts->keep_mp_state;
 
 	vm_init_memory(vm, opts->ram_size);
 	vm_mirror_ram_for_smm(vm);

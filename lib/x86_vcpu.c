@@ -300,10 +300,10 @@ struct kvm_vcpu *__vm_vcpu_add(struct kvm_vm *vm, uint32_t id, void *guest_code)
 	/*
 	 * With the in-kernel local APIC, KVM creates every vCPU but the boot
 	 * one in wait-for-SIPI (KVM_MP_STATE_UNINITIALIZED): make it runnable,
-	 * so that each vCPU starts at its guest code as guest/guest.h promises.
-	 * Tests of INIT and SIPI set the state they want themselves.
+	 * so that each vCPU starts at its guest code as guest/guest.h promises,
+	 * unless the test keeps KVM's state (vm_opts.keep_mp_state).
 	 */
-	if (vm->has_irqchip) {
+	if (vm->has_irqchip && !vm->keep_mp_state) {
 		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
 
 		TEST_ASSERT(!ioctl(fd, KVM_SET_MP_STATE, &mp),

@@ -348,7 +348,8 @@ static void guest_apic_base(void)
 /* Two vCPUs with an in-kernel LAPIC, BSP = bsp (-1: KVM's default, vCPU 0). */
 static void check_boot_cpu(struct __test_metadata *_metadata, int bsp)
 {
-	struct kvm_vm *vm = vm_create_opts(&(struct vm_opts){ .irqchip = true });
+	struct kvm_vm *vm = vm_create_opts(&(struct vm_opts){ .irqchip = true,
+							      .keep_mp_state = true });
 	struct kvm_vcpu *vcpus[2];
 	int max_id = kvm_check_cap(KVM_CAP_MAX_VCPU_ID);
 	unsigned int want_bsp = bsp < 0 ? 0 : bsp;
