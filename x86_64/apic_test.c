@@ -1054,9 +1054,13 @@ static void guest_timer_calibrate(void)
 	GUEST_ASSERT_NE(got, 0);
 	timer_tsc_khz = (min + max) / 2 * 1000000 / (got * bus_ns);
 	diff = timer_tsc_khz > tsc_khz ? timer_tsc_khz - tsc_khz : tsc_khz - timer_tsc_khz;
-	/* A bus period KVM did not honour would be off by 3x (default 1 ns). */
-	__GUEST_ASSERT(diff * 2 < tsc_khz, "TSC at %lu kHz against the APIC timer at %lu ns "
-		       "per bus cycle, KVM_GET_TSC_KHZ %lu kHz", timer_tsc_khz, bus_ns, tsc_khz);
+	/*
+	 * A bus period KVM did not honour would be 3x off (default 1 ns); a
+	 * poor TSC calibration under TCG was seen 40% off.
+	 */
+	__GUEST_ASSERT(timer_tsc_khz < 2 * tsc_khz && 2 * timer_tsc_khz > tsc_khz,
+		       "TSC at %lu kHz against the APIC timer at %lu ns per bus cycle, "
+		       "KVM_GET_TSC_KHZ %lu kHz", timer_tsc_khz, bus_ns, tsc_khz);
 	time_checks = diff * 20 < tsc_khz;
 	if (!time_checks)
 		GUEST_PRINTF("TSC at %lu kHz against the APIC timer, KVM_GET_TSC_KHZ %lu kHz: "
