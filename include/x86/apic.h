@@ -18,7 +18,13 @@
 #define APIC_TPR	0x80
 #define APIC_PPR	0xa0
 #define APIC_EOI	0xb0
+#define APIC_LDR	0xd0
+#define APIC_DFR	0xe0
 #define APIC_SVR	0xf0
+#define APIC_ISR	0x100	/* ISR, TMR, IRR: 8 registers each, 0x10 apart */
+#define APIC_TMR	0x180
+#define APIC_IRR	0x200
+#define APIC_ESR	0x280
 #define APIC_LVTCMCI	0x2f0
 #define APIC_ICR_LO	0x300
 #define APIC_ICR_HI	0x310
@@ -31,10 +37,26 @@
 #define APIC_TMICT	0x380
 #define APIC_TMCCT	0x390
 #define APIC_TDCR	0x3e0
+#define APIC_SELF_IPI	0x3f0	/* x2APIC mode only */
+
+/* x2APIC (SDM vol. 3A 11.12.1.2): the register at xAPIC offset reg is MSR 0x800 + reg / 16 */
+#define X2APIC_MSR_BASE		0x800
+#define X2APIC_MSR(reg)		(X2APIC_MSR_BASE + ((reg) >> 4))
 
 #define APIC_SVR_ENABLE		BIT(8)		/* APIC software enable */
 #define APIC_LVT_MASKED		BIT(16)
-#define APIC_DM_SMI		(2u << 8)	/* ICR delivery mode */
-#define APIC_LEVEL_ASSERT	(1u << 14)	/* ICR level */
+#define APIC_LVT_TIMER_PERIODIC	(1u << 17)	/* LVT timer mode (11.5.1) */
+#define APIC_LVT_TIMER_TSCDEADLINE (2u << 17)
+/* ICR (11.6.1): delivery mode 10:8, destination mode 11, level 14, shorthand 19:18 */
+#define APIC_DM_FIXED		(0u << 8)
+#define APIC_DM_SMI		(2u << 8)
+#define APIC_DM_NMI		(4u << 8)
+#define APIC_DM_INIT		(5u << 8)
+#define APIC_DM_STARTUP		(6u << 8)
+#define APIC_DEST_LOGICAL	(1u << 11)
+#define APIC_LEVEL_ASSERT	(1u << 14)
+#define APIC_DEST_SELF		(1u << 18)
+#define APIC_DEST_ALLINC	(2u << 18)
+#define APIC_DEST_ALLBUT	(3u << 18)
 
 #endif /* KVM_SUITE_X86_APIC_H */
