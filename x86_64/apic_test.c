@@ -66,6 +66,7 @@
  * bugs/lapic-x2apic-ldr-id-not-bit.patch, bugs/lapic-tpr-not-in-ppr.patch,
  * bugs/lapic-periodic-timer-not-rearmed.patch
  */
+#include "guest/apic.h"
 #include "guest/guest.h"
 #include "kvm_test_harness.h"
 
@@ -90,7 +91,7 @@ static uint32_t guest_apic_read(uint32_t reg)
 {
 	if (apic_mode == X2APIC)
 		return rdmsr(X2APIC_MSR(reg));
-	return *(volatile uint32_t *)(APIC_DEFAULT_GPA + reg);
+	return xapic_read(reg);
 }
 
 static void guest_apic_write(uint32_t reg, uint32_t val)
@@ -98,7 +99,7 @@ static void guest_apic_write(uint32_t reg, uint32_t val)
 	if (apic_mode == X2APIC)
 		wrmsr(X2APIC_MSR(reg), val);
 	else
-		*(volatile uint32_t *)(APIC_DEFAULT_GPA + reg) = val;
+		xapic_write(reg, val);
 }
 
 /* Send an IPI: dest is the x2APIC destination or the xAPIC one (bits 7:0). */
@@ -414,7 +415,7 @@ static void guest_x2apic_regs(void)
 	uint64_t icr, v;
 
 	/* xAPIC first: ID in bits 31:24, no x2APIC MSRs. */
-	GUEST_ASSERT_EQ(*(volatile uint32_t *)(APIC_DEFAULT_GPA + APIC_ID) >> 24, id);
+	GUEST_ASSERT_EQ(xapic_read(APIC_ID) >> 24, id);
 	GUEST_ASSERT_EQ(rdmsr_safe(X2APIC_MSR(APIC_ID), &v), GP_VECTOR);
 
 	wrmsr(MSR_IA32_APICBASE, rdmsr(MSR_IA32_APICBASE) | APICBASE_EXTD);

@@ -37,6 +37,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "guest/apic.h"
 #include "guest/guest.h"
 #include "guest/ioapic.h"
 #include "kvm_test_harness.h"
@@ -49,8 +50,6 @@
 #define VECTOR_B	0x62
 #define MSI_GSI		40		/* a GSI beyond the I/O APIC's 24 pins */
 
-#define APIC_LDR	0xd0
-#define APIC_DFR	0xe0
 #define APIC_DFR_FLAT	0xffffffffu
 
 #define MSI_ADDR(dest, logical)	(0xfee00000u | (dest) << 12 | ((logical) ? BIT(2) : 0))
@@ -59,25 +58,20 @@
 static volatile uint32_t irqs[2][256];
 static volatile bool guest_no_eoi;
 
-static void apic_wr(uint32_t reg, uint32_t val)
-{
-	*(volatile uint32_t *)(APIC_DEFAULT_GPA + reg) = val;
-}
-
 static void irq_handler(struct ex_regs *regs)
 {
 	irqs[guest_vcpu_id()][regs->vector]++;
 	if (!guest_no_eoi)
-		apic_wr(APIC_EOI, 0);
+		xapic_write(APIC_EOI, 0);
 }
 
 /* Software-enable the local APIC, flat logical ID BIT(vcpu id), no LINT0. */
 static void guest_apic_setup(void)
 {
-	apic_wr(APIC_SVR, APIC_SVR_ENABLE | 0xff);
-	apic_wr(APIC_LVT0, APIC_LVT_MASKED);
-	apic_wr(APIC_DFR, APIC_DFR_FLAT);
-	apic_wr(APIC_LDR, BIT(guest_vcpu_id()) << 24);
+	xapic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
+	xapic_write(APIC_LVT0, APIC_LVT_MASKED);
+	xapic_write(APIC_DFR, APIC_DFR_FLAT);
+	xapic_write(APIC_LDR, BIT(guest_vcpu_id()) << 24);
 	guest_install_handler(VECTOR_A, irq_handler);
 	guest_install_handler(VECTOR_B, irq_handler);
 }
@@ -190,7 +184,7 @@ static void guest_level(void)
 	GUEST_ASSERT_EQ(ioapic_read(IOAPIC_REDTBL_LO(LEVEL_PIN)), rte | IOAPIC_RTE_REMOTE_IRR);
 
 	/* EOI with the line still high: Remote IRR clears, the pin fires again. */
-	apic_wr(APIC_EOI, 0);
+	xapic_write(APIC_EOI, 0);
 	guest_irq_window();
 	__GUEST_ASSERT(irqs[0][VECTOR_A] == 2, "%u interrupts after an EOI with the line "
 		       "still asserted, expected 2 (RTE 0x%x)", irqs[0][VECTOR_A],
@@ -198,7 +192,7 @@ static void guest_level(void)
 	GUEST_ASSERT_EQ(ioapic_read(IOAPIC_REDTBL_LO(LEVEL_PIN)), rte | IOAPIC_RTE_REMOTE_IRR);
 	GUEST_SYNC(1);				/* the host lowers the line */
 
-	apic_wr(APIC_EOI, 0);
+	xapic_write(APIC_EOI, 0);
 	guest_irq_window();
 	GUEST_ASSERT_EQ(irqs[0][VECTOR_A], 2);
 	GUEST_ASSERT_EQ(ioapic_read(IOAPIC_REDTBL_LO(LEVEL_PIN)), rte);
@@ -237,7 +231,7 @@ static void guest_masked(void)
 		       "level pin, expected 1", irqs[0][VECTOR_A]);
 	GUEST_ASSERT_EQ(ioapic_read(IOAPIC_REDTBL_LO(MASKED_PIN)), rte | IOAPIC_RTE_REMOTE_IRR);
 	GUEST_SYNC(1);				/* the host lowers the line */
-	apic_wr(APIC_EOI, 0);
+	xapic_write(APIC_EOI, 0);
 	guest_irq_window();
 	GUEST_ASSERT_EQ(irqs[0][VECTOR_A], 1);
 	GUEST_DONE();
@@ -398,7 +392,7 @@ static void guest_resample(void)
 	GUEST_ASSERT_EQ(irqs[0][VECTOR_A], 1);
 	GUEST_SYNC(1);				/* the host: no resample yet */
 
-	apic_wr(APIC_EOI, 0);			/* the resample: KVM lowers the line */
+	xapic_write(APIC_EOI, 0);			/* the resample: KVM lowers the line */
 	guest_irq_window();
 	__GUEST_ASSERT(irqs[0][VECTOR_A] == 1, "%u interrupts after the EOI of a resampling "
 		       "irqfd's level interrupt, expected 1 (RTE 0x%x)", irqs[0][VECTOR_A],

@@ -34,6 +34,7 @@
  * bugs/lapic-get-lapic-tmcct.patch, bugs/lapic-lvt-mask-sw-disabled.patch,
  * bugs/lapic-tpr-write-keeps-stale-ppr.patch
  */
+#include "guest/apic.h"
 #include "guest/guest.h"
 #include "guest/ioapic.h"
 #include "kvm_test_harness.h"
@@ -115,8 +116,8 @@ static void guest_ioapic_remote_irr(void)
 
 	outb(0x21, 0xff);		/* keep the PICs out of the way */
 	outb(0xa1, 0xff);
-	*(volatile uint32_t *)(APIC_DEFAULT_GPA + APIC_LVT0) = APIC_LVT_MASKED;
-	*(volatile uint32_t *)(APIC_DEFAULT_GPA + APIC_SVR) = APIC_SVR_ENABLE | 0xff;
+	xapic_write(APIC_LVT0, APIC_LVT_MASKED);
+	xapic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
 	guest_install_handler(LEVEL_VECTOR, level_irq_handler);
 	ioapic_write(IOAPIC_REDTBL_HI(LEVEL_PIN), 0);
 	ioapic_write(IOAPIC_REDTBL_LO(LEVEL_PIN), rte);
@@ -141,7 +142,7 @@ static void guest_ioapic_remote_irr(void)
 	cli();
 	GUEST_ASSERT_EQ(level_irqs, 1);	/* and nothing was delivered twice */
 
-	*(volatile uint32_t *)(APIC_DEFAULT_GPA + APIC_EOI) = 0;
+	xapic_write(APIC_EOI, 0);
 	/* The EOI with the entry's vector clears Remote IRR. */
 	GUEST_ASSERT_EQ(ioapic_read(IOAPIC_REDTBL_LO(LEVEL_PIN)), rte);
 	GUEST_DONE();
@@ -354,16 +355,6 @@ KVM_TEST(pit_set_pit2_count_zero_means_65536)
 
 /* ---- local APIC (xAPIC MMIO) ---- */
 
-static uint32_t apic_read(uint32_t reg)
-{
-	return *(volatile uint32_t *)(APIC_DEFAULT_GPA + reg);
-}
-
-static void apic_write(uint32_t reg, uint32_t val)
-{
-	*(volatile uint32_t *)(APIC_DEFAULT_GPA + reg) = val;
-}
-
 static const uint32_t lvt_regs[] = { APIC_LVTT, APIC_LVTTHMR, APIC_LVTPC, APIC_LVT1,
 				     APIC_LVTERR };
 /* Values with the mask bit clear that every LVT above accepts. */
@@ -372,50 +363,50 @@ static const uint32_t lvt_vals[] = { 0x000000ef, 0x00000031, 0x00000400, 0x00000
 
 static void guest_lapic_regs(void)
 {
-	uint32_t lvr = apic_read(APIC_LVR);
+	uint32_t lvr = xapic_read(APIC_LVR);
 
 	GUEST_SYNC(lvr);
-	GUEST_ASSERT_EQ(apic_read(APIC_ID) >> 24, 0);
+	GUEST_ASSERT_EQ(xapic_read(APIC_ID) >> 24, 0);
 	/* 11.4.8: an integrated APIC has version 1xH; at least 4 LVT entries. */
 	GUEST_ASSERT_EQ(lvr & 0xf0, 0x10);
 	GUEST_ASSERT_GE((lvr >> 16) & 0xff, 3);
 
 	/* After RESET the APIC is software disabled (11.4.7.1): SVR = 0xff. */
-	GUEST_ASSERT_EQ(apic_read(APIC_SVR) & APIC_SVR_ENABLE, 0);
+	GUEST_ASSERT_EQ(xapic_read(APIC_SVR) & APIC_SVR_ENABLE, 0);
 	for (unsigned int i = 0; i < ARRAY_SIZE(lvt_regs); i++) {
-		apic_write(lvt_regs[i], lvt_vals[i]);
+		xapic_write(lvt_regs[i], lvt_vals[i]);
 		/* 11.4.7.2: software disabled, the mask bit stays set. */
-		__GUEST_ASSERT(apic_read(lvt_regs[i]) == (lvt_vals[i] | APIC_LVT_MASKED),
+		__GUEST_ASSERT(xapic_read(lvt_regs[i]) == (lvt_vals[i] | APIC_LVT_MASKED),
 			       "LVT %#x: wrote %#x while disabled, read %#x", lvt_regs[i],
-			       lvt_vals[i], apic_read(lvt_regs[i]));
+			       lvt_vals[i], xapic_read(lvt_regs[i]));
 	}
 
-	apic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
-	GUEST_ASSERT_EQ(apic_read(APIC_SVR) & 0x1ff, 0x1ff);
+	xapic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
+	GUEST_ASSERT_EQ(xapic_read(APIC_SVR) & 0x1ff, 0x1ff);
 	for (unsigned int i = 0; i < ARRAY_SIZE(lvt_regs); i++) {
-		apic_write(lvt_regs[i], lvt_vals[i]);
-		__GUEST_ASSERT(apic_read(lvt_regs[i]) == lvt_vals[i],
+		xapic_write(lvt_regs[i], lvt_vals[i]);
+		__GUEST_ASSERT(xapic_read(lvt_regs[i]) == lvt_vals[i],
 			       "LVT %#x: wrote %#x while enabled, read %#x", lvt_regs[i],
-			       lvt_vals[i], apic_read(lvt_regs[i]));
+			       lvt_vals[i], xapic_read(lvt_regs[i]));
 	}
 	GUEST_SYNC(2);			/* host: KVM_GET_LAPIC sees the unmasked LVTs */
 
 	/* Clearing SVR bit 8 sets every mask bit (11.4.7.2). */
-	apic_write(APIC_SVR, 0xff);
+	xapic_write(APIC_SVR, 0xff);
 	for (unsigned int i = 0; i < ARRAY_SIZE(lvt_regs); i++)
-		GUEST_ASSERT_EQ(apic_read(lvt_regs[i]), lvt_vals[i] | APIC_LVT_MASKED);
-	apic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
+		GUEST_ASSERT_EQ(xapic_read(lvt_regs[i]), lvt_vals[i] | APIC_LVT_MASKED);
+	xapic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
 
 	/*
 	 * 11.8.3.1: nothing in service, PPR = TPR; 11.8.6.1: CR8 = TPR[7:4].
 	 * The sub-class TPR[3:0] is left 0 here; lapic_tpr_keeps_its_subclass
 	 * checks it on its own (kvm_amd loses it).
 	 */
-	apic_write(APIC_TPR, 0x50);
-	GUEST_ASSERT_EQ(apic_read(APIC_TPR), 0x50);
-	GUEST_ASSERT_EQ(apic_read(APIC_PPR), 0x50);
+	xapic_write(APIC_TPR, 0x50);
+	GUEST_ASSERT_EQ(xapic_read(APIC_TPR), 0x50);
+	GUEST_ASSERT_EQ(xapic_read(APIC_PPR), 0x50);
 	GUEST_ASSERT_EQ(get_cr8(), 5);
-	apic_write(APIC_TPR, 0);
+	xapic_write(APIC_TPR, 0);
 	GUEST_DONE();
 }
 
@@ -428,13 +419,13 @@ static void guest_lapic_regs(void)
  */
 static void guest_lapic_tpr_subclass(void)
 {
-	apic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
-	apic_write(APIC_TPR, 0x51);
+	xapic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
+	xapic_write(APIC_TPR, 0x51);
 	GUEST_SYNC(0);			/* an exit between the write and the reads */
-	GUEST_ASSERT_EQ(apic_read(APIC_TPR), 0x51);
-	GUEST_ASSERT_EQ(apic_read(APIC_PPR), 0x51);
+	GUEST_ASSERT_EQ(xapic_read(APIC_TPR), 0x51);
+	GUEST_ASSERT_EQ(xapic_read(APIC_PPR), 0x51);
 	GUEST_ASSERT_EQ(get_cr8(), 5);
-	apic_write(APIC_TPR, 0);
+	xapic_write(APIC_TPR, 0);
 	GUEST_DONE();
 }
 
@@ -489,13 +480,13 @@ KVM_TEST(lapic_version_lvt_masks_and_tpr)
  */
 static void guest_lapic_ppr(void)
 {
-	apic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
+	xapic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
 	set_cr8(8);
-	GUEST_ASSERT_EQ(apic_read(APIC_PPR), 0x80);
+	GUEST_ASSERT_EQ(xapic_read(APIC_PPR), 0x80);
 	GUEST_SYNC(0x80);
 	set_cr8(3);
 	GUEST_SYNC(0x30);
-	apic_write(APIC_TPR, 0x60);
+	xapic_write(APIC_TPR, 0x60);
 	GUEST_SYNC(0x60);
 	set_cr8(0);
 	GUEST_SYNC(0);
@@ -524,21 +515,21 @@ static void guest_lapic_timer(void)
 {
 	uint32_t c1, c2;
 
-	apic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
-	apic_write(APIC_LVTT, APIC_LVT_MASKED | 0xf0);	/* one-shot, masked */
-	apic_write(APIC_TDCR, 0xa);			/* divide by 128 */
-	apic_write(APIC_TMICT, 0xffffffff);
-	c1 = apic_read(APIC_TMCCT);
+	xapic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
+	xapic_write(APIC_LVTT, APIC_LVT_MASKED | 0xf0);	/* one-shot, masked */
+	xapic_write(APIC_TDCR, 0xa);			/* divide by 128 */
+	xapic_write(APIC_TMICT, 0xffffffff);
+	c1 = xapic_read(APIC_TMCCT);
 	GUEST_ASSERT_NE(c1, 0);
 	GUEST_SYNC(c1);
 	/* The host read the count in between: it counts down (11.5.4). */
-	c2 = apic_read(APIC_TMCCT);
+	c2 = xapic_read(APIC_TMCCT);
 	GUEST_ASSERT_NE(c2, 0);
 	GUEST_ASSERT_LE(c2, c1);
 	GUEST_SYNC(c2);
 
-	apic_write(APIC_TMICT, 0);			/* stops the timer */
-	GUEST_ASSERT_EQ(apic_read(APIC_TMCCT), 0);
+	xapic_write(APIC_TMICT, 0);			/* stops the timer */
+	GUEST_ASSERT_EQ(xapic_read(APIC_TMCCT), 0);
 	GUEST_SYNC(0);
 }
 

@@ -17,6 +17,7 @@
  *    delivery path, checked last.
  */
 #include "kvm_test_harness.h"
+#include "guest/apic.h"
 #include "guest/guest.h"
 #include "guest/mce.h"
 #include "mce.h"
@@ -29,23 +30,18 @@
 
 static volatile unsigned int cmci_count;
 
-static void apic_write(unsigned int reg, uint32_t v)
-{
-	*(volatile uint32_t *)(uintptr_t)(APIC_DEFAULT_GPA + reg) = v;
-}
-
 static void cmci_handler(struct ex_regs *regs)
 {
 	cmci_count++;
-	apic_write(APIC_EOI, 0);
+	xapic_write(APIC_EOI, 0);
 }
 
 static void guest_cmci(void)
 {
 	guest_mce_init();
 	guest_install_handler(CMCI_VECTOR, cmci_handler);
-	apic_write(APIC_SVR, 0x100 | 0xff);		/* software-enable the APIC */
-	apic_write(APIC_LVTCMCI, CMCI_VECTOR);		/* fixed delivery, unmasked */
+	xapic_write(APIC_SVR, 0x100 | 0xff);		/* software-enable the APIC */
+	xapic_write(APIC_LVTCMCI, CMCI_VECTOR);		/* fixed delivery, unmasked */
 	wrmsr(MSR_IA32_MCx_CTL2(CMCI_BANK), MCI_CTL2_CMCI_EN | 1);
 	sti();
 	GUEST_SYNC(1);

@@ -42,7 +42,6 @@
 /* Bits 15:8, "maximum non-turbo ratio": any value the VMM chooses. */
 #define PLATFORM_INFO_VALUE	(PLATFORM_INFO_CPUID_FAULT | 0x1700)
 #define MISC_ENABLE_MWAIT	BIT_ULL(18)
-#define APIC_BASE_BSP		BIT_ULL(8)
 #define X86_FEATURE_MWAIT	X86_FEATURE(1, 0, CPUID_ECX, 3)
 
 /* ---- MSR_PLATFORM_INFO ---- */
@@ -377,7 +376,7 @@ static void check_boot_cpu(struct __test_metadata *_metadata, int bsp)
 		struct kvm_mp_state mp;
 		struct ucall uc;
 
-		EXPECT_EQ(!!(vcpu_get_msr(vcpus[i], MSR_IA32_APICBASE) & APIC_BASE_BSP), is_bsp)
+		EXPECT_EQ(!!(vcpu_get_msr(vcpus[i], MSR_IA32_APICBASE) & APICBASE_BSP), is_bsp)
 			TH_LOG("vCPU %u: APIC_BASE %#lx, boot CPU %u", i,
 			       (unsigned long)vcpu_get_msr(vcpus[i], MSR_IA32_APICBASE), want_bsp);
 		vcpu_mp_state_get(vcpus[i], &mp);
@@ -390,7 +389,7 @@ static void check_boot_cpu(struct __test_metadata *_metadata, int bsp)
 		}
 		ASSERT_EQ(vcpu_run_ucall(vcpus[i], &uc), UCALL_SYNC);
 		EXPECT_EQ(uc.args[0], i);
-		EXPECT_EQ(!!(uc.args[1] & APIC_BASE_BSP), is_bsp)
+		EXPECT_EQ(!!(uc.args[1] & APICBASE_BSP), is_bsp)
 			TH_LOG("vCPU %u's RDMSR(APIC_BASE) %#lx, boot CPU %u", i,
 			       (unsigned long)uc.args[1], want_bsp);
 	}

@@ -33,6 +33,7 @@
  */
 #include <string.h>
 
+#include "guest/apic.h"
 #include "guest/guest.h"
 #include "kvm_test_harness.h"
 
@@ -41,17 +42,12 @@
 #define SMM_HANDLER		0x8000		/* SMBASE + 0x8000: first instruction */
 #define SMM_SAVE_AREA		0xfe00		/* SMBASE + 0xfe00 .. 0xffff */
 
-static void lapic_write(uint32_t reg, uint32_t val)
-{
-	*(volatile uint32_t *)(uintptr_t)(APIC_DEFAULT_GPA + reg) = val;
-}
-
 static void guest_self_smi(void)
 {
-	lapic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
+	xapic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
 	/* Physical destination APIC ID 0 (this vCPU): no shorthand with SMI. */
-	lapic_write(APIC_ICR_HI, 0);
-	lapic_write(APIC_ICR_LO, APIC_DM_SMI | APIC_LEVEL_ASSERT);
+	xapic_write(APIC_ICR_HI, 0);
+	xapic_write(APIC_ICR_LO, APIC_DM_SMI | APIC_LEVEL_ASSERT);
 	GUEST_SYNC(1);
 }
 
@@ -155,8 +151,8 @@ static void guest_smi_above_4g(void)
 	uint64_t (*high)(void) = (void *)((uintptr_t)smi_stub + HIGH_ALIAS);
 	uint64_t rip;
 
-	lapic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
-	lapic_write(APIC_ICR_HI, 0);
+	xapic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
+	xapic_write(APIC_ICR_HI, 0);
 	rip = high();
 	__GUEST_ASSERT(rip >= HIGH_ALIAS, "RSM resumed at RIP %#lx, not in the stub's alias "
 		       "at %#lx (+%#lx) where the SMI was taken: RIP lost its bits 63:32", rip,

@@ -39,6 +39,7 @@
 #include <signal.h>
 
 #include "kvm_test_harness.h"
+#include "guest/apic.h"
 #include "guest/guest.h"
 #include "guest/nested.h"
 #include "nested.h"
@@ -415,7 +416,7 @@ SVM_TEST(eventinj_delivers_exception_to_l2, l1_eventinj)
 
 static void l2_read_apic_page(void)
 {
-	guest_nested_hypercall(*(volatile uint32_t *)(uintptr_t)(APIC_DEFAULT_GPA + APIC_TPR));
+	guest_nested_hypercall(xapic_read(APIC_TPR));
 }
 
 static void l1_avic_bit(struct nested_pages *p)

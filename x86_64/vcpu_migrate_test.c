@@ -50,6 +50,7 @@
  *              bugs/regs-set-debugregs-drops-dr7.patch,
  *              bugs/smm-set-events-ignores-smm-flag.patch
  */
+#include "guest/apic.h"
 #include "guest/guest.h"
 #include "kvm_test_harness.h"
 #include "x86/apic.h"
@@ -374,23 +375,13 @@ static uint32_t run_to_exit(struct kvm_vcpu *vcpu, struct ucall *uc)
 
 /* ---- guest: the local APIC through its xAPIC page ---- */
 
-static inline uint32_t apic_read(unsigned int reg)
-{
-	return *(volatile uint32_t *)(APIC_DEFAULT_GPA + reg);
-}
-
-static inline void apic_write(unsigned int reg, uint32_t v)
-{
-	*(volatile uint32_t *)(APIC_DEFAULT_GPA + reg) = v;
-}
-
 static volatile uint64_t irq_count, irq_rip;
 
 static void guest_irq_handler(struct ex_regs *regs)
 {
 	irq_count++;
 	irq_rip = regs->rip;
-	apic_write(APIC_EOI, 0);
+	xapic_write(APIC_EOI, 0);
 }
 
 /* ---- plain state, GPRs at an OUT, the local APIC ---- */
@@ -571,22 +562,22 @@ static void guest_plain(void)
 	guest_check_plain_state();
 
 	/* The local APIC: software-enabled, a new ID, TPR, a one-shot timer. */
-	apic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
-	apic_write(APIC_ID, APIC_ID_VAL);
+	xapic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
+	xapic_write(APIC_ID, APIC_ID_VAL);
 	set_cr8(TPR_CLASS);
-	apic_write(APIC_TDCR, 0xb);		/* divide by 1 */
-	apic_write(APIC_LVTT, TIMER_VECTOR);	/* one-shot */
-	apic_write(APIC_TMICT, TMICT_VAL);
+	xapic_write(APIC_TDCR, 0xb);		/* divide by 1 */
+	xapic_write(APIC_LVTT, TIMER_VECTOR);	/* one-shot */
+	xapic_write(APIC_TMICT, TMICT_VAL);
 	GUEST_SYNC(2);
 	guest_check_plain_state();
-	GUEST_ASSERT_EQ(apic_read(APIC_ID), APIC_ID_VAL);
-	GUEST_ASSERT_EQ(apic_read(APIC_TPR), TPR_CLASS << 4);
+	GUEST_ASSERT_EQ(xapic_read(APIC_ID), APIC_ID_VAL);
+	GUEST_ASSERT_EQ(xapic_read(APIC_TPR), TPR_CLASS << 4);
 	GUEST_ASSERT_EQ(get_cr8(), TPR_CLASS);
-	GUEST_ASSERT_EQ(apic_read(APIC_SVR), APIC_SVR_ENABLE | 0xff);
-	GUEST_ASSERT_EQ(apic_read(APIC_LVTT), TIMER_VECTOR);
-	GUEST_ASSERT_EQ(apic_read(APIC_TDCR), 0xb);
-	GUEST_ASSERT_EQ(apic_read(APIC_TMICT), TMICT_VAL);
-	GUEST_ASSERT_EQ(rdmsr(MSR_IA32_APICBASE), APIC_DEFAULT_GPA | BIT(8) | BIT(11));
+	GUEST_ASSERT_EQ(xapic_read(APIC_SVR), APIC_SVR_ENABLE | 0xff);
+	GUEST_ASSERT_EQ(xapic_read(APIC_LVTT), TIMER_VECTOR);
+	GUEST_ASSERT_EQ(xapic_read(APIC_TDCR), 0xb);
+	GUEST_ASSERT_EQ(xapic_read(APIC_TMICT), TMICT_VAL);
+	GUEST_ASSERT_EQ(rdmsr(MSR_IA32_APICBASE), APIC_DEFAULT_GPA | APICBASE_BSP | APICBASE_EN);
 	/* The timer fired before the save (IRR) or fires in the new VM. */
 	while (!irq_count)
 		sti_hlt();
@@ -847,9 +838,9 @@ extern char guest_sti[], guest_shadowed[], guest_after_shadow[];
  */
 static void __attribute__((noinline)) guest_shadow(void)
 {
-	apic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
-	apic_write(APIC_ICR_HI, 0);
-	apic_write(APIC_ICR_LO, IPI_VECTOR | (1u << 18));	/* fixed, to self */
+	xapic_write(APIC_SVR, APIC_SVR_ENABLE | 0xff);
+	xapic_write(APIC_ICR_HI, 0);
+	xapic_write(APIC_ICR_LO, IPI_VECTOR | (1u << 18));	/* fixed, to self */
 	asm volatile("outb %%al, $" __stringify(PORT_GPRS) "\n"
 		     "guest_sti: sti\n"
 		     "guest_shadowed: nop\n"
