@@ -64,7 +64,8 @@
  *
  * Caught bugs: bugs/lapic-x2apic-to-xapic-allowed.patch,
  * bugs/lapic-x2apic-ldr-id-not-bit.patch, bugs/lapic-tpr-not-in-ppr.patch,
- * bugs/lapic-periodic-timer-not-rearmed.patch
+ * bugs/lapic-periodic-timer-not-rearmed.patch,
+ *              bugs/lapic-allbut-includes-self.patch
  */
 #include "guest/apic.h"
 #include "guest/guest.h"

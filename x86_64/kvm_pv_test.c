@@ -35,7 +35,8 @@
  *
  * Caught bugs: bugs/msr-cpuid-steal-time-version-odd.patch,
  *              bugs/msr-cpuid-pv-async-pf-ack-wrong-feature.patch,
- *              bugs/msr-cpuid-fix-hypercall-quirk-ignored.patch
+ *              bugs/msr-cpuid-fix-hypercall-quirk-ignored.patch,
+ *              bugs/msr-cpuid-steal-time-reserved-bits.patch
  */
 #include <errno.h>
 #include <pthread.h>

@@ -31,7 +31,8 @@
  * Upstream's tools/testing/selftests/kvm/x86_64/platform_info_test.c,
  * monitor_mwait_test.c and set_boot_cpu_id.c check the same ideas.
  *
- * Caught bugs: bugs/msr-cpuid-platform-info-cap-ignored.patch
+ * Caught bugs: bugs/msr-cpuid-platform-info-cap-ignored.patch,
+ *              bugs/msr-cpuid-boot-cpu-id-after-vcpus.patch
  */
 #include <errno.h>
 #include <stdio.h>

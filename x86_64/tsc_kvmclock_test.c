@@ -64,7 +64,9 @@
  * Caught bugs: bugs/tsc-guest-wrmsr-tsc-no-adjust.patch,
  *              bugs/tsc-user-tsc-write-synced-to-startup.patch,
  *              bugs/kvmclock-set-clock-realtime-ignored.patch,
- *              bugs/kvmclock-pvclock-version-left-odd.patch
+ *              bugs/kvmclock-pvclock-version-left-odd.patch,
+ *              bugs/tsc-vcpu-create-not-synchronized.patch,
+ *              bugs/tsc-set-khz-below-host-accepted.patch
  */
 #include <errno.h>
 #include <stdio.h>
