@@ -298,6 +298,13 @@ unsigned int kvm_timeout_scale(void);
  * lanes set: "bochs" in the Intel lane, "qemu-tcg" under QEMU TCG)?
  */
 bool kvm_cpu_emulator_is(const char *name);
+/*
+ * Is the host's clocksource the TSC?  name gets the clocksource's name.  If
+ * not (e.g. the Intel lane marks the TSC unstable), KVM catches each vCPU's
+ * TSC up with kvmclock (tsc_catchup) and the TSC is no clock to time
+ * anything with, in the host or in a guest.
+ */
+bool host_clocksource_is_tsc(char *name, size_t size);
 int __vcpu_run(struct kvm_vcpu *vcpu);	/* KVM_RUN result; watchdog-bounded */
 void vcpu_run_at(struct kvm_vcpu *vcpu, const char *file, unsigned int line);
 #define vcpu_run(vcpu)		vcpu_run_at(vcpu, __FILE__, __LINE__)

@@ -92,6 +92,19 @@ bool kvm_cpu_emulator_is(const char *name)
 	return emu && !strcmp(emu, name);
 }
 
+bool host_clocksource_is_tsc(char *name, size_t size)
+{
+	FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+
+	snprintf(name, size, "unknown");
+	if (f) {
+		if (fgets(name, size, f))
+			name[strcspn(name, "\n")] = 0;
+		fclose(f);
+	}
+	return !strcmp(name, "tsc");
+}
+
 static void watchdog_register(struct kvm_vcpu *vcpu)
 {
 	static bool atfork_done;

@@ -160,25 +160,6 @@ static uint64_t host_tsc_khz(void)
 	return (c1 - c0) * 1000000ULL / (t1 - t0);
 }
 
-/*
- * Is the host's clocksource the TSC?  If not (the Intel lane marks the TSC
- * unstable), the TSC's rate against CLOCK_MONOTONIC_RAW says nothing, and
- * KVM catches each vCPU's TSC up with kvmclock (kvm_guest_time_update()'s
- * tsc_catchup), so a TSC moved back does not stay back.
- */
-static bool host_clocksource_is_tsc(char *name, size_t size)
-{
-	FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
-
-	snprintf(name, size, "unknown");
-	if (f) {
-		if (fgets(name, size, f))
-			name[strcspn(name, "\n")] = 0;
-		fclose(f);
-	}
-	return !strcmp(name, "tsc");
-}
-
 /* ---- IA32_TSC and IA32_TSC_ADJUST ---- */
 
 enum tsc_actor { BY_GUEST, BY_HOST };
