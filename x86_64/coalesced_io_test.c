@@ -270,6 +270,27 @@ static void expect_ring(struct __test_metadata *_metadata, struct kvm_coalesced_
 	ring->first = ring->last;
 }
 
+/*
+ * The writes of in[] land in the ring without an exit; each op of out[]
+ * exits (a read returns what the host answers) and leaves the ring empty.
+ */
+static void expect_zone(struct __test_metadata *_metadata, struct kvm_vm *vm,
+			struct kvm_vcpu *vcpu, struct kvm_coalesced_mmio_ring *ring,
+			const struct io_op *in, unsigned int nin,
+			const struct io_op *out, unsigned int nout)
+{
+	for (unsigned int i = 0; i < nin; i++)
+		do_op(_metadata, vm, vcpu, in[i], false);
+	expect_ring(_metadata, ring, in, nin);
+	for (unsigned int i = 0; i < nout; i++) {
+		uint64_t r = do_op(_metadata, vm, vcpu, out[i], true);
+
+		if (out[i].read)
+			EXPECT_EQ(r, READ_VALUE & size_mask(out[i].size));
+	}
+	expect_ring(_metadata, ring, NULL, 0);
+}
+
 KVM_VCPU_TEST(coalesced_mmio_zone, guest_ops)
 {
 	static const struct io_op in_zone[] = {
@@ -298,17 +319,8 @@ KVM_VCPU_TEST(coalesced_mmio_zone, guest_ops)
 	zone_set(vm, KVM_REGISTER_COALESCED_MMIO, ZONE_GPA, ZONE_SIZE, false);
 	EXPECT_EQ(ring_used(ring), 0);
 
-	for (unsigned int i = 0; i < ARRAY_SIZE(in_zone); i++)
-		do_op(_metadata, vm, vcpu, in_zone[i], false);
-	expect_ring(_metadata, ring, in_zone, ARRAY_SIZE(in_zone));
-
-	for (unsigned int i = 0; i < ARRAY_SIZE(out_of_zone); i++) {
-		uint64_t r = do_op(_metadata, vm, vcpu, out_of_zone[i], true);
-
-		if (out_of_zone[i].read)
-			EXPECT_EQ(r, READ_VALUE & size_mask(out_of_zone[i].size));
-	}
-	expect_ring(_metadata, ring, NULL, 0);
+	expect_zone(_metadata, vm, vcpu, ring, in_zone, ARRAY_SIZE(in_zone), out_of_zone,
+		    ARRAY_SIZE(out_of_zone));
 
 	/* A zone of the PIO bus does not catch MMIO at the same number. */
 	if (kvm_check_cap(KVM_CAP_COALESCED_PIO)) {
@@ -347,16 +359,8 @@ KVM_VCPU_TEST(coalesced_pio_zone, guest_ops)
 	ring = coalesced_ring(_metadata, vcpu);
 	zone_set(vm, KVM_REGISTER_COALESCED_MMIO, PIO_ZONE, PIO_ZONE_SIZE, true);
 
-	for (unsigned int i = 0; i < ARRAY_SIZE(in_zone); i++)
-		do_op(_metadata, vm, vcpu, in_zone[i], false);
-	expect_ring(_metadata, ring, in_zone, ARRAY_SIZE(in_zone));
-	for (unsigned int i = 0; i < ARRAY_SIZE(out_of_zone); i++) {
-		uint64_t r = do_op(_metadata, vm, vcpu, out_of_zone[i], true);
-
-		if (out_of_zone[i].read)
-			EXPECT_EQ(r, READ_VALUE & size_mask(out_of_zone[i].size));
-	}
-	expect_ring(_metadata, ring, NULL, 0);
+	expect_zone(_metadata, vm, vcpu, ring, in_zone, ARRAY_SIZE(in_zone), out_of_zone,
+		    ARRAY_SIZE(out_of_zone));
 
 	zone_set(vm, KVM_UNREGISTER_COALESCED_MMIO, PIO_ZONE, PIO_ZONE_SIZE, true);
 	for (unsigned int i = 0; i < ARRAY_SIZE(in_zone); i++)
