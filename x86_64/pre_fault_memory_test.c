@@ -22,7 +22,8 @@
  *
  * Covers the idea of upstream tools/testing/selftests/kvm/pre_fault_memory_test.c.
  *
- * Caught bugs: bugs/mmu-pre-fault-partial-range-error.patch
+ * Caught bugs: bugs/mmu-pre-fault-partial-range-error.patch,
+ * bugs/mmu-pre-fault-flags-unchecked.patch
  */
 #include <unistd.h>
 
