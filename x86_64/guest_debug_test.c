@@ -64,6 +64,13 @@ static void vcpu_debug(struct kvm_vcpu *vcpu, uint32_t control, uint64_t dr7,
  */
 #define TCG_NO_VMCB_DR7	"QEMU TCG's VMRUN does not arm breakpoints from the VMCB's DR7: " \
 			"KVM_GUESTDBG_USE_HW_BP breakpoints never fire here"
+/*
+ * Breakpoints armed through DR7 (the host's, loaded from the VMCB, or the
+ * guest's own) leave QEMU 7.2's breakpoint state inconsistent: a later
+ * test's guest crashed QEMU (SIGSEGV) in a normal run and in a stress run.
+ */
+#define TCG_DR7_CRASH	"under QEMU TCG a breakpoint armed through DR7 leaves QEMU 7.2's " \
+			"breakpoint state inconsistent, and a later guest crashes QEMU"
 #define TCG_NO_INT3_INTERCEPT "QEMU TCG's SVM does not apply the #BP intercept to INT3: " \
 			"KVM_GUESTDBG_USE_SW_BP never exits here"
 
@@ -269,6 +276,8 @@ static void guest_hw_bp(void)
 KVM_VCPU_TEST(hw_breakpoints_stop_with_their_bn, guest_hw_bp)
 {
 	TEST_REQUIRE_CAP(KVM_CAP_SET_GUEST_DEBUG);
+	if (kvm_cpu_emulator_is("qemu-tcg"))
+		SKIP(return, "%s; and %s", TCG_NO_VMCB_DR7, TCG_DR7_CRASH);
 	vcpu_run_expect_sync(vcpu, 0);
 	for (unsigned int i = 0; i < ARRAY_SIZE(hw_cases); i++) {
 		const struct hw_case *c = &hw_cases[i];
@@ -351,6 +360,8 @@ static const struct emu_bp_case emu_bp_cases[] = {
 KVM_VCPU_TEST(hw_breakpoints_on_emulated_instruction, guest_hw_bp)
 {
 	TEST_REQUIRE_CAP(KVM_CAP_SET_GUEST_DEBUG);
+	if (kvm_cpu_emulator_is("qemu-tcg"))
+		SKIP(return, "%s", TCG_DR7_CRASH);
 	TEST_REQUIRE_FEP();
 	write_guest_global(vm, hw_kind, HW_EXEC_EMULATED);
 	vcpu_run_expect_sync(vcpu, 0);
@@ -409,6 +420,8 @@ KVM_VCPU_TEST(guest_breakpoint_on_emulated_instruction, guest_own_emulated_bp)
 {
 	struct ucall uc;
 
+	if (kvm_cpu_emulator_is("qemu-tcg"))
+		SKIP(return, "%s", TCG_DR7_CRASH);
 	TEST_REQUIRE_FEP();
 	ASSERT_EQ(vcpu_run_ucall(vcpu, &uc), UCALL_SYNC);
 	EXPECT_EQ(uc.args[0], 1) TH_LOG("guest #DBs at its breakpoint on the emulated NOP");
@@ -588,8 +601,7 @@ KVM_VCPU_TEST(guest_dr7_survives_host_debugging, guest_own_dr7)
 	 * with SIGSEGV in the next test that runs a nested guest.
 	 */
 	if (kvm_cpu_emulator_is("qemu-tcg"))
-		SKIP(return, "%s; here it also crashes QEMU 7.2 in a later nested test",
-		     TCG_NO_VMCB_DR7);
+		SKIP(return, "%s; and %s", TCG_NO_VMCB_DR7, TCG_DR7_CRASH);
 	vcpu_run_expect_sync(vcpu, 1);
 
 	addr[1] = (uint64_t)(uintptr_t)&host_watched;
