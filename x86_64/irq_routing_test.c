@@ -401,6 +401,21 @@ static void guest_resample(void)
 	GUEST_DONE();
 }
 
+/* Poll KVM_GET_IRQCHIP until IOAPIC pin @pin's line is high, for at most @ms. */
+static bool wait_ioapic_irr(struct kvm_vm *vm, int pin, int ms)
+{
+	struct kvm_irqchip chip = { .chip_id = KVM_IRQCHIP_IOAPIC };
+	int waited;
+
+	for (waited = 0; waited <= ms; waited++) {
+		vm_ioctl(vm, KVM_GET_IRQCHIP, &chip);
+		if (chip.chip.ioapic.irr & BIT(pin))
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
 KVM_TEST(resampling_irqfd_deasserts_on_eoi_and_notifies)
 {
 	struct kvm_irqfd irqfd = { .gsi = RESAMPLE_PIN, .flags = KVM_IRQFD_FLAG_RESAMPLE };
@@ -419,7 +434,14 @@ KVM_TEST(resampling_irqfd_deasserts_on_eoi_and_notifies)
 	vm_ioctl(vm, KVM_IRQFD, &irqfd);
 	vcpu_run_expect_sync(vcpu, 0);
 
+	/*
+	 * An irqfd on an IOAPIC pin cannot inject from the eventfd's wakeup
+	 * (atomic context); KVM defers it to a work item.  Wait, bounded, for
+	 * the pin to rise before the guest looks for the interrupt.
+	 */
 	eventfd_signal_once(irqfd.fd);
+	ASSERT_TRUE(wait_ioapic_irr(vm, RESAMPLE_PIN, 5000))
+		TH_LOG("the irqfd did not assert IOAPIC pin %d within 5 s", RESAMPLE_PIN);
 	vcpu_run_expect_sync(vcpu, 1);
 	vm_ioctl(vm, KVM_GET_IRQCHIP, &chip);
 	EXPECT_TRUE(chip.chip.ioapic.irr & BIT(RESAMPLE_PIN)) TH_LOG("the pin is not asserted");
