@@ -20,6 +20,8 @@
 #define SVM_FEAT_VGIF		(1u << 16)
 
 /* VMCB segment (appendix B, table B-2): attrib packs descriptor bits 40-47 and 52-55. */
+#define SVM_SEG_ATTR_L		(1u << 9)	/* descriptor bit 53: 64-bit code */
+#define SVM_SEG_ATTR_DB		(1u << 10)	/* descriptor bit 54: D/B */
 struct vmcb_seg {
 	uint16_t selector;
 	uint16_t attrib;
@@ -141,6 +143,9 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 #define SVM_INT_CTL_V_INTR_MASKING	(1u << 24)
 #define SVM_INT_CTL_V_GIF_ENABLE	(1u << 25)
 #define SVM_INT_CTL_AVIC_ENABLE		(1u << 31)
+
+/* nested_ctl (VMCB 0x090, APM 15.25.3) */
+#define SVM_NESTED_CTL_NP_ENABLE	(1ULL << 0)
 
 /* EVENTINJ (VMCB 0x0a8, APM 15.20) */
 #define SVM_EVTINJ_VALID	(1u << 31)
