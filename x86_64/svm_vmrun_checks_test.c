@@ -165,7 +165,7 @@ static void run_cases(struct nested_pages *p, const struct vmrun_case *cases, un
 {
 	struct vmcb *vmcb = guest_nested_vmcb(p);
 	unsigned int maxphy = guest_maxphyaddr();
-	unsigned int ran = 0, skipped = 0;
+	unsigned int ran = 0, skipped = 0, failed = 0;
 	struct svm_gprs r = { 0 };
 
 	/* One zeroed page: PDPT/page directory/nested PML4 with nothing present. */
@@ -199,12 +199,24 @@ static void run_cases(struct nested_pages *p, const struct vmrun_case *cases, un
 		code = vmcb->control.exit_code;
 		want = !c->valid ? SVM_EXIT_INVALID :
 		       c->mode == MODE_LONG ? SVM_EXIT_VMMCALL : SVM_EXIT_EXCP_BASE + PF_VECTOR;
-		__GUEST_ASSERT(code == want, "%s (%s): #VMEXIT %s (0x%lx), expected %s; VMCB "
-			       "offset 0x%x: 0x%lx -> 0x%lx; exit_info_1 0x%lx exit_info_2 0x%lx; "
-			       "MAXPHYADDR %u; L2 took %lu stray events", c->name,
-			       mode_names[c->mode], svm_exit_name(code), code, svm_exit_name(want),
-			       c->off, old, new, vmcb->control.exit_info_1,
-			       vmcb->control.exit_info_2, maxphy, l2_events);
+		if (code != want) {
+			/*
+			 * KVM's own checks write all 64 bits of VMEXIT_INVALID;
+			 * 0xffffffff comes from the CPU underneath (QEMU TCG stores
+			 * a 32-bit -1) refusing the VMCB02 KVM built from it: KVM
+			 * did not check this itself.
+			 */
+			GUEST_PRINTF("FAIL %s (%s): #VMEXIT %s (0x%lx), expected %s%s; VMCB offset "
+				     "0x%x: 0x%lx -> 0x%lx; exit_info_1 0x%lx exit_info_2 0x%lx; "
+				     "MAXPHYADDR %u; L2 took %lu stray events\n", c->name,
+				     mode_names[c->mode], svm_exit_name(code), code,
+				     svm_exit_name(want),
+				     code == 0xffffffffULL ? " (0xffffffff: KVM let the CPU "
+				     "underneath find it)" : "", c->off, old, new,
+				     vmcb->control.exit_info_1, vmcb->control.exit_info_2, maxphy,
+				     l2_events);
+			failed++;
+		}
 
 		/* The good VMCB still runs afterwards. */
 		vmcb_prepare(p, MODE_LONG, false);
@@ -215,6 +227,7 @@ static void run_cases(struct nested_pages *p, const struct vmrun_case *cases, un
 			       vmcb->control.exit_code);
 		ran++;
 	}
+	__GUEST_ASSERT(!failed, "%u of %u cases failed (FAIL lines above)", failed, ran);
 	GUEST_PRINTF("%u cases run, %u not applicable here (MAXPHYADDR %u)\n", ran, skipped,
 		     maxphy);
 	GUEST_DONE();
@@ -314,6 +327,10 @@ static const struct vmrun_case control_cases[] = {
 	{ "MSRPM base bit 63", MODE_LONG, VMCB_CTRL(msrpm_base_pa), .set = BIT63 },
 	{ "MSRPM ending at MAXPHYADDR - 1 (valid)", MODE_LONG, VMCB_CTRL(msrpm_base_pa),
 	  .how = HOW_PA_TOP, .set = SVM_MSRPM_SIZE, .valid = true },
+	/* "VMRUN ignores the lower 12 bits" of the map's address (15.11) */
+	{ "MSRPM ending at MAXPHYADDR - 1, base bits 11:0 = 0x800 (valid)", MODE_LONG,
+	  VMCB_CTRL(msrpm_base_pa), .how = HOW_PA_TOP, .set = SVM_MSRPM_SIZE - 0x800,
+	  .valid = true },
 	{ "IOPM last page at MAXPHYADDR", MODE_LONG, VMCB_CTRL(iopm_base_pa), .how = HOW_PA_TOP,
 	  .set = SVM_IOPM_SIZE - PAGE_SIZE },
 	{ "IOPM at MAXPHYADDR", MODE_LONG, VMCB_CTRL(iopm_base_pa), .how = HOW_PA_BIT,
@@ -321,6 +338,9 @@ static const struct vmrun_case control_cases[] = {
 	{ "IOPM base bit 63", MODE_LONG, VMCB_CTRL(iopm_base_pa), .set = BIT63 },
 	{ "IOPM ending at MAXPHYADDR - 1 (valid)", MODE_LONG, VMCB_CTRL(iopm_base_pa),
 	  .how = HOW_PA_TOP, .set = SVM_IOPM_SIZE, .valid = true },
+	{ "IOPM ending at MAXPHYADDR - 1, base bits 11:0 = 0x800 (valid)", MODE_LONG,
+	  VMCB_CTRL(iopm_base_pa), .how = HOW_PA_TOP, .set = SVM_IOPM_SIZE - 0x800,
+	  .valid = true },
 	/* KVM's rules for nested paging (15.25.3) */
 	{ "NP_ENABLE without CPUID NPT", MODE_LONG, .np = true, .absent = X86_FEATURE_NPT },
 	{ "NP_ENABLE, nCR3 bit MAXPHYADDR", MODE_LONG, VMCB_CTRL(nested_cr3), .how = HOW_PA_BIT,
@@ -333,6 +353,7 @@ static void l1_control_checks(struct nested_pages *p)
 {
 	run_cases(p, control_cases, ARRAY_SIZE(control_cases));
 }
+
 
 #define EVTINJ(type, vector)	(SVM_EVTINJ_VALID | (type) << 8 | (vector))
 
