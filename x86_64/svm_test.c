@@ -2,10 +2,8 @@
 /*
  * AMD SVM, L1's view (AMD APM vol. 2 chapter 15).  Every test SKIPs unless
  * KVM offers SVM to its guests (kvm_amd nested=1; `make vm_run_tests`).
+ * The VMRUN consistency checks of APM 15.5.1 are svm_vmrun_checks_test.c's.
  *
- *  - VMRUN of a VMCB that breaks a consistency check of APM 15.5.1 ends at
- *    once with #VMEXIT(VMEXIT_INVALID), among them a long-mode CR3 with a
- *    bit set at or above MAXPHYADDR, or in its MBZ bits 63:52;
  *  - nested paging: a GPA missing from L1's nested tables is a #VMEXIT(NPF)
  *    with the address and a #PF-style error code (15.25.6), and L2 re-runs
  *    the access once L1 maps it;
@@ -30,8 +28,7 @@
  *    VMMCALL: "#UD if ... the VMMCALL instruction is not intercepted"),
  *    not a hypercall to the KVM underneath.
  *
- * Caught bugs: bugs/nested-svm-vmrun-efer-svme.patch,
- * bugs/nested-svm-hsave-pa-unchecked.patch,
+ * Caught bugs: bugs/nested-svm-hsave-pa-unchecked.patch,
  * bugs/nested-svm-vmrun-hsave-zero.patch,
  * bugs/nested-svm-l2-vmmcall-hypercall.patch
  */
@@ -50,15 +47,6 @@ static void l2_vmmcall(void)
 	guest_nested_hypercall(1);
 }
 
-/* ---- VMRUN consistency checks ---- */
-
-enum bad_state { BAD_SVME, BAD_CD_NW, BAD_CR0_HIGH, BAD_CR4_RSVD, BAD_ASID0, BAD_NO_VMRUN_INT,
-		 BAD_DR7_HIGH, BAD_CR3_MAXPHYADDR, BAD_CR3_MBZ, NR_BAD };
-static const char *const bad_names[] = { "EFER.SVME=0", "CR0.CD=0 NW=1", "CR0[63:32]!=0",
-					 "CR4 reserved bit", "ASID 0", "VMRUN not intercepted",
-					 "DR7[63:32]!=0", "long-mode CR3 bit MAXPHYADDR set",
-					 "long-mode CR3 bit 62 (MBZ) set" };
-
 static unsigned int guest_maxphyaddr(void)
 {
 	struct cpuid_regs r;
@@ -66,53 +54,6 @@ static unsigned int guest_maxphyaddr(void)
 	cpuid_count(0x80000008, 0, &r);
 	return r.eax & 0xff;
 }
-
-static void l1_invalid(struct nested_pages *p)
-{
-	struct svm_gprs r = { 0 };
-	struct vmcb *vmcb = guest_nested_vmcb(p);
-	unsigned int maxphy = guest_maxphyaddr();
-
-	for (int bad = 0; bad < NR_BAD; bad++) {
-		svm_init(&p->svm, l2_vmmcall, p->l2_stack_top);
-		/*
-		 * APM vol. 2 15.5.1 lists "any MBZ bit of CR3 set" among the
-		 * illegal states: in long mode CR3 bits 63:52 are MBZ and bits
-		 * MAXPHYADDR-1:12 hold the PML4 address (5.3.2), so a bit at
-		 * MAXPHYADDR (when below 52) or bit 62 makes VMRUN fail.
-		 */
-		if (bad == BAD_CR3_MAXPHYADDR && maxphy >= 52) {
-			GUEST_PRINTF("MAXPHYADDR %u: no CR3 address bit above it, case skipped",
-				     maxphy);
-			continue;
-		}
-		switch (bad) {
-		case BAD_SVME: vmcb->save.efer &= ~EFER_SVME; break;
-		case BAD_CD_NW: vmcb->save.cr0 = (vmcb->save.cr0 & ~X86_CR0_CD) | X86_CR0_NW; break;
-		case BAD_CR0_HIGH: vmcb->save.cr0 |= 1ULL << 40; break;
-		case BAD_CR4_RSVD: vmcb->save.cr4 |= 1ULL << 63; break;
-		case BAD_ASID0: vmcb->control.asid = 0; break;
-		case BAD_NO_VMRUN_INT: vmcb->control.intercept_misc2 &= ~SVM_INTERCEPT2_VMRUN; break;
-		case BAD_DR7_HIGH: vmcb->save.dr7 |= 1ULL << 32; break;
-		case BAD_CR3_MAXPHYADDR: vmcb->save.cr3 |= 1ULL << maxphy; break;
-		case BAD_CR3_MBZ: vmcb->save.cr3 |= 1ULL << 62; break;
-		}
-		svm_run(p->svm.vmcb, &r);
-		__GUEST_ASSERT(vmcb->control.exit_code == SVM_EXIT_INVALID,
-			       "%s: #VMEXIT %s (0x%lx), expected INVALID (CR3 0x%lx, EFER 0x%lx, "
-			       "CR0 0x%lx, CR4 0x%lx, MAXPHYADDR %u)", bad_names[bad],
-			       svm_exit_name(vmcb->control.exit_code), vmcb->control.exit_code,
-			       vmcb->save.cr3, vmcb->save.efer, vmcb->save.cr0, vmcb->save.cr4,
-			       maxphy);
-	}
-	/* And the same VMCB, repaired, runs. */
-	svm_init(&p->svm, l2_vmmcall, p->l2_stack_top);
-	svm_run(p->svm.vmcb, &r);
-	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
-	GUEST_DONE();
-}
-
-SVM_TEST(vmrun_invalid_state_is_vmexit_invalid, l1_invalid)
 
 /* ---- nested paging ---- */
 
