@@ -20,7 +20,6 @@
 #define SVM_FEAT_VGIF		(1u << 16)
 
 /* VMCB segment (appendix B, table B-2): attrib packs descriptor bits 40-47 and 52-55. */
-#define SVM_SEG_ATTR_L		(1u << 9)	/* descriptor bit 53: 64-bit code */
 #define SVM_SEG_ATTR_DB		(1u << 10)	/* descriptor bit 54: D/B */
 struct vmcb_seg {
 	uint16_t selector;
