@@ -554,22 +554,22 @@ static void run_stages(struct __test_metadata *_metadata, bool npt, bool new_vm)
 	kvm_vm_free(vm);
 }
 
-KVM_TEST(stages_move_to_new_vm_npt_off)
+KVM_TEST_TIMEOUT(stages_move_to_new_vm_npt_off, 120)
 {
 	run_stages(_metadata, false, true);
 }
 
-KVM_TEST(stages_move_to_new_vm_npt_on)
+KVM_TEST_TIMEOUT(stages_move_to_new_vm_npt_on, 120)
 {
 	run_stages(_metadata, true, true);
 }
 
-KVM_TEST(stages_reload_same_vcpu_npt_off)
+KVM_TEST_TIMEOUT(stages_reload_same_vcpu_npt_off, 120)
 {
 	run_stages(_metadata, false, false);
 }
 
-KVM_TEST(stages_reload_same_vcpu_npt_on)
+KVM_TEST_TIMEOUT(stages_reload_same_vcpu_npt_on, 120)
 {
 	run_stages(_metadata, true, false);
 }
