@@ -17,6 +17,8 @@
 /* CPUID 0x8000000A EDX (APM vol. 3, E.4.9) */
 #define SVM_FEAT_NPT		(1u << 0)
 #define SVM_FEAT_NRIPS		(1u << 3)
+#define SVM_FEAT_AVIC		(1u << 13)
+#define SVM_FEAT_V_VMSAVE_VMLOAD	(1u << 15)	/* virtual VMLOAD/VMSAVE (15.33.1) */
 #define SVM_FEAT_VGIF		(1u << 16)
 
 /* VMCB segment (appendix B, table B-2): attrib packs descriptor bits 40-47 and 52-55. */
@@ -141,6 +143,10 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 #define SVM_INT_CTL_V_INTR_MASKING	(1u << 24)
 #define SVM_INT_CTL_V_GIF_ENABLE	(1u << 25)
 #define SVM_INT_CTL_AVIC_ENABLE		(1u << 31)
+
+/* virt_ext (VMCB 0x0b8, appendix B) */
+#define SVM_VIRT_EXT_LBR		(1ULL << 0)
+#define SVM_VIRT_EXT_V_VMLOAD_VMSAVE	(1ULL << 1)
 
 /* EVENTINJ (VMCB 0x0a8, APM 15.20) */
 #define SVM_EVTINJ_VALID	(1u << 31)
