@@ -179,9 +179,10 @@ static void live_from_vmcb(struct live_state *s, const struct vmcb *v)
 }
 
 #define ASSERT_LIVE_EQ(got, want, what) do {					\
-	__GUEST_ASSERT((got)->fs == (want)->fs && (got)->gs == (want)->gs &&	\
-		       (got)->tr == (want)->tr && (got)->ldtr == (want)->ldtr,	\
-		       "%s: FS/GS/TR/LDTR selectors 0x%x/0x%x/0x%x/0x%x, expected "	\
+	bool __sels_equal = (got)->fs == (want)->fs && (got)->gs == (want)->gs &&	\
+			    (got)->tr == (want)->tr && (got)->ldtr == (want)->ldtr;	\
+										\
+	__GUEST_ASSERT(__sels_equal, "%s: FS/GS/TR/LDTR selectors 0x%x/0x%x/0x%x/0x%x, expected "	\
 		       "0x%x/0x%x/0x%x/0x%x", what, (got)->fs, (got)->gs, (got)->tr,	\
 		       (got)->ldtr, (want)->fs, (want)->gs, (want)->tr, (want)->ldtr);	\
 	for (unsigned int __i = 0; __i < 10; __i++)				\
