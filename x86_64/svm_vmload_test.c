@@ -39,9 +39,13 @@
  *    kvm_amd avic=1; QEMU's TCG SVM ignores the bit, so there the check
  *    cannot fail, and the test says so.
  *
- * kvm-unit-tests x86/svm_tests.c covers the intercepts only ("vmload",
- * "vmsave" intercept tests); upstream's selftests have no VMLOAD/VMSAVE
- * test (x86_64/svm_*_test.c run L2 without them).
+ * The L2 cases cover the idea of upstream's nested_vmsave_vmload_test.c
+ * (tools/testing/selftests/kvm/x86/: one L2 GPA that NPT maps to another L1
+ * page, with and without virt_ext; it requires virtual VMLOAD/VMSAVE and so
+ * SKIPs where the CPU under KVM lacks it, the QEMU lane included) and go
+ * further: every field, not KernelGSBase alone, and the non-virtual rule
+ * too.  kvm-unit-tests x86/svm_tests.c checks the VMLOAD/VMSAVE intercepts
+ * only.
  *
  * Caught bugs: bugs/nested-svm-vmloadsave-tr-not-copied.patch,
  * bugs/nested-svm-vmload-vmsave-emulation-uses-vmcb02.patch,
