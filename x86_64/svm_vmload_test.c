@@ -11,6 +11,8 @@
  *    with STR/SLDT/LAR/LSL) and FS/GS from data descriptors, VMSAVEs, changes
  *    every one of them, VMLOADs: the registers and a second VMSAVE show
  *    every field came back.
+ *  - VMLOAD/VMSAVE with EFER.SVME=0 are #UD and move nothing (APM vol. 3,
+ *    VMLOAD/VMSAVE exceptions).
  *  - L2 running VMLOAD/VMSAVE (the ideas of LTP's kvm_svm02 and kvm_svm04,
  *    table-driven over intercepts and nested paging): intercepted, each one
  *    is a #VMEXIT with RAX intact and moves nothing (15.9, 15.5.2); not
@@ -49,7 +51,8 @@
  *
  * Caught bugs: bugs/nested-svm-vmloadsave-tr-not-copied.patch,
  * bugs/nested-svm-vmload-vmsave-emulation-uses-vmcb02.patch,
- * bugs/nested-svm-l2-vmload-vmsave-not-intercepted.patch.
+ * bugs/nested-svm-l2-vmload-vmsave-not-intercepted.patch,
+ * bugs/nested-svm-vmload-vmsave-no-svme-check.patch.
  * Not catchable in the QEMU lane: bugs/nested-svm-int-ctl-avic-from-vmcb12.patch.
  */
 #include "kvm_test_harness.h"
@@ -430,6 +433,44 @@ static void l1_every_field(struct nested_pages *p)
 }
 
 SVM_TEST(vmsave_vmload_move_every_field, l1_every_field)
+
+/*
+ * VMLOAD and VMSAVE are #UD while EFER.SVME is 0 (APM vol. 3, VMLOAD and
+ * VMSAVE, exceptions; 15.4): nothing loaded, nothing stored.  The image
+ * VMLOAD is offered is L1's own state but for LSTAR, so a VMLOAD that
+ * wrongly runs changes only that.
+ */
+#define SVME_OFF_LSTAR	0xffffffff8cafe000ULL
+
+static void l1_need_svme(struct nested_pages *p)
+{
+	struct vmcb *image, *target;
+	struct nested n;
+	uint64_t lstar = rdmsr(MSR_LSTAR);
+	uint8_t vec[2];
+
+	guest_nested_init(&n, p, l2_nothing);
+	image = (void *)(uintptr_t)guest_nested_alloc_page(&n);
+	target = (void *)(uintptr_t)guest_nested_alloc_page(&n);
+	svm_vmsave((uintptr_t)image);
+	image->save.lstar = SVME_OFF_LSTAR;
+
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) & ~EFER_SVME);
+	asm volatile(ASM_SAFE("vmload %%rax") :: "a"((uintptr_t)image) : "memory");
+	vec[0] = guest_fault_vector();
+	asm volatile(ASM_SAFE("vmsave %%rax") :: "a"((uintptr_t)target) : "memory");
+	vec[1] = guest_fault_vector();
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+
+	__GUEST_ASSERT(vec[0] == UD_VECTOR && vec[1] == UD_VECTOR, "VMLOAD/VMSAVE with "
+		       "EFER.SVME=0: vectors %u/%u, expected #UD (%u)", vec[0], vec[1], UD_VECTOR);
+	__GUEST_ASSERT(rdmsr(MSR_LSTAR) == lstar, "LSTAR 0x%lx after a #UD VMLOAD "
+		       "(EFER.SVME=0), expected 0x%lx unchanged", rdmsr(MSR_LSTAR), lstar);
+	ASSERT_VLS_ZERO(target, "VMSAVE with EFER.SVME=0");
+	GUEST_DONE();
+}
+
+SVM_TEST(vmload_vmsave_ud_without_efer_svme, l1_need_svme)
 
 /* ---- L2 running VMLOAD/VMSAVE ---- */
 
