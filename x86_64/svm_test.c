@@ -7,19 +7,10 @@
  *  - nested paging: a GPA missing from L1's nested tables is a #VMEXIT(NPF)
  *    with the address and a #PF-style error code (15.25.6), and L2 re-runs
  *    the access once L1 maps it;
- *  - VMSAVE and VMLOAD move FS/GS/KernelGSBase/STAR/LSTAR/SYSENTER state
- *    between the CPU and a VMCB (15.5.2), also when L2 runs them (L2
- *    changes the registers between its VMSAVE and VMLOAD, so only a VMLOAD
- *    that loads brings the saved values back), and exit when intercepted
- *    (the ideas of LTP's kvm_svm02 and kvm_svm04);
  *  - CLGI/STGI exit when intercepted; an L2 that clears GIF without L1
  *    intercepting it and then spins cannot hold the host (LTP kvm_svm03,
  *    written from its description);
  *  - EVENTINJ delivers an exception into L2 before its first instruction;
- *  - int_ctl's AVIC enable bit in L1's VMCB does not take effect (LTP
- *    kvm_svm01 / CVE-2021-3653: KVM must not let VMCB12 enable AVIC).  The
- *    bug needs kvm_amd avic=1 on AVIC hardware; elsewhere (the QEMU lane)
- *    the test passes by construction, and says so;
  *  - a triple fault in L2 is #VMEXIT(SHUTDOWN) when intercepted;
  *  - VM_HSAVE_PA (APM 15.30.4): a WRMSR of an address that is not page
  *    aligned or lies at or above MAXPHYADDR is #GP(0) and leaves the MSR as
@@ -27,6 +18,9 @@
  *  - VMMCALL in L2 that L1 does not intercept is #UD in L2 (APM vol. 3,
  *    VMMCALL: "#UD if ... the VMMCALL instruction is not intercepted"),
  *    not a hypercall to the KVM underneath.
+ *
+ * VMRUN's consistency checks are in svm_vmrun_checks_test.c; VMLOAD/VMSAVE
+ * and VMCB12's AVIC bit (LTP kvm_svm01, 02, 04) in svm_vmload_test.c.
  *
  * Caught bugs: bugs/nested-svm-hsave-pa-unchecked.patch,
  * bugs/nested-svm-vmrun-hsave-zero.patch,
@@ -36,7 +30,6 @@
 #include <signal.h>
 
 #include "kvm_test_harness.h"
-#include "guest/apic.h"
 #include "guest/guest.h"
 #include "guest/nested.h"
 #include "nested.h"
@@ -106,134 +99,6 @@ static void l1_npt(struct nested_pages *p)
 }
 
 SVM_TEST(npt_fault_reports_gpa_and_reruns, l1_npt)
-
-/* ---- VMLOAD / VMSAVE ---- */
-
-struct vmload_state {
-	uint64_t fs_base, kernel_gs_base, star, lstar, cstar, sfmask, sysenter_cs;
-};
-
-static void write_state(const struct vmload_state *s)
-{
-	wrmsr(MSR_FS_BASE, s->fs_base);
-	wrmsr(MSR_KERNEL_GS_BASE, s->kernel_gs_base);
-	wrmsr(MSR_STAR, s->star);
-	wrmsr(MSR_LSTAR, s->lstar);
-	wrmsr(MSR_CSTAR, s->cstar);
-	wrmsr(MSR_SYSCALL_MASK, s->sfmask);
-	wrmsr(MSR_IA32_SYSENTER_CS, s->sysenter_cs);
-}
-
-static void check_vmcb_state(const struct vmcb *v, const struct vmload_state *s)
-{
-	GUEST_ASSERT_EQ(v->save.fs.base, s->fs_base);
-	GUEST_ASSERT_EQ(v->save.kernel_gs_base, s->kernel_gs_base);
-	GUEST_ASSERT_EQ(v->save.star, s->star);
-	GUEST_ASSERT_EQ(v->save.lstar, s->lstar);
-	GUEST_ASSERT_EQ(v->save.cstar, s->cstar);
-	GUEST_ASSERT_EQ(v->save.sfmask, s->sfmask);
-	GUEST_ASSERT_EQ(v->save.sysenter_cs, s->sysenter_cs);
-}
-
-static const struct vmload_state state_a = {
-	0x1000, 0xffff800000001000ULL, 0x0023001000000000ULL, 0xffffffff81000000ULL,
-	0xffffffff81000100ULL, 0x4700, 0x10,
-};
-static const struct vmload_state state_b = {
-	0x2000, 0xffff800000002000ULL, 0x0033002000000000ULL, 0xffffffff82000000ULL,
-	0xffffffff82000100ULL, 0x0700, 0x20,
-};
-static const struct vmload_state state_c = {
-	0x3000, 0xffff800000003000ULL, 0x0043003000000000ULL, 0xffffffff83000000ULL,
-	0xffffffff83000100ULL, 0x0300, 0x30,
-};
-static uint64_t l2_scratch;
-
-static void read_state(struct vmload_state *s)
-{
-	s->fs_base = rdmsr(MSR_FS_BASE);
-	s->kernel_gs_base = rdmsr(MSR_KERNEL_GS_BASE);
-	s->star = rdmsr(MSR_STAR);
-	s->lstar = rdmsr(MSR_LSTAR);
-	s->cstar = rdmsr(MSR_CSTAR);
-	s->sfmask = rdmsr(MSR_SYSCALL_MASK);
-	s->sysenter_cs = rdmsr(MSR_IA32_SYSENTER_CS);
-}
-
-static bool same_state(const struct vmload_state *a, const struct vmload_state *b)
-{
-	return a->fs_base == b->fs_base && a->kernel_gs_base == b->kernel_gs_base &&
-	       a->star == b->star && a->lstar == b->lstar && a->cstar == b->cstar &&
-	       a->sfmask == b->sfmask && a->sysenter_cs == b->sysenter_cs;
-}
-
-/*
- * L2 saves its state B into a page of its choice, changes every register to
- * C, and loads the page back: a working VMLOAD leaves B in the registers.
- * It reports which state it ends up with: 'B', 'C', or 0 for a mix.
- */
-static void l2_vmsave_vmload(void)
-{
-	struct vmload_state now;
-
-	write_state(&state_b);
-	svm_vmsave(l2_scratch);
-	write_state(&state_c);
-	svm_vmload(l2_scratch);
-	read_state(&now);
-	guest_nested_hypercall(same_state(&now, &state_b) ? 'B' : same_state(&now, &state_c) ? 'C' : 0);
-}
-
-static void l1_vmload_vmsave(struct nested_pages *p)
-{
-	struct vmcb *vmcb = guest_nested_vmcb(p);
-	struct nested n;
-	uint64_t fs = rdmsr(MSR_FS_BASE);
-	struct vmcb *scratch;
-
-	guest_nested_init(&n, p, l2_vmsave_vmload);
-	scratch = (struct vmcb *)(uintptr_t)guest_nested_alloc_page(&n);
-	l2_scratch = guest_nested_alloc_page(&n);
-
-	/* L1 itself: VMSAVE stores the state, VMLOAD brings it back. */
-	write_state(&state_a);
-	svm_vmsave((uintptr_t)scratch);
-	check_vmcb_state(scratch, &state_a);
-	write_state(&state_b);
-	svm_vmload((uintptr_t)scratch);
-	GUEST_ASSERT_EQ(rdmsr(MSR_LSTAR), state_a.lstar);
-	GUEST_ASSERT_EQ(rdmsr(MSR_KERNEL_GS_BASE), state_a.kernel_gs_base);
-	GUEST_ASSERT_EQ(rdmsr(MSR_IA32_SYSENTER_CS), state_a.sysenter_cs);
-	wrmsr(MSR_FS_BASE, fs);
-
-	/* Intercepted in L2: exits, and nothing is transferred. */
-	vmcb->control.intercept_misc2 |= SVM_INTERCEPT2_VMSAVE | SVM_INTERCEPT2_VMLOAD;
-	guest_nested_run(&n);
-	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMSAVE);
-	GUEST_ASSERT_EQ(((struct vmcb *)(uintptr_t)l2_scratch)->save.lstar, 0);
-	guest_nested_skip(&n, 3);
-	guest_nested_run(&n);
-	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMLOAD);
-	guest_nested_skip(&n, 3);
-	guest_nested_run(&n);
-	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
-	/* The skipped VMLOAD loaded nothing: L2 still has state C. */
-	__GUEST_ASSERT(guest_nested_l2_rax(&n) == 'C', "L2 ended with state '%c' after an intercepted "
-		       "VMLOAD, expected 'C' (0: a mix)", (int)guest_nested_l2_rax(&n));
-
-	/* Not intercepted: L2's VMSAVE/VMLOAD work on L2's own page and state. */
-	svm_init(&p->svm, l2_vmsave_vmload, p->l2_stack_top);
-	write_state(&state_a);
-	guest_nested_run(&n);
-	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
-	__GUEST_ASSERT(guest_nested_l2_rax(&n) == 'B', "L2 ended with state '%c' after VMSAVE(B), "
-		       "writing C, VMLOAD: expected B back (0: a mix)", (int)guest_nested_l2_rax(&n));
-	check_vmcb_state((struct vmcb *)(uintptr_t)l2_scratch, &state_b);
-	wrmsr(MSR_FS_BASE, fs);
-	GUEST_DONE();
-}
-
-SVM_TEST(vmload_vmsave_transfer_state_and_exit_when_intercepted, l1_vmload_vmsave)
 
 /* ---- CLGI / STGI ---- */
 
@@ -352,64 +217,6 @@ static void l1_eventinj(struct nested_pages *p)
 }
 
 SVM_TEST(eventinj_delivers_exception_to_l2, l1_eventinj)
-
-/* ---- int_ctl from VMCB12 (CVE-2021-3653) ---- */
-
-static void l2_read_apic_page(void)
-{
-	guest_nested_hypercall(xapic_read(APIC_TPR));
-}
-
-static void l1_avic_bit(struct nested_pages *p)
-{
-	struct vmcb *vmcb = guest_nested_vmcb(p);
-	struct nested n;
-
-	guest_nested_init(&n, p, l2_read_apic_page);
-	/* L1 asks for AVIC (and virtual interrupt masking): KVM must not pass AVIC on. */
-	vmcb->control.int_ctl |= SVM_INT_CTL_AVIC_ENABLE | SVM_INT_CTL_V_INTR_MASKING;
-	vmcb->control.avic_backing_page = p->pool;
-	guest_nested_run(&n);
-	SVM_EXPECT_EXIT(vmcb, SVM_EXIT_VMMCALL);
-	/* The page at the APIC address is L1's memory, not a virtual APIC. */
-	GUEST_ASSERT_EQ(guest_nested_l2_rax(&n), 0x5a5a5a5a);
-	GUEST_DONE();
-}
-
-/* kvm_amd's avic parameter: Y/1 when KVM itself uses AVIC (only then can VMCB12's bit leak). */
-static bool kvm_amd_avic_on(void)
-{
-	FILE *f = fopen("/sys/module/kvm_amd/parameters/avic", "r");
-	int c = f ? fgetc(f) : EOF;
-
-	if (f)
-		fclose(f);
-	return c == 'Y' || c == 'y' || c == '1';
-}
-
-KVM_VCPU_TEST(vmcb12_avic_enable_has_no_effect, l1_avic_bit)
-{
-	uint32_t *page;
-	struct ucall uc;
-
-	TEST_REQUIRE_SVM();
-	/*
-	 * CVE-2021-3653 is KVM copying VMCB12's AVIC enable into the VMCB it
-	 * runs L2 with; that only gives L2 a virtual APIC where KVM drives AVIC
-	 * hardware.  Without it this passes whatever KVM copies: say so.
-	 */
-	if (!kvm_amd_avic_on())
-		printf("# kvm_amd avic is off here (or no AVIC hardware): the CVE-2021-3653 bug "
-		       "cannot take effect, so this passes by construction; it can only fail on "
-		       "a host with AVIC and kvm_amd avic=1\n");
-	/* Ordinary memory where the APIC would be (no in-kernel APIC in this VM). */
-	page = vm_mem_region_add(vm, 10, APIC_DEFAULT_GPA, PAGE_SIZE, 0);
-	virt_map(vm, APIC_DEFAULT_GPA, APIC_DEFAULT_GPA, PAGE_SIZE, PTE_DEFAULT);
-	for (unsigned int i = 0; i < PAGE_SIZE / 4; i++)
-		page[i] = 0x5a5a5a5a;
-	vcpu_args_set(vcpu, 1, nested_alloc(vm));
-	ASSERT_EQ(vcpu_run_ucall(vcpu, &uc), UCALL_DONE);
-}
 
 /* ---- shutdown ---- */
 

@@ -17,6 +17,8 @@
 /* CPUID 0x8000000A EDX (APM vol. 3, E.4.9) */
 #define SVM_FEAT_NPT		(1u << 0)
 #define SVM_FEAT_NRIPS		(1u << 3)
+#define SVM_FEAT_AVIC		(1u << 13)
+#define SVM_FEAT_V_VMSAVE_VMLOAD	(1u << 15)	/* virtual VMLOAD/VMSAVE (15.33.1) */
 #define SVM_FEAT_VGIF		(1u << 16)
 
 /* VMCB segment (appendix B, table B-2): attrib packs descriptor bits 40-47 and 52-55. */
@@ -145,6 +147,10 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 
 /* nested_ctl (VMCB 0x090, APM 15.25.3) */
 #define SVM_NESTED_CTL_NP_ENABLE	(1ULL << 0)
+
+/* virt_ext (VMCB 0x0b8, appendix B) */
+#define SVM_VIRT_EXT_LBR		(1ULL << 0)
+#define SVM_VIRT_EXT_V_VMLOAD_VMSAVE	(1ULL << 1)
 
 /* EVENTINJ (VMCB 0x0a8, APM 15.20) */
 #define SVM_EVTINJ_VALID	(1u << 31)
