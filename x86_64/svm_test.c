@@ -2,7 +2,6 @@
 /*
  * AMD SVM, L1's view (AMD APM vol. 2 chapter 15).  Every test SKIPs unless
  * KVM offers SVM to its guests (kvm_amd nested=1; `make vm_run_tests`).
- * The VMRUN consistency checks of APM 15.5.1 are svm_vmrun_checks_test.c's.
  *
  *  - nested paging: a GPA missing from L1's nested tables is a #VMEXIT(NPF)
  *    with the address and a #PF-style error code (15.25.6), and L2 re-runs
@@ -19,7 +18,7 @@
  *    VMMCALL: "#UD if ... the VMMCALL instruction is not intercepted"),
  *    not a hypercall to the KVM underneath.
  *
- * VMRUN's consistency checks are in svm_vmrun_checks_test.c; VMLOAD/VMSAVE
+ * VMRUN's consistency checks (15.5.1) are in svm_vmrun_checks_test.c; VMLOAD/VMSAVE
  * and VMCB12's AVIC bit (LTP kvm_svm01, 02, 04) in svm_vmload_test.c.
  *
  * Caught bugs: bugs/nested-svm-hsave-pa-unchecked.patch,
