@@ -29,21 +29,29 @@
  *    size (SZ8/16/32, bits 4-6), the address size (A16/32/64, bits 7-9;
  *    A32 with an 0x67 prefix) and the port (31:16); SEG (12:10) only where
  *    DecodeAssists is offered; exit_info_2 is the next RIP.  Immediate and
- *    DX forms, natively and through KVM's emulator (kvm.force_emulation_
- *    prefix, which builds exit_info_1 itself).  An access that does not exit
- *    reaches the port (the host sees the KVM_EXIT_IO and its data); with
- *    IOIO_PROT clear nothing exits even with every bit set.
+ *    DX forms, string forms with and without REP.  An intercepted string
+ *    instruction has transferred nothing (RCX, RSI/RDI unchanged).  An
+ *    access that does not exit reaches the port: the host sees the
+ *    KVM_EXIT_IO with L2's data, and L2 gets the host's.  With IOIO_PROT
+ *    clear nothing exits even with every bit set.
+ *  - Both tables again with L2's instructions run by KVM's emulator
+ *    (kvm.force_emulation_prefix): KVM then checks L1's maps and builds
+ *    exit_info_1/2 and NRIP itself (svm_check_intercept()).  Linux 6.12's
+ *    emulator passes the instruction's own RIP as the next RIP (exit_info_2,
+ *    NRIP), fixed upstream by "KVM: nSVM: Pass next RIP, not current RIP,
+ *    for nested VM-Exit on emulation" (2025): emulated_intercepts_exit_info
+ *    fails there, after checking everything else.
  *
  * Under QEMU TCG (KVM_SUITE_CPU_EMULATOR=qemu-tcg) the CPU's native IOIO
  * exit has no address-size bit (QEMU's gen_check_io sets none): accepted
  * there only, logged; the emulated forms are checked strictly.
  *
- * The ideas of kvm-unit-tests x86/svm_tests.c "ioio" and "msr intercept"
- * tests; none of the upstream selftests (tools/testing/selftests/kvm/x86_64/)
+ * The ideas of kvm-unit-tests x86/svm_tests.c "ioio" and "msr intercept
+ * check" (which also run L2 against the maps), extended; none of the upstream selftests (tools/testing/selftests/kvm/x86_64/)
  * covers the nested permission maps.
  *
  * Caught bugs: bugs/nested-svm-iopm-single-bit.patch,
- * bugs/nested-svm-iopm-one-byte.patch, bugs/nested-svm-msrpm-rw-swapped.patch,
+ * bugs/nested-svm-msrpm-rw-swapped.patch, bugs/nested-svm-msrpm-range-end.patch,
  * bugs/nested-svm-msrpm-merge-drops-l1.patch
  */
 #include "kvm_test_harness.h"
@@ -191,25 +199,66 @@ static const char *const mode_name[] = {
 /* What L2 does next, and what it got. */
 static volatile struct {
 	uint32_t msr;
-	bool write;
+	bool write, fep;
 	uint64_t wval;
 	uint8_t vec;
 	uint64_t rval;
 } l2_msr;
 
+/* RDMSR/WRMSR through KVM's emulator (force-emulation prefix). */
+static uint8_t rdmsr_fep_safe(uint32_t msr, uint64_t *val)
+{
+	uint32_t lo = 0, hi = 0;
+
+	asm volatile(ASM_SAFE(KVM_FEP "rdmsr") : "=a"(lo), "=d"(hi) : "c"(msr) : "memory");
+	*val = lo | ((uint64_t)hi << 32);
+	return guest_fault_vector();
+}
+
+static uint8_t wrmsr_fep_safe(uint32_t msr, uint64_t value)
+{
+	asm volatile(ASM_SAFE(KVM_FEP "wrmsr")
+		     :: "a"((uint32_t)value), "d"((uint32_t)(value >> 32)), "c"(msr)
+		     : "memory");
+	return guest_fault_vector();
+}
+
 static void l2_msr_loop(void)
 {
-	uint64_t v;
+	uint64_t v = 0;
 
 	for (;;) {
 		if (l2_msr.write) {
-			l2_msr.vec = wrmsr_safe(l2_msr.msr, l2_msr.wval);
+			l2_msr.vec = l2_msr.fep ? wrmsr_fep_safe(l2_msr.msr, l2_msr.wval) :
+						  wrmsr_safe(l2_msr.msr, l2_msr.wval);
 		} else {
-			l2_msr.vec = rdmsr_safe(l2_msr.msr, &v);
+			l2_msr.vec = l2_msr.fep ? rdmsr_fep_safe(l2_msr.msr, &v) :
+						  rdmsr_safe(l2_msr.msr, &v);
 			l2_msr.rval = v;
 		}
 		guest_nested_hypercall(0);
 	}
+}
+
+/*
+ * KVM's emulator is known to give a nested exit the instruction's own RIP
+ * as the next RIP (exit_info_2 of IOIO, NRIP): counted, and failed at the
+ * end of the test, so everything else is checked too.
+ */
+static unsigned int emu_bad_next_rip, emu_exits;
+static char emu_bad_what[120];
+static uint64_t emu_bad_got, emu_bad_want;
+
+static void emulated_next_rip(const char *field, const char *what, uint64_t got,
+			      uint64_t want)
+{
+	emu_exits++;
+	if (got == want)
+		return;
+	emu_bad_next_rip++;
+	guest_snprintf(emu_bad_what, sizeof(emu_bad_what), "%s of %s", field, what);
+	emu_bad_got = got;
+	emu_bad_want = want;
 }
 
 #define L1_RDMSR_VALUE	0x600dcafe00000000ULL	/* what L1 returns for an intercepted RDMSR */
@@ -237,7 +286,18 @@ static void check_msr_exit(struct nested *n, const struct msr_case *c, const cha
 			       c->msr, mode, (uint32_t)n->gprs.rdx, (uint32_t)vmcb->save.rax, wval);
 	else
 		guest_nested_l2_set_msr_result(n, L1_RDMSR_VALUE | c->msr);
-	guest_nested_skip(n, 2);
+	/* With NRIPS the exit also has the next RIP (15.7.1). */
+	if (svm_features() & SVM_FEAT_NRIPS) {
+		if (l2_msr.fep)
+			emulated_next_rip("NRIP", write ? "WRMSR" : "RDMSR", vmcb->control.next_rip,
+					  vmcb->save.rip + 2);
+		else
+			__GUEST_ASSERT(vmcb->control.next_rip == vmcb->save.rip + 2,
+				       "MSR %#x (%s): NRIP %#lx, the %s at %#lx is 2 bytes",
+				       c->msr, mode, vmcb->control.next_rip,
+				       write ? "WRMSR" : "RDMSR", vmcb->save.rip);
+	}
+	vmcb->save.rip += 2;
 }
 
 /* Run L2's access (read or write); returns whether it exited to L1 with SVM_EXIT_MSR. */
@@ -266,7 +326,8 @@ static bool l2_msr_access(struct nested *n, const struct msr_case *c, const char
 	return exited;
 }
 
-static void msr_case_run(struct nested *n, const struct msr_case *c, enum msr_mode mode)
+static void msr_case_run(struct nested *n, const struct msr_case *c, enum msr_mode mode,
+			 bool fep)
 {
 	struct vmcb *vmcb = guest_nested_vmcb(n->pages);
 	bool rd_exit, wr_exit, exited;
@@ -297,6 +358,7 @@ static void msr_case_run(struct nested *n, const struct msr_case *c, enum msr_mo
 				     mode == MODE_WRITE || mode == MODE_BOTH);
 	rd_exit = mode != MODE_PROT_OFF && (c->outside || mode == MODE_READ || mode == MODE_BOTH);
 	wr_exit = mode != MODE_PROT_OFF && (c->outside || mode == MODE_WRITE || mode == MODE_BOTH);
+	l2_msr.fep = fep;
 
 	exited = l2_msr_access(n, c, mode_name[mode], false, 0);
 	__GUEST_ASSERT(exited == rd_exit, "MSR %#x %s, %s: L2's RDMSR %s, expected %s", c->msr,
@@ -350,7 +412,7 @@ static void l1_msrpm(struct nested_pages *p)
 			/* No bit to set: only "no bit" and MSR_PROT clear differ. */
 			if (msr_cases[i].outside && m != MODE_NONE && m != MODE_PROT_OFF)
 				continue;
-			msr_case_run(&n, &msr_cases[i], m);
+			msr_case_run(&n, &msr_cases[i], m, false);
 		}
 		if (msr_cases[i].safe && vec[i] == NO_VECTOR)
 			wrmsr(msr_cases[i].msr, saved[i]);
@@ -368,14 +430,16 @@ static void l1_msr_tsc(struct nested_pages *p)
 	struct vmcb *vmcb = guest_nested_vmcb(p);
 	uint64_t before, after;
 	struct nested n;
+	bool exited;
 	const struct msr_case tsc = MSR_PLAIN(MSR_IA32_TSC, "TSC");
 
 	guest_nested_init(&n, p, l2_msr_loop);
 	vmcb->control.intercept_misc1 |= SVM_INTERCEPT_MSR;
 	vmcb->control.tsc_offset = L2_TSC_OFFSET;
 	before = rdtsc();
-	GUEST_ASSERT(!l2_msr_access(&n, &tsc, "no bit", false, 0));
+	exited = l2_msr_access(&n, &tsc, "no bit", false, 0);
 	after = rdtsc();
+	__GUEST_ASSERT(!exited, "L2's RDMSR(TSC) exited to L1 with no MSRPM bit set");
 	__GUEST_ASSERT(l2_msr.vec == NO_VECTOR && l2_msr.rval >= before + L2_TSC_OFFSET &&
 		       l2_msr.rval <= after + L2_TSC_OFFSET,
 		       "L2's RDMSR(TSC) got vector %u value %#lx; expected L1's TSC (%#lx..%#lx) "
@@ -384,8 +448,10 @@ static void l1_msr_tsc(struct nested_pages *p)
 
 	/* And with the read bit set, L1 gets it instead. */
 	svm_intercept_msr_rw(p->svm.msrpm, MSR_IA32_TSC, true, false);
-	GUEST_ASSERT(l2_msr_access(&n, &tsc, "read bit only", false, 0));
-	GUEST_ASSERT_EQ(l2_msr.rval, L1_RDMSR_VALUE | MSR_IA32_TSC);
+	exited = l2_msr_access(&n, &tsc, "read bit only", false, 0);
+	__GUEST_ASSERT(exited && l2_msr.rval == (L1_RDMSR_VALUE | MSR_IA32_TSC),
+		       "L2's RDMSR(TSC) with the read bit set %s, got %#lx",
+		       exited ? "exited" : "did not exit to L1", l2_msr.rval);
 	GUEST_DONE();
 }
 
@@ -560,9 +626,6 @@ static uint64_t size_mask(uint8_t size)
 }
 
 static bool tcg_asize_noted;
-static unsigned int fep_bad_next_rip, fep_exits;
-static const struct io_case *fep_bad_example;
-static uint64_t fep_bad_rip;
 
 static void check_io_exit(struct nested *n, const struct io_case *c, bool fep)
 {
@@ -590,19 +653,14 @@ static void check_io_exit(struct nested *n, const struct io_case *c, bool fep)
 		       "%s%s, port %#x: exit_info_1 %#lx, expected %#lx (TYPE bit 0, STR 2, REP 3, "
 		       "SZ 4-6, A16/32/64 7-9, port 31:16)", fep ? "emulated " : "", c->what,
 		       c->port, info, expect);
-	/*
-	 * The next RIP.  KVM's emulator is known to pass the instruction's own
-	 * RIP here: counted, and failed at the end, so the rest is checked too.
-	 */
-	if (fep && vmcb->control.exit_info_2 != (uintptr_t)end) {
-		fep_bad_next_rip++;
-		fep_bad_example = c;
-		fep_bad_rip = vmcb->control.exit_info_2;
-	} else {
+	/* The next RIP (counted for the emulated forms, see emulated_next_rip()). */
+	if (fep)
+		emulated_next_rip("exit_info_2", c->what, vmcb->control.exit_info_2,
+				  (uintptr_t)end);
+	else
 		__GUEST_ASSERT(vmcb->control.exit_info_2 == (uintptr_t)end,
-			       "%s%s: exit_info_2 %#lx, expected the next RIP %p",
-			       fep ? "emulated " : "", c->what, vmcb->control.exit_info_2, end);
-	}
+			       "%s: exit_info_2 %#lx, expected the next RIP %p", c->what,
+			       vmcb->control.exit_info_2, end);
 	/* The emulated form exits at the instruction after KVM's prefix. */
 	__GUEST_ASSERT(vmcb->save.rip == (uintptr_t)start + (fep ? 5 : 0),
 		       "%s%s: exit RIP %#lx, expected %p", fep ? "emulated " : "", c->what,
@@ -700,7 +758,6 @@ static void io_case_run(struct nested *n, const struct io_case *c, bool fep, boo
 			       fep ? "emulated " : "", c->what, c->port, c->size, c->icpt[0],
 			       c->icpt[1], guest_nested_exit_str(n, buf, sizeof(buf)));
 		check_io_exit(n, c, fep);
-		fep_exits += fep;
 		guest_nested_run(n);
 	}
 	__GUEST_ASSERT(vmcb->control.exit_code == SVM_EXIT_VMMCALL,
@@ -740,30 +797,44 @@ static void l1_iopm(struct nested_pages *p)
 BITMAP_TEST(iopm_ports_sizes_and_exit_info, l1_iopm)
 
 /*
- * The same through KVM's emulator (force-emulation prefix): KVM checks the
- * IOPM and builds exit_info_1/2 itself (svm_check_intercept()).
+ * The MSRPM and IOPM tables again with L2's RDMSR/WRMSR/IN/OUT/INS/OUTS run
+ * by KVM's emulator (force-emulation prefix): then KVM itself checks L1's
+ * maps and builds exit_info_1/2 and NRIP (svm_check_intercept()).
  */
-static void l1_iopm_emulated(struct nested_pages *p)
+static void l1_emulated(struct nested_pages *p)
 {
 	struct nested n;
-	unsigned int i;
+	unsigned int i, m;
 
 	if (!fep_on)
 		guest_nested_skip_test("kvm.force_emulation_prefix is off: KVM's emulator "
-				       "can't be made to run L2's IN/OUT");
+				       "can't be made to run L2's instructions");
 	guest_nested_init(&n, p, l2_io_loop);
 	for (i = 0; i < ARRAY_SIZE(io_cases); i++)
 		io_case_run(&n, &io_cases[i], true, false);
-	__GUEST_ASSERT(!fep_bad_next_rip, "%u of %u emulated IOIO exits had an exit_info_2 "
-		       "that is not the next RIP (APM 15.10.2), e.g. the last, %s (port %#x): "
-		       "%#lx, the instruction itself is at %p and ends at %p: KVM's emulator "
-		       "passes the instruction's RIP as next_rip to the intercept check",
-		       fep_bad_next_rip, fep_exits, fep_bad_example->what, fep_bad_example->port,
-		       fep_bad_rip, fep_bad_example->fep + 5, fep_bad_example->fep_end);
+
+	guest_nested_init(&n, p, l2_msr_loop);
+	for (i = 0; i < ARRAY_SIZE(msr_cases); i++) {
+		uint64_t saved;
+		uint8_t vec = rdmsr_safe(msr_cases[i].msr, &saved);
+
+		for (m = MODE_NONE; m <= MODE_PROT_OFF; m++) {
+			if (msr_cases[i].outside && m != MODE_NONE && m != MODE_PROT_OFF)
+				continue;
+			msr_case_run(&n, &msr_cases[i], m, true);
+		}
+		if (msr_cases[i].safe && vec == NO_VECTOR)
+			wrmsr(msr_cases[i].msr, saved);
+	}
+	__GUEST_ASSERT(!emu_bad_next_rip, "%u of %u emulated exits had a next RIP that is not "
+		       "the next instruction's (APM 15.10.2 exit_info_2, 15.7.1 NRIP), e.g. the "
+		       "last, %s: %#lx, expected %#lx; KVM's emulator passes the instruction's "
+		       "own RIP as next_rip to the nested intercept check", emu_bad_next_rip,
+		       emu_exits, emu_bad_what, emu_bad_got, emu_bad_want);
 	GUEST_DONE();
 }
 
-BITMAP_TEST(iopm_emulated_exit_info, l1_iopm_emulated)
+BITMAP_TEST(emulated_intercepts_exit_info, l1_emulated)
 
 static void l1_ioio_prot_off(struct nested_pages *p)
 {
