@@ -17,13 +17,16 @@
  *    not exit reaches the MSR: L2 gets what L1 itself gets for the same
  *    RDMSR/WRMSR (value or #GP), and a write is seen by L1 afterwards (these
  *    MSRs are not switched by VMRUN/#VMEXIT, 15.5.1).  With MSR_PROT clear
- *    nothing exits, whatever the map says.
+ *    nothing exits, whatever the map says.  Bits 11:0 of MSRPM_BASE_PA and
+ *    IOPM_BASE_PA are ignored (appendix B, table B-1): a pass of each table
+ *    sets them.
  *  - An MSR KVM emulates and L1 does not intercept: L2's RDMSR of the TSC
  *    is L1's TSC plus VMCB12's TSC_OFFSET (15.15), KVM's value for L2.
  *  - IOPM (15.10): IN/OUT/INS/OUTS exit iff the bit of any port the access
  *    touches (port .. port + size - 1) is set: accesses of 2 and 4 bytes
  *    whose later ports are intercepted, across a byte of the bitmap (port 7
- *    of size 2 with only port 8 set), and from port 0xffff, whose bits for
+ *    of size 2 with only port 8 set) and a page of it (0x7fff, 0x8000), and
+ *    from port 0xffff, whose bits for
  *    0x10000-0x10002 are in the IOPM's third page (the map is 12 KiB).
  *    exit_info_1 (15.10.2) has TYPE (bit 0, 1 = IN), STR (2), REP (3), the
  *    size (SZ8/16/32, bits 4-6), the address size (A16/32/64, bits 7-9;
@@ -63,6 +66,13 @@
 
 /* Set by the host before L1 runs. */
 static bool tcg_lane, fep_on;
+
+/*
+ * Added to IOPM_BASE_PA and MSRPM_BASE_PA in a pass of each table: bits
+ * 11:0 of both are ignored (APM vol. 2 appendix B, table B-1).
+ */
+#define BASE_LOW_BITS	0xabc
+static uint64_t base_low;
 
 /* ---- the host: ucalls, and a log of L2's port accesses that reach it ---- */
 
@@ -267,7 +277,10 @@ static void emulated_next_rip(const char *field, const char *what, uint64_t rip,
 
 #define L1_RDMSR_VALUE	0x600dcafe00000000ULL	/* what L1 returns for an intercepted RDMSR */
 
-/* The value ECX:RCX (MSR), EDX:EAX an exit shows, checked; then L1 completes it. */
+/*
+ * An MSR exit: exit_info_1, ECX, the instruction at RIP, a WRMSR's EDX:EAX and
+ * NRIP, checked; then L1 completes it (an RDMSR gets L1_RDMSR_VALUE | MSR).
+ */
 static void check_msr_exit(struct nested *n, const struct msr_case *c, const char *mode,
 			   bool write, uint64_t wval)
 {
@@ -337,6 +350,10 @@ static void msr_case_run(struct nested *n, const struct msr_case *c, enum msr_mo
 	bool rd_exit, wr_exit, exited;
 	uint8_t rvec, wvec, vec;
 	uint64_t cur, wval, v;
+	char label[64];
+
+	guest_snprintf(label, sizeof(label), "%s%s%s", fep ? "emulated, " : "", mode_name[mode],
+		       base_low ? ", MSRPM_BASE_PA bits 11:0 set" : "");
 
 	/* L1's own access first: what L2 must get where it doesn't exit. */
 	rvec = rdmsr_safe(c->msr, &cur);
@@ -352,6 +369,7 @@ static void msr_case_run(struct nested *n, const struct msr_case *c, enum msr_mo
 
 	memset((void *)(uintptr_t)n->pages->svm.msrpm, mode == MODE_PROT_OFF ? 0xff : 0,
 	       SVM_MSRPM_SIZE);
+	vmcb->control.msrpm_base_pa = n->pages->svm.msrpm | base_low;
 	if (mode == MODE_PROT_OFF)
 		vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_MSR;
 	else
@@ -364,40 +382,40 @@ static void msr_case_run(struct nested *n, const struct msr_case *c, enum msr_mo
 	wr_exit = mode != MODE_PROT_OFF && (c->outside || mode == MODE_WRITE || mode == MODE_BOTH);
 	l2_msr.fep = fep;
 
-	exited = l2_msr_access(n, c, mode_name[mode], false, 0);
+	exited = l2_msr_access(n, c, label, false, 0);
 	__GUEST_ASSERT(exited == rd_exit, "MSR %#x %s, %s: L2's RDMSR %s, expected %s", c->msr,
-		       c->what, mode_name[mode], exited ? "exited to L1" : "did not exit",
+		       c->what, label, exited ? "exited to L1" : "did not exit",
 		       rd_exit ? "a #VMEXIT(MSR)" : "none");
 	if (exited)
 		__GUEST_ASSERT(l2_msr.vec == NO_VECTOR && l2_msr.rval == (L1_RDMSR_VALUE | c->msr),
 			       "MSR %#x (%s): L2's RDMSR got vector %u value %#lx, L1 gave %#llx",
-			       c->msr, mode_name[mode], l2_msr.vec, l2_msr.rval,
+			       c->msr, label, l2_msr.vec, l2_msr.rval,
 			       L1_RDMSR_VALUE | c->msr);
 	else
 		__GUEST_ASSERT(l2_msr.vec == rvec && (rvec != NO_VECTOR || l2_msr.rval == cur),
 			       "MSR %#x %s (%s): L2's RDMSR got vector %u value %#lx; L1's own "
-			       "got vector %u value %#lx", c->msr, c->what, mode_name[mode],
+			       "got vector %u value %#lx", c->msr, c->what, label,
 			       l2_msr.vec, l2_msr.rval, rvec, cur);
 
-	exited = l2_msr_access(n, c, mode_name[mode], true, wval);
+	exited = l2_msr_access(n, c, label, true, wval);
 	__GUEST_ASSERT(exited == wr_exit, "MSR %#x %s, %s: L2's WRMSR %s, expected %s", c->msr,
-		       c->what, mode_name[mode], exited ? "exited to L1" : "did not exit",
+		       c->what, label, exited ? "exited to L1" : "did not exit",
 		       wr_exit ? "a #VMEXIT(MSR)" : "none");
 	vec = rdmsr_safe(c->msr, &v);
 	if (exited) {
 		GUEST_ASSERT_EQ(l2_msr.vec, NO_VECTOR);
 		/* L1 did not write it: the MSR is unchanged. */
 		__GUEST_ASSERT(vec != NO_VECTOR || v == cur, "MSR %#x (%s): %#lx after an "
-			       "intercepted WRMSR of %#lx, was %#lx", c->msr, mode_name[mode], v,
+			       "intercepted WRMSR of %#lx, was %#lx", c->msr, label, v,
 			       wval, cur);
 	} else {
 		__GUEST_ASSERT(l2_msr.vec == wvec, "MSR %#x %s (%s): L2's WRMSR of %#lx raised "
-			       "vector %u; L1's own raised %u", c->msr, c->what, mode_name[mode],
+			       "vector %u; L1's own raised %u", c->msr, c->what, label,
 			       wval, l2_msr.vec, wvec);
 		if (c->safe && wvec == NO_VECTOR)
 			__GUEST_ASSERT(vec == NO_VECTOR && v == wval, "MSR %#x %s (%s): L1 reads "
 				       "%#lx after L2's WRMSR of %#lx went through", c->msr,
-				       c->what, mode_name[mode], v, wval);
+				       c->what, label, v, wval);
 	}
 }
 
@@ -417,6 +435,12 @@ static void l1_msrpm(struct nested_pages *p)
 			if (msr_cases[i].outside && m != MODE_NONE && m != MODE_PROT_OFF)
 				continue;
 			msr_case_run(&n, &msr_cases[i], m, false);
+		}
+		if (!msr_cases[i].outside) {
+			base_low = BASE_LOW_BITS;
+			msr_case_run(&n, &msr_cases[i], MODE_READ, false);
+			msr_case_run(&n, &msr_cases[i], MODE_WRITE, false);
+			base_low = 0;
 		}
 		if (msr_cases[i].safe && vec[i] == NO_VECTOR)
 			wrmsr(msr_cases[i].msr, saved[i]);
@@ -545,6 +569,12 @@ static const struct io_case io_cases[] = {
 	{ "OUT32 whose 2nd port is intercepted", STUB(outl_dx), 0xa, 4, 0,
 	  { 0xb, NO_PORT } },
 	{ "OUT32 between intercepted ports", STUB(outl_dx), 4, 4, 0, { 8, 3 } },
+	{ "IN16 whose 2nd port is in the IOPM's 2nd page", STUB(inw_dx), 0x7fff, 2, IO_IN,
+	  { 0x8000, NO_PORT } },
+	{ "OUT32 whose 4th port is in the IOPM's 2nd page", STUB(outl_dx), 0x7ffd, 4, 0,
+	  { 0x8000, NO_PORT } },
+	{ "IN16 ending at the IOPM's 1st page", STUB(inw_dx), 0x7ffe, 2, IO_IN,
+	  { 0x8000, 0x7ffd } },
 	{ "IN8 of port 0xffff", STUB(inb_dx), 0xffff, 1, IO_IN, { 0xffff, NO_PORT } },
 	{ "IN16 at 0xffff, bit 0x10000 (3rd page)", STUB(inw_dx), 0xffff, 2, IO_IN,
 	  { 0x10000, NO_PORT } },
@@ -734,6 +764,7 @@ static void io_case_run(struct nested *n, const struct io_case *c, bool fep, boo
 	unsigned int i;
 
 	memset((void *)(uintptr_t)n->pages->svm.iopm, prot_off ? 0xff : 0, SVM_IOPM_SIZE);
+	vmcb->control.iopm_base_pa = n->pages->svm.iopm | base_low;
 	if (prot_off) {
 		vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT_IOIO;
 	} else {
@@ -758,16 +789,18 @@ static void io_case_run(struct nested *n, const struct io_case *c, bool fep, boo
 	guest_nested_run(n);
 	if (exit) {
 		__GUEST_ASSERT(vmcb->control.exit_code == SVM_EXIT_IOIO,
-			       "%s%s, port %#x size %u, IOPM bits %#x %#x: %s, expected IOIO",
+			       "%s%s, port %#x size %u, IOPM bits %#x %#x%s: %s, expected IOIO",
 			       fep ? "emulated " : "", c->what, c->port, c->size, c->icpt[0],
-			       c->icpt[1], guest_nested_exit_str(n, buf, sizeof(buf)));
+			       c->icpt[1], base_low ? " (IOPM_BASE_PA bits 11:0 set)" : "",
+			       guest_nested_exit_str(n, buf, sizeof(buf)));
 		check_io_exit(n, c, fep);
 		guest_nested_run(n);
 	}
 	__GUEST_ASSERT(vmcb->control.exit_code == SVM_EXIT_VMMCALL,
-		       "%s%s, port %#x size %u, IOPM bits %#x %#x%s: %s, expected %s",
+		       "%s%s, port %#x size %u, IOPM bits %#x %#x%s%s: %s, expected %s",
 		       fep ? "emulated " : "", c->what, c->port, c->size, c->icpt[0], c->icpt[1],
 		       prot_off ? " (IOIO_PROT clear, map all ones)" : "",
+		       base_low ? " (IOPM_BASE_PA bits 11:0 set)" : "",
 		       guest_nested_exit_str(n, buf, sizeof(buf)),
 		       exit ? "VMMCALL after L1 completed the IOIO exit" : "no exit");
 	guest_nested_skip(n, 3);
@@ -798,6 +831,10 @@ static void l1_iopm(struct nested_pages *p)
 	/* IOIO_PROT clear: no exit, with every bit of the map set. */
 	for (i = 0; i < ARRAY_SIZE(io_cases); i++)
 		io_case_run(&n, &io_cases[i], false, true);
+	base_low = BASE_LOW_BITS;
+	for (i = 0; i < ARRAY_SIZE(io_cases); i++)
+		io_case_run(&n, &io_cases[i], false, false);
+	base_low = 0;
 	GUEST_DONE();
 }
 
