@@ -26,8 +26,8 @@
  *    touches (port .. port + size - 1) is set: accesses of 2 and 4 bytes
  *    whose later ports are intercepted, across a byte of the bitmap (port 7
  *    of size 2 with only port 8 set) and a page of it (0x7fff, 0x8000), and
- *    from port 0xffff, whose bits for
- *    0x10000-0x10002 are in the IOPM's third page (the map is 12 KiB).
+ *    from port 0xffff, whose bits for 0x10000-0x10002 are in the IOPM's
+ *    third page (the map is 12 KiB).
  *    exit_info_1 (15.10.2) has TYPE (bit 0, 1 = IN), STR (2), REP (3), the
  *    size (SZ8/16/32, bits 4-6), the address size (A16/32/64, bits 7-9;
  *    A32 with an 0x67 prefix) and the port (31:16); SEG (12:10) only where
