@@ -43,9 +43,9 @@
  *  - The next RIP of those emulated exits (exit_info_2 of IOIO; NRIP where
  *    NRIPS is offered) is the next instruction's address.  Linux 6.12's
  *    emulator gives the instruction's own RIP (emulator_check_intercept()
- *    passes ctxt->eip); a fix was posted upstream as "KVM: nSVM: Pass next
- *    RIP, not current RIP, for nested VM-Exit on emulation" (2025), so
- *    emulated_exit_next_rip fails on such KVMs.
+ *    passes ctxt->eip), fixed upstream by c8e612bfedff ("KVM: nSVM: Pass
+ *    next RIP, not current RIP, for nested VM-Exit on emulation", 2025,
+ *    not in Debian's 6.12.118): emulated_exit_next_rip fails on such KVMs.
  *
  * Under QEMU TCG (KVM_SUITE_CPU_EMULATOR=qemu-tcg) the CPU's native IOIO
  * exit has no address-size bit (QEMU's gen_check_io sets none): accepted
