@@ -20,8 +20,9 @@
  *    nothing exits, whatever the map says.  Bits 11:0 of MSRPM_BASE_PA and
  *    IOPM_BASE_PA are ignored (appendix B, table B-1): a pass of each table
  *    sets them.
- *  - An MSR KVM emulates and L1 does not intercept: L2's RDMSR of the TSC
- *    is L1's TSC plus VMCB12's TSC_OFFSET (15.15), KVM's value for L2.
+ *  - MSRs KVM emulates and L1 does not intercept: L2's RDMSR of the TSC
+ *    is L1's TSC plus VMCB12's TSC_OFFSET (15.15), of EFER the value
+ *    VMRUN loaded from VMCB12 (15.5.1), not L1's: KVM's values for L2.
  *  - IOPM (15.10): IN/OUT/INS/OUTS exit iff the bit of any port the access
  *    touches (port .. port + size - 1) is set: accesses of 2 and 4 bytes
  *    whose later ports are intercepted, across a byte of the bitmap (port 7
@@ -183,8 +184,10 @@ static const struct msr_case msr_cases[] = {
 	MSR_SAFE(MSR_IA32_SYSENTER_CS, "SYSENTER_CS", 0x10, 0x23),
 	MSR_SAFE(MSR_IA32_SYSENTER_ESP, "SYSENTER_ESP", 0x12345678, 0x9abcdef0),
 	MSR_SAFE(MSR_IA32_SYSENTER_EIP, "SYSENTER_EIP", 0x13572468, 0x24681357),
+	MSR_PLAIN(0x00000802, "x2APIC ID (KVM always intercepts it for L2)"),
 	MSR_PLAIN(0x00001fff, "last of range 0"),
 	MSR_PLAIN(0xc0000000, "first of range 1"),
+	MSR_PLAIN(MSR_EFER, "EFER"),
 	MSR_SAFE(MSR_STAR, "STAR", 0x0023001000000000ULL, 0x001b000800000000ULL),
 	MSR_SAFE(MSR_LSTAR, "LSTAR", 0xffffffff81000000ULL, 0x0000000040001000ULL),
 	MSR_SAFE(MSR_CSTAR, "CSTAR", 0xffffffff82000000ULL, 0x0000000040002000ULL),
@@ -450,7 +453,10 @@ static void l1_msrpm(struct nested_pages *p)
 
 BITMAP_TEST(msrpm_read_and_write_bits, l1_msrpm)
 
-/* L2's RDMSR of the TSC, not intercepted: KVM's value for L2, L1's TSC plus TSC_OFFSET. */
+/*
+ * MSRs KVM emulates, not intercepted by L1: L2 gets KVM's value for L2, for
+ * the TSC L1's TSC plus TSC_OFFSET, for EFER the one VMCB12 gave L2.
+ */
 #define L2_TSC_OFFSET	(1ULL << 44)
 
 static void l1_msr_tsc(struct nested_pages *p)
@@ -460,6 +466,8 @@ static void l1_msr_tsc(struct nested_pages *p)
 	struct nested n;
 	bool exited;
 	const struct msr_case tsc = MSR_PLAIN(MSR_IA32_TSC, "TSC");
+	const struct msr_case efer = MSR_PLAIN(MSR_EFER, "EFER");
+	uint64_t l1_efer;
 
 	guest_nested_init(&n, p, l2_msr_loop);
 	vmcb->control.intercept_misc1 |= SVM_INTERCEPT_MSR;
@@ -480,6 +488,17 @@ static void l1_msr_tsc(struct nested_pages *p)
 	__GUEST_ASSERT(exited && l2_msr.rval == (L1_RDMSR_VALUE | MSR_IA32_TSC),
 		       "L2's RDMSR(TSC) with the read bit set %s, got %#lx",
 		       exited ? "exited" : "did not exit to L1", l2_msr.rval);
+
+	/* EFER: L2's own, which VMRUN loaded from VMCB12 (15.5.1), not L1's. */
+	svm_intercept_msr_rw(p->svm.msrpm, MSR_IA32_TSC, false, false);
+	l1_efer = rdmsr(MSR_EFER);
+	vmcb->save.efer = l1_efer ^ EFER_SCE;
+	exited = l2_msr_access(&n, &efer, "no bit", false, 0);
+	__GUEST_ASSERT(!exited && l2_msr.vec == NO_VECTOR && l2_msr.rval == (l1_efer ^ EFER_SCE),
+		       "L2's RDMSR(EFER) %s, vector %u value %#lx; L2's EFER (VMCB12) is %#lx, "
+		       "L1's %#lx", exited ? "exited to L1" : "did not exit", l2_msr.vec,
+		       l2_msr.rval, l1_efer ^ EFER_SCE, l1_efer);
+	GUEST_ASSERT_EQ(rdmsr(MSR_EFER), l1_efer);
 	GUEST_DONE();
 }
 
