@@ -168,7 +168,7 @@ void svm_intercept_port(uint64_t iopm, uint16_t port, bool on)
  * MSRPM (APM 15.11): two bits per MSR (read, write) in three 2 KiB ranges:
  * 0-0x1fff, 0xc0000000-0xc0001fff, 0xc0010000-0xc0011fff.
  */
-void svm_intercept_msr(uint64_t msrpm, uint32_t msr, bool on)
+void svm_intercept_msr_rw(uint64_t msrpm, uint32_t msr, bool read, bool write)
 {
 	uint8_t *bm = (uint8_t *)(uintptr_t)msrpm;
 	uint32_t base, bit;
@@ -181,9 +181,13 @@ void svm_intercept_msr(uint64_t msrpm, uint32_t msr, bool on)
 		base = 0x1000 * 8, msr -= 0xc0010000u;
 	else
 		GUEST_FAIL("MSR %#x is outside the MSR permission map", msr);
+	/* Read bit at the even position, write bit just above it. */
 	bit = base + msr * 2;
-	if (on)
-		bm[bit / 8] |= 3u << (bit % 8);
-	else
-		bm[bit / 8] &= ~(3u << (bit % 8));
+	bm[bit / 8] &= ~(3u << (bit % 8));
+	bm[bit / 8] |= (read ? 1u : 0) << (bit % 8) | (write ? 2u : 0) << (bit % 8);
+}
+
+void svm_intercept_msr(uint64_t msrpm, uint32_t msr, bool on)
+{
+	svm_intercept_msr_rw(msrpm, msr, on, on);
 }

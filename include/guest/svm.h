@@ -41,6 +41,8 @@ uint64_t svm_run(uint64_t vmcb_gpa, struct svm_gprs *r);
 /* Set the IOPM bit of port / the MSRPM read and write bits of msr. */
 void svm_intercept_port(uint64_t iopm, uint16_t port, bool on);
 void svm_intercept_msr(uint64_t msrpm, uint32_t msr, bool on);
+/* Set (or clear) the MSRPM read bit and the write bit of msr separately. */
+void svm_intercept_msr_rw(uint64_t msrpm, uint32_t msr, bool read, bool write);
 
 static inline void svm_vmload(uint64_t vmcb_gpa)
 {

@@ -17,6 +17,7 @@
 /* CPUID 0x8000000A EDX (APM vol. 3, E.4.9) */
 #define SVM_FEAT_NPT		(1u << 0)
 #define SVM_FEAT_NRIPS		(1u << 3)
+#define SVM_FEAT_DECODE_ASSISTS	(1u << 7)
 #define SVM_FEAT_AVIC		(1u << 13)
 #define SVM_FEAT_V_VMSAVE_VMLOAD	(1u << 15)	/* virtual VMLOAD/VMSAVE (15.33.1) */
 #define SVM_FEAT_VGIF		(1u << 16)
@@ -179,9 +180,23 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 #define SVM_EXIT_NPF		0x400
 #define SVM_EXIT_INVALID	((uint64_t)-1)
 
-/* IOIO exit_info_1 (APM 15.10.2) */
+/* IOIO exit_info_1 (APM 15.10.2); exit_info_2 is the next RIP */
 #define SVM_IOIO_TYPE_IN	(1u << 0)
+#define SVM_IOIO_STR		(1u << 2)
+#define SVM_IOIO_REP		(1u << 3)
+#define SVM_IOIO_SZ8		(1u << 4)
+#define SVM_IOIO_SZ16		(1u << 5)
+#define SVM_IOIO_SZ32		(1u << 6)
+#define SVM_IOIO_A16		(1u << 7)
+#define SVM_IOIO_A32		(1u << 8)
+#define SVM_IOIO_A64		(1u << 9)
+#define SVM_IOIO_ASIZE_MASK	(7u << 7)
+#define SVM_IOIO_SEG_SHIFT	10		/* with DecodeAssists: 0 ES ... 5 GS */
+#define SVM_IOIO_SEG_MASK	(7u << SVM_IOIO_SEG_SHIFT)
 #define SVM_IOIO_PORT(info1)	((uint16_t)((info1) >> 16))
+/* MSR exit_info_1 (APM 15.11) */
+#define SVM_MSR_EXIT_READ	0
+#define SVM_MSR_EXIT_WRITE	1
 /* NPF exit_info_1 (APM 15.25.6): #PF-style error code plus these */
 #define SVM_NPF_FINAL_GPA	(1ULL << 32)
 #define SVM_NPF_IN_WALK		(1ULL << 33)
