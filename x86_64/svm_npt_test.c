@@ -229,6 +229,7 @@ static void l2_start(struct nested *n, uint64_t gpa, enum l2_access acc, bool fe
 {
 	struct vmcb *vmcb = guest_nested_vmcb(n->pages);
 
+	vmcb->save.efer = rdmsr(MSR_EFER);
 	l2_addr = gpa;
 	l2_access = acc;
 	l2_fep = fep;
@@ -258,6 +259,9 @@ static uint64_t access_offset(enum l2_access acc)
 #define RSVD		PFERR_RSVD
 #define ID		PFERR_FETCH
 
+#define VIA_FEP		1	/* KVM's emulator does the access (KVM_FEP) */
+#define L2_NO_NXE	2	/* L2 runs with EFER.NXE = 0 (L1 keeps it) */
+
 struct npt_case {
 	const char *what;
 	enum npt_entry entry;
@@ -266,81 +270,86 @@ struct npt_case {
 	bool in_2m;		/* access L2_GPA_2M (else L2_GPA_4K) */
 	uint32_t err;		/* EXITINFO1[31:0]; with kind 0, no fault */
 	uint64_t kind;		/* FINAL or WALK; 0: the access works */
-	bool fep;		/* the access is emulated by KVM (KVM_FEP) */
+	unsigned int how;	/* VIA_FEP, L2_NO_NXE */
 };
 
 static const struct npt_case npt_cases[] = {
 	/* untouched chain: every access works */
-	{ "untouched", E_PTE, 0, 0, ACC_READ, false, 0, 0, false },
-	{ "untouched", E_PTE, 0, 0, ACC_WRITE, false, 0, 0, false },
-	{ "untouched", E_PTE, 0, 0, ACC_FETCH, false, 0, 0, false },
-	{ "untouched", E_PDE_2M, 0, 0, ACC_WRITE, true, 0, 0, false },
-	{ "untouched", E_PDE_2M, 0, 0, ACC_FETCH, true, 0, 0, false },
+	{ "untouched", E_PTE, 0, 0, ACC_READ, false, 0, 0, 0 },
+	{ "untouched", E_PTE, 0, 0, ACC_WRITE, false, 0, 0, 0 },
+	{ "untouched", E_PTE, 0, 0, ACC_FETCH, false, 0, 0, 0 },
+	{ "untouched", E_PDE_2M, 0, 0, ACC_WRITE, true, 0, 0, 0 },
+	{ "untouched", E_PDE_2M, 0, 0, ACC_FETCH, true, 0, 0, 0 },
 	/* npt_rw: read-only */
-	{ "read-only", E_PTE, 0, PTE_WRITABLE, ACC_READ, false, 0, 0, false },
-	{ "read-only", E_PTE, 0, PTE_WRITABLE, ACC_WRITE, false, P | W | U, FINAL, false },
-	{ "read-only", E_PDE_2M, 0, PTE_WRITABLE, ACC_READ, true, 0, 0, false },
-	{ "read-only", E_PDE_2M, 0, PTE_WRITABLE, ACC_WRITE, true, P | W | U, FINAL, false },
-	{ "read-only", E_PDE, 0, PTE_WRITABLE, ACC_WRITE, false, P | W | U, FINAL, false },
-	{ "read-only", E_PDPTE, 0, PTE_WRITABLE, ACC_WRITE, false, P | W | U, FINAL, false },
-	{ "read-only", E_PML4E, 0, PTE_WRITABLE, ACC_READ, false, 0, 0, false },
-	{ "read-only", E_PML4E, 0, PTE_WRITABLE, ACC_WRITE, false, P | W | U, FINAL, false },
+	{ "read-only", E_PTE, 0, PTE_WRITABLE, ACC_READ, false, 0, 0, 0 },
+	{ "read-only", E_PTE, 0, PTE_WRITABLE, ACC_WRITE, false, P | W | U, FINAL, 0 },
+	{ "read-only", E_PDE_2M, 0, PTE_WRITABLE, ACC_READ, true, 0, 0, 0 },
+	{ "read-only", E_PDE_2M, 0, PTE_WRITABLE, ACC_WRITE, true, P | W | U, FINAL, 0 },
+	{ "read-only", E_PDE, 0, PTE_WRITABLE, ACC_WRITE, false, P | W | U, FINAL, 0 },
+	{ "read-only", E_PDPTE, 0, PTE_WRITABLE, ACC_WRITE, false, P | W | U, FINAL, 0 },
+	{ "read-only", E_PML4E, 0, PTE_WRITABLE, ACC_READ, false, 0, 0, 0 },
+	{ "read-only", E_PML4E, 0, PTE_WRITABLE, ACC_WRITE, false, P | W | U, FINAL, 0 },
 	/* npt_np: not present */
-	{ "not present", E_PTE, 0, PTE_PRESENT, ACC_READ, false, U, FINAL, false },
-	{ "not present", E_PTE, 0, PTE_PRESENT, ACC_WRITE, false, W | U, FINAL, false },
-	{ "not present", E_PDE_2M, 0, PTE_PRESENT, ACC_WRITE, true, W | U, FINAL, false },
-	{ "not present", E_PDPTE, 0, PTE_PRESENT, ACC_READ, false, U, FINAL, false },
+	{ "not present", E_PTE, 0, PTE_PRESENT, ACC_READ, false, U, FINAL, 0 },
+	{ "not present", E_PTE, 0, PTE_PRESENT, ACC_WRITE, false, W | U, FINAL, 0 },
+	{ "not present", E_PDE_2M, 0, PTE_PRESENT, ACC_WRITE, true, W | U, FINAL, 0 },
+	{ "not present", E_PDPTE, 0, PTE_PRESENT, ACC_READ, false, U, FINAL, 0 },
 	/* npt_nx: no-execute */
-	{ "NX", E_PTE, PTE_NX, 0, ACC_READ, false, 0, 0, false },
-	{ "NX", E_PTE, PTE_NX, 0, ACC_WRITE, false, 0, 0, false },
-	{ "NX", E_PTE, PTE_NX, 0, ACC_FETCH, false, P | U | ID, FINAL, false },
-	{ "NX", E_PDE_2M, PTE_NX, 0, ACC_READ, true, 0, 0, false },
-	{ "NX", E_PDE_2M, PTE_NX, 0, ACC_FETCH, true, P | U | ID, FINAL, false },
-	{ "NX", E_PDE, PTE_NX, 0, ACC_FETCH, false, P | U | ID, FINAL, false },
-	{ "NX", E_PML4E, PTE_NX, 0, ACC_FETCH, false, P | U | ID, FINAL, false },
+	{ "NX", E_PTE, PTE_NX, 0, ACC_READ, false, 0, 0, 0 },
+	{ "NX", E_PTE, PTE_NX, 0, ACC_WRITE, false, 0, 0, 0 },
+	{ "NX", E_PTE, PTE_NX, 0, ACC_FETCH, false, P | U | ID, FINAL, 0 },
+	{ "NX", E_PDE_2M, PTE_NX, 0, ACC_READ, true, 0, 0, 0 },
+	{ "NX", E_PDE_2M, PTE_NX, 0, ACC_FETCH, true, P | U | ID, FINAL, 0 },
+	{ "NX", E_PDE, PTE_NX, 0, ACC_FETCH, false, P | U | ID, FINAL, 0 },
+	{ "NX", E_PML4E, PTE_NX, 0, ACC_FETCH, false, P | U | ID, FINAL, 0 },
 	/* npt_us: L2's accesses are user accesses */
-	{ "U=0", E_PTE, 0, PTE_USER, ACC_READ, false, P | U, FINAL, false },
-	{ "U=0", E_PTE, 0, PTE_USER, ACC_WRITE, false, P | W | U, FINAL, false },
-	{ "U=0", E_PTE, 0, PTE_USER, ACC_FETCH, false, P | U | ID, FINAL, false },
-	{ "U=0", E_PDE_2M, 0, PTE_USER, ACC_READ, true, P | U, FINAL, false },
-	{ "U=0", E_PDPTE, 0, PTE_USER, ACC_READ, false, P | U, FINAL, false },
+	{ "U=0", E_PTE, 0, PTE_USER, ACC_READ, false, P | U, FINAL, 0 },
+	{ "U=0", E_PTE, 0, PTE_USER, ACC_WRITE, false, P | W | U, FINAL, 0 },
+	{ "U=0", E_PTE, 0, PTE_USER, ACC_FETCH, false, P | U | ID, FINAL, 0 },
+	{ "U=0", E_PDE_2M, 0, PTE_USER, ACC_READ, true, P | U, FINAL, 0 },
+	{ "U=0", E_PDPTE, 0, PTE_USER, ACC_READ, false, P | U, FINAL, 0 },
 	/* npt_rsvd: reserved bits at every level */
-	{ "address bit MAXPHYADDR", E_PML4E, RSVD_ADDR, 0, ACC_READ, false, P | RSVD | U, FINAL, false },
-	{ "bit 7 (PS, MBZ)", E_PML4E, PTE_LARGE, 0, ACC_READ, false, P | RSVD | U, FINAL, false },
-	{ "address bit MAXPHYADDR", E_PDPTE, RSVD_ADDR, 0, ACC_READ, false, P | RSVD | U, FINAL, false },
-	{ "address bit MAXPHYADDR", E_PDE, RSVD_ADDR, 0, ACC_READ, false, P | RSVD | U, FINAL, false },
-	{ "address bit MAXPHYADDR", E_PTE, RSVD_ADDR, 0, ACC_READ, false, P | RSVD | U, FINAL, false },
+	{ "address bit MAXPHYADDR", E_PML4E, RSVD_ADDR, 0, ACC_READ, false, P | RSVD | U, FINAL, 0 },
+	{ "bit 7 (PS, MBZ)", E_PML4E, PTE_LARGE, 0, ACC_READ, false, P | RSVD | U, FINAL, 0 },
+	{ "address bit MAXPHYADDR", E_PDPTE, RSVD_ADDR, 0, ACC_READ, false, P | RSVD | U, FINAL, 0 },
+	{ "address bit MAXPHYADDR", E_PDE, RSVD_ADDR, 0, ACC_READ, false, P | RSVD | U, FINAL, 0 },
+	{ "address bit MAXPHYADDR", E_PTE, RSVD_ADDR, 0, ACC_READ, false, P | RSVD | U, FINAL, 0 },
 	{ "address bit MAXPHYADDR", E_PTE, RSVD_ADDR, 0, ACC_WRITE, false,
-	  P | RSVD | W | U, FINAL, false },
-	{ "address bit MAXPHYADDR", E_PDE_2M, RSVD_ADDR, 0, ACC_READ, true, P | RSVD | U, FINAL, false },
-	{ "bit 13 (of 20:13)", E_PDE_2M, BIT_ULL(13), 0, ACC_READ, true, P | RSVD | U, FINAL, false },
+	  P | RSVD | W | U, FINAL, 0 },
+	{ "address bit MAXPHYADDR", E_PDE_2M, RSVD_ADDR, 0, ACC_READ, true, P | RSVD | U, FINAL, 0 },
+	{ "bit 13 (of 20:13)", E_PDE_2M, BIT_ULL(13), 0, ACC_READ, true, P | RSVD | U, FINAL, 0 },
 	{ "bit 20 (of 20:13)", E_PDE_2M, BIT_ULL(20), 0, ACC_WRITE, true,
-	  P | RSVD | W | U, FINAL, false },
+	  P | RSVD | W | U, FINAL, 0 },
 	/* npt_rw_pfwalk, npt_np, npt_rsvd_pfwalk on L2's own page tables */
-	{ "not present", E_WALK_PT, 0, PTE_PRESENT, ACC_READ, false, W | U, WALK, false },
-	{ "read-only", E_WALK_PT, 0, PTE_WRITABLE, ACC_READ, false, P | W | U, WALK, false },
-	{ "read-only", E_WALK_PT, 0, PTE_WRITABLE, ACC_WRITE, false, P | W | U, WALK, false },
-	{ "not present", E_WALK_PD, 0, PTE_PRESENT, ACC_WRITE, false, W | U, WALK, false },
-	{ "read-only", E_WALK_PDPT, 0, PTE_WRITABLE, ACC_READ, false, P | W | U, WALK, false },
-	{ "U=0", E_WALK_PD, 0, PTE_USER, ACC_READ, false, P | W | U, WALK, false },
+	{ "not present", E_WALK_PT, 0, PTE_PRESENT, ACC_READ, false, W | U, WALK, 0 },
+	{ "read-only", E_WALK_PT, 0, PTE_WRITABLE, ACC_READ, false, P | W | U, WALK, 0 },
+	{ "read-only", E_WALK_PT, 0, PTE_WRITABLE, ACC_WRITE, false, P | W | U, WALK, 0 },
+	{ "not present", E_WALK_PD, 0, PTE_PRESENT, ACC_WRITE, false, W | U, WALK, 0 },
+	{ "read-only", E_WALK_PDPT, 0, PTE_WRITABLE, ACC_READ, false, P | W | U, WALK, 0 },
+	{ "U=0", E_WALK_PD, 0, PTE_USER, ACC_READ, false, P | W | U, WALK, 0 },
 	{ "address bit MAXPHYADDR", E_WALK_PD, RSVD_ADDR, 0, ACC_READ, false,
-	  P | RSVD | W | U, WALK, false },
+	  P | RSVD | W | U, WALK, 0 },
 	/* the same rules when KVM's emulator does L2's access (its own nested walk) */
-	{ "untouched", E_PTE, 0, 0, ACC_READ, false, 0, 0, true },
-	{ "untouched", E_PTE, 0, 0, ACC_WRITE, false, 0, 0, true },
-	{ "read-only", E_PTE, 0, PTE_WRITABLE, ACC_READ, false, 0, 0, true },
-	{ "read-only", E_PTE, 0, PTE_WRITABLE, ACC_WRITE, false, P | W | U, FINAL, true },
-	{ "read-only", E_PDE_2M, 0, PTE_WRITABLE, ACC_WRITE, true, P | W | U, FINAL, true },
-	{ "not present", E_PTE, 0, PTE_PRESENT, ACC_READ, false, U, FINAL, true },
-	{ "NX", E_PTE, PTE_NX, 0, ACC_READ, false, 0, 0, true },
-	{ "U=0", E_PTE, 0, PTE_USER, ACC_READ, false, P | U, FINAL, true },
-	{ "U=0", E_PDE_2M, 0, PTE_USER, ACC_WRITE, true, P | W | U, FINAL, true },
+	{ "untouched", E_PTE, 0, 0, ACC_READ, false, 0, 0, VIA_FEP },
+	{ "untouched", E_PTE, 0, 0, ACC_WRITE, false, 0, 0, VIA_FEP },
+	{ "read-only", E_PTE, 0, PTE_WRITABLE, ACC_READ, false, 0, 0, VIA_FEP },
+	{ "read-only", E_PTE, 0, PTE_WRITABLE, ACC_WRITE, false, P | W | U, FINAL, VIA_FEP },
+	{ "read-only", E_PDE_2M, 0, PTE_WRITABLE, ACC_WRITE, true, P | W | U, FINAL, VIA_FEP },
+	{ "not present", E_PTE, 0, PTE_PRESENT, ACC_READ, false, U, FINAL, VIA_FEP },
+	{ "NX", E_PTE, PTE_NX, 0, ACC_READ, false, 0, 0, VIA_FEP },
+	{ "U=0", E_PTE, 0, PTE_USER, ACC_READ, false, P | U, FINAL, VIA_FEP },
+	{ "U=0", E_PDE_2M, 0, PTE_USER, ACC_WRITE, true, P | W | U, FINAL, VIA_FEP },
 	{ "address bit MAXPHYADDR", E_PTE, RSVD_ADDR, 0, ACC_READ, false, P | RSVD | U, FINAL,
-	  true },
+	  VIA_FEP },
 	{ "bit 13 (of 20:13)", E_PDE_2M, BIT_ULL(13), 0, ACC_READ, true, P | RSVD | U, FINAL,
-	  true },
-	{ "not present", E_WALK_PT, 0, PTE_PRESENT, ACC_READ, false, W | U, WALK, true },
-	{ "read-only", E_WALK_PT, 0, PTE_WRITABLE, ACC_READ, false, P | W | U, WALK, true },
+	  VIA_FEP },
+	{ "not present", E_WALK_PT, 0, PTE_PRESENT, ACC_READ, false, W | U, WALK, VIA_FEP },
+	{ "read-only", E_WALK_PT, 0, PTE_WRITABLE, ACC_READ, false, P | W | U, WALK, VIA_FEP },
+	/* the NPT walk uses L1's EFER.NXE (the host's at VMRUN), not L2's */
+	{ "NX, L2 EFER.NXE=0", E_PTE, PTE_NX, 0, ACC_READ, false, 0, 0, L2_NO_NXE },
+	{ "NX, L2 EFER.NXE=0", E_PTE, PTE_NX, 0, ACC_FETCH, false, P | U | ID, FINAL, L2_NO_NXE },
+	{ "NX, L2 EFER.NXE=0", E_PDE_2M, PTE_NX, 0, ACC_WRITE, true, 0, 0, L2_NO_NXE },
+	{ "L2 EFER.NXE=0", E_PTE, 0, 0, ACC_FETCH, false, 0, 0, L2_NO_NXE },
 };
 
 /*
@@ -399,13 +408,13 @@ static void l1_npt_cases(struct nested_pages *p)
 			}
 			set = (set & ~RSVD_ADDR) | BIT_ULL(maxphy);
 		}
-		if (t->fep && !fep_enabled) {
+		if ((t->how & VIA_FEP) && !fep_enabled) {
 			GUEST_PRINTF("%s %s, emulated %s: kvm.force_emulation_prefix is off, "
 				     "skipped\n", entry_names[t->entry], t->what,
 				     access_names[t->acc]);
 			continue;
 		}
-		if ((set & PTE_NX) && !nxe) {
+		if (((set & PTE_NX) || (t->how & L2_NO_NXE)) && !nxe) {
 			GUEST_PRINTF("%s %s: L1's EFER.NXE is 0 (no NX in CPUID), skipped\n",
 				     entry_names[t->entry], t->what);
 			continue;
@@ -413,7 +422,9 @@ static void l1_npt_cases(struct nested_pages *p)
 		npt_data_reset();
 		npt_chain_reset(&n, &c);
 		*c.e[t->entry] = (*c.e[t->entry] | set) & ~t->clear;
-		l2_start(&n, gpa, t->acc, t->fep);
+		l2_start(&n, gpa, t->acc, t->how & VIA_FEP);
+		if (t->how & L2_NO_NXE)
+			vmcb->save.efer &= ~EFER_NX;
 		guest_nested_run(&n);
 
 		if (!t->kind) {
@@ -435,14 +446,14 @@ static void l1_npt_cases(struct nested_pages *p)
 		info1 = vmcb->control.exit_info_1;
 		info2 = vmcb->control.exit_info_2;
 		kind = info1 & (FINAL | WALK);
-		if (t->fep && vmcb->control.exit_code == SVM_EXIT_NPF)
+		if ((t->how & VIA_FEP) && vmcb->control.exit_code == SVM_EXIT_NPF)
 			kvm_emulated_npf_quirks(t, &kind, &info2, fault_gpa);
 		__GUEST_ASSERT(vmcb->control.exit_code == SVM_EXIT_NPF && info2 == fault_gpa &&
 			       kind == t->kind && NPF_ERR(info1) == t->err,
 			       "%s %s (0x%lx), L2 %s%s of 0x%lx: #VMEXIT %s (0x%lx) exit_info_1 0x%lx "
 			       "exit_info_2 0x%lx; expected NPF, exit_info_1 0x%lx, exit_info_2 0x%lx",
 			       entry_names[t->entry], t->what, *c.e[t->entry],
-			       t->fep ? "emulated " : "", access_names[t->acc], gpa,
+			       (t->how & VIA_FEP) ? "emulated " : "", access_names[t->acc], gpa,
 			       svm_exit_name(vmcb->control.exit_code), vmcb->control.exit_code,
 			       vmcb->control.exit_info_1, vmcb->control.exit_info_2,
 			       t->kind | t->err, fault_gpa);
