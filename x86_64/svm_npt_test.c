@@ -55,7 +55,10 @@
  * Caught bugs: bugs/nested-svm-npf-walk-bit-dropped.patch,
  * bugs/mmu-large-pde-rsvd-bits-unchecked.patch,
  * bugs/mmu-nested-npt-walk-not-user.patch,
- * bugs/nested-svm-npt-walk-uses-l2-efer.patch
+ * bugs/nested-svm-npt-walk-uses-l2-efer.patch (npt_faults_by_entry),
+ * bugs/mmu-npt-dirty-bit-not-set.patch (npt_accessed_dirty_bits),
+ * bugs/mmu-nested-mmio-uses-l2-gpa.patch (npt_l1_mmio),
+ * bugs/nested-svm-pf-vmexit-stale-cr2.patch (npt_disabled_uses_l1_cr3, npt=0)
  */
 #include "kvm_test_harness.h"
 #include "guest/guest.h"
