@@ -56,7 +56,7 @@
  * bugs/mmu-large-pde-rsvd-bits-unchecked.patch,
  * bugs/mmu-nested-npt-walk-not-user.patch,
  * bugs/nested-svm-npt-walk-uses-l2-efer.patch (npt_faults_by_entry),
- * bugs/mmu-npt-dirty-bit-not-set.patch (npt_accessed_dirty_bits),
+ * bugs/mmu-npt-accessed-bit-leaf-only.patch (npt_accessed_dirty_bits),
  * bugs/mmu-nested-mmio-uses-l2-gpa.patch (npt_l1_mmio),
  * bugs/nested-svm-pf-vmexit-stale-cr2.patch (npt_disabled_uses_l1_cr3, npt=0)
  */
@@ -607,9 +607,12 @@ static void l1_mmio(struct nested_pages *p)
 	GUEST_DONE();
 }
 
-/* The next exit is an MMIO access at gpa of 4 bytes; a read gets *data, a write sets it. */
-static void expect_mmio(struct __test_metadata *_metadata, struct kvm_vcpu *vcpu, uint64_t gpa,
-			bool is_write, uint32_t *data)
+/*
+ * The next exit is an MMIO access at gpa of 4 bytes; a read gets *data, a
+ * write sets it.  Failures name the caller's line.
+ */
+static void expect_mmio_at(struct __test_metadata *_metadata, struct kvm_vcpu *vcpu,
+			   uint64_t gpa, bool is_write, uint32_t *data, unsigned int line)
 {
 	struct kvm_run *run = vcpu->run;
 	struct ucall uc;
@@ -619,15 +622,19 @@ static void expect_mmio(struct __test_metadata *_metadata, struct kvm_vcpu *vcpu
 		report_guest_abort(vcpu, &uc);
 	if (get_ucall(vcpu, &uc) == UCALL_SYNC && uc.args[0] == NESTED_SKIP_SYNC)
 		SKIP(return, "%s", (const char *)addr_gva2hva(vcpu->vm, uc.args[1]));
-	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_MMIO);
-	EXPECT_EQ(run->mmio.phys_addr, gpa);
-	EXPECT_EQ(run->mmio.len, 4);
-	EXPECT_EQ(run->mmio.is_write, is_write);
+	vcpu_assert_exit_at(vcpu, KVM_EXIT_MMIO, __FILE__, line);
+	TEST_ASSERT(run->mmio.phys_addr == gpa && run->mmio.len == 4 &&
+		    run->mmio.is_write == is_write,
+		    "line %u: KVM_EXIT_MMIO %s of %u bytes at 0x%llx, expected a %s of 4 bytes "
+		    "at 0x%lx", line, run->mmio.is_write ? "write" : "read", run->mmio.len,
+		    run->mmio.phys_addr, is_write ? "write" : "read", gpa);
 	if (is_write)
 		memcpy(data, run->mmio.data, 4);
 	else
 		memcpy(run->mmio.data, data, 4);
 }
+#define expect_mmio(vcpu, gpa, is_write, data)					\
+	expect_mmio_at(_metadata, vcpu, gpa, is_write, data, __LINE__)
 
 KVM_TEST(npt_l1_mmio)
 {
@@ -643,17 +650,17 @@ KVM_TEST(npt_l1_mmio)
 	virt_map_mmio(vm, APIC_DEFAULT_GPA, PAGE_SIZE);
 	vcpu_args_set(vcpu, 1, nested_alloc(vm));
 
-	expect_mmio(_metadata, vcpu, MMIO_GPA + MMIO_OFF, true, &data);
+	expect_mmio(vcpu, MMIO_GPA + MMIO_OFF, true, &data);
 	if (KVM_TEST_SKIPPED())
 		goto out;
 	EXPECT_EQ(data, MMIO_WRITE_DATA);
 	data = MMIO_READ_DATA;
-	expect_mmio(_metadata, vcpu, MMIO_GPA + MMIO_OFF, false, &data);
+	expect_mmio(vcpu, MMIO_GPA + MMIO_OFF, false, &data);
 	/* Through the remapping leaf: the exit names L1's GPA, not L2's. */
-	expect_mmio(_metadata, vcpu, MMIO_REMAP_GPA + MMIO_OFF, true, &data);
+	expect_mmio(vcpu, MMIO_REMAP_GPA + MMIO_OFF, true, &data);
 	EXPECT_EQ(data, MMIO_WRITE_DATA + 1);
 	data = MMIO_READ2_DATA;
-	expect_mmio(_metadata, vcpu, MMIO_REMAP_GPA + MMIO_OFF, false, &data);
+	expect_mmio(vcpu, MMIO_REMAP_GPA + MMIO_OFF, false, &data);
 	vcpu_run_expect_done(vcpu);
 out:
 	kvm_vm_free(vm);
