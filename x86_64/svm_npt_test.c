@@ -28,10 +28,12 @@
  *        EXITINFO2 = the GPA of the guest page-table entry, and W set (the
  *        walk must set the A bits the test cleared; kvm-unit-tests
  *        npt_rw_pfwalk expects P|W|U there too);
- *      . the same rules for an access KVM's emulator does for L2 (KVM_FEP:
- *        KVM walks L1's NPT itself, translate_nested_gpa()), where two
- *        known KVM differences are accepted by name and logged: bit 32 for
- *        a walk fault and the page's GPA in EXITINFO2;
+ *      . npt_faults_through_kvm_emulator: the same rights for an access
+ *        KVM's emulator does for L2 (KVM_FEP: KVM walks L1's NPT itself,
+ *        translate_nested_gpa()): fault or not, error code, page;
+ *        npt_emulated_fault_reports_gpa_and_walk_bit: and the exact GPA
+ *        and bit 33 of those faults, where KVM 6.12 reports the page's GPA
+ *        and bit 32 (known_failures);
  *    the ideas of kvm-unit-tests x86/svm_npt.c npt_nx, npt_np, npt_us,
  *    npt_rw, npt_rw_pfwalk, npt_rsvd, npt_rsvd_pfwalk;
  *  - npt_accessed_dirty_bits: the walk sets A in every NPT entry it uses
@@ -98,8 +100,6 @@ static const char *const access_names[] = { "read", "write", "fetch" };
 static volatile uint64_t l2_addr;
 static volatile int l2_access;
 static volatile bool l2_fep;	/* through KVM's emulator (KVM_FEP) */
-/* Set by the host: kvm.force_emulation_prefix is on. */
-static bool fep_enabled;
 
 static void l2_do_access(void)
 {
@@ -362,30 +362,19 @@ static const struct npt_case npt_cases[] = {
 };
 
 /*
- * An NPF that KVM's emulator finds (it walks L1's NPT itself) differs from
- * the CPU's in two known ways, both in nested_svm_inject_npf_exit() and
+ * Set by the host: which cases run and what is compared.  An NPF that KVM's
+ * emulator finds (it walks L1's NPT itself) must look like the CPU's; KVM
+ * 6.12 differs in two ways, both in nested_svm_inject_npf_exit() and
  * paging_tmpl.h: EXITINFO1 always has bit 32 (final translation), also for
  * a fault on a guest page-table page ("TODO: track the cause of the nested
  * page fault"), and EXITINFO2 is the GPA of the page, not of the access
- * (the nested walk is done for gfn_to_gpa(gfn)).  Accept exactly those
- * results, saying so; everything else is checked as for the CPU.
+ * (the nested walk is done for gfn_to_gpa(gfn)).  So the emulated cases
+ * are checked in two tests: whether the access faults, with which error
+ * code and on which page (RUN_FEP_RIGHTS), and the exact GPA and walk bit
+ * (RUN_FEP_EXACT, in known_failures for kvm_amd).
  */
-static void kvm_emulated_npf_quirks(const struct npt_case *t, uint64_t *kind, uint64_t *info2,
-				    uint64_t fault_gpa)
-{
-	if (t->kind == WALK && *kind == FINAL) {
-		GUEST_PRINTF("%s %s, emulated %s: KVM reports bit 32 (final translation), "
-			     "not bit 33 (guest page-table walk): accepted, a known KVM "
-			     "limitation\n", entry_names[t->entry], t->what, access_names[t->acc]);
-		*kind = WALK;
-	}
-	if (*info2 != fault_gpa && *info2 == (fault_gpa & PAGE_MASK)) {
-		GUEST_PRINTF("%s %s, emulated %s: exit_info_2 0x%lx is the page of GPA 0x%lx: "
-			     "accepted, a known KVM limitation\n", entry_names[t->entry], t->what,
-			     access_names[t->acc], *info2, fault_gpa);
-		*info2 = fault_gpa;
-	}
-}
+enum { RUN_NATIVE, RUN_FEP_RIGHTS, RUN_FEP_EXACT };
+static int run_mode;
 
 static void l1_npt_cases(struct nested_pages *p)
 {
@@ -393,6 +382,7 @@ static void l1_npt_cases(struct nested_pages *p)
 	const char *why = guest_nested_tdp_unsupported();
 	unsigned int maxphy = guest_maxphyaddr();
 	bool nxe = rdmsr(MSR_EFER) & EFER_NX;
+	unsigned int failed = 0;
 	struct npt_chain c;
 	struct nested n;
 
@@ -417,12 +407,10 @@ static void l1_npt_cases(struct nested_pages *p)
 			}
 			set = (set & ~RSVD_ADDR) | BIT_ULL(maxphy);
 		}
-		if ((t->how & VIA_FEP) && !fep_enabled) {
-			GUEST_PRINTF("%s %s, emulated %s: kvm.force_emulation_prefix is off, "
-				     "skipped\n", entry_names[t->entry], t->what,
-				     access_names[t->acc]);
+		if (!!(t->how & VIA_FEP) != (run_mode != RUN_NATIVE))
 			continue;
-		}
+		if (run_mode == RUN_FEP_EXACT && !t->kind)
+			continue;
 		if (((set & PTE_NX) || (t->how & L2_NO_NXE)) && !nxe) {
 			GUEST_PRINTF("%s %s: L1's EFER.NXE is 0 (no NX in CPUID), skipped\n",
 				     entry_names[t->entry], t->what);
@@ -455,18 +443,25 @@ static void l1_npt_cases(struct nested_pages *p)
 		info1 = vmcb->control.exit_info_1;
 		info2 = vmcb->control.exit_info_2;
 		kind = info1 & (FINAL | WALK);
-		if ((t->how & VIA_FEP) && vmcb->control.exit_code == SVM_EXIT_NPF)
-			kvm_emulated_npf_quirks(t, &kind, &info2, fault_gpa);
-		__GUEST_ASSERT(vmcb->control.exit_code == SVM_EXIT_NPF && info2 == fault_gpa &&
-			       kind == t->kind && NPF_ERR(info1) == t->err,
-			       "%s %s (0x%lx), L2 %s%s of 0x%lx: #VMEXIT %s (0x%lx) exit_info_1 0x%lx "
-			       "exit_info_2 0x%lx; expected NPF, exit_info_1 0x%lx, exit_info_2 0x%lx",
-			       entry_names[t->entry], t->what, *c.e[t->entry],
-			       (t->how & VIA_FEP) ? "emulated " : "", access_names[t->acc], gpa,
-			       svm_exit_name(vmcb->control.exit_code), vmcb->control.exit_code,
-			       vmcb->control.exit_info_1, vmcb->control.exit_info_2,
-			       t->kind | t->err, fault_gpa);
+		if (run_mode == RUN_FEP_RIGHTS) {
+			/* The fault itself: its error code and its page. */
+			kind = t->kind;
+			if ((info2 & PAGE_MASK) == (fault_gpa & PAGE_MASK))
+				info2 = fault_gpa;
+		}
+		if (vmcb->control.exit_code == SVM_EXIT_NPF && info2 == fault_gpa &&
+		    kind == t->kind && NPF_ERR(info1) == t->err)
+			continue;
+		GUEST_PRINTF("FAIL %s %s (0x%lx), L2 %s%s of 0x%lx: #VMEXIT %s (0x%lx) exit_info_1 "
+			     "0x%lx exit_info_2 0x%lx; expected NPF, exit_info_1 0x%lx, exit_info_2 "
+			     "0x%lx\n", entry_names[t->entry], t->what, *c.e[t->entry],
+			     (t->how & VIA_FEP) ? "emulated " : "", access_names[t->acc], gpa,
+			     svm_exit_name(vmcb->control.exit_code), vmcb->control.exit_code,
+			     vmcb->control.exit_info_1, vmcb->control.exit_info_2,
+			     t->kind | t->err, fault_gpa);
+		failed++;
 	}
+	__GUEST_ASSERT(!failed, "%u NPF cases failed (FAIL lines above)", failed);
 	GUEST_DONE();
 }
 
@@ -483,8 +478,29 @@ KVM_VCPU_TEST(npt_faults_by_entry, l1_npt_cases)
 {
 	TEST_REQUIRE_SVM();
 	npt_test_memory(vm);
-	write_guest_global(vm, fep_enabled, kvm_fep_enabled());
 	NESTED_RUN_L1(vm, vcpu);
+}
+
+#define RUN_EMULATED(mode) do {						\
+	npt_test_memory(vm);							\
+	write_guest_global(vm, run_mode, mode);					\
+	NESTED_RUN_L1(vm, vcpu);						\
+} while (0)
+
+/* The same rules when KVM's emulator does L2's access (its own nested walk). */
+KVM_VCPU_TEST(npt_faults_through_kvm_emulator, l1_npt_cases)
+{
+	TEST_REQUIRE_SVM();
+	TEST_REQUIRE_FEP();
+	RUN_EMULATED(RUN_FEP_RIGHTS);
+}
+
+/* And the exact EXITINFO1 bits 33:32 and EXITINFO2 of those faults. */
+KVM_VCPU_TEST(npt_emulated_fault_reports_gpa_and_walk_bit, l1_npt_cases)
+{
+	TEST_REQUIRE_SVM();
+	TEST_REQUIRE_FEP();
+	RUN_EMULATED(RUN_FEP_EXACT);
 }
 
 /* ---- A/D bits ---- */
