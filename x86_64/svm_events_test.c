@@ -404,7 +404,7 @@ KVM_VCPU_TEST(exception_pending_vs_injected_into_l2, l1_pending_injected)
 #define IRQ_VEC		0xa0
 #define VIRQ_VEC	0x70
 
-static volatile uint64_t irq_l1, irq_l2, nmi_l1, nmi_l2, virq_l2, irq_rip;
+static volatile uint64_t irq_l1, irq_l2, nmi_l1, nmi_l2, virq_l2;
 static uint64_t l2_stack_lo, l2_stack_hi;
 
 static bool on_l2_stack(uint64_t rsp)
@@ -418,7 +418,6 @@ static void irq_handler(struct ex_regs *regs)
 		irq_l2++;
 	else
 		irq_l1++;
-	irq_rip = regs->rip;
 	xapic_write(APIC_EOI, 0);
 }
 
@@ -428,14 +427,12 @@ static void nmi_handler(struct ex_regs *regs)
 		nmi_l2++;
 	else
 		nmi_l1++;
-	irq_rip = regs->rip;
 }
 
 /* A virtual interrupt has no APIC behind it: no EOI. */
 static void virq_handler(struct ex_regs *regs)
 {
 	virq_l2++;
-	irq_rip = regs->rip;
 }
 
 /* Fixed interrupt or NMI to this vCPU through its xAPIC (SDM vol. 3A 11.6.1). */
