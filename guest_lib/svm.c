@@ -22,6 +22,7 @@ const char *svm_exit_name(uint64_t code)
 		return excp[code - SVM_EXIT_EXCP_BASE] ? excp[code - SVM_EXIT_EXCP_BASE] : "EXCP";
 	switch (code) {
 	case SVM_EXIT_INTR: return "INTR";
+	case SVM_EXIT_NMI: return "NMI";
 	case SVM_EXIT_VINTR: return "VINTR";
 	case SVM_EXIT_RDTSC: return "RDTSC";
 	case SVM_EXIT_CPUID: return "CPUID";

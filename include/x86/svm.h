@@ -124,6 +124,7 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 /* Intercept word 3 (VMCB 0x00c) */
 #define SVM_INTERCEPT_INTR	(1u << 0)
 #define SVM_INTERCEPT_NMI	(1u << 1)
+#define SVM_INTERCEPT_VINTR	(1u << 4)
 #define SVM_INTERCEPT_RDTSC	(1u << 14)
 #define SVM_INTERCEPT_CPUID	(1u << 18)
 #define SVM_INTERCEPT_INTN	(1u << 21)
@@ -140,11 +141,17 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 #define SVM_INTERCEPT2_CLGI	(1u << 5)
 
 /* int_ctl (VMCB 0x060, APM 15.21.1 and 15.29) */
+#define SVM_INT_CTL_V_TPR_MASK		0xfu		/* bits 3:0 */
+#define SVM_INT_CTL_V_INTR_PRIO_SHIFT	16		/* bits 19:16 */
+#define SVM_INT_CTL_V_IGN_TPR		(1u << 20)
 #define SVM_INT_CTL_V_IRQ		(1u << 8)
 #define SVM_INT_CTL_V_GIF		(1u << 9)
 #define SVM_INT_CTL_V_INTR_MASKING	(1u << 24)
 #define SVM_INT_CTL_V_GIF_ENABLE	(1u << 25)
 #define SVM_INT_CTL_AVIC_ENABLE		(1u << 31)
+
+/* int_state (VMCB 0x068, APM 15.21.5) */
+#define SVM_INT_STATE_SHADOW		(1u << 0)
 
 /* nested_ctl (VMCB 0x090, APM 15.25.3) */
 #define SVM_NESTED_CTL_NP_ENABLE	(1ULL << 0)
@@ -160,10 +167,12 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 #define SVM_EVTINJ_TYPE_NMI	(2u << 8)
 #define SVM_EVTINJ_TYPE_EXEPT	(3u << 8)
 #define SVM_EVTINJ_TYPE_SOFT	(4u << 8)
+#define SVM_EVTINJ_TYPE_MASK	(7u << 8)
 
 /* #VMEXIT codes (appendix C) */
 #define SVM_EXIT_EXCP_BASE	0x040
 #define SVM_EXIT_INTR		0x060
+#define SVM_EXIT_NMI		0x061
 #define SVM_EXIT_VINTR		0x064
 #define SVM_EXIT_RDTSC		0x06e
 #define SVM_EXIT_CPUID		0x072
