@@ -136,7 +136,8 @@ L2_ROW(iret, "mov %rsp, %rcx\n\tmov %ss, %eax\n\tpush %rax\n\tpush %rcx\n\tpushf
 	     "mov %cs, %eax\n\tpush %rax\n\tlea 1f(%rip), %rax\n\tpush %rax",
        "iretq\n1:", "vmmcall");
 
-enum group { G_CR = 1, G_DR, G_INSN, G_SVM, G_EVENT };
+enum group { G_CR = 1, G_DR, G_DR_EMUL, G_INSN, G_SVM, G_EVENT };
+/* Intercept vector words, VMCB offsets 0x000-0x010 (table B-1). */
 enum word { W_CR, W_DR, W_EXC, W_MISC1, W_MISC2 };
 
 /* Row flags */
@@ -151,10 +152,12 @@ enum word { W_CR, W_DR, W_EXC, W_MISC1, W_MISC2 };
 #define F_HOST_HLT	(1u << 8)	/* not intercepted: the vCPU halts (KVM_EXIT_HLT) */
 #define F_MAY_UD	(1u << 9)	/* not intercepted: #UD allowed (CPUID/quirk dependent) */
 #define F_MAY_GP	(1u << 10)	/* not intercepted: #GP allowed (no counter) */
-#define F_TCG_SWEXC	(1u << 11)	/* QEMU TCG doesn't check it against exception intercepts */
+#define F_TCG_NOCHECK	(1u << 11)	/* QEMU TCG doesn't check this intercept */
 #define F_NO_PLAIN	(1u << 12)	/* L1 must intercept it (VMRUN, 15.5.1) */
 #define F_RDTSCP	(1u << 13)	/* needs CPUID RDTSCP */
 #define F_SKINIT	(1u << 14)	/* not intercepted: #UD unless CPUID SKINIT */
+#define F_TCG_UD	(1u << 15)	/* QEMU TCG raises #UD for it */
+#define F_FEP_ONLY	(1u << 16)	/* only behind KVM_FEP */
 
 #define NO_EXIT		((uint64_t)-2)	/* the intercept set doesn't apply: it runs */
 
@@ -410,8 +413,14 @@ static void setup_addr(struct ctx *c)
 {
 	c->n->gprs.rbx = (uintptr_t)&l2_data;
 	c->vmcb->save.rax = (uintptr_t)&l2_data;
-	c->n->gprs.rcx = 1;	/* INVLPGA's ASID */
+	c->n->gprs.rcx = 0;	/* MONITOR: no extensions (else #GP) */
 	c->n->gprs.rdx = 0;
+}
+
+static void setup_invlpga(struct ctx *c)
+{
+	setup_addr(c);
+	c->n->gprs.rcx = 1;	/* the ASID */
 }
 
 static void setup_rdtsc(struct ctx *c)
@@ -506,11 +515,13 @@ static void check_iret(struct ctx *c, bool ran)
 #define M2(b)		{ W_MISC2, SVM_INTERCEPT2_##b }
 #define EXC(v)		{ W_EXC, 1u << (v) }
 
-#define DR_ROWS(n)								\
-	{ "dr" #n "_read", G_DR, LABELS(dr##n##_read), { { W_DR, SVM_INTERCEPT_DR_READ(n) } },	\
-	  SVM_EXIT_READ_DR(n), 0, F_FEP | F_DA_GPR, setup_dr_read, check_rbx },	\
-	{ "dr" #n "_write", G_DR, LABELS(dr##n##_write), { { W_DR, SVM_INTERCEPT_DR_WRITE(n) } }, \
-	  SVM_EXIT_WRITE_DR(n), 0, F_FEP | F_DA_GPR, setup_dr_write, check_dr_write }
+#define DR_ROWS(n, group, name, flags)						\
+	{ "dr" #n "_read" name, group, LABELS(dr##n##_read),			\
+	  { { W_DR, SVM_INTERCEPT_DR_READ(n) } }, SVM_EXIT_READ_DR(n), 0,	\
+	  F_DA_GPR | (flags), setup_dr_read, check_rbx },			\
+	{ "dr" #n "_write" name, group, LABELS(dr##n##_write),			\
+	  { { W_DR, SVM_INTERCEPT_DR_WRITE(n) } }, SVM_EXIT_WRITE_DR(n), 0,	\
+	  F_DA_GPR | (flags), setup_dr_write, check_dr_write }
 
 static const struct row rows[] = {
 	/* CR0, CR3, CR4: 15.9 */
@@ -542,7 +553,11 @@ static const struct row rows[] = {
 	  F_FEP | F_DA_CR, setup_cr4_write, check_cr4 },
 
 	/* DR0-3, DR6, DR7: 15.9.3 (DR4/5 alias DR6/7) */
-	DR_ROWS(0), DR_ROWS(1), DR_ROWS(2), DR_ROWS(3), DR_ROWS(6), DR_ROWS(7),
+	DR_ROWS(0, G_DR, "", F_FEP), DR_ROWS(1, G_DR, "", F_FEP), DR_ROWS(2, G_DR, "", F_FEP),
+	DR_ROWS(3, G_DR, "", F_FEP), DR_ROWS(6, G_DR, "", 0), DR_ROWS(7, G_DR, "", 0),
+	/* DR6/DR7 live in the VMCB: L2's, also when KVM emulates the MOV. */
+	DR_ROWS(6, G_DR_EMUL, "_emulated", F_FEP | F_FEP_ONLY),
+	DR_ROWS(7, G_DR_EMUL, "_emulated", F_FEP | F_FEP_ONLY),
 
 	/* Other instructions: 15.9.4-15.13, appendix C */
 	{ "cpuid", G_INSN, LABELS(cpuid), { M1(CPUID) }, SVM_EXIT_CPUID, 0, F_FEP,
@@ -552,12 +567,14 @@ static const struct row rows[] = {
 	  F_FEP | F_DA_ADDR, setup_addr, NULL },
 	{ "rdtsc", G_INSN, LABELS(rdtsc), { M1(RDTSC) }, SVM_EXIT_RDTSC, 0, F_FEP,
 	  setup_rdtsc, check_rdtsc },
-	{ "rdtscp", G_INSN, LABELS(rdtscp), { M2(RDTSCP) }, SVM_EXIT_RDTSCP, 0, F_RDTSCP,
+	{ "rdtscp", G_INSN, LABELS(rdtscp), { M2(RDTSCP) }, SVM_EXIT_RDTSCP, 0,
+	  F_RDTSCP | F_TCG_NOCHECK,
 	  setup_rdtsc, check_rdtsc },
 	{ "pause", G_INSN, LABELS(pause), { M1(PAUSE) }, SVM_EXIT_PAUSE, 0, F_FEP, NULL, NULL },
 	{ "rdpmc", G_INSN, LABELS(rdpmc), { M1(RDPMC) }, SVM_EXIT_RDPMC, 0, F_MAY_GP, NULL, NULL },
 	{ "wbinvd", G_INSN, LABELS(wbinvd), { M2(WBINVD) }, SVM_EXIT_WBINVD, 0, F_FEP, NULL, NULL },
-	{ "invd", G_INSN, LABELS(invd), { M1(INVD) }, SVM_EXIT_INVD, 0, 0, NULL, NULL },
+	{ "invd", G_INSN, LABELS(invd), { M1(INVD) }, SVM_EXIT_INVD, 0, F_FEP | F_TCG_NOCHECK,
+	  NULL, NULL },
 	{ "monitor", G_INSN, LABELS(monitor), { M2(MONITOR) }, SVM_EXIT_MONITOR, 0, F_MAY_UD,
 	  setup_addr, NULL },
 	{ "mwait", G_INSN, LABELS(mwait), { M2(MWAIT) }, SVM_EXIT_MWAIT, 0, F_MAY_UD, NULL, NULL },
@@ -577,16 +594,17 @@ static const struct row rows[] = {
 	{ "skinit", G_SVM, LABELS(skinit), { M2(SKINIT) }, SVM_EXIT_SKINIT, UD_VECTOR,
 	  F_SKINIT, setup_vmrun, NULL },
 	{ "invlpga", G_SVM, LABELS(invlpga), { M1(INVLPGA) }, SVM_EXIT_INVLPGA, 0, 0,
-	  setup_addr, NULL },
+	  setup_invlpga, NULL },
 
 	/* Software interrupts and IRET: 15.12 (exceptions), 15.13 (INTn), 15.9.4 */
 	{ "intn", G_EVENT, LABELS(intn), { M1(INTN) }, SVM_EXIT_SWINT, SWINT_VECTOR, F_DA_VEC,
 	  NULL, NULL },
 	{ "int3", G_EVENT, LABELS(int3), { EXC(BP_VECTOR) }, SVM_EXIT_EXCP_BASE + BP_VECTOR,
-	  BP_VECTOR, F_TCG_SWEXC, NULL, NULL },
+	  BP_VECTOR, F_TCG_NOCHECK, NULL, NULL },
 	{ "into_64bit_is_ud", G_EVENT, LABELS(into), { EXC(OF_VECTOR) }, NO_EXIT, UD_VECTOR, 0,
 	  NULL, NULL },
-	{ "icebp", G_EVENT, LABELS(icebp), { M2(ICEBP) }, SVM_EXIT_ICEBP, DB_VECTOR, 0,
+	{ "icebp", G_EVENT, LABELS(icebp), { M2(ICEBP) }, SVM_EXIT_ICEBP, DB_VECTOR,
+	  F_TCG_NOCHECK | F_TCG_UD,
 	  NULL, NULL },
 	{ "iret", G_EVENT, LABELS(iret), { M1(IRET) }, SVM_EXIT_IRET, 0, 0,
 	  setup_iret, check_iret },
@@ -594,15 +612,15 @@ static const struct row rows[] = {
 
 /* ---- L1 ---- */
 
-static void set_icpt(struct vmcb *v, const struct icpt *ic)
+/* Set or clear (svm_init() intercepts VMMCALL) one intercept: word n at VMCB 4 * n. */
+static void set_icpt(struct vmcb *v, const struct icpt *ic, bool on)
 {
-	switch (ic->word) {
-	case W_CR: v->control.intercept_cr |= ic->bits; break;
-	case W_DR: v->control.intercept_dr |= ic->bits; break;
-	case W_EXC: v->control.intercept_exceptions |= ic->bits; break;
-	case W_MISC1: v->control.intercept_misc1 |= ic->bits; break;
-	case W_MISC2: v->control.intercept_misc2 |= ic->bits; break;
-	}
+	uint32_t *w = (uint32_t *)v + ic->word;
+
+	if (on)
+		*w |= ic->bits;
+	else
+		*w &= ~ic->bits;
 }
 
 static bool l2_has_vec_ok(struct ctx *c, uint8_t want)
@@ -662,11 +680,8 @@ static bool run_case(struct ctx *c)
 		v->control.intercept_misc1 |= SVM_INTERCEPT_HLT;
 	if (r->setup)
 		r->setup(c);
-	if (c->icpt) {
-		set_icpt(v, &r->icpt[0]);
-		if (r->icpt[1].bits)
-			set_icpt(v, &r->icpt[1]);
-	}
+	for (int i = 0; i < 2 && r->icpt[i].bits; i++)
+		set_icpt(v, &r->icpt[i], c->icpt);
 	l2_vec = 0;
 	l2_vec_rip = 0;
 	l2_vec_count = 0;
@@ -679,12 +694,11 @@ static bool run_case(struct ctx *c)
 	c->tsc1 = rdtsc();
 
 	if (exits) {
-		if (code != r->exit && on_tcg && (r->flags & F_TCG_SWEXC) && code == end_exit &&
-		    l2_vec_count == 1 && l2_vec == r->vec) {
-			GUEST_PRINTF("%s [%s, intercepted]: skipped: qemu-tcg delivered vector %lu "
-				     "to L2 instead of checking the exception intercept "
-				     "(Documentation/lanes.md)\n", r->name, mode_names[c->mode],
-				     l2_vec);
+		if (code != r->exit && on_tcg && (r->flags & F_TCG_NOCHECK) && code == end_exit) {
+			GUEST_PRINTF("%s [%s, intercepted]: skipped: qemu-tcg ran it in L2 without "
+				     "checking the intercept (no #VMEXIT; L2 took %lu exceptions, "
+				     "vector %lu)\n", r->name, mode_names[c->mode], l2_vec_count,
+				     l2_vec_count ? l2_vec : 0);
 			return false;
 		}
 		CASE_ASSERT(c, code == r->exit, "#VMEXIT %s (0x%lx), expected %s (0x%lx); "
@@ -715,6 +729,12 @@ static bool run_case(struct ctx *c)
 		    v->save.rip, end);
 	if (!exits) {
 		uint64_t want_rip = r->vec == UD_VECTOR ? insn : end;
+
+		if (on_tcg && (r->flags & F_TCG_UD) && l2_vec_count == 1 && l2_vec == UD_VECTOR) {
+			GUEST_PRINTF("%s [%s, not intercepted]: skipped: qemu-tcg raised #UD, "
+				     "expected vector %u\n", r->name, mode_names[c->mode], r->vec);
+			return false;
+		}
 
 		CASE_ASSERT(c, l2_has_vec_ok(c, r->vec), "L2 took %lu exceptions, first vector "
 			    "%lu at 0x%lx; expected %s%u", l2_vec_count, l2_vec, l2_vec_rip,
@@ -768,10 +788,19 @@ static void l1_intercepts(struct nested_pages *p)
 				continue;
 			if (m == M_FEP && !((r->flags & F_FEP) && fep_on))
 				continue;
+			if (m != M_FEP && (r->flags & F_FEP_ONLY))
+				continue;
 			c.mode = m;
 			for (int icpt = 1; icpt >= 0; icpt--) {
 				c.icpt = icpt;
 				if (!icpt && (r->flags & F_NO_PLAIN))
+					continue;
+				/*
+				 * KVM's emulated HLT only sets halt_request, which only
+				 * VMX's invalid-guest-state loop reads: it doesn't halt.
+				 * Not a nested matter; the intercepted half runs.
+				 */
+				if (!icpt && m == M_FEP && (r->flags & F_HOST_HLT))
 					continue;
 				/* SKINIT (CPUID 0x80000001 ECX bit 12) would really run. */
 				if (!icpt && (r->flags & F_SKINIT) && (ext.ecx & (1u << 12))) {
@@ -796,6 +825,7 @@ static void l1_intercepts(struct nested_pages *p)
 static void run_group(struct __test_metadata *_metadata, struct kvm_vm *vm,
 		      struct kvm_vcpu *vcpu, enum group g)
 {
+	bool expect_hlt = false;
 	struct ucall uc;
 
 	on_tcg = kvm_cpu_emulator_is("qemu-tcg");
@@ -806,17 +836,35 @@ static void run_group(struct __test_metadata *_metadata, struct kvm_vm *vm,
 	sync_global_to_guest(vm, only_group);
 	vcpu_args_set(vcpu, 1, nested_alloc(vm));
 	for (;;) {
-		uint32_t cmd = vcpu_run_ucall(vcpu, &uc);
+		char file[256];
 
-		if (cmd == UCALL_DONE)
-			break;
-		ASSERT_EQ(cmd, UCALL_SYNC);
-		if (uc.args[0] == NESTED_SKIP_SYNC)
-			SKIP(return, "%s", (const char *)addr_gva2hva(vm, uc.args[1]));
-		ASSERT_EQ(uc.args[0], SYNC_EXPECT_HLT);
-		/* L2's HLT that L1 doesn't intercept halts the vCPU: no irqchip, so here. */
 		vcpu_run(vcpu);
-		TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_HLT);
+		if (vcpu->run->exit_reason == KVM_EXIT_HLT) {
+			/* L2's HLT that L1 doesn't intercept halts the vCPU: no irqchip, so here. */
+			ASSERT_TRUE(expect_hlt) TH_LOG("KVM_EXIT_HLT that L1 did not announce");
+			expect_hlt = false;
+			continue;
+		}
+		switch (get_ucall(vcpu, &uc)) {
+		case UCALL_DONE:
+			ASSERT_FALSE(expect_hlt) TH_LOG("L2's HLT never reached the host");
+			return;
+		case UCALL_ABORT:
+			report_guest_abort(vcpu, &uc);
+		case UCALL_PRINTF:
+			kvm_log("guest %s:%u: %s", ucall_file(vcpu, &uc, file, sizeof(file)),
+				uc.line, uc.buffer);
+			break;
+		case UCALL_SYNC:
+			if (uc.args[0] == NESTED_SKIP_SYNC)
+				SKIP(return, "%s", (const char *)addr_gva2hva(vm, uc.args[1]));
+			ASSERT_EQ(uc.args[0], SYNC_EXPECT_HLT);
+			ASSERT_FALSE(expect_hlt) TH_LOG("L2's HLT never reached the host");
+			expect_hlt = true;
+			break;
+		default:
+			TEST_ASSERT_KVM_EXIT_REASON(vcpu, VCPU_EXIT_UCALL);
+		}
 	}
 }
 
@@ -829,6 +877,14 @@ static void run_group(struct __test_metadata *_metadata, struct kvm_vm *vm,
 
 INTERCEPT_TEST(cr_intercepts_and_selective_cr0_write, G_CR)
 INTERCEPT_TEST(dr_intercepts, G_DR)
+
+/* DR6/DR7 reads and writes in L2 that KVM emulates (KVM_FEP): L2's DR6/DR7. */
+KVM_VCPU_TEST(emulated_dr6_dr7_access_in_l2, l1_intercepts)
+{
+	TEST_REQUIRE_SVM();
+	TEST_REQUIRE_FEP();
+	run_group(_metadata, vm, vcpu, G_DR_EMUL);
+}
 INTERCEPT_TEST(instruction_intercepts, G_INSN)
 INTERCEPT_TEST(svm_instruction_intercepts, G_SVM)
 INTERCEPT_TEST(software_interrupt_and_iret_intercepts, G_EVENT)
