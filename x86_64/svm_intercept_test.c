@@ -35,9 +35,19 @@
  * check for emulated instructions (the one L1's intercepts go through when
  * KVM emulates an L2 instruction) is held to the same rules.
  *
- * QEMU's TCG does not check INT3 against the #BP intercept (see
- * Documentation/lanes.md): under KVM_SUITE_CPU_EMULATOR=qemu-tcg an
- * intercepted INT3 that reaches L2 as #BP is logged and that half skipped.
+ * QEMU 7.2's TCG (the AMD lane) checks no intercept for INT3 (#BP intercept,
+ * Documentation/lanes.md), RDTSCP (it checks the RDTSC intercept) and INVD
+ * (it checks WBINVD's), and raises #UD for ICEBP: under
+ * KVM_SUITE_CPU_EMULATOR=qemu-tcg such a case, when it reaches L2 with no
+ * #VMEXIT, is logged with what L2 saw and skipped.  ICEBP and INTn also run
+ * behind KVM_FEP when intercepted, so KVM's own check of those intercepts
+ * runs there.  TCG offers neither NRIPS nor decode assists, so next_rip and
+ * exit_info_1 are only checked on hardware that has them.
+ *
+ * DR6/DR7 accesses KVM emulates for L2 are a test of their own
+ * (emulated_dr6_dr7_access_in_l2): on Linux 6.12 an emulated MOV from DR7
+ * in L2 reads L1's DR7 (kvm_get_dr() returns vcpu->arch.dr7, which nested
+ * VMRUN does not load from VMCB12; it writes vmcb02's DR7 only).
  *
  * The ideas of kvm-unit-tests x86/svm_tests.c: cr3 read/write intercept,
  * dr intercept, next_rip, sel_cr0_bug, cr0 selective write (there the tests
@@ -45,7 +55,9 @@
  * these intercepts (tools/testing/selftests/kvm/x86_64/svm_*.c test VMMCALL,
  * NMI/soft-interrupt injection and next_rip of INTn only).
  *
- * Caught bugs: see the patches naming this test in bugs/.
+ * Caught bugs: bugs/nested-svm-sel-cr0-beats-cr0-write.patch,
+ * bugs/nested-svm-sel-cr0-ts-mp-intercepted.patch,
+ * bugs/nested-svm-recalc-intercepts-drops-rdtsc.patch
  */
 #include "kvm_test_harness.h"
 #include "guest/guest.h"
@@ -158,6 +170,7 @@ enum word { W_CR, W_DR, W_EXC, W_MISC1, W_MISC2 };
 #define F_SKINIT	(1u << 14)	/* not intercepted: #UD unless CPUID SKINIT */
 #define F_TCG_UD	(1u << 15)	/* QEMU TCG raises #UD for it */
 #define F_FEP_ONLY	(1u << 16)	/* only behind KVM_FEP */
+#define F_FEP_ICPT	(1u << 17)	/* behind KVM_FEP when intercepted only (see below) */
 
 #define NO_EXIT		((uint64_t)-2)	/* the intercept set doesn't apply: it runs */
 
@@ -562,7 +575,8 @@ static const struct row rows[] = {
 	/* Other instructions: 15.9.4-15.13, appendix C */
 	{ "cpuid", G_INSN, LABELS(cpuid), { M1(CPUID) }, SVM_EXIT_CPUID, 0, F_FEP,
 	  setup_cpuid, check_rbx },
-	{ "hlt", G_INSN, LABELS(hlt), { M1(HLT) }, SVM_EXIT_HLT, 0, F_FEP | F_HOST_HLT, NULL, NULL },
+	{ "hlt", G_INSN, LABELS(hlt), { M1(HLT) }, SVM_EXIT_HLT, 0, F_FEP_ICPT | F_HOST_HLT,
+	  NULL, NULL },
 	{ "invlpg", G_INSN, LABELS(invlpg), { M1(INVLPG) }, SVM_EXIT_INVLPG, 0,
 	  F_FEP | F_DA_ADDR, setup_addr, NULL },
 	{ "rdtsc", G_INSN, LABELS(rdtsc), { M1(RDTSC) }, SVM_EXIT_RDTSC, 0, F_FEP,
@@ -597,14 +611,15 @@ static const struct row rows[] = {
 	  setup_invlpga, NULL },
 
 	/* Software interrupts and IRET: 15.12 (exceptions), 15.13 (INTn), 15.9.4 */
-	{ "intn", G_EVENT, LABELS(intn), { M1(INTN) }, SVM_EXIT_SWINT, SWINT_VECTOR, F_DA_VEC,
+	{ "intn", G_EVENT, LABELS(intn), { M1(INTN) }, SVM_EXIT_SWINT, SWINT_VECTOR,
+	  F_DA_VEC | F_FEP_ICPT,
 	  NULL, NULL },
 	{ "int3", G_EVENT, LABELS(int3), { EXC(BP_VECTOR) }, SVM_EXIT_EXCP_BASE + BP_VECTOR,
 	  BP_VECTOR, F_TCG_NOCHECK, NULL, NULL },
 	{ "into_64bit_is_ud", G_EVENT, LABELS(into), { EXC(OF_VECTOR) }, NO_EXIT, UD_VECTOR, 0,
 	  NULL, NULL },
 	{ "icebp", G_EVENT, LABELS(icebp), { M2(ICEBP) }, SVM_EXIT_ICEBP, DB_VECTOR,
-	  F_TCG_NOCHECK | F_TCG_UD,
+	  F_TCG_NOCHECK | F_TCG_UD | F_FEP_ICPT,
 	  NULL, NULL },
 	{ "iret", G_EVENT, LABELS(iret), { M1(IRET) }, SVM_EXIT_IRET, 0, 0,
 	  setup_iret, check_iret },
@@ -786,7 +801,7 @@ static void l1_intercepts(struct nested_pages *p)
 		for (int m = 0; m < NR_MODES; m++) {
 			if (m == M_CD && !(r->flags & F_CD))
 				continue;
-			if (m == M_FEP && !((r->flags & F_FEP) && fep_on))
+			if (m == M_FEP && !((r->flags & (F_FEP | F_FEP_ICPT)) && fep_on))
 				continue;
 			if (m != M_FEP && (r->flags & F_FEP_ONLY))
 				continue;
@@ -796,11 +811,14 @@ static void l1_intercepts(struct nested_pages *p)
 				if (!icpt && (r->flags & F_NO_PLAIN))
 					continue;
 				/*
-				 * KVM's emulated HLT only sets halt_request, which only
-				 * VMX's invalid-guest-state loop reads: it doesn't halt.
-				 * Not a nested matter; the intercepted half runs.
+				 * KVM's emulator checks these intercepts before it
+				 * executes, but can't run them for L2 itself: INTn
+				 * only in real mode, ICEBP not at all, and HLT only
+				 * sets halt_request, which only VMX's invalid-guest-
+				 * state loop reads (it doesn't halt).  None of that is
+				 * a nested matter.
 				 */
-				if (!icpt && m == M_FEP && (r->flags & F_HOST_HLT))
+				if (!icpt && m == M_FEP && (r->flags & F_FEP_ICPT))
 					continue;
 				/* SKINIT (CPUID 0x80000001 ECX bit 12) would really run. */
 				if (!icpt && (r->flags & F_SKINIT) && (ext.ecx & (1u << 12))) {
@@ -840,7 +858,7 @@ static void run_group(struct __test_metadata *_metadata, struct kvm_vm *vm,
 
 		vcpu_run(vcpu);
 		if (vcpu->run->exit_reason == KVM_EXIT_HLT) {
-			/* L2's HLT that L1 doesn't intercept halts the vCPU: no irqchip, so here. */
+			/* L2 HLT not intercepted by L1 halts the vCPU: no irqchip, so here. */
 			ASSERT_TRUE(expect_hlt) TH_LOG("KVM_EXIT_HLT that L1 did not announce");
 			expect_hlt = false;
 			continue;
