@@ -4,17 +4,17 @@
  * chapter 15).  Every test SKIPs unless KVM offers SVM to its guests
  * (kvm_amd nested=1).
  *
- * One table row per intercept: how L1 sets it in its VMCB (15.9-15.15,
+ * One table row per intercept: how L1 sets it in its VMCB (15.9 and after,
  * appendix B), the L2 instruction (between two labels, so L1 knows its
  * address and where the next one starts), the exit code (appendix C), the
- * exit_info_1 that decode assists define (15.33), and what the instruction
+ * exit_info_1 that decode assists define ("Decode Assists"), and what the instruction
  * does when L1 does not intercept it.  Each row runs twice:
  *
  *  - intercepted: the instruction does not execute and the #VMEXIT has the
  *    row's exit code, the VMCB's RIP is the instruction (15.6), next_rip
  *    the instruction after it when CPUID 0x8000000A EDX.NRIPS is offered
  *    (15.7.1), exit_info_1 the GPR / linear address / vector when
- *    EDX.DecodeAssists is offered (15.33.1-15.33.3); L1 moves RIP on and
+ *    EDX.DecodeAssists is offered ("Decode Assists"); L1 moves RIP on and
  *    L2 continues to the end of the row (an intercepted VMMCALL);
  *  - not intercepted: the instruction does what the APM vol. 3 says in L2
  *    (the register it reads, the CR/DR/MSR it writes, the exception it
@@ -22,7 +22,7 @@
  *    where CPUID lacks it, INTO in 64-bit mode; #DB for ICEBP, #BP for
  *    INT3, the vector of INTn), and L1 sees no exit but the end of the row.
  *
- * CR0 (15.9.1-15.9.2): MOV to CR0 that changes only TS or MP and CLTS do
+ * CR0 (15.9, "Selective CR0 Write Intercept"): MOV to CR0 that changes only TS or MP and CLTS do
  * not trigger the selective CR0 write intercept (exit 0x65), MOV to CR0
  * changing another bit and LMSW changing EM do; with both the CR0 write
  * and the selective intercept set, the CR0 write intercept (0x10) wins.
@@ -57,7 +57,10 @@
  *
  * Caught bugs: bugs/nested-svm-sel-cr0-beats-cr0-write.patch,
  * bugs/nested-svm-sel-cr0-ts-mp-intercepted.patch,
- * bugs/nested-svm-recalc-intercepts-drops-rdtsc.patch
+ * bugs/nested-svm-recalc-intercepts-drops-rdtsc.patch,
+ * bugs/nested-svm-emulated-dr-write-exit-code.patch,
+ * bugs/nested-svm-emulated-intn-not-intercepted.patch,
+ * bugs/nested-svm-l2-vmload-vmsave-wrong-vmcb.patch
  */
 #include "kvm_test_harness.h"
 #include "guest/guest.h"
@@ -446,7 +449,7 @@ static void setup_rdtsc(struct ctx *c)
 	c->tsc0 = rdtsc();
 }
 
-/* L2's TSC is L1's plus the VMCB's TSC offset (15.30.5). */
+/* L2's TSC is L1's plus the VMCB's TSC_OFFSET (table B-1). */
 static void check_rdtsc(struct ctx *c, bool ran)
 {
 	uint64_t eax = c->vmcb->save.rax, edx = c->n->gprs.rdx, tsc;
@@ -565,14 +568,14 @@ static const struct row rows[] = {
 	{ "cr4_write", G_CR, LABELS(cr4_write), { CRW(4) }, SVM_EXIT_WRITE_CR(4), 0,
 	  F_FEP | F_DA_CR, setup_cr4_write, check_cr4 },
 
-	/* DR0-3, DR6, DR7: 15.9.3 (DR4/5 alias DR6/7) */
+	/* DR0-3, DR6, DR7: 15.9 (DR4/5 alias DR6/7) */
 	DR_ROWS(0, G_DR, "", F_FEP), DR_ROWS(1, G_DR, "", F_FEP), DR_ROWS(2, G_DR, "", F_FEP),
 	DR_ROWS(3, G_DR, "", F_FEP), DR_ROWS(6, G_DR, "", 0), DR_ROWS(7, G_DR, "", 0),
 	/* DR6/DR7 live in the VMCB: L2's, also when KVM emulates the MOV. */
 	DR_ROWS(6, G_DR_EMUL, "_emulated", F_FEP | F_FEP_ONLY),
 	DR_ROWS(7, G_DR_EMUL, "_emulated", F_FEP | F_FEP_ONLY),
 
-	/* Other instructions: 15.9.4-15.13, appendix C */
+	/* Other instructions: 15.9, appendix C */
 	{ "cpuid", G_INSN, LABELS(cpuid), { M1(CPUID) }, SVM_EXIT_CPUID, 0, F_FEP,
 	  setup_cpuid, check_rbx },
 	{ "hlt", G_INSN, LABELS(hlt), { M1(HLT) }, SVM_EXIT_HLT, 0, F_FEP_ICPT | F_HOST_HLT,
@@ -594,7 +597,7 @@ static const struct row rows[] = {
 	{ "mwait", G_INSN, LABELS(mwait), { M2(MWAIT) }, SVM_EXIT_MWAIT, 0, F_MAY_UD, NULL, NULL },
 	{ "rsm", G_INSN, LABELS(rsm), { M1(RSM) }, SVM_EXIT_RSM, UD_VECTOR, 0, NULL, NULL },
 
-	/* SVM instructions in L2: 15.5.1 (VMRUN), 15.5.2, 15.17, 15.27 */
+	/* SVM instructions in L2: 15.5.1 (VMRUN), 15.5.2 (VMLOAD/VMSAVE), GIF, SKINIT */
 	{ "vmmcall", G_SVM, LABELS(vmmcall), { M2(VMMCALL) }, SVM_EXIT_VMMCALL, UD_VECTOR,
 	  F_END_HLT, NULL, NULL },
 	{ "vmrun", G_SVM, LABELS(vmrun), { M2(VMRUN) }, SVM_EXIT_VMRUN, 0, F_NO_PLAIN,
@@ -610,7 +613,7 @@ static const struct row rows[] = {
 	{ "invlpga", G_SVM, LABELS(invlpga), { M1(INVLPGA) }, SVM_EXIT_INVLPGA, 0, 0,
 	  setup_invlpga, NULL },
 
-	/* Software interrupts and IRET: 15.12 (exceptions), 15.13 (INTn), 15.9.4 */
+	/* Software interrupts and IRET: 15.9 (INTn, IRET), 15.12 (exceptions) */
 	{ "intn", G_EVENT, LABELS(intn), { M1(INTN) }, SVM_EXIT_SWINT, SWINT_VECTOR,
 	  F_DA_VEC | F_FEP_ICPT,
 	  NULL, NULL },
