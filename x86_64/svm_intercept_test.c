@@ -165,7 +165,7 @@ enum word { W_CR, W_DR, W_EXC, W_MISC1, W_MISC2 };
 #define F_DA_VEC	(1u << 6)	/* decode assists: exit_info_1 = the vector */
 #define F_END_HLT	(1u << 7)	/* the row ends with an intercepted HLT, not VMMCALL */
 #define F_HOST_HLT	(1u << 8)	/* not intercepted: the vCPU halts (KVM_EXIT_HLT) */
-#define F_MAY_UD	(1u << 9)	/* not intercepted: #UD allowed (CPUID/quirk dependent) */
+#define F_MAY_UD	(1u << 9)	/* not intercepted: #UD allowed unless CPUID has MONITOR */
 #define F_MAY_GP	(1u << 10)	/* not intercepted: #GP allowed (no counter) */
 #define F_TCG_NOCHECK	(1u << 11)	/* QEMU TCG doesn't check this intercept */
 #define F_NO_PLAIN	(1u << 12)	/* L1 must intercept it (VMRUN, 15.5.1) */
@@ -587,6 +587,7 @@ static const struct row rows[] = {
 	{ "rdtscp", G_INSN, LABELS(rdtscp), { M2(RDTSCP) }, SVM_EXIT_RDTSCP, 0,
 	  F_RDTSCP | F_TCG_NOCHECK,
 	  setup_rdtsc, check_rdtsc },
+	/* PAUSE filter count 0 (svm_init() zeroes the VMCB): every PAUSE exits. */
 	{ "pause", G_INSN, LABELS(pause), { M1(PAUSE) }, SVM_EXIT_PAUSE, 0, F_FEP, NULL, NULL },
 	{ "rdpmc", G_INSN, LABELS(rdpmc), { M1(RDPMC) }, SVM_EXIT_RDPMC, 0, F_MAY_GP, NULL, NULL },
 	{ "wbinvd", G_INSN, LABELS(wbinvd), { M2(WBINVD) }, SVM_EXIT_WBINVD, 0, F_FEP, NULL, NULL },
@@ -641,9 +642,18 @@ static void set_icpt(struct vmcb *v, const struct icpt *ic, bool on)
 		*w &= ~ic->bits;
 }
 
+/*
+ * MONITOR/MWAIT without CPUID.1:ECX.MONITOR may be #UD (KVM runs them as
+ * NOPs unless KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS is off); with it, never.
+ */
+#define X86_FEATURE_MONITOR	X86_FEATURE(1, 0, CPUID_ECX, 3)
+
 static bool l2_has_vec_ok(struct ctx *c, uint8_t want)
 {
 	uint32_t f = c->r->flags;
+
+	if ((f & F_MAY_UD) && this_cpu_has(X86_FEATURE_MONITOR))
+		f &= ~F_MAY_UD;
 
 	if (l2_vec_count == 0)
 		return want == 0 || (f & (F_MAY_UD | F_MAY_GP));
