@@ -24,9 +24,18 @@ const char *svm_exit_name(uint64_t code)
 	case SVM_EXIT_INTR: return "INTR";
 	case SVM_EXIT_NMI: return "NMI";
 	case SVM_EXIT_VINTR: return "VINTR";
+	case SVM_EXIT_CR0_SEL_WRITE: return "CR0_SEL_WRITE";
 	case SVM_EXIT_RDTSC: return "RDTSC";
+	case SVM_EXIT_RDPMC: return "RDPMC";
 	case SVM_EXIT_CPUID: return "CPUID";
+	case SVM_EXIT_RSM: return "RSM";
+	case SVM_EXIT_IRET: return "IRET";
+	case SVM_EXIT_SWINT: return "SWINT";
+	case SVM_EXIT_INVD: return "INVD";
+	case SVM_EXIT_PAUSE: return "PAUSE";
 	case SVM_EXIT_HLT: return "HLT";
+	case SVM_EXIT_INVLPG: return "INVLPG";
+	case SVM_EXIT_INVLPGA: return "INVLPGA";
 	case SVM_EXIT_IOIO: return "IOIO";
 	case SVM_EXIT_MSR: return "MSR";
 	case SVM_EXIT_SHUTDOWN: return "SHUTDOWN";
@@ -36,6 +45,12 @@ const char *svm_exit_name(uint64_t code)
 	case SVM_EXIT_VMSAVE: return "VMSAVE";
 	case SVM_EXIT_STGI: return "STGI";
 	case SVM_EXIT_CLGI: return "CLGI";
+	case SVM_EXIT_SKINIT: return "SKINIT";
+	case SVM_EXIT_RDTSCP: return "RDTSCP";
+	case SVM_EXIT_ICEBP: return "ICEBP";
+	case SVM_EXIT_WBINVD: return "WBINVD";
+	case SVM_EXIT_MONITOR: return "MONITOR";
+	case SVM_EXIT_MWAIT: return "MWAIT";
 	case SVM_EXIT_NPF: return "NPF";
 	case SVM_EXIT_INVALID: return "INVALID";
 	}
@@ -43,6 +58,10 @@ const char *svm_exit_name(uint64_t code)
 		return "CR_READ";
 	if (code < 0x20)
 		return "CR_WRITE";
+	if (code < 0x30)
+		return "DR_READ";
+	if (code < 0x40)
+		return "DR_WRITE";
 	return "?";
 }
 

@@ -121,14 +121,27 @@ _Static_assert(offsetof(struct vmcb, save.kernel_gs_base) == 0x620, "VMCB layout
 _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB layout");
 _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 
+/* Intercept words 0 and 1 (VMCB 0x000, 0x004): CRn/DRn reads, writes */
+#define SVM_INTERCEPT_CR_READ(n)	(1u << (n))
+#define SVM_INTERCEPT_CR_WRITE(n)	(1u << (16 + (n)))
+#define SVM_INTERCEPT_DR_READ(n)	(1u << (n))
+#define SVM_INTERCEPT_DR_WRITE(n)	(1u << (16 + (n)))
 /* Intercept word 3 (VMCB 0x00c) */
 #define SVM_INTERCEPT_INTR	(1u << 0)
 #define SVM_INTERCEPT_NMI	(1u << 1)
 #define SVM_INTERCEPT_VINTR	(1u << 4)
+#define SVM_INTERCEPT_CR0_SEL_WRITE	(1u << 5)
 #define SVM_INTERCEPT_RDTSC	(1u << 14)
+#define SVM_INTERCEPT_RDPMC	(1u << 15)
 #define SVM_INTERCEPT_CPUID	(1u << 18)
+#define SVM_INTERCEPT_RSM	(1u << 19)
+#define SVM_INTERCEPT_IRET	(1u << 20)
 #define SVM_INTERCEPT_INTN	(1u << 21)
+#define SVM_INTERCEPT_INVD	(1u << 22)
+#define SVM_INTERCEPT_PAUSE	(1u << 23)
 #define SVM_INTERCEPT_HLT	(1u << 24)
+#define SVM_INTERCEPT_INVLPG	(1u << 25)
+#define SVM_INTERCEPT_INVLPGA	(1u << 26)
 #define SVM_INTERCEPT_IOIO	(1u << 27)
 #define SVM_INTERCEPT_MSR	(1u << 28)
 #define SVM_INTERCEPT_SHUTDOWN	(1u << 31)
@@ -139,6 +152,12 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 #define SVM_INTERCEPT2_VMSAVE	(1u << 3)
 #define SVM_INTERCEPT2_STGI	(1u << 4)
 #define SVM_INTERCEPT2_CLGI	(1u << 5)
+#define SVM_INTERCEPT2_SKINIT	(1u << 6)
+#define SVM_INTERCEPT2_RDTSCP	(1u << 7)
+#define SVM_INTERCEPT2_ICEBP	(1u << 8)
+#define SVM_INTERCEPT2_WBINVD	(1u << 9)
+#define SVM_INTERCEPT2_MONITOR	(1u << 10)
+#define SVM_INTERCEPT2_MWAIT	(1u << 11)
 
 /* int_ctl (VMCB 0x060, APM 15.21.1 and 15.29) */
 #define SVM_INT_CTL_V_TPR_MASK		0xfu		/* bits 3:0 */
@@ -170,13 +189,26 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 #define SVM_EVTINJ_TYPE_MASK	(7u << 8)
 
 /* #VMEXIT codes (appendix C) */
+#define SVM_EXIT_READ_CR(n)	(0x000 + (n))
+#define SVM_EXIT_WRITE_CR(n)	(0x010 + (n))
+#define SVM_EXIT_READ_DR(n)	(0x020 + (n))
+#define SVM_EXIT_WRITE_DR(n)	(0x030 + (n))
 #define SVM_EXIT_EXCP_BASE	0x040
 #define SVM_EXIT_INTR		0x060
 #define SVM_EXIT_NMI		0x061
 #define SVM_EXIT_VINTR		0x064
+#define SVM_EXIT_CR0_SEL_WRITE	0x065
 #define SVM_EXIT_RDTSC		0x06e
+#define SVM_EXIT_RDPMC		0x06f
 #define SVM_EXIT_CPUID		0x072
+#define SVM_EXIT_RSM		0x073
+#define SVM_EXIT_IRET		0x074
+#define SVM_EXIT_SWINT		0x075
+#define SVM_EXIT_INVD		0x076
+#define SVM_EXIT_PAUSE		0x077
 #define SVM_EXIT_HLT		0x078
+#define SVM_EXIT_INVLPG		0x079
+#define SVM_EXIT_INVLPGA	0x07a
 #define SVM_EXIT_IOIO		0x07b
 #define SVM_EXIT_MSR		0x07c
 #define SVM_EXIT_SHUTDOWN	0x07f
@@ -186,8 +218,18 @@ _Static_assert(sizeof(struct vmcb) == 4096, "VMCB is one page");
 #define SVM_EXIT_VMSAVE		0x083
 #define SVM_EXIT_STGI		0x084
 #define SVM_EXIT_CLGI		0x085
+#define SVM_EXIT_SKINIT		0x086
+#define SVM_EXIT_RDTSCP		0x087
+#define SVM_EXIT_ICEBP		0x088
+#define SVM_EXIT_WBINVD		0x089
+#define SVM_EXIT_MONITOR	0x08a
+#define SVM_EXIT_MWAIT		0x08b
 #define SVM_EXIT_NPF		0x400
 #define SVM_EXIT_INVALID	((uint64_t)-1)
+
+/* MOV CRx/DRx exit_info_1 with decode assists (APM 15.33.1): bit 63 MOV CRx, 3:0 the GPR */
+#define SVM_EXITINFO1_CR_MOV	(1ULL << 63)
+#define SVM_EXITINFO1_GPR_MASK	0xfULL
 
 /* IOIO exit_info_1 (APM 15.10.2); exit_info_2 is the next RIP */
 #define SVM_IOIO_TYPE_IN	(1u << 0)
