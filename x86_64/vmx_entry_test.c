@@ -819,6 +819,8 @@ static const char *outcome_str(enum vmx_status s, uint32_t reason, char *buf, si
 	return buf;
 }
 
+static unsigned int skipped;
+
 /* One row; returns false (after printing why) if VMX did not do what the SDM says. */
 static bool run_case(struct nested_pages *p, const struct entry_case *c)
 {
@@ -836,6 +838,7 @@ static bool run_case(struct nested_pages *p, const struct entry_case *c)
 		why = c->bochs_lacks;
 	if (why) {
 		GUEST_PRINTF("SKIP %s: %s", c->name, why);
+		skipped++;
 		undo_writes();
 		return true;
 	}
@@ -887,6 +890,7 @@ static void run_table(struct nested_pages *p, const struct entry_case *cases, un
 	}
 	for (unsigned int i = 0; i < nr; i++)
 		failed += !run_case(p, &cases[i]);
+	GUEST_PRINTF("%u rows: %u failed, %u not applicable here", nr, failed, skipped);
 	__GUEST_ASSERT(!failed, "%u of %u rows failed (listed above)", failed, nr);
 	GUEST_DONE();
 }
