@@ -815,6 +815,13 @@ static const char *msr_load_reserved(void)
 	return msr_load(2, MSR_IA32_SYSENTER_CS, 1);
 }
 
+/*
+ * 27.4: an entry fails to load if it names IA32_FS_BASE or IA32_GS_BASE, an
+ * x2APIC MSR in x2APIC mode (not here: L1 uses the xAPIC), an MSR writable
+ * only in SMM (IA32_SMM_MONITOR_CTL), one that cannot be loaded for
+ * model-specific reasons (vol. 4 chapter 2: the microcode-update trigger,
+ * 79H, as KVM implements it), or if its bits 63:32 are not 0.
+ */
 static const struct entry_case msr_load_cases[] = {
 	EXIT("entry 2 loads IA32_FS_BASE", msr_load_fs_base,
 	     EXIT_REASON_MSR_LOAD_FAIL, 2),
