@@ -739,11 +739,9 @@ static const struct entry_case guest_cases[] = {
  * checks for it.  The interrupt-window control keeps KVM from halting the
  * vCPU (it would wait for an interrupt nobody sends) when the check fails.
  */
-#define GUEST_ACTIVITY_HLT	1
-
 static const char *hlt_with_sti_blocking(void)
 {
-	if (!(rdmsr(MSR_IA32_VMX_MISC) & (1u << 6)))
+	if (!(rdmsr(MSR_IA32_VMX_MISC) & VMX_MISC_ACTIVITY_HLT))
 		return "IA32_VMX_MISC bit 6: no HLT activity state";
 	bad_write(GUEST_RFLAGS, X86_EFLAGS_FIXED | X86_EFLAGS_IF);
 	bad_or(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING);
@@ -754,7 +752,7 @@ static const char *hlt_with_sti_blocking(void)
 
 static const char *hlt_with_ud_injected(void)
 {
-	if (!(rdmsr(MSR_IA32_VMX_MISC) & (1u << 6)))
+	if (!(rdmsr(MSR_IA32_VMX_MISC) & VMX_MISC_ACTIVITY_HLT))
 		return "IA32_VMX_MISC bit 6: no HLT activity state";
 	bad_write(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_HLT);
 	return inject(VMX_INTR_TYPE_HARD_EXCEPTION | UD_VECTOR, 0, 0);

@@ -125,6 +125,9 @@ enum vmcs_field {
 /* IA32_VMX_MISC (A.6): CR3-target count in 24:16; bit 30: instruction length 0 injectable. */
 #define VMX_MISC_CR3_TARGETS(m)		(((m) >> 16) & 0x1ff)
 #define VMX_MISC_ZERO_LEN_INJECTION	(1ULL << 30)
+#define VMX_MISC_ACTIVITY_HLT		(1ULL << 6)
+/* Guest activity state (24.4.2) */
+#define GUEST_ACTIVITY_HLT		1
 /* Guest interruptibility state (24.4.2) */
 #define GUEST_INTR_STATE_STI		(1u << 0)
 #define GUEST_INTR_STATE_MOV_SS		(1u << 1)
