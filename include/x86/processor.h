@@ -70,6 +70,7 @@
 #define X86_EFLAGS_DF	BIT(10)
 #define X86_EFLAGS_OF	BIT(11)
 #define X86_EFLAGS_RF	BIT(16)
+#define X86_EFLAGS_VM	BIT(17)
 #define X86_EFLAGS_AC	BIT(18)
 /* The status flags arithmetic instructions write; a plain number for asm strings. */
 #define X86_EFLAGS_ARITH 0x8d5
