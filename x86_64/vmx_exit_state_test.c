@@ -609,4 +609,409 @@ KVM_VCPU_TEST(guest_state_saved, l1_guest_state)
 	run_exit_state(_metadata, vm, vcpu, false);
 }
 
+/* ---- 28.2: exit information, one row per exiting instruction of l2_exits ---- */
+
+#define EI_MSR		MSR_IA32_SYSENTER_CS
+#define EI_PORT_OUT	0x80
+#define EI_PORT_IN	0x81
+#define EI_PORT_OUTS	0x82
+
+static uint64_t ei_cr3 __attribute__((used));
+static uint8_t ei_buf[64] __attribute__((used, aligned(16)));
+
+/*
+ * L2: each labelled instruction exits to L1, which checks the row and
+ * resumes L2 after it (GUEST_RIP = label + expected length).
+ */
+extern char l2_exits[], ei_cpuid[], ei_hlt[], ei_rdmsr[], ei_wrmsr[], ei_vmcall[],
+	ei_out[], ei_in[], ei_outs[], ei_rep_outs[], ei_mov_to_cr3[], ei_mov_from_cr3[],
+	ei_invlpg[], ei_sgdt[], ei_vmread_reg[], ei_vmwrite_reg[], ei_vmread_mem[],
+	ei_sti_vmcall[], ei_mov_ss_vmcall[], ei_done[];
+
+asm(".pushsection .text\n"
+    ".global l2_exits\n"
+    "l2_exits:\n\t"
+    "xor %eax, %eax\n\t"
+    "xor %ecx, %ecx\n"
+    "ei_cpuid: cpuid\n"						/* 0f a2 */
+    "ei_hlt: hlt\n\t"						/* f4 */
+    "mov $" __stringify(EI_MSR) ", %ecx\n"
+    "ei_rdmsr: rdmsr\n"						/* 0f 32 */
+    "ei_wrmsr: wrmsr\n"						/* 0f 30 */
+    "ei_vmcall: vmcall\n"					/* 0f 01 c1 */
+    "ei_out: outb %al, $" __stringify(EI_PORT_OUT) "\n\t"	/* e6 80 */
+    "mov $" __stringify(EI_PORT_IN) ", %edx\n"
+    "ei_in: inb %dx, %al\n\t"					/* ec */
+    "lea ei_buf+8(%rip), %rsi\n\t"
+    "mov $" __stringify(EI_PORT_OUTS) ", %edx\n"
+    "ei_outs: outsb\n\t"					/* 6e */
+    "mov $1, %ecx\n"
+    "ei_rep_outs: rep outsb\n\t"				/* f3 6e */
+    "mov ei_cr3(%rip), %rax\n"
+    "ei_mov_to_cr3: mov %rax, %cr3\n"				/* 0f 22 d8 */
+    "ei_mov_from_cr3: mov %cr3, %rbx\n\t"			/* 0f 20 db */
+    "lea ei_buf(%rip), %rax\n"
+    "ei_invlpg: .byte 0x3e\n\t"				/* DS prefix */
+    "invlpg 0x10(%rax)\n\t"					/* 0f 01 78 10 */
+    "xor %ebx, %ebx\n"
+    "ei_sgdt: sgdt 0x10(%rax,%rbx,4)\n\t"			/* 0f 01 44 98 10 */
+    "mov $" __stringify(0x681e) ", %edx\n"
+    "ei_vmread_reg: vmread %rdx, %rcx\n\t"			/* 0f 78 d1 */
+    "mov $" __stringify(0x681e) ", %edi\n"
+    "ei_vmwrite_reg: vmwrite %rsi, %rdi\n"			/* 0f 79 fe */
+    "ei_vmread_mem: vmread %rdx, 8(%rax,%rbx,2)\n\t"		/* 0f 78 54 58 08 */
+    "sti\n"
+    "ei_sti_vmcall: vmcall\n\t"
+    "cli\n\t"
+    "mov %ss, %eax\n\t"
+    "mov %eax, %ss\n"
+    "ei_mov_ss_vmcall: vmcall\n"
+    "ei_done: vmcall\n\t"
+    "jmp ei_done\n"
+    ".popsection");
+
+/* Instruction-information bits (tables 28-10, 28-13): defined bits of each layout. */
+#define II_SCALE(s)	((uint32_t)(s))
+#define II_ASIZE_64	(2u << 7)
+#define II_REG		(1u << 10)
+#define II_SEG_DS	(3u << 15)
+#define II_INDEX(r)	((uint32_t)(r) << 18)
+#define II_BASE(r)	((uint32_t)(r) << 23)
+#define II_REG1(r)	((uint32_t)(r) << 3)
+#define II_REG2(r)	((uint32_t)(r) << 28)
+#define II_DT_MASK	0x3fff8383u	/* descriptor tables: 1:0, 9:7, 17:15 ... 29:28 */
+#define II_VMX_MEM_MASK	0xffff8783u	/* VMREAD/VMWRITE, memory operand */
+#define II_VMX_REG_MASK	0xf0000478u	/* VMREAD/VMWRITE, register operand */
+enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI };
+
+struct exit_case {
+	const char *name;
+	const char *rip;
+	uint32_t reason;
+	unsigned int len;
+	bool check_qual;
+	uint64_t qual;		/* 0 with check_qual: qualification ignored for this exit */
+	uint32_t info_mask, info;	/* VM-exit instruction information, where defined */
+	uint64_t gla;		/* guest-linear address, where defined (0: not checked) */
+	uint32_t intr;		/* interruptibility state after the exit */
+};
+
+#define IO_QUAL(port, in, string, rep, imm)					\
+	(((uint64_t)(port) << 16) | ((in) << 3) | ((string) << 4) | ((rep) << 5) | ((imm) << 6))
+
+#define ROW(n, label, r, l, ...)						\
+	{ .name = n, .rip = label, .reason = r, .len = l, ##__VA_ARGS__ }
+
+static struct exit_case exit_cases[] = {
+	ROW("CPUID", ei_cpuid, EXIT_REASON_CPUID, 2, .check_qual = true),
+	ROW("HLT", ei_hlt, EXIT_REASON_HLT, 1, .check_qual = true),
+	ROW("RDMSR", ei_rdmsr, EXIT_REASON_MSR_READ, 2, .check_qual = true),
+	ROW("WRMSR", ei_wrmsr, EXIT_REASON_MSR_WRITE, 2, .check_qual = true),
+	ROW("VMCALL", ei_vmcall, EXIT_REASON_VMCALL, 3, .check_qual = true),
+	ROW("OUT imm8, AL", ei_out, EXIT_REASON_IO_INSTRUCTION, 2, .check_qual = true,
+	    .qual = IO_QUAL(EI_PORT_OUT, 0, 0, 0, 1)),
+	ROW("IN AL, DX", ei_in, EXIT_REASON_IO_INSTRUCTION, 1, .check_qual = true,
+	    .qual = IO_QUAL(EI_PORT_IN, 1, 0, 0, 0)),
+	ROW("OUTSB", ei_outs, EXIT_REASON_IO_INSTRUCTION, 1, .check_qual = true,
+	    .qual = IO_QUAL(EI_PORT_OUTS, 0, 1, 0, 0), .gla = 8),
+	ROW("REP OUTSB", ei_rep_outs, EXIT_REASON_IO_INSTRUCTION, 2, .check_qual = true,
+	    .qual = IO_QUAL(EI_PORT_OUTS, 0, 1, 1, 0), .gla = 8),
+	ROW("MOV CR3, RAX", ei_mov_to_cr3, EXIT_REASON_CR_ACCESS, 3, .check_qual = true,
+	    .qual = 3 | (RAX << 8)),
+	ROW("MOV RBX, CR3", ei_mov_from_cr3, EXIT_REASON_CR_ACCESS, 3, .check_qual = true,
+	    .qual = 3 | (1 << 4) | (RBX << 8)),
+	/* The qualification is the linear address: ei_buf + 0x10, set at run time. */
+	ROW("INVLPG with a DS prefix", ei_invlpg, EXIT_REASON_INVLPG, 5, .check_qual = true),
+	ROW("SGDT 0x10(RAX,RBX,4)", ei_sgdt, EXIT_REASON_GDTR_IDTR, 5, .check_qual = true,
+	    .qual = 0x10, .info_mask = II_DT_MASK,
+	    .info = II_SCALE(2) | II_ASIZE_64 | II_SEG_DS | II_INDEX(RBX) | II_BASE(RAX)),
+	ROW("VMREAD RCX, RDX", ei_vmread_reg, EXIT_REASON_VMREAD, 3,
+	    .info_mask = II_VMX_REG_MASK, .info = II_REG1(RCX) | II_REG | II_REG2(RDX)),
+	ROW("VMWRITE RDI, RSI", ei_vmwrite_reg, EXIT_REASON_VMWRITE, 3,
+	    .info_mask = II_VMX_REG_MASK, .info = II_REG1(RSI) | II_REG | II_REG2(RDI)),
+	ROW("VMREAD 8(RAX,RBX,2), RDX", ei_vmread_mem, EXIT_REASON_VMREAD, 5,
+	    .check_qual = true, .qual = 8, .info_mask = II_VMX_MEM_MASK,
+	    .info = II_SCALE(1) | II_ASIZE_64 | II_SEG_DS | II_INDEX(RBX) | II_BASE(RAX) |
+		    II_REG2(RDX)),
+	ROW("VMCALL after STI", ei_sti_vmcall, EXIT_REASON_VMCALL, 3, .check_qual = true,
+	    .intr = GUEST_INTR_STATE_STI),
+	ROW("VMCALL after MOV SS", ei_mov_ss_vmcall, EXIT_REASON_VMCALL, 3, .check_qual = true,
+	    .intr = GUEST_INTR_STATE_MOV_SS),
+};
+
+static bool check_exit(const struct exit_case *c, uint32_t reason)
+{
+	uint64_t rip = vmread(GUEST_RIP), len = vmread(VM_EXIT_INSTRUCTION_LEN);
+	uint64_t qual = vmread(EXIT_QUALIFICATION);
+	uint64_t intr = vmread(GUEST_INTERRUPTIBILITY_INFO);
+	bool ok = true;
+
+	if (reason != c->reason || rip != (uintptr_t)c->rip) {
+		GUEST_PRINTF("FAIL %s: exit reason %u (%s) at RIP 0x%lx, expected %u at 0x%lx",
+			     c->name, reason, vmx_exit_name(reason), rip, c->reason,
+			     (uintptr_t)c->rip);
+		return false;
+	}
+	if (len != c->len) {
+		GUEST_PRINTF("FAIL %s: VM-exit instruction length %lu, expected %u",
+			     c->name, len, c->len);
+		ok = false;
+	}
+	if (c->check_qual && qual != c->qual) {
+		GUEST_PRINTF("FAIL %s: exit qualification 0x%lx, expected 0x%lx", c->name,
+			     qual, c->qual);
+		ok = false;
+	}
+	if (c->info_mask) {
+		uint32_t info = vmread(VMX_INSTRUCTION_INFO);
+
+		if ((info & c->info_mask) != c->info) {
+			GUEST_PRINTF("FAIL %s: VM-exit instruction information 0x%x "
+				     "(defined bits 0x%x), expected 0x%x", c->name, info,
+				     info & c->info_mask, c->info);
+			ok = false;
+		}
+	}
+	if (c->gla && vmread(GUEST_LINEAR_ADDRESS) != c->gla) {
+		GUEST_PRINTF("FAIL %s: guest-linear address 0x%lx, expected 0x%lx", c->name,
+			     vmread(GUEST_LINEAR_ADDRESS), c->gla);
+		ok = false;
+	}
+	if ((intr & 3) != c->intr) {
+		GUEST_PRINTF("FAIL %s: interruptibility state 0x%lx, expected 0x%x", c->name,
+			     intr, c->intr);
+		ok = false;
+	}
+	return ok;
+}
+
+static void l1_exit_info(struct nested_pages *p)
+{
+	uint32_t want = CPU_BASED_HLT_EXITING | CPU_BASED_INVLPG_EXITING |
+			CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING |
+			CPU_BASED_ACTIVATE_SECONDARY;
+	uint32_t proc = vmx_adjust_controls(MSR_IA32_VMX_PROCBASED_CTLS, want);
+	unsigned int failed = 0;
+	enum nested_exit e;
+
+	if ((proc & want) != want)
+		guest_nested_skip_test("VMX lacks HLT, INVLPG, CR3-load/store exiting or "
+				       "secondary controls");
+	if (!((rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32) & SECONDARY_EXEC_DESC))
+		guest_nested_skip_test("VMX lacks descriptor-table exiting");
+	ei_cr3 = get_cr3();
+	for (unsigned int i = 0; i < ARRAY_SIZE(exit_cases); i++)
+		if (exit_cases[i].gla)
+			exit_cases[i].gla = (uintptr_t)ei_buf + exit_cases[i].gla;
+	exit_cases[11].qual = (uintptr_t)ei_buf + 0x10;	/* INVLPG: the linear address */
+
+	guest_nested_init(&n, p, (void (*)(void))l2_exits);
+	guest_nested_intercept(&n, NESTED_INTERCEPT_MSR, EI_MSR);
+	guest_nested_intercept(&n, NESTED_INTERCEPT_IO, EI_PORT_OUT);
+	guest_nested_intercept(&n, NESTED_INTERCEPT_IO, EI_PORT_IN);
+	guest_nested_intercept(&n, NESTED_INTERCEPT_IO, EI_PORT_OUTS);
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL, vmread(CPU_BASED_VM_EXEC_CONTROL) | proc);
+	vmwrite(SECONDARY_VM_EXEC_CONTROL, vmread(SECONDARY_VM_EXEC_CONTROL) |
+		vmx_adjust_controls(MSR_IA32_VMX_PROCBASED_CTLS2, SECONDARY_EXEC_DESC));
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(exit_cases); i++) {
+		const struct exit_case *c = &exit_cases[i];
+
+		guest_nested_run(&n);
+		if (!check_exit(c, n.raw_exit)) {
+			failed++;
+			if (vmread(GUEST_RIP) != (uintptr_t)c->rip)
+				break;		/* out of step with the table */
+		}
+		vmwrite(GUEST_RIP, (uintptr_t)c->rip + c->len);
+	}
+	e = guest_nested_run(&n);
+	__GUEST_ASSERT(e == NESTED_EXIT_HYPERCALL && vmread(GUEST_RIP) == (uintptr_t)ei_done,
+		       "after the table: exit %s at 0x%lx, expected VMCALL at 0x%lx",
+		       guest_nested_exit_name(e), vmread(GUEST_RIP), (uintptr_t)ei_done);
+	__GUEST_ASSERT(!failed, "%u of %lu exit rows wrong (listed above)", failed,
+		       ARRAY_SIZE(exit_cases));
+	GUEST_DONE();
+}
+
+VMX_TEST(exit_information, l1_exit_info)
+
+/* ---- 28.4, 28.6: the VM-exit MSR-store and MSR-load areas ---- */
+
+/* An entry of an MSR area (24.7.2): index, reserved (0), value. */
+struct msr_entry {
+	uint32_t index, reserved;
+	uint64_t value;
+};
+
+#define POISON		0x5a5a5a5a5a5a5a5aULL
+
+/* L2's values, each different from L1's before VMLAUNCH and from the load area's. */
+static const struct msr_entry l2_msrs[] = {
+	{ MSR_KERNEL_GS_BASE, 0, 0xffff888011110000ULL },
+	{ MSR_STAR, 0, 0x0023001011112222ULL },
+	{ MSR_IA32_SYSENTER_EIP, 0, 0xffffffff87000000ULL },
+};
+
+static void l2_write_msrs(void)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(l2_msrs); i++)
+		wrmsr(l2_msrs[i].index, l2_msrs[i].value);
+	guest_nested_hypercall(0);
+}
+
+static void l1_msr_areas(struct nested_pages *p)
+{
+	const struct msr_entry load[] = {
+		{ MSR_KERNEL_GS_BASE, 0, 0xffff888022220000ULL },
+		{ MSR_STAR, 0, 0x0023001033334444ULL },
+		/* Loaded after the host-state field (28.6 follows 28.5): this wins. */
+		{ MSR_IA32_SYSENTER_CS, 0, 0x77 },
+	};
+	struct msr_entry *store_area, *load_area;
+	uint64_t l1_kgs = rdmsr(MSR_KERNEL_GS_BASE), l1_star = rdmsr(MSR_STAR);
+	unsigned int failed = 0;
+	enum nested_exit e;
+
+	guest_nested_init(&n, p, l2_write_msrs);
+	store_area = (void *)guest_nested_alloc_page(&n);
+	load_area = (void *)guest_nested_alloc_page(&n);
+	for (unsigned int i = 0; i < ARRAY_SIZE(l2_msrs); i++)
+		store_area[i] = (struct msr_entry){ l2_msrs[i].index, 0, POISON };
+	memcpy(load_area, load, sizeof(load));
+	vmwrite(VM_EXIT_MSR_STORE_ADDR, (uintptr_t)store_area);
+	vmwrite(VM_EXIT_MSR_STORE_COUNT, ARRAY_SIZE(l2_msrs));
+	vmwrite(VM_EXIT_MSR_LOAD_ADDR, (uintptr_t)load_area);
+	vmwrite(VM_EXIT_MSR_LOAD_COUNT, ARRAY_SIZE(load));
+	vmwrite(HOST_IA32_SYSENTER_CS, 0x66);
+	vmwrite(HOST_IA32_SYSENTER_EIP, 0xffffffff88000000ULL);
+	/* L1's own values differ from the load area's: a missed load shows. */
+	wrmsr(MSR_KERNEL_GS_BASE, 0xffff888055550000ULL);
+	wrmsr(MSR_STAR, 0x0023001066667777ULL);
+
+	e = guest_nested_run(&n);
+	__GUEST_ASSERT(e == NESTED_EXIT_HYPERCALL, "exit %s, expected VMCALL",
+		       guest_nested_exit_name(e));
+	for (unsigned int i = 0; i < ARRAY_SIZE(l2_msrs); i++) {
+		if (store_area[i].index == l2_msrs[i].index && !store_area[i].reserved &&
+		    store_area[i].value == l2_msrs[i].value)
+			continue;
+		GUEST_PRINTF("FAIL MSR-store entry %u: index 0x%x, reserved 0x%x, value 0x%lx; "
+			     "expected 0x%x, 0, L2's 0x%lx", i, store_area[i].index,
+			     store_area[i].reserved, store_area[i].value, l2_msrs[i].index,
+			     l2_msrs[i].value);
+		failed++;
+	}
+	for (unsigned int i = 0; i < ARRAY_SIZE(load); i++) {
+		uint64_t v = rdmsr(load[i].index);
+
+		if (v == load[i].value)
+			continue;
+		GUEST_PRINTF("FAIL MSR 0x%x after the exit: 0x%lx, expected the MSR-load "
+			     "entry's 0x%lx", load[i].index, v, load[i].value);
+		failed++;
+	}
+	if (rdmsr(MSR_IA32_SYSENTER_EIP) != 0xffffffff88000000ULL) {
+		GUEST_PRINTF("FAIL IA32_SYSENTER_EIP (not in the load area) 0x%lx, expected "
+			     "the host field 0xffffffff88000000", rdmsr(MSR_IA32_SYSENTER_EIP));
+		failed++;
+	}
+	wrmsr(MSR_KERNEL_GS_BASE, l1_kgs);
+	wrmsr(MSR_STAR, l1_star);
+	__GUEST_ASSERT(!failed, "%u MSR-area checks wrong (listed above)", failed);
+	GUEST_DONE();
+}
+
+VMX_TEST(exit_msr_store_and_load, l1_msr_areas)
+
+/*
+ * 28.6: an exit MSR-load entry for IA32_FS_BASE cannot be loaded; 28.7: a
+ * VMX abort, the processor writes the VMX-abort indicator (4: "there was a
+ * failure on loading host MSRs") at byte 4 of the VMCS region and shuts
+ * down.  L1 never comes back from the exit.
+ */
+#define VMX_ABORT_LOAD_HOST_MSR	4
+
+static void l2_vmcall(void)
+{
+	for (;;)
+		asm volatile("vmcall" ::: "memory");
+}
+
+static void l1_msr_load_abort(struct nested_pages *p)
+{
+	struct msr_entry *load_area;
+
+	guest_nested_init(&n, p, l2_vmcall);
+	load_area = (void *)guest_nested_alloc_page(&n);
+	load_area[0] = (struct msr_entry){ MSR_IA32_SYSENTER_CS, 0, 0 };
+	load_area[1] = (struct msr_entry){ MSR_FS_BASE, 0, 0 };
+	vmwrite(VM_EXIT_MSR_LOAD_ADDR, (uintptr_t)load_area);
+	vmwrite(VM_EXIT_MSR_LOAD_COUNT, 2);
+	GUEST_SYNC(2);
+	guest_nested_run(&n);
+	GUEST_FAIL("L1 runs after a VM exit (%s) whose MSR-load entry 2 is IA32_FS_BASE: "
+		   "expected a VMX abort (shutdown)", vmx_exit_name(n.raw_exit));
+}
+
+/* Run L1 to its VM exit and the shutdown; false (after SKIP) if it cannot run here. */
+static bool run_to_abort(struct __test_metadata *_metadata, struct kvm_vm *vm,
+			 struct kvm_vcpu *vcpu)
+{
+	struct ucall uc;
+
+	vcpu_args_set(vcpu, 1, nested_alloc(vm));
+	for (;;) {
+		uint32_t cmd = vcpu_run_ucall(vcpu, &uc);
+
+		if (cmd == UCALL_SYNC && uc.args[0] == NESTED_SKIP_SYNC)
+			SKIP(return false, "%s", (char *)addr_gva2hva(vm, uc.args[1]));
+		if (cmd == UCALL_SYNC && uc.args[0] == 2)
+			break;
+		TEST_ASSERT(cmd == UCALL_SYNC, "ucall %u before the VM exit", cmd);
+	}
+	vcpu_run(vcpu);
+	TEST_ASSERT(vcpu->run->exit_reason == KVM_EXIT_SHUTDOWN,
+		    "exit reason %u after the VM exit with a bad MSR-load entry, expected "
+		    "KVM_EXIT_SHUTDOWN (%u): no VMX abort", vcpu->run->exit_reason,
+		    KVM_EXIT_SHUTDOWN);
+	return true;
+}
+
+KVM_VCPU_TEST(exit_msr_load_abort, l1_msr_load_abort)
+{
+	TEST_REQUIRE_VMX();
+	run_to_abort(_metadata, vm, vcpu);
+}
+
+/*
+ * The abort indicator: L1's VMCS is still the current one after the abort,
+ * so KVM_GET_NESTED_STATE returns it (api.rst, struct kvm_vmx_nested_state_data:
+ * the VMCS12 as in memory); bytes 4-7 must hold 4.
+ */
+KVM_VCPU_TEST(vmx_abort_indicator, l1_msr_load_abort)
+{
+	struct kvm_nested_state *st;
+	uint32_t indicator;
+	int size;
+
+	TEST_REQUIRE_VMX();
+	size = kvm_check_cap(KVM_CAP_NESTED_STATE);
+	TEST_REQUIRE_MSG(size > 0, "no KVM_CAP_NESTED_STATE");
+	if (!run_to_abort(_metadata, vm, vcpu))
+		return;
+	st = calloc(1, size);
+	TEST_ASSERT(st, "out of memory");
+	st->size = size;
+	vcpu_ioctl(vcpu, KVM_GET_NESTED_STATE, st);
+	TEST_ASSERT(st->size >= sizeof(*st) + 8, "KVM_GET_NESTED_STATE size %u: no VMCS12",
+		    st->size);
+	memcpy(&indicator, st->data.vmx[0].vmcs12 + 4, sizeof(indicator));
+	free(st);
+	EXPECT_EQ(indicator, VMX_ABORT_LOAD_HOST_MSR) {
+		TH_LOG("VMX-abort indicator %u in the VMCS after the abort, expected 4 "
+		       "(SDM vol. 3C 28.7)", indicator);
+	}
+}
+
 TEST_HARNESS_MAIN
