@@ -38,12 +38,21 @@
  * processor's vmcs02 (prepare_vmcs12), so in the Intel lane the exit
  * information rows test Bochs' VMX through KVM.
  *
- * Idea: kvm-unit-tests x86/vmx_tests.c (vmx_exit_state, the VMX
- * instruction-information and msr_switch tests), the upstream selftests
- * x86_64/vmx_msrs_test.c and x86_64/vmx_set_nested_state_test.c (a VMX
- * abort), as tables here.  vmx_insn_test.c checks the GDTR/IDTR limits.
+ * Idea: kvm-unit-tests x86/vmx_tests.c ("MSR switch": exit MSR-store and
+ * MSR-load areas; "instruction intercept": exit reasons and
+ * qualifications; vmx_ldtr_test: LDTR 0 after an exit), as tables here.  No
+ * upstream selftest checks the exit state; vmx_set_nested_state_test.c and
+ * svm_nested_shutdown_test.c are the nearest (nested state, an L1 shutdown).
+ * vmx_insn_test.c checks the GDTR/IDTR limits.
  *
- * Caught bugs: (see bugs/nested-vmx-exit-*.patch)
+ * KVM does not write the VMX-abort indicator (nested_vmx_abort() only
+ * requests the triple fault): vmx_abort_indicator fails on kvm_intel.
+ *
+ * Caught bugs: bugs/nested-vmx-exit-host-sysenter-esp.patch,
+ * bugs/nested-vmx-exit-guest-ldtr-selector.patch,
+ * bugs/nested-vmx-exit-io-insn-len.patch,
+ * bugs/nested-vmx-exit-msr-store-last.patch,
+ * bugs/nested-vmx-exit-msr-load-no-abort.patch
  */
 #include "kvm_test_harness.h"
 #include "guest/guest.h"
@@ -336,10 +345,6 @@ static uint32_t run_from_pre_state(void)
 
 /* ---- 28.5: L1 checks its registers ---- */
 
-struct got_state {
-	uint64_t v[32];
-};
-
 enum {
 	R_CS, R_SS, R_DS, R_ES, R_FS, R_GS, R_TR, R_LDTR, R_GDTR_BASE, R_IDTR_BASE,
 	R_FS_BASE, R_GS_BASE, R_CR0, R_CR3, R_CR4, R_EFER, R_PAT, R_SYSENTER_CS,
@@ -391,7 +396,8 @@ static void l1_host_state(struct nested_pages *p)
 	got[R_SYSENTER_EIP] = rdmsr(MSR_IA32_SYSENTER_EIP);
 	got[R_DR7] = get_dr7();
 	got[R_DEBUGCTL] = rdmsr(MSR_IA32_DEBUGCTL);
-	got[R_RFLAGS] = get_rflags() & (X86_EFLAGS_DF | X86_EFLAGS_AC | X86_EFLAGS_NT | X86_EFLAGS_IOPL);
+	got[R_RFLAGS] = get_rflags() & (X86_EFLAGS_DF | X86_EFLAGS_AC | X86_EFLAGS_NT |
+					X86_EFLAGS_IOPL);
 
 	want[R_CS] = hv.cs;
 	want[R_SS] = hv.ss;
@@ -498,7 +504,8 @@ static void l1_guest_state(struct nested_pages *p)
 		case GUEST_DS_BASE: *w = user_ds.base; break;
 		case GUEST_DS_LIMIT: *w = user_ds.limit; break;
 		case GUEST_DS_AR_BYTES:
-			*w = ((user_ds.desc >> 40) & 0xff) | 1 | (((user_ds.desc >> 52) & 0xf) << 12);
+			*w = ((user_ds.desc >> 40) & 0xff) | 1 |
+			     (((user_ds.desc >> 52) & 0xf) << 12);
 			break;
 		case GUEST_FS_BASE: *w = l2v.fs_base; break;
 		case GUEST_GS_BASE: *w = l2v.gs_base; break;
