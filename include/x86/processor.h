@@ -34,6 +34,10 @@
 #define X86_CR0_CD	BIT(30)
 #define X86_CR0_PG	BIT(31)
 
+/* CR3 without PCIDE: page-level write-through and cache disable */
+#define X86_CR3_PWT	BIT(3)
+#define X86_CR3_PCD	BIT(4)
+
 /* CR4 */
 #define X86_CR4_VME	BIT(0)
 #define X86_CR4_PVI	BIT(1)
@@ -69,6 +73,8 @@
 #define X86_EFLAGS_IF	BIT(9)
 #define X86_EFLAGS_DF	BIT(10)
 #define X86_EFLAGS_OF	BIT(11)
+#define X86_EFLAGS_IOPL	(3ULL << 12)
+#define X86_EFLAGS_NT	BIT(14)
 #define X86_EFLAGS_RF	BIT(16)
 #define X86_EFLAGS_VM	BIT(17)
 #define X86_EFLAGS_AC	BIT(18)
