@@ -232,19 +232,6 @@ static void l2_exception(struct ex_regs *regs)
 		regs->rip = l2_resume;
 }
 
-static inline uint64_t get_dr(int n)
-{
-	uint64_t v = 0;
-
-	switch (n) {
-	case 0: asm volatile("mov %%dr0, %0" : "=r"(v)); break;
-	case 1: asm volatile("mov %%dr1, %0" : "=r"(v)); break;
-	case 2: asm volatile("mov %%dr2, %0" : "=r"(v)); break;
-	case 3: asm volatile("mov %%dr3, %0" : "=r"(v)); break;
-	}
-	return v;
-}
-
 static inline void set_dr(int n, uint64_t v)
 {
 	switch (n) {

@@ -462,21 +462,6 @@ static bool guest_has_tsc_aux;
 /* The host sets it: XCR0 is checked only where KVM offers XSAVE and XCRS. */
 static bool guest_has_xcr0;
 
-static inline uint64_t get_dr(int n)
-{
-	uint64_t v = 0;
-
-	switch (n) {
-	case 0: asm volatile("mov %%dr0, %0" : "=r"(v)); break;
-	case 1: asm volatile("mov %%dr1, %0" : "=r"(v)); break;
-	case 2: asm volatile("mov %%dr2, %0" : "=r"(v)); break;
-	case 3: asm volatile("mov %%dr3, %0" : "=r"(v)); break;
-	case 6: asm volatile("mov %%dr6, %0" : "=r"(v)); break;
-	case 7: asm volatile("mov %%dr7, %0" : "=r"(v)); break;
-	}
-	return v;
-}
-
 static uint64_t xgetbv0(void)
 {
 	uint32_t lo, hi;

@@ -80,6 +80,22 @@ DEFINE_CR_ACCESSORS(3)
 DEFINE_CR_ACCESSORS(4)
 DEFINE_CR_ACCESSORS(8)
 
+/* MOV from DRn, n in 0-3, 6, 7 (any other n reads 0). */
+static inline uint64_t get_dr(int n)
+{
+	uint64_t v = 0;
+
+	switch (n) {
+	case 0: asm volatile("mov %%dr0, %0" : "=r"(v)); break;
+	case 1: asm volatile("mov %%dr1, %0" : "=r"(v)); break;
+	case 2: asm volatile("mov %%dr2, %0" : "=r"(v)); break;
+	case 3: asm volatile("mov %%dr3, %0" : "=r"(v)); break;
+	case 6: asm volatile("mov %%dr6, %0" : "=r"(v)); break;
+	case 7: asm volatile("mov %%dr7, %0" : "=r"(v)); break;
+	}
+	return v;
+}
+
 static inline uint64_t get_rflags(void)
 {
 	uint64_t v;
