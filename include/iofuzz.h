@@ -165,8 +165,7 @@ void iofuzz_print_recent(const struct iofuzz_state *st, uint64_t at);
  * -1 when there is no finding or its op is not a generated one.
  */
 int iofuzz_finding_dev(const struct iofuzz_state *st);
-/* Host-side /dev/kmsg scan: -1 unreadable, else WARN/BUG/Oops lines since the mark. */
-int iofuzz_kmsg_open(void);
+/* WARN/BUG/Oops lines the host kernel logged since kmsg_open() (kmsg.h) gave fd. */
 int iofuzz_kmsg_scan(int fd, char *first, size_t len);
 /* iofuzz_kmsg_scan() that prints the count and the first line when there are any. */
 int iofuzz_kmsg_report(int fd);

@@ -51,8 +51,18 @@ char *mce_status_str(uint64_t status, char *buf, size_t len);
 void mce_log(const char *what, const struct kvm_x86_mce *mce, const char *action);
 void mce_log_event(const struct mce_event *ev);
 
-/* Host VA -> host PFN via /proc/self/pagemap (needs CAP_SYS_ADMIN for the PFN). */
+/*
+ * Host VA -> host PFN via /proc/self/pagemap (needs CAP_SYS_ADMIN for the
+ * PFN; Documentation/admin-guide/mm/pagemap.rst).  __hva_pagemap() gives the
+ * raw entry, __hva_to_pfn() the PFN of a present page (-ENOENT if not).
+ */
+#define PAGEMAP_PRESENT		(1ULL << 63)
+#define PAGEMAP_SWAP		(1ULL << 62)	/* a swap entry: swapped, or hwpoison */
+#define PAGEMAP_PFN_MASK	((1ULL << 55) - 1)
+int __hva_pagemap(const void *hva, uint64_t *entry);
 int __hva_to_pfn(const void *hva, uint64_t *pfn);
+/* The page's flags in /proc/kpageflags (root; bits in <linux/kernel-page-flags.h>). */
+int __pfn_kpageflags(uint64_t pfn, uint64_t *flags);
 uint64_t hva_to_pfn_at(const void *hva, const char *file, unsigned int line);
 #define hva_to_pfn(hva)		hva_to_pfn_at(hva, __FILE__, __LINE__)
 
@@ -66,11 +76,14 @@ void vm_page_chain(struct kvm_vm *vm, uint64_t gva, struct vm_page_chain *c);
 
 /*
  * The VMM's SIGBUS path.  vmm_sigbus_install() routes SIGBUS with
- * BUS_MCEERR_AR/AO to a handler that records it; after KVM_RUN returns,
- * vmm_handle_memory_error() translates si_addr to a GPA, injects the MCE
- * the SDM prescribes (AR: SRAR with EIPV; AO: SRAO with RIPV), replaces the
- * poisoned host page with a fresh one so the VM can go on, and logs it.
- * Returns false if no memory error was pending.
+ * BUS_MCEERR_AR/AO to a handler that records it; after KVM_RUN returns (or
+ * the call that poisoned a page), vmm_handle_memory_error() translates
+ * si_addr to a GPA, injects the MCE the SDM prescribes (AR: SRAR with EIPV;
+ * AO: SRAO with RIPV) and logs it.  With VMM_REPLACE_PAGE it then puts a
+ * fresh page at the poisoned host VA so the VM can go on there; with
+ * VMM_KEEP_PAGE the poison stays, as QEMU leaves it until the guest resets:
+ * the guest retires the page, and a guest access to it later is KVM's
+ * BUS_MCEERR_AR.  Returns false if no memory error was pending.
  */
 struct vmm_memory_error {
 	int code;		/* BUS_MCEERR_AR or BUS_MCEERR_AO */
@@ -80,11 +93,12 @@ struct vmm_memory_error {
 	uint64_t gpa;
 	struct kvm_x86_mce mce;
 };
+enum vmm_page_policy { VMM_REPLACE_PAGE, VMM_KEEP_PAGE };
 void vmm_sigbus_install(void);
 bool vmm_memory_error_pending(void);
 /* Consume a pending memory-error SIGBUS without acting on it (false if none). */
 bool vmm_take_memory_error(int *code, void **hva);
 bool vmm_handle_memory_error(struct kvm_vcpu *vcpu, unsigned int bank,
-			     struct vmm_memory_error *out);
+			     enum vmm_page_policy page, struct vmm_memory_error *out);
 
 #endif /* KVM_SUITE_MCE_H */

@@ -165,24 +165,46 @@ void mce_log_event(const struct mce_event *ev)
 
 /* ---- guest page -> host PFN ---- */
 
-/* /proc/self/pagemap: one u64 per page; bit 63 present, bits 0-54 the PFN. */
-int __hva_to_pfn(const void *hva, uint64_t *pfn)
+int __hva_pagemap(const void *hva, uint64_t *entry)
 {
-	uint64_t entry;
 	int fd = open("/proc/self/pagemap", O_RDONLY);
 	ssize_t n;
 
 	if (fd < 0)
 		return -errno;
-	n = pread(fd, &entry, sizeof(entry), (uintptr_t)hva / PAGE_SIZE * sizeof(entry));
+	n = pread(fd, entry, sizeof(*entry), (uintptr_t)hva / PAGE_SIZE * sizeof(*entry));
 	close(fd);
-	if (n != sizeof(entry))
+	if (n != sizeof(*entry))
 		return n < 0 ? -errno : -EIO;
-	if (!(entry & (1ULL << 63)))
-		return -ENOENT;		/* not present: never touched, or swapped */
-	*pfn = entry & ((1ULL << 55) - 1);
+	return 0;
+}
+
+int __hva_to_pfn(const void *hva, uint64_t *pfn)
+{
+	uint64_t entry;
+	int r = __hva_pagemap(hva, &entry);
+
+	if (r)
+		return r;
+	if (!(entry & PAGEMAP_PRESENT))
+		return -ENOENT;		/* not present: never touched, swapped or poisoned */
+	*pfn = entry & PAGEMAP_PFN_MASK;
 	/* Without CAP_SYS_ADMIN the kernel reports PFN 0 (pagemap.rst). */
 	return *pfn ? 0 : -EPERM;
+}
+
+int __pfn_kpageflags(uint64_t pfn, uint64_t *flags)
+{
+	int fd = open("/proc/kpageflags", O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, flags, sizeof(*flags), pfn * sizeof(*flags));
+	close(fd);
+	if (n != sizeof(*flags))
+		return n < 0 ? -errno : -EIO;
+	return 0;
 }
 
 uint64_t hva_to_pfn_at(const void *hva, const char *file, unsigned int line)
@@ -270,7 +292,7 @@ bool vmm_take_memory_error(int *code, void **hva)
 }
 
 bool vmm_handle_memory_error(struct kvm_vcpu *vcpu, unsigned int bank,
-			     struct vmm_memory_error *out)
+			     enum vmm_page_policy policy, struct vmm_memory_error *out)
 {
 	struct vmm_memory_error e = { 0 };
 	void *page, *fresh;
@@ -310,13 +332,16 @@ bool vmm_handle_memory_error(struct kvm_vcpu *vcpu, unsigned int bank,
 	vcpu_inject_mce(vcpu, &e.mce);
 
 	/* A fresh page at the same host VA: the memslot stays valid. */
-	fresh = mmap(page, PAGE_SIZE, PROT_READ | PROT_WRITE,
-		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-	TEST_ASSERT(fresh == page, "replacing the poisoned page at %p: %s", page, strerror(errno));
+	if (policy == VMM_REPLACE_PAGE) {
+		fresh = mmap(page, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		TEST_ASSERT(fresh == page, "replacing the poisoned page at %p: %s", page,
+			    strerror(errno));
+	}
 
 	snprintf(action, sizeof(action), "SIGBUS %s at host VA %p = GPA %#lx: injected, host page "
-		 "replaced", e.code == BUS_MCEERR_AR ? "BUS_MCEERR_AR" : "BUS_MCEERR_AO", e.hva,
-		 e.gpa);
+		 "%s", e.code == BUS_MCEERR_AR ? "BUS_MCEERR_AR" : "BUS_MCEERR_AO", e.hva,
+		 e.gpa, policy == VMM_REPLACE_PAGE ? "replaced" : "kept (poisoned)");
 	mce_log("vmm", &e.mce, action);
 	if (out)
 		*out = e;

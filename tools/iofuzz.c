@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "iofuzz.h"
+#include "kmsg.h"
 #include "kselftest.h"
 #include "kvm_util.h"
 
@@ -214,7 +215,7 @@ int main(int argc, char **argv)
 		ksft_print_msg("iofuzz seed %#lx (replay with -s %#lx)\n", cfg->seed, cfg->seed);
 		iofuzz_build_plan(cfg, st);
 	}
-	kmsg = iofuzz_kmsg_open();
+	kmsg = kmsg_open();
 	if (kmsg < 0)
 		ksft_print_msg("/dev/kmsg not readable (%s): the host-log check is skipped\n",
 			       strerror(errno));

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "iofuzz.h"
+#include "kmsg.h"
 #include "kselftest.h"
 #include "kvm_util.h"
 
@@ -723,7 +724,7 @@ int main(int argc, char **argv)
 	}
 
 	kvm_dev_fd();	/* no /dev/kvm: the binary SKIPs, before any VMM child */
-	kmsg = iofuzz_kmsg_open();
+	kmsg = kmsg_open();
 	ksft_print_header();
 	ksft_set_plan(nr_names);
 	if (kmsg < 0)

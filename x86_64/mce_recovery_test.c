@@ -15,6 +15,13 @@
  *    (sigbus_simulated_*): nothing is poisoned, the VMM code is what runs.
  *  - Real host poison (MADV_HWPOISON) where the host kernel has
  *    CONFIG_MEMORY_FAILURE: KVM itself raises the SIGBUS.
+ *  - The whole flow on the host's memory-failure code
+ *    (hwpoison_early_kill_ao_then_ar): each link of the chain checked
+ *    against its own source, the PFN poisoned through hwpoison-inject with
+ *    the VMM in early-kill mode (BUS_MCEERR_AO at once, forwarded as SRAO,
+ *    the poisoned page kept as QEMU keeps it), then the guest's write to
+ *    the retired page: KVM's BUS_MCEERR_AR, forwarded as SRAR.  The host
+ *    kernel's log lines are printed and checked.
  *
  * Every recovery ends with the guest touching the poisoned page through
  * its identity mapping (GVA == GPA): the handler removed it, so that #PFs.
@@ -25,17 +32,24 @@
  * first check their host half (the SIGBUS, the GPA, the MCE injected, the
  * host page replaced) and that the guest refuses the error as a non-SER_P
  * guest must (16.10.4.1), and only then SKIP the guest's recovery.
+ *
+ * Caught bugs: bugs/mce-hwpoison-signal-lsb-zero.patch,
+ * bugs/mce-hwpoison-efault-no-sigbus.patch
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/kernel-page-flags.h>
 
 #include "kvm_test_harness.h"
 #include "guest/guest.h"
 #include "guest/mce.h"
+#include "kmsg.h"
 #include "mce.h"
 
 #define BANKS		4
@@ -450,7 +464,7 @@ static void sigbus_vmm_path(struct __test_metadata *_metadata, struct kvm_vm *vm
 	vmm_sigbus_install();
 	raise_mce_sigbus(code, (uint8_t *)hva + 0x10);
 	ASSERT_TRUE(vmm_memory_error_pending());
-	ASSERT_TRUE(vmm_handle_memory_error(vcpu, 1, e));
+	ASSERT_TRUE(vmm_handle_memory_error(vcpu, 1, VMM_REPLACE_PAGE, e));
 	EXPECT_EQ(e->hva, (uint8_t *)hva + 0x10);
 	check_vmm_injection(_metadata, e, code, v->gpa + 0x10);
 	check_host_page_replaced(_metadata, hva, pfn_r, pfn, false);
@@ -606,7 +620,7 @@ KVM_VCPU_TEST(real_host_poison_recovers, guest_srar_victim)
 	printf("# host: KVM_RUN -EINTR with SIGBUS from KVM (run %d)\n", tries);
 
 	/* 3: the VMM path. */
-	ASSERT_TRUE(vmm_handle_memory_error(vcpu, 1, &e));
+	ASSERT_TRUE(vmm_handle_memory_error(vcpu, 1, VMM_REPLACE_PAGE, &e));
 	/* kvm_send_hwpoison_signal(): the page's host VA, page granular, on the vCPU thread. */
 	EXPECT_EQ(e.hva, (void *)page) TH_LOG("si_addr");
 	check_vmm_injection(_metadata, &e, BUS_MCEERR_AR, v.gpa);
@@ -621,6 +635,217 @@ KVM_VCPU_TEST(real_host_poison_recovers, guest_srar_victim)
 				    "injected at its GPA; host PFN replaced");
 	}
 	check_srar_outcome(_metadata, vm, vcpu, &v);
+}
+
+#define CORRUPT_PFN	"/sys/kernel/debug/hwpoison/corrupt-pfn"
+/* The stale mapping the guest writes through after it retired the page. */
+#define ALIAS_VA	0x300200000ULL
+#define ALIAS_DATA	0xa11a5da7a0000000ULL
+
+/*
+ * The seed's flow with the host's own machine-check code: the guest reports
+ * its walk of the victim's VA (SYNC 1); the host poisons the page behind it
+ * and forwards the early kill as an SRAO, taken before the guest's next
+ * instruction; the victim finds a fresh page (SYNC 2) and carries on (SYNC
+ * 3); then the guest writes to the retired page through a mapping its
+ * handler did not know of ("attempt to write to the poisoned page from the
+ * guest"), KVM finds the poison and the VMM turns KVM's SIGBUS into an SRAR
+ * whose handler moves that mapping too; the write completes there (SYNC 4).
+ * A guest without SER_P gets no SRAO (it could not recover from one,
+ * 16.10.4.1): its SYNC 2 read is the access that finds the poison.
+ */
+static void guest_poisoned_page(void)
+{
+	volatile uint64_t *alias = (volatile uint64_t *)(ALIAS_VA + 16);
+	uint64_t *pte;
+
+	guest_mce_init();
+	fill(PATTERN);
+	pte = guest_mce_pte(VICTIM_VA);
+	GUEST_SYNC(1, pte ? *pte & PTE_ADDR_MASK : 0);
+	GUEST_SYNC(2, intact(PATTERN), mce_guest.nr_events,
+		   ((volatile uint64_t *)VICTIM_VA)[1]);
+	fill(PATTERN + 1);
+	GUEST_SYNC(3, intact(PATTERN + 1));
+	pte = guest_mce_pte(ALIAS_VA);
+	GUEST_ASSERT(pte && mce_guest.nr_poisoned == 1);
+	*pte = (*pte & ~PTE_ADDR_MASK) | mce_guest.poisoned[0];
+	invlpg(ALIAS_VA);
+	mce_guest.victims[1] = ALIAS_VA;
+	*alias = ALIAS_DATA;
+	GUEST_SYNC(4, *alias, mce_guest.nr_events);
+}
+
+/* The host kernel's memory-failure lines since kmsg_open(); how many name pfn. */
+static unsigned int host_log_lines(int kmsg, uint64_t pfn)
+{
+	char line[512], hex[32];
+	unsigned int n = 0;
+
+	if (kmsg < 0) {
+		printf("# host log: /dev/kmsg unreadable (%s)\n", strerror(-kmsg));
+		return 0;
+	}
+	snprintf(hex, sizeof(hex), "%#lx", pfn);
+	while (kmsg_next(kmsg, line, sizeof(line))) {
+		if (!strstr(line, "emory failure") && !strstr(line, "hwpoison"))
+			continue;
+		printf("# host log: %s\n", line);
+		n += !!strstr(line, hex);
+	}
+	return n;
+}
+
+/* The KVM_RUN that needs the poisoned page: -EINTR with KVM's SIGBUS pending. */
+static void run_into_poison(struct __test_metadata *_metadata, struct kvm_vcpu *vcpu)
+{
+	struct ucall uc;
+	int r, tries;
+
+	for (tries = 0; tries < 3 && !vmm_memory_error_pending(); tries++) {
+		r = __vcpu_run(vcpu);
+		if (!r && get_ucall(vcpu, &uc) == UCALL_ABORT)
+			report_guest_abort(vcpu, &uc);
+		ASSERT_TRUE(r < 0 && errno == EINTR)
+			TH_LOG("KVM_RUN returned %d (%s), exit %s, ucall %u: the guest went on "
+			       "past a poisoned page without a SIGBUS", r, strerror(errno),
+			       exit_reason_str(vcpu->run->exit_reason), get_ucall(vcpu, &uc));
+	}
+	ASSERT_TRUE(vmm_memory_error_pending())
+		TH_LOG("KVM_RUN returned -EINTR %d times without a memory-error SIGBUS", tries);
+}
+
+/*
+ * The whole flow on the host's memory-failure code (CONFIG_MEMORY_FAILURE,
+ * hwpoison-inject):
+ *  1. The chain, each link from its own source: the guest walks its page
+ *     tables for the victim's VA (its GPA must be the one the host's walk of
+ *     the same tables gives), the memslot gives the host VA (whose bytes must
+ *     be what the guest wrote), pagemap the PFN, kpageflags that it is an
+ *     anonymous page and not poisoned.
+ *  2. The VMM asks for early kill (prctl PR_MCE_KILL_EARLY) and the PFN is
+ *     poisoned through hwpoison-inject's corrupt-pfn: memory_failure() must
+ *     unmap it (pagemap: a swap-type entry, not present), mark it
+ *     (kpageflags HWPOISON), log it, and signal this thread at once with
+ *     BUS_MCEERR_AO at the page's host VA, si_addr_lsb 12
+ *     (Documentation/mm/hwpoison.rst; prctl(2) PR_MCE_KILL).
+ *  3. The VMM maps the host VA back to the GPA, injects an SRAO and keeps the
+ *     poisoned page; the guest retires the page and the victim goes on.
+ *  4. The guest's later write to the page: KVM's hva_to_pfn() meets the
+ *     poison and sends BUS_MCEERR_AR at the host VA (KVM_RUN -EINTR); the
+ *     VMM injects an SRAR (RIPV|EIPV), now gives the GPA a fresh host page,
+ *     and the guest's handler moves the writer.
+ * Without SER_P the host half (1, 2, 4 up to the SRAR) is checked and the
+ * guest refuses the SRAR as it must.
+ */
+KVM_VCPU_TEST(hwpoison_early_kill_ao_then_ar, guest_poisoned_page)
+{
+	struct vmm_memory_error e = { 0 };
+	uint64_t pfn = 0, *page, entry, kflags, alias_gpa;
+	char buf[32];
+	struct victim v;
+	struct ucall uc;
+	int fd, kmsg;
+
+	TEST_REQUIRE_MSG(!geteuid(), "hwpoison-inject needs root (CAP_SYS_ADMIN)");
+	TEST_REQUIRE_MSG(!access(CORRUPT_PFN, W_OK), "no %s: the host kernel lacks "
+			 "CONFIG_MEMORY_FAILURE, the hwpoison-inject module or debugfs", CORRUPT_PFN);
+	setup_victim(_metadata, vm, vcpu, &v);
+	alias_gpa = vm_phys_alloc(vm, 1);
+	virt_map(vm, ALIAS_VA, alias_gpa, PAGE_SIZE, PTE_DEFAULT);
+	page = addr_gpa2hva(vm, v.gpa);
+	/* A 4 KiB anonymous page of its own, out of THP (real_host_poison_recovers says why). */
+	ASSERT_EQ(mmap(page, PAGE_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0), (void *)page);
+	(void)madvise(page, PAGE_SIZE, MADV_NOHUGEPAGE);
+	vmm_sigbus_install();
+	ASSERT_EQ(prctl(PR_MCE_KILL, PR_MCE_KILL_SET, PR_MCE_KILL_EARLY, 0, 0), 0)
+		TH_LOG("prctl(PR_MCE_KILL_EARLY): %s", strerror(errno));
+
+	/* 1: the chain. */
+	run(vcpu, &uc);
+	ASSERT_EQ(uc.args[0], 1);
+	EXPECT_EQ(uc.args[1], v.gpa) TH_LOG("the guest's own walk of VA %#llx", VICTIM_VA);
+	EXPECT_EQ(addr_gva2gpa(vm, VICTIM_VA), v.gpa) TH_LOG("the host's walk");
+	EXPECT_EQ(page[0], PATTERN);
+	EXPECT_EQ(page[WORDS - 1], PATTERN ^ (WORDS - 1)) TH_LOG("host VA %p", page);
+	ASSERT_EQ(__hva_to_pfn(page, &pfn), 0);
+	ASSERT_EQ(__pfn_kpageflags(pfn, &kflags), 0);
+	EXPECT_NE(kflags & (1ULL << KPF_ANON), 0) TH_LOG("kpageflags %#lx", kflags);
+	EXPECT_EQ(kflags & (1ULL << KPF_HWPOISON), 0) TH_LOG("kpageflags %#lx", kflags);
+	printf("# victim: guest VA %#llx -> GPA %#lx (guest's walk = host's) -> host VA %p "
+	       "(holds the guest's data) -> PFN %#lx (kpageflags %#lx)\n", VICTIM_VA, v.gpa,
+	       page, pfn, kflags);
+
+	/* 2: poison, early kill. */
+	kmsg = kmsg_open();
+	fd = open(CORRUPT_PFN, O_WRONLY);
+	ASSERT_GE(fd, 0) TH_LOG("open %s: %s", CORRUPT_PFN, strerror(errno));
+	snprintf(buf, sizeof(buf), "%#lx\n", pfn);
+	ASSERT_EQ(write(fd, buf, strlen(buf)), (ssize_t)strlen(buf))
+		TH_LOG("write %s to %s: %s", buf, CORRUPT_PFN, strerror(errno));
+	close(fd);
+	ASSERT_TRUE(vmm_memory_error_pending())
+		TH_LOG("no SIGBUS after corrupt-pfn %#lx with PR_MCE_KILL_EARLY", pfn);
+	ASSERT_EQ(__pfn_kpageflags(pfn, &kflags), 0);
+	EXPECT_NE(kflags & (1ULL << KPF_HWPOISON), 0) TH_LOG("kpageflags %#lx", kflags);
+	ASSERT_EQ(__hva_pagemap(page, &entry), 0);
+	EXPECT_EQ(entry & (PAGEMAP_PRESENT | PAGEMAP_SWAP), PAGEMAP_SWAP)
+		TH_LOG("pagemap entry %#lx: the page is still mapped", entry);
+	EXPECT_GE(host_log_lines(kmsg, pfn), kmsg < 0 ? 0 : 2)
+		TH_LOG("host log: no \"Sending SIGBUS\" and \"recovery action\" lines for %#lx", pfn);
+
+	/* 3: AO -> SRAO, page kept (only for a guest that can recover from it). */
+	if (v.ser_p) {
+		ASSERT_TRUE(vmm_handle_memory_error(vcpu, 1, VMM_KEEP_PAGE, &e));
+		EXPECT_EQ(e.hva, (void *)page) TH_LOG("si_addr");
+		check_vmm_injection(_metadata, &e, BUS_MCEERR_AO, v.gpa);
+		run(vcpu, &uc);
+		ASSERT_EQ(uc.args[0], 2);
+		EXPECT_EQ(uc.args[1], 0) TH_LOG("%lu words of the lost page visible", uc.args[1]);
+		EXPECT_EQ(uc.args[3], 0) TH_LOG("the victim read %#lx, not its fresh page",
+						uc.args[3]);
+		check_recovered(_metadata, vm, &v, MCE_SRAO);
+		run(vcpu, &uc);
+		ASSERT_EQ(uc.args[0], 3);
+		EXPECT_EQ(uc.args[1], WORDS);
+	} else {
+		int code;
+		void *addr;
+
+		ASSERT_TRUE(vmm_take_memory_error(&code, &addr));
+		EXPECT_EQ(code, BUS_MCEERR_AO);
+		EXPECT_EQ(addr, (void *)page);
+		printf("# vmm: BUS_MCEERR_AO at %p not forwarded: the guest has no SER_P\n", addr);
+	}
+
+	/* 4: the guest touches the poisoned page; KVM's AR -> SRAR, page replaced. */
+	run_into_poison(_metadata, vcpu);
+	ASSERT_TRUE(vmm_handle_memory_error(vcpu, 1, VMM_REPLACE_PAGE, &e));
+	EXPECT_EQ(e.hva, (void *)page) TH_LOG("si_addr: KVM names the page's host VA");
+	check_vmm_injection(_metadata, &e, BUS_MCEERR_AR, v.gpa);
+	check_host_page_replaced(_metadata, page, 0, pfn, true);
+	unpoison(pfn);
+	if (!v.ser_p) {
+		check_refused_without_ser(_metadata, vm, vcpu, &v, &e.mce);
+		SKIP_GUEST_RECOVERY(&v, "corrupt-pfn with early kill: BUS_MCEERR_AO at once, "
+				    "page unmapped and marked; the guest's access: KVM_RUN -EINTR "
+				    "with BUS_MCEERR_AR at the host VA; SRAR injected at its GPA");
+	}
+	run(vcpu, &uc);
+	ASSERT_EQ(uc.args[0], 4);
+	EXPECT_EQ(uc.args[1], ALIAS_DATA) TH_LOG("the write did not complete");
+	ASSERT_EQ(uc.args[2], 2);
+	mce_log_event(&v.st->events[1]);
+	EXPECT_EQ(v.st->events[1].class, MCE_SRAR);
+	EXPECT_EQ(v.st->events[1].page, v.gpa);
+	EXPECT_EQ(v.st->events[1].victim_va, ALIAS_VA);
+	EXPECT_NE(v.st->events[1].new_gpa, v.gpa);
+	EXPECT_EQ(addr_gva2gpa(vm, ALIAS_VA), v.st->events[1].new_gpa);
+	EXPECT_EQ(*(uint64_t *)addr_gpa2hva(vm, v.st->events[1].new_gpa + 16), ALIAS_DATA);
+	EXPECT_EQ(page[2], MARKER ^ 2) TH_LOG("the write reached the old GPA");
+	if (kmsg >= 0)
+		close(kmsg);
 }
 
 TEST_HARNESS_MAIN

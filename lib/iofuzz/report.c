@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "kmsg.h"
 
 void iofuzz_log_exit(struct iofuzz_state *st, uint64_t idx, const struct iofuzz_op *op,
 		     uint32_t exit_reason)
@@ -154,35 +155,18 @@ int iofuzz_finding_dev(const struct iofuzz_state *st)
 
 /* ---- the host kernel log ---- */
 
-int iofuzz_kmsg_open(void)
-{
-	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-
-	if (fd >= 0)
-		lseek(fd, 0, SEEK_END);	/* only what this run causes */
-	return fd;
-}
-
 int iofuzz_kmsg_scan(int fd, char *first, size_t len)
 {
 	static const char *const bad[] = { "WARNING:", "BUG:", "Oops", "general protection",
 					   "kernel BUG" };
-	char rec[8192];
+	char line[1024];
 	int hits = 0;
-	ssize_t n;
 
-	for (;;) {
-		n = read(fd, rec, sizeof(rec) - 1);
-		if (n < 0 && errno == EPIPE)
-			continue;	/* overwritten records: keep reading */
-		if (n <= 0)
-			break;
-		rec[n] = 0;
+	while (kmsg_next(fd, line, sizeof(line))) {
 		for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++)
-			if (strstr(rec, bad[i])) {
+			if (strstr(line, bad[i])) {
 				if (!hits++)
-					snprintf(first, len, "%s", strchr(rec, ';') ?
-						 strchr(rec, ';') + 1 : rec);
+					snprintf(first, len, "%s\n", line);
 				break;
 			}
 	}
