@@ -534,6 +534,26 @@ static void unpoison(uint64_t pfn)
 	}
 }
 
+/* The KVM_RUN that needs the poisoned page: -EINTR with KVM's SIGBUS pending. */
+static void run_into_poison(struct __test_metadata *_metadata, struct kvm_vcpu *vcpu)
+{
+	struct ucall uc;
+	int r, tries;
+
+	for (tries = 0; tries < 3 && !vmm_memory_error_pending(); tries++) {
+		r = __vcpu_run(vcpu);
+		if (!r && get_ucall(vcpu, &uc) == UCALL_ABORT)
+			report_guest_abort(vcpu, &uc);
+		ASSERT_TRUE(r < 0 && errno == EINTR)
+			TH_LOG("KVM_RUN returned %d (%s), exit %s, ucall %u: the guest went on "
+			       "past a poisoned page without a SIGBUS", r, strerror(errno),
+			       exit_reason_str(vcpu->run->exit_reason), get_ucall(vcpu, &uc));
+	}
+	ASSERT_TRUE(vmm_memory_error_pending())
+		TH_LOG("KVM_RUN returned -EINTR %d times without a memory-error SIGBUS", tries);
+	printf("# host: KVM_RUN -EINTR with SIGBUS from KVM (run %d)\n", tries);
+}
+
 /*
  * Real poison, in the order the kernel produces it:
  *  1. madvise(MADV_HWPOISON) runs memory_failure() with MF_ACTION_REQUIRED
@@ -554,7 +574,7 @@ KVM_VCPU_TEST(real_host_poison_recovers, guest_srar_victim)
 {
 	struct vmm_memory_error e = { 0 };
 	uint64_t pfn = 0, *page;
-	int r, pfn_r, code, tries;
+	int r, pfn_r, code;
 	struct victim v;
 	struct ucall uc;
 	void *addr;
@@ -606,18 +626,7 @@ KVM_VCPU_TEST(real_host_poison_recovers, guest_srar_victim)
 	EXPECT_FALSE(vmm_memory_error_pending());
 
 	/* 2: KVM's own SIGBUS when the guest's load needs the page. */
-	for (tries = 0; tries < 3 && !vmm_memory_error_pending(); tries++) {
-		r = __vcpu_run(vcpu);
-		if (!r && get_ucall(vcpu, &uc) == UCALL_ABORT)
-			report_guest_abort(vcpu, &uc);
-		ASSERT_TRUE(r < 0 && errno == EINTR)
-			TH_LOG("KVM_RUN returned %d (%s), exit %s: the guest went on past a "
-			       "poisoned page without a SIGBUS", r, strerror(errno),
-			       exit_reason_str(vcpu->run->exit_reason));
-	}
-	ASSERT_TRUE(vmm_memory_error_pending())
-		TH_LOG("KVM_RUN returned -EINTR %d times without a memory-error SIGBUS", tries);
-	printf("# host: KVM_RUN -EINTR with SIGBUS from KVM (run %d)\n", tries);
+	run_into_poison(_metadata, vcpu);
 
 	/* 3: the VMM path. */
 	ASSERT_TRUE(vmm_handle_memory_error(vcpu, 1, VMM_REPLACE_PAGE, &e));
@@ -694,25 +703,6 @@ static unsigned int host_log_lines(int kmsg, uint64_t pfn)
 		n += !!strstr(line, hex);
 	}
 	return n;
-}
-
-/* The KVM_RUN that needs the poisoned page: -EINTR with KVM's SIGBUS pending. */
-static void run_into_poison(struct __test_metadata *_metadata, struct kvm_vcpu *vcpu)
-{
-	struct ucall uc;
-	int r, tries;
-
-	for (tries = 0; tries < 3 && !vmm_memory_error_pending(); tries++) {
-		r = __vcpu_run(vcpu);
-		if (!r && get_ucall(vcpu, &uc) == UCALL_ABORT)
-			report_guest_abort(vcpu, &uc);
-		ASSERT_TRUE(r < 0 && errno == EINTR)
-			TH_LOG("KVM_RUN returned %d (%s), exit %s, ucall %u: the guest went on "
-			       "past a poisoned page without a SIGBUS", r, strerror(errno),
-			       exit_reason_str(vcpu->run->exit_reason), get_ucall(vcpu, &uc));
-	}
-	ASSERT_TRUE(vmm_memory_error_pending())
-		TH_LOG("KVM_RUN returned -EINTR %d times without a memory-error SIGBUS", tries);
 }
 
 /*
