@@ -555,6 +555,31 @@ static void run_into_poison(struct __test_metadata *_metadata, struct kvm_vcpu *
 }
 
 /*
+ * The guest's access to the poisoned page: KVM_RUN -EINTR with KVM's
+ * BUS_MCEERR_AR (kvm_send_hwpoison_signal(): the page's host VA, page
+ * granular, on the vCPU thread); the VMM injects the SRAR, replaces the host
+ * page and only then unpoisons the PFN (an unpoisoned PFN could have become
+ * the replacement).  A guest without SER_P must refuse the SRAR: checked
+ * here; false then, and the caller SKIPs the recovery half.
+ */
+static bool poison_ar_to_srar(struct __test_metadata *_metadata, struct kvm_vm *vm,
+			      struct kvm_vcpu *vcpu, struct victim *v, uint64_t *page,
+			      uint64_t pfn)
+{
+	struct vmm_memory_error e = { 0 };
+
+	run_into_poison(_metadata, vcpu);
+	ASSERT_TRUE(vmm_handle_memory_error(vcpu, 1, VMM_REPLACE_PAGE, &e));
+	EXPECT_EQ(e.hva, (void *)page) TH_LOG("si_addr");
+	check_vmm_injection(_metadata, &e, BUS_MCEERR_AR, v->gpa);
+	check_host_page_replaced(_metadata, page, 0, pfn, true);
+	unpoison(pfn);
+	if (!v->ser_p)
+		check_refused_without_ser(_metadata, vm, vcpu, v, &e.mce);
+	return v->ser_p;
+}
+
+/*
  * Real poison, in the order the kernel produces it:
  *  1. madvise(MADV_HWPOISON) runs memory_failure() with MF_ACTION_REQUIRED
  *     on the (dirty, mapped) page: it is unmapped, and kernels that kill
@@ -572,7 +597,6 @@ static void run_into_poison(struct __test_metadata *_metadata, struct kvm_vcpu *
  */
 KVM_VCPU_TEST(real_host_poison_recovers, guest_srar_victim)
 {
-	struct vmm_memory_error e = { 0 };
 	uint64_t pfn = 0, *page;
 	int r, pfn_r, code;
 	struct victim v;
@@ -625,24 +649,11 @@ KVM_VCPU_TEST(real_host_poison_recovers, guest_srar_victim)
 	}
 	EXPECT_FALSE(vmm_memory_error_pending());
 
-	/* 2: KVM's own SIGBUS when the guest's load needs the page. */
-	run_into_poison(_metadata, vcpu);
-
-	/* 3: the VMM path. */
-	ASSERT_TRUE(vmm_handle_memory_error(vcpu, 1, VMM_REPLACE_PAGE, &e));
-	/* kvm_send_hwpoison_signal(): the page's host VA, page granular, on the vCPU thread. */
-	EXPECT_EQ(e.hva, (void *)page) TH_LOG("si_addr");
-	check_vmm_injection(_metadata, &e, BUS_MCEERR_AR, v.gpa);
-	check_host_page_replaced(_metadata, page, 0, pfn, true);
-	/* Only now: an unpoisoned PFN could have become the replacement page. */
-	unpoison(pfn);
-
-	if (!v.ser_p) {
-		check_refused_without_ser(_metadata, vm, vcpu, &v, &e.mce);
+	/* 2 and 3: KVM's own SIGBUS when the guest's load needs the page; the VMM path. */
+	if (!poison_ar_to_srar(_metadata, vm, vcpu, &v, page, pfn))
 		SKIP_GUEST_RECOVERY(&v, "MADV_HWPOISON; KVM_RUN -EINTR with KVM's BUS_MCEERR_AR "
 				    "at the page's host VA on the vCPU thread; SRAR with RIPV|EIPV "
 				    "injected at its GPA; host PFN replaced");
-	}
 	check_srar_outcome(_metadata, vm, vcpu, &v);
 }
 
@@ -810,18 +821,10 @@ KVM_VCPU_TEST(hwpoison_early_kill_ao_then_ar, guest_poisoned_page)
 	}
 
 	/* 4: the guest touches the poisoned page; KVM's AR -> SRAR, page replaced. */
-	run_into_poison(_metadata, vcpu);
-	ASSERT_TRUE(vmm_handle_memory_error(vcpu, 1, VMM_REPLACE_PAGE, &e));
-	EXPECT_EQ(e.hva, (void *)page) TH_LOG("si_addr: KVM names the page's host VA");
-	check_vmm_injection(_metadata, &e, BUS_MCEERR_AR, v.gpa);
-	check_host_page_replaced(_metadata, page, 0, pfn, true);
-	unpoison(pfn);
-	if (!v.ser_p) {
-		check_refused_without_ser(_metadata, vm, vcpu, &v, &e.mce);
+	if (!poison_ar_to_srar(_metadata, vm, vcpu, &v, page, pfn))
 		SKIP_GUEST_RECOVERY(&v, "corrupt-pfn with early kill: BUS_MCEERR_AO at once, "
 				    "page unmapped and marked; the guest's access: KVM_RUN -EINTR "
 				    "with BUS_MCEERR_AR at the host VA; SRAR injected at its GPA");
-	}
 	run(vcpu, &uc);
 	ASSERT_EQ(uc.args[0], 4);
 	EXPECT_EQ(uc.args[1], ALIAS_DATA) TH_LOG("the write did not complete");
