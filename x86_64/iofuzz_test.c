@@ -13,8 +13,9 @@
  * a fuzz of the PICs, the ELCR and the I/O APIC whose every read must match
  * the model, and KVM_GET_IRQCHIP after every chunk of ops.  A finding there
  * is minimized and the reproducer printed.  Ideas: the classic iofuzz
- * (crash/hang detection); kvm-unit-tests x86/ioapic.c (IOAPIC version and
- * read-only bits) and x86/intr-pic? none: the PIC checks are the datasheet's.
+ * (crash/hang detection); kvm-unit-tests x86/ioapic.c (the version
+ * register, read-only redirection bits); the PIC and ELCR checks follow
+ * the 8259A and PIIX4 datasheets (cited in lib/iofuzz/oracle.c).
  *
  * Caught bugs: bugs/pic-ocw3-read-select.patch, bugs/pic-ocw3-isr-reads-irr.patch,
  * bugs/pic-elcr-fixed-bits-writable.patch, bugs/pic-icw1-keeps-imr.patch,
