@@ -103,6 +103,7 @@ struct iofuzz_state {
 	uint64_t oracle_reads;			/* reads it checked, all devices */
 	uint64_t oracle_trips;			/* KVM_GET_IRQCHIP round trips compared */
 	uint16_t finding_lines;			/* PIC lines held at the finding's chunk */
+	int finding_dev;			/* device a KVM_GET_IRQCHIP finding blames, or -1 */
 	char finding[512];
 	uint32_t end;				/* enum iofuzz_end */
 	uint64_t list[IOFUZZ_MAX_LIST * 3];	/* explicit ops storage (struct iofuzz_op) */

@@ -69,6 +69,8 @@
 #define SALT_LINES		0x4c4e
 
 static const char *const pic_names[2] = { "pic_master", "pic_slave" };
+/* The device of the last KVM_GET_IRQCHIP field that differed. */
+static int trip_dev;
 
 /* ---- the 8259A pair, as KVM implements it ---- */
 
@@ -593,6 +595,8 @@ static bool cmp_field(const char *dev, const char *field, uint64_t model, uint64
 {
 	if (!((model ^ kvm) & mask))
 		return true;
+	/* The ELCR lives in the PIC's state; blame the device its ports are. */
+	trip_dev = iofuzz_dev_by_name(!strncmp(field, "elcr", 4) ? "elcr" : dev);
 	snprintf(why, len, "oracle: KVM_GET_IRQCHIP %s.%s is %#lx, the model has %#lx", dev,
 		 field, kvm & mask, model & mask);
 	return false;
@@ -691,8 +695,10 @@ bool iofuzz_oracle_chunk(struct iofuzz_oracle *o, struct iofuzz_state *st,
 		}
 	}
 	*at = j->first + j->n - 1;
-	if (!irqchip_round_trip(o, vm, why, len))
+	if (!irqchip_round_trip(o, vm, why, len)) {
+		st->finding_dev = trip_dev;
 		return false;
+	}
 	if (j->first + j->n < plan->total)
 		drive_lines(o, vm, iofuzz_oracle_lines(plan, j->first + j->n));
 	return true;

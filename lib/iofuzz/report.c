@@ -144,7 +144,12 @@ int iofuzz_finding_dev(const struct iofuzz_state *st)
 	const struct iofuzz_seg *seg;
 	struct iofuzz_op op;
 
-	if (!st->findings || st->cur >= st->plan.total)
+	if (!st->findings)
+		return -1;
+	/* A KVM_GET_IRQCHIP mismatch: the register's device, not the chunk's last op's. */
+	if (st->finding_dev >= 0)
+		return st->finding_dev;
+	if (st->cur >= st->plan.total)
 		return -1;
 	/* Generated ops only: an explicit list has no segments, so no blame. */
 	seg = iofuzz_find_seg(&st->plan, st->cur);

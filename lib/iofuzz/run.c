@@ -368,6 +368,7 @@ static void run_reset(struct iofuzz_state *st)
 	st->end = IOF_END_OK;
 	st->oracle_reads = st->oracle_trips = 0;
 	st->finding_lines = 0;
+	st->finding_dev = -1;
 }
 
 void iofuzz_run(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
