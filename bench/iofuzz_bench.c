@@ -304,7 +304,7 @@ int main(int argc, char **argv)
 	       (unsigned long)(1000000000000ULL / fk), ex_kern, n, 100 * rk / fk);
 	printf("read oracle on:          %6lu.%02lu us/op   (%s, %lu exits for %lu ops)\n",
 	       on / 1000000, on / 10000 % 100, oracle_devs, ex_o, n);
-	printf("read oracle off (-O):    %6lu.%02lu us/op   => oracle cost %ld ns/op\n",
+	printf("read oracle off (-O):    %6lu.%02lu us/op   => oracle cost %ld ns/op (difference)\n",
 	       off / 1000000, off / 10000 % 100, ((long)on - (long)off) / 1000);
 	printf("one process spawn:       %6lu.%03lu ms (floor of one command per access)\n",
 	       sp / 1000, sp % 1000);

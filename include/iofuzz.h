@@ -102,6 +102,7 @@ struct iofuzz_state {
 	bool oracle;				/* the read oracle checks this run */
 	uint64_t oracle_reads;			/* reads it checked, all devices */
 	uint64_t oracle_trips;			/* KVM_GET_IRQCHIP round trips compared */
+	uint64_t oracle_ns, oracle_ops;		/* host time in the oracle, ops it went over */
 	uint16_t finding_lines;			/* PIC lines held at the finding's chunk */
 	int finding_dev;			/* device a KVM_GET_IRQCHIP finding blames, or -1 */
 	char finding[512];

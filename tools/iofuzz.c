@@ -185,8 +185,10 @@ static void report_devices(const struct iofuzz_state *st)
 	char name[64], why[600];
 
 	if (st->oracle)
-		ksft_print_msg("read oracle: %lu reads checked, %lu KVM_GET_IRQCHIP round trips\n",
-			       st->oracle_reads, st->oracle_trips);
+		ksft_print_msg("read oracle: %lu reads checked, %lu KVM_GET_IRQCHIP round trips, "
+			       "%lu ns/op of host time over %lu ops\n", st->oracle_reads,
+			       st->oracle_trips, st->oracle_ops ? st->oracle_ns / st->oracle_ops : 0,
+			       st->oracle_ops);
 	for (uint32_t i = 0; i < st->plan.nr_ranges; i++) {
 		unsigned int id = st->plan.ranges[i].id;
 		int code;

@@ -202,11 +202,15 @@ static uint64_t on_chunk_done(struct iofuzz_life *l)
 	l->last = end - 1;
 	st->cur = l->last;
 	if (st->oracle) {
+		uint64_t at, t0 = now_ns();
 		char why[256];
-		uint64_t at;
+		bool ok;
 
-		if (!iofuzz_oracle_chunk(&l->oracle, st, l->jit, l->vcpu->vm, &at, why,
-					 sizeof(why))) {
+		ok = iofuzz_oracle_chunk(&l->oracle, st, l->jit, l->vcpu->vm, &at, why,
+					 sizeof(why));
+		st->oracle_ns += now_ns() - t0;
+		st->oracle_ops += l->jit->n;
+		if (!ok) {
 			finding(l, at, "%s", why);
 			return st->plan.total;
 		}
@@ -366,7 +370,7 @@ static void run_reset(struct iofuzz_state *st)
 	st->hash = IOFUZZ_HASH_INIT;
 	st->exit_hash = IOFUZZ_HASH_INIT;
 	st->end = IOF_END_OK;
-	st->oracle_reads = st->oracle_trips = 0;
+	st->oracle_reads = st->oracle_trips = st->oracle_ns = st->oracle_ops = 0;
 	st->finding_lines = 0;
 	st->finding_dev = -1;
 }
