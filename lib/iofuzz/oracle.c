@@ -48,9 +48,11 @@
  * with RFLAGS.IF=0, so nothing acknowledges the PICs (the ISRs stay 0) and
  * the only IRQ sources are the host's KVM_IRQ_LINE levels (on GSIs routed
  * to PIC pins only, set at each chunk's start) and the PIT.  Once an op
- * wrote the PIT, IRQ0's IRR/last_irr bits, I/O APIC pin 0's IRR and Remote
- * IRR are not compared, and a master poll IRQ0 could win leaves the master
- * unchecked until the next KVM_GET_IRQCHIP round trip resynchronises it.
+ * wrote the PIT, the master's IRR/last_irr bits 0 and 2 (each PIT tick
+ * re-evaluates the pair and pulses IRQ2 from a pending slave request),
+ * I/O APIC pin 0's IRR and Remote IRR are not compared, and a master poll
+ * leaves the master unchecked until the next KVM_GET_IRQCHIP round trip
+ * resynchronises it.
  * A chunk cut short by a restart is not checked: the next VM starts fresh.
  */
 #include "internal.h"
@@ -218,10 +220,17 @@ static void pic_write(struct iofuzz_oracle *o, int chip, unsigned int a0, uint8_
 	}
 }
 
-/* Can the master's poll result depend on IRQ0, whose IRR follows the PIT's clock? */
+/*
+ * The master's IRR bits that follow the PIT's clock once it was written:
+ * IRQ0, and IRQ2, which KVM pulses again from the slave's request at every
+ * tick (kvm_pic_set_irq() -> pic_update_irq()).
+ */
+#define MASTER_TIMED_IRR	0x05
+
+/* Can the master's poll result depend on the PIT's clock? */
 static bool pic_poll_timed(const struct iofuzz_oracle *o, int chip)
 {
-	return !chip && o->irq0_timed && !(o->pic[0].imr & 1);
+	return !chip && o->irq0_timed;
 }
 
 static uint8_t pic_poll(struct iofuzz_oracle *o, int chip)
@@ -260,7 +269,7 @@ static uint8_t pic_read(struct iofuzz_oracle *o, int chip, unsigned int a0, uint
 		return pic_poll(o, chip);
 	}
 	if (!chip && o->irq0_timed && irr_read)
-		*known = 0xfe;
+		*known = (uint8_t)~MASTER_TIMED_IRR;
 	return a0 ? s->imr : s->read_reg_select ? s->isr : s->irr;
 }
 
@@ -609,7 +618,7 @@ static bool pic_matches(const struct iofuzz_oracle *o, int chip, const struct kv
 			char *why, size_t len)
 {
 	const struct kvm_pic_state *m = &o->pic[chip];
-	uint8_t timed = !chip && o->irq0_timed ? 0xfe : 0xff;
+	uint8_t timed = !chip && o->irq0_timed ? (uint8_t)~MASTER_TIMED_IRR : 0xff;
 
 	return PIC_FIELD(irr, timed) && PIC_FIELD(last_irr, timed) && PIC_FIELD(imr, 0xff) &&
 	       PIC_FIELD(isr, 0xff) && PIC_FIELD(priority_add, 0xff) &&
@@ -662,8 +671,11 @@ static bool irqchip_round_trip(struct iofuzz_oracle *o, struct kvm_vm *vm, char 
 	    !ioapic_matches(o, &chip[2].chip.ioapic, why, len))
 		return false;
 	if (o->irq0_timed) {
-		o->pic[0].irr = (o->pic[0].irr & ~1) | (chip[0].chip.pic.irr & 1);
-		o->pic[0].last_irr = (o->pic[0].last_irr & ~1) | (chip[0].chip.pic.last_irr & 1);
+		const struct kvm_pic_state *k = &chip[0].chip.pic;
+
+		o->pic[0].irr = (o->pic[0].irr & ~MASTER_TIMED_IRR) | (k->irr & MASTER_TIMED_IRR);
+		o->pic[0].last_irr = (o->pic[0].last_irr & ~MASTER_TIMED_IRR) |
+				     (k->last_irr & MASTER_TIMED_IRR);
 		o->ioapic.irr = (o->ioapic.irr & ~1u) | (chip[2].chip.ioapic.irr & 1);
 		o->ioapic.redirtbl[0] = chip[2].chip.ioapic.redirtbl[0];
 	}
