@@ -22,6 +22,9 @@
  *                       device-model ports (cmos, port80, com1, pci_conf)
  *  fuzz in-kernel       generated ops on PIC, PIT, speaker, ELCR (accesses that
  *                       straddle a device's last port exit to userspace)
+ *  read oracle          generated ops on the devices the read oracle models (PICs,
+ *                       ELCR, I/O APIC), with and without it (-O): its cost per op,
+ *                       model and KVM_GET_IRQCHIP round trips included
  *  (fuzzer times are inside the KVM_RUN loop, VM creation excluded: it is a
  *  fixed ~10 ms per VM with the in-kernel irqchip and PIT)
  *  process spawn        one process spawn per access: the floor of a fuzzer
@@ -132,12 +135,13 @@ static uint64_t warm_ps(const struct iofuzz_state *st)
 	return st->timed_ns * 1000 / st->timed_ops;
 }
 
-static uint64_t fuzz_ps(const char *devices, uint64_t n, uint64_t *exits)
+static uint64_t fuzz_ps_mode(const char *devices, uint32_t mode, bool no_oracle, uint64_t n,
+			     uint64_t *exits)
 {
 	struct iofuzz_state *st = iofuzz_state_alloc();
 	struct iofuzz_cfg cfg = {
-		.seed = 1, .fuzz_count = 0, .mixed_ops = n, .mode = IOFUZZ_MODE_PORTS,
-		.hang_ms = 2000,
+		.seed = 1, .fuzz_count = 0, .mixed_ops = n, .mode = mode,
+		.hang_ms = 2000, .no_oracle = no_oracle,
 	};
 	uint64_t ps;
 
@@ -152,6 +156,11 @@ static uint64_t fuzz_ps(const char *devices, uint64_t n, uint64_t *exits)
 		*exits += st->stats[d].exits;
 	munmap(st, sizeof(*st));
 	return ps;
+}
+
+static uint64_t fuzz_ps(const char *devices, uint64_t n, uint64_t *exits)
+{
+	return fuzz_ps_mode(devices, IOFUZZ_MODE_PORTS, false, n, exits);
 }
 
 /* The executor alone: n byte OUTs of random values (or of 0) over the given ports. */
@@ -204,7 +213,8 @@ int main(int argc, char **argv)
 	static const uint16_t user_ports[] = { 0x80, 0x70, 0x3ff, 0xcf8 };
 	/* The raw in-kernel loop's port: the same device, so only the executor differs. */
 	static const uint16_t pit_ports[] = { 0x61 };
-	uint64_t ru, rk, rv, fu, fk, sp, eu, ek, ez, ex_eu, ex_ek, ex_ez;
+	uint64_t ru, rk, rv, fu, fk, sp, eu, ek, ez, ex_eu, ex_ek, ex_ez, on, off, ex_o;
+	static const char oracle_devs[] = "pic_master,pic_slave,elcr,ioapic";
 	int opt;
 
 	while ((opt = getopt(argc, argv, "n:h")) != -1) {
@@ -252,6 +262,16 @@ int main(int argc, char **argv)
 		ek = median(t_ek, ROUNDS);
 		ez = median(t_ez, ROUNDS);
 	}
+	{
+		uint64_t t_on[ROUNDS], t_off[ROUNDS];
+
+		for (int r = 0; r < ROUNDS; r++) {
+			t_on[r] = fuzz_ps_mode(oracle_devs, IOFUZZ_MODE_ALL, false, n, &ex_o);
+			t_off[r] = fuzz_ps_mode(oracle_devs, IOFUZZ_MODE_ALL, true, n, &ex_o);
+		}
+		on = median(t_on, ROUNDS);
+		off = median(t_off, ROUNDS);
+	}
 	fu = fuzz_ps("cmos,port80,com1,pci_conf", n, &ex_user);
 	fk = fuzz_ps("pic_master,pit,speaker,pic_slave,elcr", n, &ex_kern);
 	sp = spawn_us(50);
@@ -282,6 +302,10 @@ int main(int argc, char **argv)
 	printf("iofuzz in-kernel ports:  %6lu.%02lu us/op   (%lu/s, %lu exits for %lu ops)"
 	       " = %lu%% of raw A\n", fk / 1000000, fk / 10000 % 100,
 	       (unsigned long)(1000000000000ULL / fk), ex_kern, n, 100 * rk / fk);
+	printf("read oracle on:          %6lu.%02lu us/op   (%s, %lu exits for %lu ops)\n",
+	       on / 1000000, on / 10000 % 100, oracle_devs, ex_o, n);
+	printf("read oracle off (-O):    %6lu.%02lu us/op   => oracle cost %ld ns/op (difference)\n",
+	       off / 1000000, off / 10000 % 100, ((long)on - (long)off) / 1000);
 	printf("one process spawn:       %6lu.%03lu ms (floor of one command per access)\n",
 	       sp / 1000, sp % 1000);
 	printf("speed-up vs one command per access: >= %lux (userspace ports), >= %lux (in-kernel)\n",

@@ -57,6 +57,7 @@ struct iofuzz_cfg {
 	uint64_t hang_ms;	/* no heartbeat for this long is a hang */
 	bool guest_gen;		/* -G: the guest generates each op (slow; a cross-check) */
 	const char *replay;	/* -r FILE */
+	bool no_oracle;		/* -O: no read oracle (lib/iofuzz/oracle.c) */
 };
 
 /* Per device, kept in shared memory so a supervisor sees a crashed child's numbers. */
@@ -66,6 +67,7 @@ struct iofuzz_dev_stats {
 	uint64_t exited_ops;	/* its ops that made at least one exit */
 	uint64_t in_kernel;	/* its ops KVM handled without exiting */
 	uint64_t restarts;
+	uint64_t oracle_reads;	/* its reads the oracle checked */
 };
 
 struct iofuzz_log_entry {
@@ -97,6 +99,12 @@ struct iofuzz_state {
 	uint64_t warm_ns, warm_ops;		/* first life's first chunk (bench warm-up) */
 	uint64_t timed_ns, timed_ops;		/* its later chunks, up to the last one's exit */
 	uint64_t fault_idx;			/* op a planted fault was put at */
+	bool oracle;				/* the read oracle checks this run */
+	uint64_t oracle_reads;			/* reads it checked, all devices */
+	uint64_t oracle_trips;			/* KVM_GET_IRQCHIP round trips compared */
+	uint64_t oracle_ns, oracle_ops;		/* host time in the oracle, ops it went over */
+	uint16_t finding_lines;			/* PIC lines held at the finding's chunk */
+	int finding_dev;			/* device a KVM_GET_IRQCHIP finding blames, or -1 */
 	char finding[512];
 	uint32_t end;				/* enum iofuzz_end */
 	uint64_t list[IOFUZZ_MAX_LIST * 3];	/* explicit ops storage (struct iofuzz_op) */
@@ -134,6 +142,11 @@ void iofuzz_set_list(struct iofuzz_state *st, const struct iofuzz_op *ops, uint6
 uint32_t iofuzz_fault_by_name(const char *name);
 const char *iofuzz_fault_name(uint32_t fault);
 
+/* lib/iofuzz/oracle.c: reads a device must have checked before fuzz.<device> passes. */
+#define IOFUZZ_ORACLE_MIN_READS	16
+/* Is this device (index into iofuzz_devs[]) one the read oracle models? */
+bool iofuzz_oracle_models(unsigned int dev);
+
 /* lib/iofuzz/repro.c: reproducer files. */
 /* Load a reproducer file as an explicit op list; false with err on a bad file. */
 bool iofuzz_load_ops(const char *path, struct iofuzz_cfg *cfg, struct iofuzz_state *st,
@@ -165,6 +178,13 @@ void iofuzz_print_recent(const struct iofuzz_state *st, uint64_t at);
  * -1 when there is no finding or its op is not a generated one.
  */
 int iofuzz_finding_dev(const struct iofuzz_state *st);
+/*
+ * fuzz.<device>'s result (KSFT_PASS, _FAIL, _SKIP) with why: FAIL for a
+ * finding blamed on it; a device the read oracle models passes only when
+ * it got ops and the oracle checked IOFUZZ_ORACLE_MIN_READS of its reads
+ * (SKIP otherwise), unless the oracle was off (-O).
+ */
+int iofuzz_dev_result(const struct iofuzz_state *st, unsigned int dev, char *why, size_t len);
 /* WARN/BUG/Oops lines the host kernel logged since kmsg_open() (kmsg.h) gave fd. */
 int iofuzz_kmsg_scan(int fd, char *first, size_t len);
 /* iofuzz_kmsg_scan() that prints the count and the first line when there are any. */

@@ -27,7 +27,8 @@ enum iofuzz_type {
 enum iofuzz_phase { IOF_READ_ALL, IOF_WRITE_ZERO, IOF_FUZZ, IOF_MIXED };
 
 /* Test-only planted faults, matched on the op's content so they survive minimization. */
-enum iofuzz_fault { IOF_FAULT_NONE, IOF_FAULT_TRIPLE, IOF_FAULT_HANG, IOF_FAULT_CRASH };
+enum iofuzz_fault { IOF_FAULT_NONE, IOF_FAULT_TRIPLE, IOF_FAULT_HANG, IOF_FAULT_CRASH,
+		   IOF_FAULT_ORACLE };
 
 #define IOFUZZ_MAX_RANGES	32
 #define IOFUZZ_MAX_SEGS		(3 * IOFUZZ_MAX_RANGES + 1)
@@ -72,6 +73,7 @@ struct iofuzz_plan {
 	struct iofuzz_seg segs[IOFUZZ_MAX_SEGS];
 	struct iofuzz_range excl[IOFUZZ_MAX_EXCL];	/* never touched, e.g. UCALL_PIO_PORT */
 	uint64_t nr_list;	/* nonzero: run list[] instead of the generator */
+	uint16_t irq_lines;	/* explicit list: the PIC lines the host holds (oracle.c) */
 	struct iofuzz_op *list;	/* guest address of the explicit ops */
 };
 

@@ -5,8 +5,22 @@
  * (one result per device range), checks the VMM survived and its exit
  * counts add up, that every op on a userspace-exit port exited, that runs
  * are deterministic by op-log hash, that -x ranges are honoured, and that
- * the planted faults (triple fault, hang, VMM crash) are detected at their
- * op, minimized and replayed exactly.
+ * the planted faults (triple fault, hang, VMM crash, oracle mismatch) are
+ * detected at their op, minimized and replayed exactly.
+ *
+ * The read oracle (lib/iofuzz/oracle.c, from the Intel 8259A and 82093AA
+ * datasheets and KVM's documented deviations) is checked first, on its own:
+ * a fuzz of the PICs, the ELCR and the I/O APIC whose every read must match
+ * the model, and KVM_GET_IRQCHIP after every chunk of ops.  A finding there
+ * is minimized and the reproducer printed.  Ideas: the classic iofuzz
+ * (crash/hang detection); kvm-unit-tests x86/ioapic.c (the version
+ * register, read-only redirection bits); the PIC and ELCR checks follow
+ * the 8259A and PIIX4 datasheets (cited in lib/iofuzz/oracle.c).
+ *
+ * Caught bugs: bugs/pic-ocw3-read-select.patch, bugs/pic-ocw3-isr-reads-irr.patch,
+ * bugs/pic-elcr-fixed-bits-writable.patch, bugs/pic-icw1-keeps-imr.patch,
+ * bugs/ioapic-redir-readonly-bits.patch, bugs/ioapic-remote-irr-writable.patch,
+ * bugs/ioapic-ioregsel-not-8bit.patch
  */
 #include <getopt.h>
 #include <sys/mman.h>
@@ -64,6 +78,7 @@ static const struct suite_fault {
 	{ .fault = IOF_FAULT_TRIPLE, .name = "triple_fault", .at = 1500 },
 	{ .fault = IOF_FAULT_HANG, .name = "hang", .at = 900 },
 	{ .fault = IOF_FAULT_CRASH, .name = "vmm_crash", .at = 1200 },
+	{ .fault = IOF_FAULT_ORACLE, .name = "oracle_mismatch", .at = 1000 },
 };
 
 enum fault_step { STEP_DETECTED, STEP_MINIMIZED, STEP_REPLAYS, NR_STEPS };
@@ -74,7 +89,8 @@ static const char *const fault_steps[NR_STEPS] = {
 	[STEP_REPLAYS] = "replays_exactly",
 };
 
-#define MAX_RESULTS	(IOFUZZ_MAX_DEVS + NR_RESULTS + ARRAY_SIZE(suite_faults) * NR_STEPS)
+#define MAX_RESULTS	(1 + IOFUZZ_MAX_DEVS + NR_RESULTS + ARRAY_SIZE(suite_faults) * NR_STEPS)
+#define ORACLE_RESULT	"oracle.pic_elcr_ioapic_reads_match_model"
 #define NAME_MAX_LEN	64
 
 static char names[MAX_RESULTS][NAME_MAX_LEN];
@@ -94,6 +110,7 @@ static void __attribute__((format(printf, 1, 2))) add_name(const char *fmt, ...)
 /* Every result name, in the order the self-check reports them. */
 static void build_names(void)
 {
+	add_name(ORACLE_RESULT);
 	for (unsigned int d = 0; d < iofuzz_nr_devs; d++)
 		if (!iofuzz_devs[d].optional)
 			add_name("fuzz.%s", iofuzz_devs[d].name);
@@ -145,16 +162,20 @@ static void report_fault(const struct suite_fault *f, enum fault_step s, int cod
 
 /* ---- the checks ---- */
 
-/* One device range passes when no finding was attributed to it. */
+/*
+ * One device range fails when a finding was attributed to it; one the read
+ * oracle models passes only with enough of its reads checked
+ * (iofuzz_dev_result()).
+ */
 static void report_devices(const struct iofuzz_state *st)
 {
-	int bad_dev = iofuzz_finding_dev(st);
+	char why[600];
 
 	for (uint32_t i = 0; i < st->plan.nr_ranges; i++) {
 		unsigned int id = st->plan.ranges[i].id;
+		int code = iofuzz_dev_result(st, id, why, sizeof(why));
 
-		report_dev(id, st->findings && (bad_dev < 0 || bad_dev == (int)id) ?
-			   KSFT_FAIL : KSFT_PASS, NULL);
+		report_dev(id, code, why[0] ? why : NULL);
 	}
 }
 
@@ -239,6 +260,8 @@ static void suite_fuzz(int kmsg)
 	iofuzz_print_table(st);
 	if (end == IOF_END_CRASH)
 		ksft_print_msg("%s\n", st->finding);
+	ksft_print_msg("read oracle: %lu reads checked, %lu KVM_GET_IRQCHIP round trips\n",
+		       st->oracle_reads, st->oracle_trips);
 	report_devices(st);
 	if (kvm_timeout_scale() > 1)
 		report_dev(iofuzz_dev_by_name("pit"), KSFT_SKIP, "left out with "
@@ -251,6 +274,71 @@ static void suite_fuzz(int kmsg)
 		       "/dev/kmsg is not readable by this user");
 	else
 		report_ok(RES_HOST_LOG, !iofuzz_kmsg_report(kmsg));
+	munmap(st, sizeof(*st));
+}
+
+/* Print a reproducer file to the TAP log, as comments. */
+static void print_file(const char *path)
+{
+	char line[256];
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		ksft_print_msg("  %s", line);
+	fclose(f);
+}
+
+/*
+ * The read oracle on its own: the four devices it models, fuzz count 4 and
+ * 16384 mixed ops (8 chunks, so 8 KVM_GET_IRQCHIP round trips at least).
+ * Every read must match the model; every device must have had at least
+ * IOFUZZ_ORACLE_MIN_READS of them checked.  A finding is minimized and the
+ * reproducer printed (replay: tools/iofuzz -r FILE).
+ */
+static void suite_oracle(void)
+{
+	struct iofuzz_state *st = iofuzz_state_alloc();
+	char path[] = "/tmp/iofuzz_oracle_XXXXXX", why[600];
+	static const char *const devs[] = { "pic_master", "pic_slave", "elcr", "ioapic" };
+	uint64_t t0 = now_ns();
+	struct iofuzz_cfg cfg;
+	bool ok;
+	int end, fd;
+
+	iofuzz_cfg_defaults(&cfg);
+	cfg.seed = suite_seed(8);
+	cfg.fuzz_count = 4;
+	cfg.mixed_ops = 16384;
+	cfg.time_ms = 60000;
+	snprintf(cfg.devices, sizeof(cfg.devices), "pic_master,pic_slave,elcr,ioapic");
+	ksft_print_msg("oracle fuzz: seed %#lx (tools/iofuzz -s %#lx -d %s -c 4 -n 16384)\n",
+		       cfg.seed, cfg.seed, cfg.devices);
+	iofuzz_build_plan(&cfg, st);
+	end = iofuzz_supervise(&cfg, st);
+	ksft_print_msg("oracle fuzz: end %d after %lu ms, %lu ops, %lu reads checked, "
+		       "%lu KVM_GET_IRQCHIP round trips, %lu restarts\n", end,
+		       (now_ns() - t0) / 1000000, st->done, st->oracle_reads, st->oracle_trips,
+		       st->restarts);
+	ok = end == IOF_END_OK && !st->findings && st->oracle_trips;
+	for (unsigned int i = 0; i < ARRAY_SIZE(devs); i++) {
+		int d = iofuzz_dev_by_name(devs[i]);
+		int code = iofuzz_dev_result(st, d, why, sizeof(why));
+
+		ksft_print_msg("  %s: %s\n", devs[i], why);
+		ok = ok && code == KSFT_PASS;
+	}
+	if (end == IOF_END_FINDING) {
+		ksft_print_msg("%s\n", st->finding);
+		fd = mkstemp(path);
+		TEST_ASSERT(fd >= 0, "mkstemp");
+		close(fd);
+		if (iofuzz_minimize(&cfg, st, IOF_END_FINDING, 1, path))
+			print_file(path);
+		unlink(path);
+	}
+	report(ORACLE_RESULT, ok ? KSFT_PASS : KSFT_FAIL, NULL);
 	munmap(st, sizeof(*st));
 }
 
@@ -488,6 +576,7 @@ static bool replay_file(const char *path, uint32_t fault, struct iofuzz_state *r
 	at = fault_op_index(re);
 	end = iofuzz_supervise(&rcfg, re);
 	if (fault == IOF_FAULT_CRASH ? end == IOF_END_CRASH && re->cur == at :
+	    fault == IOF_FAULT_ORACLE ? end == IOF_END_FINDING && re->cur == at :
 	    end == IOF_END_OK && re->restarts == 1 && re->restart_at[0] == at)
 		return true;
 	ksft_print_msg("replay: end %d, restarts %lu at %lu, current op %lu; "
@@ -595,6 +684,11 @@ static bool fault_detected(const struct suite_fault *f, struct iofuzz_cfg *cfg,
 	if (f->fault == IOF_FAULT_CRASH) {
 		/* Reported at exactly the op whose exit the device model died on. */
 		ok = end == IOF_END_CRASH && st->cur == st->fault_idx && st->fault_idx >= f->at;
+	} else if (f->fault == IOF_FAULT_ORACLE) {
+		/* A finding at exactly the read the oracle was made to expect wrongly. */
+		ok = end == IOF_END_FINDING && st->cur == st->fault_idx && st->fault_idx >= f->at;
+		if (ok)
+			ksft_print_msg("%s\n", st->finding);
 	} else {
 		ok = end == IOF_END_OK && st->restarts == 1 && st->restart_at[0] == st->fault_idx &&
 		     st->fault_idx >= f->at;
@@ -656,8 +750,8 @@ static void suite_fault(const struct suite_fault *f)
 	TEST_ASSERT(fd >= 0, "mkstemp");
 	close(fd);
 	/* 0 is "did not reproduce, nothing written": a failure, as is an empty file. */
-	n = iofuzz_minimize(&cfg, st, f->fault == IOF_FAULT_CRASH ? IOF_END_CRASH : IOF_END_OK,
-			    1, path);
+	n = iofuzz_minimize(&cfg, st, f->fault == IOF_FAULT_CRASH ? IOF_END_CRASH :
+			    f->fault == IOF_FAULT_ORACLE ? IOF_END_FINDING : IOF_END_OK, 1, path);
 	ok = n >= 1 && n <= 2 && !stat(path, &sb) && sb.st_size > 0;
 	report_fault(f, STEP_MINIMIZED, ok ? KSFT_PASS : KSFT_FAIL, NULL);
 	if (!ok)
@@ -686,7 +780,8 @@ static void usage(FILE *f, const char *prog)
 	fprintf(f,
 		"Usage: %s [-l] [-h]\n"
 		"The bounded self-check of iofuzz (kselftest TAP): a fuzz of every device\n"
-		"with fixed seeds, determinism, -x ranges, and planted faults detected,\n"
+		"with fixed seeds, the read oracle (PIC, ELCR, I/O APIC), determinism, -x\n"
+		"ranges, and planted faults detected,\n"
 		"minimized and replayed.  The fuzzer itself is tools/iofuzz.\n"
 		"  -l         list the self-check's result names, in the order it reports them\n"
 		"  -h         this help\n"
@@ -730,6 +825,7 @@ int main(int argc, char **argv)
 	if (kmsg < 0)
 		ksft_print_msg("/dev/kmsg not readable (%s): the host-log check is skipped\n",
 			       strerror(errno));
+	suite_oracle();
 	suite_fuzz(kmsg);
 	suite_userspace_ports();
 	suite_determinism();

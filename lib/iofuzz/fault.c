@@ -14,6 +14,7 @@ static const char *const fault_names[] = {
 	[IOF_FAULT_TRIPLE] = "triple",
 	[IOF_FAULT_HANG] = "hang",
 	[IOF_FAULT_CRASH] = "crash",
+	[IOF_FAULT_ORACLE] = "oracle",
 };
 
 uint32_t iofuzz_fault_by_name(const char *name)
@@ -42,11 +43,16 @@ static bool seen_before(const struct iofuzz_state *st, uint64_t k, const struct 
 	return false;
 }
 
-/* Can op carry the fault?  A device-model crash needs an OUT that exits to userspace. */
+/*
+ * Can op carry the fault?  A device-model crash needs an OUT that exits to
+ * userspace, a planted oracle mismatch a read the oracle checks.
+ */
 static bool can_carry(const struct iofuzz_plan *plan, uint32_t fault, const struct iofuzz_op *op)
 {
 	if (op->type == IOF_NOP)
 		return false;
+	if (fault == IOF_FAULT_ORACLE)
+		return iofuzz_oracle_checks(op);
 	return fault != IOF_FAULT_CRASH ||
 	       (op->type == IOF_OUT && !plan->ranges[op->range].in_kernel);
 }

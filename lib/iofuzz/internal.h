@@ -98,6 +98,30 @@ void iofuzz_jit_fill(const struct iofuzz_state *st, struct iofuzz_jit *j, uint64
 unsigned int iofuzz_jit_access_idx(const struct iofuzz_jit *j, uint64_t rip, uint64_t idx[2]);
 bool iofuzz_jit_idx(const struct iofuzz_jit *j, uint64_t rip, uint64_t *idx);
 
+/* oracle.c: the read oracle's model of the PICs, the ELCR and the I/O APIC. */
+struct iofuzz_oracle {
+	struct kvm_pic_state pic[2];
+	struct kvm_ioapic_state ioapic;
+	uint16_t lines;		/* PIC pin levels the host holds */
+	bool irq0_timed;	/* an op wrote the PIT: IRQ0 follows its clock */
+	bool master_stale;	/* unchecked until the next KVM_GET_IRQCHIP */
+	int dev_id[6];
+};
+
+/* Does the compiled stream store this read's value for the oracle? */
+bool iofuzz_oracle_wants(const struct iofuzz_op *op);
+/* Is op a read the oracle checks (in KVM's device, a modelled register)? */
+bool iofuzz_oracle_checks(const struct iofuzz_op *op);
+/* The PIC lines the host holds for the chunk from op first. */
+uint16_t iofuzz_oracle_lines(const struct iofuzz_plan *plan, uint64_t first);
+/* A new VM: model reset, GSI routes for the host's lines, lines for op first. */
+void iofuzz_oracle_start(struct iofuzz_oracle *o, const struct iofuzz_state *st,
+			 struct kvm_vm *vm, uint64_t first);
+/* A finished chunk: every read, then KVM_GET_IRQCHIP; false: a finding at *at, why. */
+bool iofuzz_oracle_chunk(struct iofuzz_oracle *o, struct iofuzz_state *st,
+			 const struct iofuzz_jit *j, struct kvm_vm *vm, uint64_t *at,
+			 char *why, size_t len);
+
 /* One VM's life and what the watchdog thread shares with it (run.c, watchdog.c). */
 struct iofuzz_life {
 	const struct iofuzz_cfg *cfg;
@@ -119,6 +143,7 @@ struct iofuzz_life {
 	uint64_t last;			/* the op it was last known to be at */
 	uint64_t t_run;			/* when its vCPU first ran */
 	struct iofuzz_model model;
+	struct iofuzz_oracle oracle;
 };
 
 /* watchdog.c: the thread's body (arg: the struct iofuzz_life). */

@@ -44,6 +44,16 @@ static uint8_t *emit_hb(uint8_t *p, uint32_t hb_gva, uint32_t idx)
 	return p + 8;
 }
 
+/* mov %eax (or %rax), disp32: a read's value into its op's data slot, for the oracle. */
+static uint8_t *emit_store(uint8_t *p, uint32_t slot_gva, bool rax)
+{
+	if (rax)
+		*p++ = 0x48;
+	p = emit_bytes(p, "\x89\x04\x25", 3);
+	memcpy(p, &slot_gva, 4);
+	return p + 4;
+}
+
 static uint8_t *emit_jmp(uint8_t *p, uint8_t *base, uint32_t to)
 {
 	int32_t rel = (int32_t)to - (int32_t)(p + 5 - base);
@@ -261,7 +271,7 @@ void iofuzz_jit_fill(const struct iofuzz_state *st, struct iofuzz_jit *j, uint64
 		if (op.type == IOF_OUTS)
 			iofuzz_str_data(&op, base + JIT_DATA + i * 32);
 		if (plan->fault && iofuzz_op_equal(&op, &plan->fault_op) &&
-		    plan->fault != IOF_FAULT_CRASH) {
+		    plan->fault != IOF_FAULT_CRASH && plan->fault != IOF_FAULT_ORACLE) {
 			p = emit_hb(p, j->hb_gva, first + i);
 			regs.eax_ok = regs.edx_ok = false;
 			if (plan->fault == IOF_FAULT_TRIPLE)
@@ -285,6 +295,9 @@ void iofuzz_jit_fill(const struct iofuzz_state *st, struct iofuzz_jit *j, uint64
 		p = emit_op(p, &op, buf, &regs, sep ? prev_end : NULL, &acc);
 		j->acc[i] = acc - base;
 		j->end[i] = p - base;
+		/* After the access: its end stays where an exit leaves RIP. */
+		if (st->oracle && op.type != IOF_NOP && iofuzz_oracle_wants(&op))
+			p = emit_store(p, buf, op.type == IOF_MMIO_RD);
 		if (op.type != IOF_NOP) {
 			prev = op;
 			prev_end = p;

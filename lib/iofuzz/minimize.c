@@ -43,6 +43,7 @@ static void trial_plan(struct iofuzz_state *st, const struct iofuzz_cfg *cfg,
 	st->plan.total = n;
 	st->plan.fault = fplan->fault;
 	st->plan.fault_op = fplan->fault_op;
+	st->plan.irq_lines = fplan->irq_lines;
 }
 
 static struct trial run_list(const struct iofuzz_cfg *cfg, const struct iofuzz_plan *fplan,
@@ -129,15 +130,20 @@ uint64_t iofuzz_minimize(const struct iofuzz_cfg *cfg, const struct iofuzz_state
 			 int want_end, uint64_t want_restarts, const char *path)
 {
 	uint64_t fail = failing->cur, lo = fail >= MIN_WINDOW - 1 ? fail - (MIN_WINDOW - 1) : 0;
+	struct iofuzz_plan *fplan = malloc(sizeof(*fplan));
 	struct minimizer m = {
-		.cfg = cfg, .fplan = &failing->plan,
+		.cfg = cfg, .fplan = fplan,
 		.want_end = want_end, .want_restarts = want_restarts,
 		.ops = calloc(fail - lo + 1, sizeof(*m.ops)),
 		.tmp = calloc(fail - lo + 1, sizeof(*m.tmp)),
 	};
 	char why[256];
 
-	TEST_ASSERT(m.ops && m.tmp, "out of memory");
+	TEST_ASSERT(m.ops && m.tmp && fplan, "out of memory");
+	/* The trials hold the PIC lines the failing op's chunk had (oracle.c). */
+	*fplan = failing->plan;
+	if (!fplan->nr_list)
+		fplan->irq_lines = failing->finding_lines;
 	/*
 	 * NOPs (excluded units) accessed nothing, and have no device for a list
 	 * nor an "op" line a reproducer could load: leave them out.
@@ -162,9 +168,10 @@ uint64_t iofuzz_minimize(const struct iofuzz_cfg *cfg, const struct iofuzz_state
 	snprintf(why, sizeof(why), "seed %#lx, failure at op %lu (%s), %lu ops after %lu trials",
 		 failing->plan.seed, fail, want_end == IOF_END_CRASH ? "VMM crash" :
 		 want_end == IOF_END_FINDING ? "finding" : "restart", m.n, m.trials);
-	iofuzz_write_ops(path, &failing->plan, m.ops, m.n, why);
+	iofuzz_write_ops(path, fplan, m.ops, m.n, why);
 	kvm_log("iofuzz: minimized to %lu ops in %lu trials: %s", m.n, m.trials, path);
 out:
+	free(fplan);
 	free(m.ops);
 	free(m.tmp);
 	return m.n;

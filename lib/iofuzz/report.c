@@ -10,6 +10,7 @@
 
 #include "internal.h"
 #include "kmsg.h"
+#include "kselftest.h"
 
 void iofuzz_log_exit(struct iofuzz_state *st, uint64_t idx, const struct iofuzz_op *op,
 		     uint32_t exit_reason)
@@ -143,7 +144,12 @@ int iofuzz_finding_dev(const struct iofuzz_state *st)
 	const struct iofuzz_seg *seg;
 	struct iofuzz_op op;
 
-	if (!st->findings || st->cur >= st->plan.total)
+	if (!st->findings)
+		return -1;
+	/* A KVM_GET_IRQCHIP mismatch: the register's device, not the chunk's last op's. */
+	if (st->finding_dev >= 0)
+		return st->finding_dev;
+	if (st->cur >= st->plan.total)
 		return -1;
 	/* Generated ops only: an explicit list has no segments, so no blame. */
 	seg = iofuzz_find_seg(&st->plan, st->cur);
@@ -151,6 +157,35 @@ int iofuzz_finding_dev(const struct iofuzz_state *st)
 		return -1;
 	iofuzz_gen_op(&st->plan, seg, st->plan.ranges, st->cur, &op);
 	return st->plan.ranges[op.range].id;
+}
+
+int iofuzz_dev_result(const struct iofuzz_state *st, unsigned int dev, char *why, size_t len)
+{
+	int bad_dev = iofuzz_finding_dev(st);
+	const struct iofuzz_dev_stats *s = &st->stats[dev];
+
+	why[0] = 0;
+	if (st->findings && (bad_dev < 0 || bad_dev == (int)dev)) {
+		snprintf(why, len, "%s", st->finding);
+		return KSFT_FAIL;
+	}
+	if (!iofuzz_oracle_models(dev))
+		return KSFT_PASS;
+	if (!st->oracle) {
+		snprintf(why, len, "read oracle off: crashes and hangs only");
+		return KSFT_PASS;
+	}
+	if (!s->ops) {
+		snprintf(why, len, "no op reached it within the budget");
+		return KSFT_SKIP;
+	}
+	if (s->oracle_reads < IOFUZZ_ORACLE_MIN_READS) {
+		snprintf(why, len, "the oracle checked %lu of its reads, fewer than %u",
+			 s->oracle_reads, IOFUZZ_ORACLE_MIN_READS);
+		return KSFT_SKIP;
+	}
+	snprintf(why, len, "%lu ops, %lu reads checked by the oracle", s->ops, s->oracle_reads);
+	return KSFT_PASS;
 }
 
 /* ---- the host kernel log ---- */

@@ -4,6 +4,7 @@
  *
  *	# comments
  *	fault KIND TYPE SIZE COUNT ADDR VALUE	(a planted fault, test-only)
+ *	irq LINES				(the PIC lines the host holds, oracle.c)
  *	op TYPE SIZE COUNT ADDR VALUE
  *
  * written by the minimizer and replayed with tools/iofuzz -r FILE.  A list
@@ -64,6 +65,14 @@ static bool load_line(char *s, struct iofuzz_cfg *cfg, struct iofuzz_state *st, 
 		return true;
 	if (!strncmp(s, "fault ", 6))
 		return parse_fault_line(s + 6, cfg, &st->plan);
+	if (!strncmp(s, "irq ", 4)) {
+		unsigned int lines;
+
+		if (sscanf(s + 4, "%x", &lines) != 1 || lines > 0xffff)
+			return false;
+		st->plan.irq_lines = lines;
+		return true;
+	}
 	if (strncmp(s, "op ", 3) || !parse_op(s + 3, &op) || *n >= IOFUZZ_MAX_LIST)
 		return false;
 	r = iofuzz_range_of(&st->plan, op.type, op.addr);
@@ -122,6 +131,8 @@ void iofuzz_write_ops(const char *path, const struct iofuzz_plan *plan,
 		iofuzz_format_op(buf, sizeof(buf), &plan->fault_op);
 		fprintf(f, "fault %s %s\n", iofuzz_fault_name(plan->fault), buf);
 	}
+	if (plan->irq_lines)
+		fprintf(f, "irq %#x\n", plan->irq_lines);
 	for (uint64_t i = 0; i < n; i++) {
 		iofuzz_format_op(buf, sizeof(buf), &ops[i]);
 		fprintf(f, "op %s\n", buf);

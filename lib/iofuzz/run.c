@@ -60,6 +60,7 @@ finding(struct iofuzz_life *l, uint64_t at, const char *fmt, ...)
 	vsnprintf(st->finding + n, sizeof(st->finding) - n, fmt, ap);
 	va_end(ap);
 	st->findings++;
+	st->finding_lines = l->oracle.lines;
 	st->end = IOF_END_FINDING;
 	st->cur = at;
 	kvm_log("iofuzz: FINDING: %s", st->finding);
@@ -200,6 +201,21 @@ static uint64_t on_chunk_done(struct iofuzz_life *l)
 
 	l->last = end - 1;
 	st->cur = l->last;
+	if (st->oracle) {
+		uint64_t at, t0 = now_ns();
+		char why[256];
+		bool ok;
+
+		ok = iofuzz_oracle_chunk(&l->oracle, st, l->jit, l->vcpu->vm, &at, why,
+					 sizeof(why));
+		st->oracle_ns += now_ns() - t0;
+		st->oracle_ops += l->jit->n;
+		if (!ok) {
+			finding(l, at, "%s", why);
+			return st->plan.total;
+		}
+		st->oracle_trips++;
+	}
 	if (st->lives == 1)
 		time_chunk(l, end);
 	if (end < st->plan.total) {
@@ -306,6 +322,8 @@ static uint64_t run_life(struct iofuzz_life *l, uint64_t start)
 	memset(&l->model, 0, sizeof(l->model));
 	vcpu = life_create(l);
 	life_load(l, vcpu);
+	if (st->oracle)
+		iofuzz_oracle_start(&l->oracle, st, vcpu->vm, start);
 	life_activate(l, vcpu);
 	while (next == LIFE_GOES_ON) {
 		int r = __vcpu_run(vcpu), err = errno;
@@ -352,6 +370,9 @@ static void run_reset(struct iofuzz_state *st)
 	st->hash = IOFUZZ_HASH_INIT;
 	st->exit_hash = IOFUZZ_HASH_INIT;
 	st->end = IOF_END_OK;
+	st->oracle_reads = st->oracle_trips = st->oracle_ns = st->oracle_ops = 0;
+	st->finding_lines = 0;
+	st->finding_dev = -1;
 }
 
 void iofuzz_run(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
@@ -365,6 +386,8 @@ void iofuzz_run(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
 		TEST_ASSERT(l.jit, "out of memory");
 	}
 	run_reset(st);
+	/* The oracle reads what the compiled stream stores: not with -G. */
+	st->oracle = !cfg->no_oracle && !cfg->guest_gen;
 	iofuzz_plant_fault(cfg, st);
 	l.t0 = now_ns();
 	TEST_ASSERT(!pthread_create(&wd, NULL, iofuzz_watchdog, &l), "watchdog thread");
