@@ -85,6 +85,7 @@ static uint64_t tsc_before, tsc_after;
 /* What L2's handlers saw (shared: L1 and L2 use the same page tables). */
 static volatile uint64_t h_count, h_vec, h_err, h_rip, h_cr2;
 static volatile bool handler_vmcall, in_run;
+static bool by_limit;	/* IDT-vectoring rows: the delivery faults on L2's IDT limit */
 
 /* What the row wants. */
 static uint32_t want_vec, want_err, want_len, want_idt;
@@ -610,7 +611,9 @@ static const char *idt(uint32_t type, uint32_t vec, bool code, uint32_t err, uin
 	want_idt = VMX_INTR_INFO_VALID | type | vec | (code ? VMX_INTR_INFO_DELIVER_CODE : 0);
 	want_len = len;
 	idtr_limit = vmread(GUEST_IDTR_LIMIT);
-	if (type == VMX_INTR_TYPE_NMI) {
+	if (type == VMX_INTR_TYPE_NMI)
+		by_limit = true;
+	if (by_limit) {
 		vmwrite(GUEST_IDTR_LIMIT, vec * 16 - 1);
 		vmwrite(EXCEPTION_BITMAP, 1u << GP_VECTOR);
 	} else {
@@ -654,6 +657,12 @@ static const char *idt_icebp(void)
 		   (uintptr_t)evt_l2_nops + 1);
 }
 
+static const char *idt_icebp_limit(void)
+{
+	by_limit = true;
+	return idt_icebp();
+}
+
 static bool soft_type(uint32_t info)
 {
 	uint32_t t = info & VMX_INTR_TYPE_MASK;
@@ -673,7 +682,7 @@ static const char *check_idt(void)
 	uint32_t gp_err = vmread(VM_EXIT_INTR_ERROR_CODE);
 
 	/* #GP's error code: the gate's index, IDT bit 1 (SDM vol. 3A 6.13), EXT bit 0 */
-	if ((want_idt & VMX_INTR_TYPE_MASK) == VMX_INTR_TYPE_NMI) {
+	if (by_limit) {
 		if ((info & 0xff) != GP_VECTOR || (gp_err & ~1u) != ((want_vec << 3) | 2))
 			return WHY("exit interruption info 0x%x, error code 0x%x: expected a #GP "
 				   "for IDT gate %u beyond L2's IDT limit", info, gp_err, want_vec);
@@ -712,6 +721,7 @@ static const struct evt_case idt_cases[] = {
 
 static const struct evt_case icebp_cases[] = {
 	IDT("ICEBP (privileged software exception), length 1", idt_icebp),
+	IDT("ICEBP, length 1, IDT limit below vector 1", idt_icebp_limit),
 };
 
 /* ---- 6. monitor trap flag (26.5.2) ---- */
@@ -754,6 +764,7 @@ static void reset_row(void)
 	memset(&regs, 0, sizeof(regs));
 	h_count = h_vec = h_err = h_rip = h_cr2 = 0;
 	handler_vmcall = false;
+	by_limit = false;
 	want_vec = want_err = want_len = want_idt = 0;
 	want_rip = timer_value = 0;
 }
