@@ -41,7 +41,9 @@
  * keep running after one fails; failures are printed and counted.
  *
  * kvm_intel copies the injection fields into vmcs02 (prepare_vmcs02_early)
- * after nested_check_vm_entry_controls(), emulates the preemption timer
+ * after nested_check_vm_entry_controls(); the processor (Bochs in the
+ * Intel lane) checks them again on vmcs02 and KVM turns its VMfail into
+ * error 7 for L1, so a check missing from KVM does not show here.  It emulates the preemption timer
  * with an hrtimer at rate 5 (vmx_start_preemption_timer(),
  * vmx_get_preemption_timer_value()) and rebuilds L1's IDT-vectoring
  * information from the event it re-queued (__vmx_complete_interrupts(),
@@ -54,8 +56,9 @@
  * vmx_pending_event_test) and the upstream selftests
  * vmx_preemption_timer_test.c and nested_exceptions_test.c.
  *
- * Caught bugs: bugs/nested-vmx-evt-soft-exception-len-unchecked.patch,
- * bugs/nested-vmx-evt-idt-vectoring-no-error-code.patch,
+ * Caught bugs: bugs/nested-vmx-evt-idt-vectoring-no-error-code.patch,
+ * bugs/nested-vmx-evt-idt-vectoring-soft-exception-as-hardware.patch,
+ * bugs/nested-vmx-evt-idt-vectoring-nmi-lost.patch,
  * bugs/nested-vmx-evt-preemption-timer-rate.patch,
  * bugs/nested-vmx-evt-preemption-timer-not-saved.patch
  */
