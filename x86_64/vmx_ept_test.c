@@ -111,7 +111,7 @@ static uint64_t *alias_e[4];		/* its EPT entries, PML4E to PTE */
 static uint64_t eptp;
 
 #define ROW_FAIL(row, fmt, ...) do {						\
-	GUEST_PRINTF("FAIL %s:%u %s: " fmt, __FILE__, __LINE__, row, ##__VA_ARGS__); \
+	GUEST_PRINTF("FAIL %s: " fmt, row, ##__VA_ARGS__);	/* prefixed with file:line */ \
 	failed++;								\
 } while (0)
 
