@@ -359,27 +359,49 @@ const char *vmx_ept_unsupported(void)
 	return NULL;
 }
 
+/*
+ * INVEPT and INVVPID (SDM vol. 3C 31.3): a 128-bit descriptor in memory,
+ * the type in a register.  INVEPT's is the EPTP and 64 reserved bits,
+ * INVVPID's the VPID in bits 15:0 (63:16 reserved) and a linear address.
+ */
+#define VMX_INV_INSN(insn, type, d0, d1) ({					\
+	struct { uint64_t lo, hi; } __d = { d0, d1 };				\
+	uint8_t __cf, __zf;							\
+	asm volatile(ASM_SAFE(insn " %[d], %[t]") "setc %[cf]\n\tsetz %[zf]"	\
+		     : [cf] "=r"(__cf), [zf] "=r"(__zf)				\
+		     : [d] "m"(__d), [t] "r"(type) : "cc", "memory");		\
+	vmx_status(__cf, __zf, vector);						\
+})
+
+enum vmx_status __invept(uint64_t type, uint64_t eptp, uint64_t rsvd, uint8_t *vector)
+{
+	return VMX_INV_INSN("invept", type, eptp, rsvd);
+}
+
+enum vmx_status __invvpid(uint64_t type, uint64_t vpid, uint64_t gla, uint8_t *vector)
+{
+	return VMX_INV_INSN("invvpid", type, vpid, gla);
+}
+
 /* INVEPT type 2 (all contexts) or 1 (single context), SDM vol. 3C 31.3 INVEPT. */
 bool vmx_invept(uint64_t eptp)
 {
 	uint64_t caps = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP), type;
-	struct { uint64_t eptp, zero; } desc = { eptp, 0 };
-	uint8_t cf, zf;
+	enum vmx_status s;
+	uint8_t vec;
 
 	if (!(caps & VMX_EPT_CAP_INVEPT))
 		return false;
 	if (caps & VMX_EPT_CAP_INVEPT_ALL)
-		type = 2;
+		type = INVEPT_ALL;
 	else if (caps & VMX_EPT_CAP_INVEPT_SINGLE)
-		type = 1;
+		type = INVEPT_SINGLE;
 	else
 		return false;
-	asm volatile("invept %[d], %[t]\n\tsetc %[cf]\n\tsetz %[zf]"
-		     : [cf] "=r"(cf), [zf] "=r"(zf) : [d] "m"(desc), [t] "r"(type)
-		     : "cc", "memory");
-	if (cf || zf)
-		GUEST_FAIL("INVEPT type %lu of EPTP 0x%lx: %s", type, eptp,
-			   vmx_status_name(cf ? VMX_FAIL_INVALID : VMX_FAIL_VALID));
+	s = __invept(type, eptp, 0, &vec);
+	if (s != VMX_OK)
+		GUEST_FAIL("INVEPT type %lu of EPTP 0x%lx: %s, vector %u", type, eptp,
+			   vmx_status_name(s), vec);
 	return true;
 }
 

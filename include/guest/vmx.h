@@ -89,6 +89,9 @@ void vmx_prepare_vmxon_region(const struct vmx_pages *p);
 enum vmx_status vmx_enable(const struct vmx_pages *p, uint8_t *vector);
 /* NULL if EPT can be used as guest_lib/nested.c builds it, else the reason. */
 const char *vmx_ept_unsupported(void);
+/* INVEPT/INVVPID of a type with the descriptor's two halves; *vector for VMX_FAULT. */
+enum vmx_status __invept(uint64_t type, uint64_t eptp, uint64_t rsvd, uint8_t *vector);
+enum vmx_status __invvpid(uint64_t type, uint64_t vpid, uint64_t gla, uint8_t *vector);
 /* INVEPT of all contexts (or the one of eptp); false if KVM offers neither. */
 bool vmx_invept(uint64_t eptp);
 /* VMCLEAR+VMPTRLD p->vmcs and fill it to run entry on stack_top with L1's state. */

@@ -37,6 +37,40 @@
 #define VMX_BASIC_INOUT			(1ULL << 54)	/* INS/OUTS instruction information */
 #define VMX_BASIC_TRUE_CTLS		(1ULL << 55)
 
+/* ---- EPT and VPID (vmx_ept_test): SDM vol. 3C 29.3, 29.4.3, appendix A.10 ---- */
+#define VMX_EPT_CAP_EXEC_ONLY		(1ULL << 0)	/* execute-only leaves (XWR = 100) */
+#define VMX_EPT_CAP_1G			(1ULL << 17)	/* EPT PDPTE may map 1 GiB */
+#define VMX_EPT_CAP_AD			(1ULL << 21)	/* accessed and dirty flags */
+#define VMX_VPID_CAP_INVVPID		(1ULL << 32)
+#define VMX_VPID_CAP_INDIVIDUAL		(1ULL << 40)	/* INVVPID type 0 */
+#define VMX_VPID_CAP_SINGLE		(1ULL << 41)	/* type 1 */
+#define VMX_VPID_CAP_ALL		(1ULL << 42)	/* type 2 */
+#define VMX_VPID_CAP_SINGLE_GLOBALS	(1ULL << 43)	/* type 3: keeps global translations */
+#define EPT_ACCESSED			(1ULL << 8)	/* with EPTP_AD */
+#define EPT_DIRTY			(1ULL << 9)	/* leaves only */
+#define EPTP_AD				(1ULL << 6)	/* enable EPT A/D flags */
+/* INVEPT (type 1, 2) and INVVPID (type 0-3) operand types (31.3) */
+#define INVEPT_SINGLE			1
+#define INVEPT_ALL			2
+#define INVVPID_ADDR			0
+#define INVVPID_SINGLE			1
+#define INVVPID_ALL			2
+#define INVVPID_SINGLE_GLOBALS		3
+#define SECONDARY_EXEC_ENABLE_VPID	(1u << 5)
+/* EPT-violation exit qualification (28.2.1, table 28-7), as struct vmx_qual_ept decodes it */
+#define EPT_VQ_READ			(1ULL << 0)
+#define EPT_VQ_WRITE			(1ULL << 1)
+#define EPT_VQ_FETCH			(1ULL << 2)
+#define EPT_VQ_R			(1ULL << 3)	/* the entries' AND of R (bit 0) */
+#define EPT_VQ_W			(1ULL << 4)
+#define EPT_VQ_X			(1ULL << 5)
+#define EPT_VQ_GLA_VALID		(1ULL << 7)
+#define EPT_VQ_FINAL			(1ULL << 8)	/* translation of the GLA, not a walk */
+/* VM-instruction errors (31.4) */
+#define VMXERR_ENTRY_CONTROLS		7
+#define VMXERR_INVEPT_INVVPID		28
+/* ---- end of EPT and VPID ---- */
+
 /* VMCS field encodings (appendix B) */
 enum vmcs_field {
 	VIRTUAL_PROCESSOR_ID = 0x0000,
