@@ -258,6 +258,15 @@ enum vmx_status __vmwrite(uint64_t field, uint64_t value, uint8_t *vector)
 	return vmx_status(cf, zf, vector);
 }
 
+uint32_t vmx_insn_error(enum vmx_status s)
+{
+	uint64_t err = 0;
+
+	if (s == VMX_FAIL_VALID)
+		__vmread(VM_INSTRUCTION_ERROR, &err, NULL);
+	return err;
+}
+
 static void vmx_fail(const char *file, unsigned int line, const char *insn, uint64_t field,
 		     enum vmx_status s, uint8_t vector)
 {

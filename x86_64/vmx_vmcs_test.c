@@ -61,41 +61,8 @@
 #include "kvm_test_harness.h"
 #include "guest/guest.h"
 #include "guest/nested.h"
+#include "guest/vmx_check.h"
 #include "nested.h"
-
-static unsigned int failures;
-
-/* Count a failure; print the first 30 with file:line (a bad KVM may fail hundreds). */
-#define CHECK(cond, fmt, ...) do {						\
-	if (!(cond) && failures++ < 30)						\
-		GUEST_PRINTF("FAIL %s:%d: " fmt, __FILE__, __LINE__, ##__VA_ARGS__);	\
-} while (0)
-
-#define CHECK_DONE() do {							\
-	__GUEST_ASSERT(!failures, "%u check(s) failed (the first listed above)", failures); \
-	GUEST_DONE();								\
-} while (0)
-
-static uint32_t insn_error(enum vmx_status s)
-{
-	uint64_t err = 0;
-
-	if (s == VMX_FAIL_VALID)
-		__vmread(VM_INSTRUCTION_ERROR, &err, NULL);
-	return err;
-}
-
-/* A VMX instruction's outcome against want/want_err, decoded. */
-#define CHECK_VMX(what, s, want, want_err) do {				\
-	enum vmx_status __s = (s);						\
-	uint32_t __e = insn_error(__s);						\
-									\
-	CHECK(__s == (want) && (__s != VMX_FAIL_VALID || __e == (want_err)),	\
-	      "%s: %s (error %u: %s), expected %s (error %u: %s)", what,	\
-	      vmx_status_name(__s), __e, vmx_insn_error_name(__e),		\
-	      vmx_status_name(want), (unsigned int)(want_err),		\
-	      vmx_insn_error_name(want_err));					\
-} while (0)
 
 static const char *const width_names[] = { "16-bit", "64-bit", "32-bit", "natural-width" };
 static const char *const type_names[] = { "control", "read-only data", "guest-state",
@@ -125,6 +92,8 @@ static uint64_t field_pattern(uint32_t enc)
 	return v & width_mask(enc);
 }
 
+static struct vmx_gprs regs;
+
 #define MAX_FIELDS	512
 static struct field { uint16_t enc; uint64_t val; } fields[MAX_FIELDS];
 static unsigned int nr_fields;
@@ -143,7 +112,7 @@ static void probe_encoding(uint32_t enc, unsigned int max_idx, unsigned int *see
 		if (enc & VMCS_ENC_HIGH && VMCS_ENC_INDEX(enc) <= max_idx && form_ok &&
 		    nr_fields && fields[nr_fields - 1].enc == (enc & ~VMCS_ENC_HIGH))
 			CHECK(0, "64-bit field 0x%x reads, its high half 0x%x: %s (error %u)",
-			      enc & ~VMCS_ENC_HIGH, enc, vmx_status_name(s), insn_error(s));
+			      enc & ~VMCS_ENC_HIGH, enc, vmx_status_name(s), vmx_insn_error(s));
 		return;
 	}
 	CHECK(VMCS_ENC_INDEX(enc) <= max_idx, "field 0x%x (%s %s, index %u) is supported, above "
@@ -210,12 +179,15 @@ static void write_read_fields(void)
 		if (field_writable(f->enc)) {
 			CHECK(s == VMX_OK, "VMWRITE of %s %s field 0x%x: %s (error %u: %s)",
 			      width_names[VMCS_ENC_WIDTH(f->enc)], type_names[VMCS_ENC_TYPE(f->enc)],
-			      f->enc, vmx_status_name(s), insn_error(s),
-			      vmx_insn_error_name(insn_error(s)));
+			      f->enc, vmx_status_name(s), vmx_insn_error(s),
+			      vmx_insn_error_name(vmx_insn_error(s)));
 			f->val = field_pattern(f->enc);
 		} else {
 			CHECK_VMX("VMWRITE of a read-only field (VMX_MISC bit 29 clear)", s,
 				  VMX_FAIL_VALID, 13);
+			/* The refusal itself sets the VM-instruction error field. */
+			if (f->enc == VM_INSTRUCTION_ERROR)
+				f->val = 13;
 		}
 	}
 	for (unsigned int i = 0; i < nr_fields; i++) {
@@ -297,23 +269,6 @@ static void __attribute__((noreturn)) l2_vmcall_loop(void)
 	for (;;)
 		asm volatile("vmcall" ::: "memory");
 }
-
-static struct vmx_gprs regs;
-
-#define CHECK_RUN(what, launched, want_status, want) do {			\
-	enum vmx_status __s;							\
-	uint32_t __r = vmx_run(launched, &regs, &__s);				\
-	char __b[160];								\
-									\
-	if ((want_status) == VMX_OK)						\
-		CHECK(__s == VMX_OK && __r == (want), "%s: %s, %s; expected exit %s",	\
-		      what, vmx_status_name(__s),				\
-		      __s == VMX_OK ? vmx_exit_str(__r, vmread(EXIT_QUALIFICATION), __b, \
-						   sizeof(__b)) : vmx_insn_error_name(insn_error(__s)), \
-		      vmx_exit_name(want));					\
-	else									\
-		CHECK_VMX(what, __s, want_status, want);			\
-} while (0)
 
 static void l1_launch_state(struct nested_pages *p)
 {
@@ -576,7 +531,7 @@ static void shadow_run(void)
 		uint32_t r = vmx_run(i > 0, &regs, &s);
 
 		CHECK(s == VMX_OK, "VM entry %u: %s (error %u)", i, vmx_status_name(s),
-		      insn_error(s));
+		      vmx_insn_error(s));
 		if (s != VMX_OK)
 			return;
 		CHECK(r == want[i], "exit %u of L2: %s, expected %s (%u)", i,
