@@ -13,13 +13,16 @@
  *    RIP past the MOV); one that does not, none;
  *  - 27.2.1.1 VM-entry checks with "use TPR shadow" (VMfailValid error 7):
  *    the virtual-APIC address 4-KByte aligned and within MAXPHYADDR; with
- *    "virtualize APIC accesses" and virtual-interrupt delivery 0, TPR
- *    threshold bits 31:4 zero and bits 3:0 not above VTPR bits 7:4;
+ *    virtual-interrupt delivery 0, TPR threshold bits 31:4 zero; with
+ *    "virtualize APIC accesses" 0 as well, threshold bits 3:0 not above
+ *    VTPR bits 7:4 (so L1 lowers the threshold before resuming after 43);
  *  - 31.4 "virtualize APIC accesses": with TPR shadow off, L2's linear read
  *    and write of the APIC-access page exit with reason 44, qualification
  *    (28.2.1) the page offset in 11:0 and the access type (0 linear read,
  *    1 linear write) in 15:12; the entry check on the APIC-access address.
  *
+ * The TPR-shadow case runs with the in-kernel LAPIC; with a userspace LAPIC
+ * kvm_intel lets L2's MOV to CR8 reach L1's TPR (x86_64/known_failures).
  * A control KVM's nested VMX does not offer makes its case SKIP naming it
  * (kvm_intel offers no posted interrupts or virtual-interrupt delivery
  * under Bochs, so those are not tested).  kvm_intel checks the addresses

@@ -56,7 +56,9 @@
  * bugs/nested-vmx-vmcs-vmclear-keeps-launched.patch,
  * bugs/nested-vmx-vmcs-procbased-default1-missing.patch,
  * bugs/nested-vmx-vmcs-shadow-vmwrite-read-bitmap.patch,
- * bugs/nested-vmx-vmcs-shadow-indicator-unchecked.patch
+ * bugs/nested-vmx-vmcs-shadow-indicator-unchecked.patch,
+ * bugs/nested-vmx-vmcs-readonly-natural-writable.patch,
+ * bugs/nested-vmx-vmcs-cap-msr-guest-writable.patch
  */
 #include "kvm_test_harness.h"
 #include "guest/guest.h"
