@@ -67,6 +67,8 @@ const char *vmx_exit_name(uint32_t reason)
 	case EXIT_REASON_CPUID: return "CPUID";
 	case EXIT_REASON_HLT: return "HLT";
 	case EXIT_REASON_VMCALL: return "VMCALL";
+	case EXIT_REASON_VMREAD: return "VMREAD";
+	case EXIT_REASON_VMWRITE: return "VMWRITE";
 	case EXIT_REASON_CR_ACCESS: return "CR_ACCESS";
 	case EXIT_REASON_IO_INSTRUCTION: return "IO_INSTRUCTION";
 	case EXIT_REASON_MSR_READ: return "MSR_READ";
@@ -74,6 +76,8 @@ const char *vmx_exit_name(uint32_t reason)
 	case EXIT_REASON_INVALID_STATE: return "INVALID_GUEST_STATE";
 	case EXIT_REASON_MSR_LOAD_FAIL: return "MSR_LOAD_FAIL";
 	case EXIT_REASON_MONITOR_TRAP_FLAG: return "MONITOR_TRAP_FLAG";
+	case EXIT_REASON_TPR_BELOW_THRESHOLD: return "TPR_BELOW_THRESHOLD";
+	case EXIT_REASON_APIC_ACCESS: return "APIC_ACCESS";
 	case EXIT_REASON_EPT_VIOLATION: return "EPT_VIOLATION";
 	case EXIT_REASON_EPT_MISCONFIG: return "EPT_MISCONFIG";
 	case EXIT_REASON_PREEMPTION_TIMER: return "PREEMPTION_TIMER";
@@ -254,6 +258,15 @@ enum vmx_status __vmwrite(uint64_t field, uint64_t value, uint8_t *vector)
 		     : [cf] "=r"(cf), [zf] "=r"(zf) : [f] "r"(field), [v] "r"(value)
 		     : "cc", "memory");
 	return vmx_status(cf, zf, vector);
+}
+
+uint32_t vmx_insn_error(enum vmx_status s)
+{
+	uint64_t err = 0;
+
+	if (s == VMX_FAIL_VALID)
+		__vmread(VM_INSTRUCTION_ERROR, &err, NULL);
+	return err;
 }
 
 static void vmx_fail(const char *file, unsigned int line, const char *insn, uint64_t field,

@@ -25,6 +25,8 @@ enum vmx_status {
 
 const char *vmx_status_name(enum vmx_status s);
 const char *vmx_insn_error_name(uint32_t err);	/* SDM vol. 3C 31.4 */
+/* VM_INSTRUCTION_ERROR after a VMfailValid, else 0. */
+uint32_t vmx_insn_error(enum vmx_status s);
 const char *vmx_exit_name(uint32_t reason);
 
 /*

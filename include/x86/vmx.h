@@ -230,6 +230,42 @@ enum vmcs_field {
 #define EXIT_REASON_NMI_WINDOW		8
 #define EXIT_REASON_MONITOR_TRAP_FLAG	37
 
+/*
+ * ---- VMCS fields, capability MSRs, shadow VMCS, APIC virtualization
+ * (x86_64/vmx_vmcs_test.c, x86_64/vmx_apic_test.c) ----
+ */
+/* VMCS field encoding (24.11.2): access type 0, index 9:1, type 11:10, width 14:13. */
+#define VMCS_ENC_HIGH			(1u << 0)	/* 64-bit field, upper 32 bits */
+#define VMCS_ENC(width, type, index)	(((width) << 13) | ((type) << 10) | ((index) << 1))
+#define VMCS_ENC_WIDTH(f)		(((f) >> 13) & 3)
+#define VMCS_ENC_TYPE(f)		(((f) >> 10) & 3)
+#define VMCS_ENC_INDEX(f)		(((f) >> 1) & 0x1ff)
+enum { VMCS_WIDTH_16, VMCS_WIDTH_64, VMCS_WIDTH_32, VMCS_WIDTH_NATURAL };
+enum { VMCS_TYPE_CONTROL, VMCS_TYPE_RO_DATA, VMCS_TYPE_GUEST, VMCS_TYPE_HOST };
+/* IA32_VMX_VMCS_ENUM (A.9): highest index of any supported field in bits 9:1. */
+#define VMX_VMCS_ENUM_MAX_INDEX(e)	(((e) >> 1) & 0x1ff)
+/* Bit 31 of the VMCS revision identifier: a shadow VMCS (24.2). */
+#define VMCS_SHADOW_INDICATOR		(1u << 31)
+#define APIC_ACCESS_ADDR		0x2014
+#define VMREAD_BITMAP			0x2026
+#define VMWRITE_BITMAP			0x2028
+#define TPR_THRESHOLD			0x401c
+#define CPU_BASED_MOV_DR_EXITING	(1u << 23)
+#define SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES	(1u << 0)
+#define SECONDARY_EXEC_VIRTUALIZE_X2APIC	(1u << 4)
+#define SECONDARY_EXEC_APIC_REGISTER_VIRT	(1u << 8)
+#define SECONDARY_EXEC_VIRTUAL_INTR_DELIVERY	(1u << 9)
+#define SECONDARY_EXEC_SHADOW_VMCS		(1u << 14)
+#define EXIT_REASON_TPR_BELOW_THRESHOLD	43
+#define EXIT_REASON_APIC_ACCESS		44
+/* Virtual-APIC page (30.1): VTPR at offset 80H. */
+#define VAPIC_VTPR			0x80
+/* Exit qualification of an APIC access (28.2.1): page offset 11:0, access type 15:12. */
+#define APIC_ACCESS_QUAL_OFFSET(q)	((q) & 0xfff)
+#define APIC_ACCESS_QUAL_TYPE(q)	(((q) >> 12) & 0xf)
+#define APIC_ACCESS_LINEAR_READ		0
+#define APIC_ACCESS_LINEAR_WRITE	1
+
 /* Pages for one VMX set-up (host-allocated, identity mapped). */
 struct vmx_pages {
 	uint64_t vmxon, vmcs, io_bitmap_a, io_bitmap_b, msr_bitmap;
