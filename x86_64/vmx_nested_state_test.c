@@ -37,7 +37,8 @@
  * Caught bugs: bugs/nested-vmx-state-vmxon-pa-unaligned.patch,
  * bugs/nested-vmx-state-guest-state-unchecked.patch,
  * bugs/nested-vmx-state-launch-state-lost.patch,
- * bugs/nested-vmx-state-smm-flags-outside-smm.patch
+ * bugs/nested-vmx-state-smm-flags-outside-smm.patch,
+ * bugs/nested-vmx-state-timer-deadline-dropped.patch
  */
 #include "kvm_test_harness.h"
 #include "guest/nested.h"
@@ -112,13 +113,24 @@ static void l1_expect_vmcall(struct nested *n, enum nested_exit e, uint64_t rax)
  * ucall (SYNC_L2) and then exits with VMCALL; L1 in root operation with a
  * launched VMCS (SYNC_LAUNCHED); VMRESUME, L2's second VMCALL.  A
  * VMLAUNCH or VMRESUME that fails ends the test naming the VM-instruction
- * error (guest_nested_run()).
+ * error (guest_nested_run()).  A non-zero timer arms the VMX-preemption
+ * timer with that value (SDM vol. 3C 25.5.1), far longer than L2 runs.
  */
-static void l1_launch(struct nested_pages *p)
+static void l1_launch(struct nested_pages *p, uint64_t timer)
 {
 	struct nested n;
 
 	guest_nested_init(&n, p, l2_code);
+	if (timer) {
+		uint32_t pin = vmx_adjust_controls(MSR_IA32_VMX_PINBASED_CTLS,
+						   PIN_BASED_PREEMPTION_TIMER);
+
+		if (!(pin & PIN_BASED_PREEMPTION_TIMER))
+			guest_nested_skip_test("IA32_VMX_PINBASED_CTLS does not allow the "
+					       "activate VMX-preemption timer control (bit 6)");
+		vmwrite(PIN_BASED_VM_EXEC_CONTROL, pin);
+		vmwrite(VMX_PREEMPTION_TIMER_VALUE, timer);
+	}
 	GUEST_SYNC(SYNC_CLEAR, p->vmx.vmxon, p->vmx.vmcs);
 	l1_expect_vmcall(&n, guest_nested_run(&n), L2_RESULT);
 	guest_nested_skip(&n, VMCALL_LEN);
@@ -322,7 +334,7 @@ KVM_VCPU_TEST(set_refuses_bad_state, l1_launch)
 	cpuid = vcpu_get_cpuid(vcpu);
 	maxphyaddr = cpuid_find_entry(cpuid, 0x80000008, 0)->eax & 0xff;
 	free(cpuid);
-	vcpu_args_set(vcpu, 1, nested_alloc(vm));
+	vcpu_args_set(vcpu, 2, nested_alloc(vm), 0);
 	ASSERT_EQ(vcpu_run_ucall(vcpu, &uc), UCALL_SYNC);
 	ASSERT_EQ(uc.args[0], SYNC_CLEAR);
 	vmxon_pa = uc.args[1];
@@ -427,7 +439,7 @@ KVM_VCPU_TEST(launch_state_survives, l1_launch)
 	TEST_REQUIRE_VMX();
 	TEST_REQUIRE_CAP(KVM_CAP_NESTED_STATE);
 	max = nested_state_max();
-	vcpu_args_set(vcpu, 1, nested_alloc(vm));
+	vcpu_args_set(vcpu, 2, nested_alloc(vm), 0);
 	ASSERT_EQ(vcpu_run_ucall(vcpu, &uc), UCALL_SYNC);
 	ASSERT_EQ(uc.args[0], SYNC_CLEAR);
 
@@ -452,6 +464,56 @@ KVM_VCPU_TEST(launch_state_survives, l1_launch)
 	nested_state_reload(vcpu, st);
 	free(st);
 	/* VMRESUME must succeed: L1 reports its failure with the VM-instruction error. */
+	vcpu_run_expect_done(vcpu);
+	kvm_vm_free(vm2);
+}
+
+/*
+ * L2 stopped at its ucall with the VMX-preemption timer armed: GET
+ * reports the deadline KVM computed at VM entry (api.rst,
+ * KVM_STATE_VMX_PREEMPTION_TIMER_DEADLINE), and a restore on the same vCPU
+ * and a move to a new VM keep that deadline instead of starting the
+ * timer afresh from its initial value.  L2 then carries on to its VMCALLs.
+ */
+KVM_VCPU_TEST(preemption_timer_deadline_survives, l1_launch)
+{
+	const uint32_t dl = KVM_STATE_VMX_PREEMPTION_TIMER_DEADLINE;
+	struct kvm_nested_state *st, *again;
+	struct kvm_vm *vm2;
+	struct ucall uc;
+	int max;
+
+	TEST_REQUIRE_VMX();
+	TEST_REQUIRE_CAP(KVM_CAP_NESTED_STATE);
+	max = nested_state_max();
+	vcpu_args_set(vcpu, 2, nested_alloc(vm), 0xffffffffULL);
+	ASSERT_EQ(vcpu_run_ucall(vcpu, &uc), UCALL_SYNC);
+	if (uc.args[0] == NESTED_SKIP_SYNC)
+		SKIP(return, "%s", (const char *)addr_gva2hva(vm, uc.args[1]));
+	ASSERT_EQ(uc.args[0], SYNC_CLEAR);
+	vcpu_run_expect_sync(vcpu, SYNC_L2);
+
+	st = nested_state_get(vcpu, max);
+	ASSERT_EQ(st->flags & KVM_STATE_NESTED_GUEST_MODE, KVM_STATE_NESTED_GUEST_MODE);
+	ASSERT_EQ(st->hdr.vmx.flags & dl, dl)
+		TH_LOG("L2 runs with the preemption timer armed; hdr.vmx.flags %#x",
+		       st->hdr.vmx.flags);
+	EXPECT_NE(st->hdr.vmx.preemption_timer_deadline, 0);
+	nested_state_reload(vcpu, st);
+	again = nested_state_get(vcpu, max);
+	EXPECT_EQ(again->hdr.vmx.flags & dl, dl) TH_LOG("after the restore on the same vCPU");
+	EXPECT_EQ(again->hdr.vmx.preemption_timer_deadline, st->hdr.vmx.preemption_timer_deadline)
+		TH_LOG("deadline after the restore on the same vCPU");
+	free(again);
+
+	vm2 = move_to_new_vm(vm, &vcpu, l1_launch);
+	again = nested_state_get(vcpu, max);
+	EXPECT_EQ(again->hdr.vmx.flags & dl, dl) TH_LOG("in the new VM");
+	EXPECT_EQ(again->hdr.vmx.preemption_timer_deadline, st->hdr.vmx.preemption_timer_deadline)
+		TH_LOG("deadline in the new VM");
+	free(again);
+	free(st);
+	vcpu_run_expect_sync(vcpu, SYNC_LAUNCHED);
 	vcpu_run_expect_done(vcpu);
 	kvm_vm_free(vm2);
 }
