@@ -28,11 +28,15 @@
  *    the first VMLAUNCH, which then succeeds, launched after it, so
  *    VMRESUME succeeds; and L2 stopped at an exit to userspace carries on
  *    in the new VM, its next exit reaching L1 with a consistent exit
- *    reason and instruction length (27.2.1, 27.2.5).
+ *    reason and instruction length (27.2.1, 27.2.5); with the
+ *    VMX-preemption timer armed in L2 (25.5.1), the deadline KVM reports
+ *    (KVM_STATE_VMX_PREEMPTION_TIMER_DEADLINE) is kept by the restore and
+ *    the move instead of the timer starting afresh.
  * Pending I/O is completed before each save (api.rst, kvm_run: KVM_RUN
  * with immediate_exit), as a VMM must.
- * Ideas from upstream's x86_64/vmx_set_nested_state_test.c and
- * state_test.c; the SVM counterpart is svm_nested_state_test.c.
+ * Ideas from upstream's x86_64/vmx_set_nested_state_test.c, state_test.c
+ * and vmx_preemption_timer_test.c; the SVM counterpart is
+ * svm_nested_state_test.c.
  *
  * Caught bugs: bugs/nested-vmx-state-vmxon-pa-unaligned.patch,
  * bugs/nested-vmx-state-guest-state-unchecked.patch,
