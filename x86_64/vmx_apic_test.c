@@ -132,21 +132,28 @@ static const char *cr8_exiting_required(void)
 	return NULL;
 }
 
-static void l1_tpr_shadow(struct nested_pages *p)
+/* SKIP unless TPR shadow can run here; else set up L1 and return a virtual-APIC page. */
+static uint64_t tpr_shadow_begin(struct nested_pages *p, struct nested *n)
 {
 	const char *why = tpr_shadow_missing();
+
+	if (!why)
+		why = cr8_exiting_required();
+	if (why)
+		guest_nested_skip_test(why);
+	guest_nested_init(n, p, l2_vmcall_loop);
+	return guest_nested_alloc_page(n);
+}
+
+static void l1_tpr_shadow(struct nested_pages *p)
+{
 	uint64_t vapic, l1_cr8;
 	struct nested n;
 	char b[160];
 	uint32_t r;
 	enum vmx_status s;
 
-	if (!why)
-		why = cr8_exiting_required();
-	if (why)
-		guest_nested_skip_test(why);
-	guest_nested_init(&n, p, l2_vmcall_loop);
-	vapic = guest_nested_alloc_page(&n);
+	vapic = tpr_shadow_begin(p, &n);
 	set_cr8_val(1);
 	l1_cr8 = get_cr8_val();
 	*vtpr(vapic) = 0x7c;
@@ -217,16 +224,10 @@ static unsigned int guest_maxphyaddr(void)
 /* 27.2.1.1: VMfailValid error 7 for each bad field, then the good VMCS runs. */
 static void l1_tpr_entry_checks(struct nested_pages *p)
 {
-	const char *why = tpr_shadow_missing();
 	uint64_t vapic, beyond = 1ULL << guest_maxphyaddr();
 	struct nested n;
 
-	if (!why)
-		why = cr8_exiting_required();
-	if (why)
-		guest_nested_skip_test(why);
-	guest_nested_init(&n, p, l2_vmcall_loop);
-	vapic = guest_nested_alloc_page(&n);
+	vapic = tpr_shadow_begin(p, &n);
 	*vtpr(vapic) = 0x70;
 
 	tpr_shadow_vmcs(p, l2_vmcall_loop, vapic + 0x800, 0);
