@@ -82,6 +82,10 @@ static bool excluded(const struct iofuzz_plan *plan, const struct iofuzz_range *
 static const uint8_t port_sizes[3] = { 1, 2, 4 };
 /* Half the fuzzed MMIO ops are 32-bit, the APIC registers' width; the rest 1, 2, 8. */
 static const uint8_t mmio_sizes[8] = { 4, 4, 4, 4, 1, 2, 8, 8 };
+/* Edge values for MMIO writes: register indexes 0-3 and 10H-11H, bit and byte edges. */
+static const uint32_t mmio_edge_values[] = {
+	0, 1, 2, 3, 0x10, 0x11, 0x3f, 0x80, 0xff, 0x100, 0xffff, 0x80000000, 0xffffffff,
+};
 
 void iofuzz_gen_op(const struct iofuzz_plan *plan, const struct iofuzz_seg *seg,
 		   const struct iofuzz_range *ranges, uint64_t idx, struct iofuzz_op *op)
@@ -136,6 +140,19 @@ void iofuzz_gen_op(const struct iofuzz_plan *plan, const struct iofuzz_seg *seg,
 			op->size = mmio_sizes[(r1 >> 1) & 7];
 			if (((r1 >> 8) & 3) == 0)
 				op->addr += (r1 >> 10) % (17 - op->size);
+		}
+		/*
+		 * A quarter of the writes carry a value from a short list of
+		 * edge values (as fuzzers' "interesting values" do): select
+		 * registers such as the I/O APIC's IOREGSEL decode a few low
+		 * bits, and a uniform 32-bit value would almost never name a
+		 * defined register for the read that follows.
+		 */
+		if (write) {
+			uint64_t r3 = iofuzz_rand(plan->seed, idx, 3);
+
+			if ((r3 & 3) == 0)
+				op->value = mmio_edge_values[(r3 >> 2) % ARRAY_SIZE(mmio_edge_values)];
 		}
 		if (op->size < 8)
 			op->value &= (1ULL << (8 * op->size)) - 1;
