@@ -2,8 +2,9 @@
 /*
  * iofuzz: the read oracle.  A reference model of the devices whose guest
  * visible state is a pure function of the ops (and of IRQ lines the host
- * drives itself), checked against every guest read of them and against
- * KVM_GET_IRQCHIP after every chunk of ops:
+ * drives itself; for the PIT, of the clock too, which it leaves out),
+ * checked against every guest read of them and against KVM_GET_IRQCHIP
+ * and KVM_GET_PIT2 after every chunk of ops:
  *
  *  - the 8259A pair at 0x20-0x21 and 0xa0-0xa1 (Intel 8259A datasheet,
  *    order no. 231468: "Initialization command words" ICW1-ICW4,
@@ -17,7 +18,23 @@
  *    0xfec00000 (Intel 82093AA datasheet 3.0-3.2: IOAPICID bits 27:24,
  *    IOAPICVER read-only with the maximum redirection entry in bits 23:16,
  *    IOAPICARB, IOREDTBL[0-23] with Delivery Status (bit 12) and Remote IRR
- *    (bit 14) read-only).
+ *    (bit 14) read-only);
+ *  - the 8254 PIT at 0x40-0x43 (Intel 8254 Programmable Interval Timer
+ *    datasheet, order no. 231164: "Control Word Format" SC/RW/M/BCD with
+ *    modes 6 and 7 being 2 and 3, "Write Operations" and "Read Operations"
+ *    with the LSB-then-MSB flip-flops, "Counter Latch Command" (a second
+ *    latch ignored while one is pending), "Read-Back Command" (count and/or
+ *    status of several counters, status byte OUTPUT, NULL COUNT, RW1-0,
+ *    M2-0, BCD; a latched status is read before a latched count)) and
+ *    port 0x61's counter 2 gate (bit 0) and speaker data (bit 1).  Counts
+ *    follow the clock, so only what is deterministic is checked: status
+ *    bits 6-0, which byte a read returns (through the flip-flops and
+ *    KVM_GET_PIT2), and, for counters 1 and 2 in modes 2 and 3, that a
+ *    latched count is within 1..reload.  Live (unlatched) count bytes, the
+ *    status OUTPUT bit and port 0x61's bits 4-5 are not compared.
+ *    KVM_GET_PIT2's per-counter reload, count_latched, status_latched,
+ *    status (bits 6-0), read_state, write_state, write_latch, rw_mode, mode,
+ *    bcd, gate and the speaker flag are compared after every chunk.
  *
  * Where KVM deliberately differs from the datasheets the model follows KVM
  * (arch/x86/kvm/i8259.c, ioapic.c), so a finding is a change of KVM's
@@ -42,7 +59,20 @@
  *    unimplemented index reads 0xffffffff;
  *  - the redirection entries' reserved bits 17-55 are stored as written;
  *    Delivery Status is never set; Remote IRR is cleared by a write that
- *    makes the entry edge-triggered.
+ *    makes the entry edge-triggered;
+ *  - PIT (i8254.c): NULL COUNT (status bit 6) is never set; before its
+ *    first control word a counter's mode is 0xff (its status reads 0x7e in
+ *    bits 6-0, the count is read LSB only) and a count latch does nothing
+ *    (it latches rw_mode 0); a pending count or status latch survives a new
+ *    control word (the datasheet drops it when the counter is
+ *    reprogrammed); the read-back command's reserved bit 0 is ignored; BCD
+ *    is stored and reported, but counting is binary (count 0 is 65536);
+ *    counting ignores GATE (a rising edge restarts modes 1, 2, 3, 5); a
+ *    read of the control register 0x43 writes no data (not checked); an
+ *    access of 2 or 4 bytes inside 0x40-0x43 or at 0x61 is one byte access
+ *    (the write's low byte, the read's byte zero-extended), one reaching
+ *    past 0x43 exits to userspace; in modes 2 and 3 the count is
+ *    reload - (elapsed mod reload) (mode 3 counting by 2), so in 1..reload.
  *
  * What depends on time or on interrupt delivery is bounded: the guest runs
  * with RFLAGS.IF=0, so nothing acknowledges the PICs (the ISRs stay 0) and
