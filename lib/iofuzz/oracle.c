@@ -892,8 +892,9 @@ static bool cmp_field(const char *dev, const char *field, uint64_t model, uint64
 		return true;
 	/* The ELCR lives in the PIC's state; blame the device its ports are. */
 	trip_dev = iofuzz_dev_by_name(!strncmp(field, "elcr", 4) ? "elcr" : dev);
-	snprintf(why, len, "oracle: KVM_GET_IRQCHIP %s.%s is %#lx, the model has %#lx", dev,
-		 field, kvm & mask, model & mask);
+	snprintf(why, len, "oracle: %s %s.%s is %#lx, the model has %#lx",
+		 strcmp(dev, "pit") && strcmp(dev, "speaker") ? "KVM_GET_IRQCHIP" : "KVM_GET_PIT2",
+		 dev, field, kvm & mask, model & mask);
 	return false;
 }
 
