@@ -11,7 +11,11 @@
  * The read oracle (lib/iofuzz/oracle.c, from the Intel 8259A and 82093AA
  * datasheets and KVM's documented deviations) is checked first, on its own:
  * a fuzz of the PICs, the ELCR and the I/O APIC whose every read must match
- * the model, and KVM_GET_IRQCHIP after every chunk of ops.  A finding there
+ * the model, and KVM_GET_IRQCHIP after every chunk of ops; then a fuzz of the
+ * 8254 PIT (Intel 8254 datasheet: control word, latch and read-back
+ * commands, the LSB/MSB flip-flops) and port 0x61 without port 0x40, its
+ * deterministic reads checked and KVM_GET_PIT2 after every chunk (the model
+ * and KVM's deviations: lib/iofuzz/oracle.c).  A finding there
  * is minimized and the reproducer printed.  Ideas: the classic iofuzz
  * (crash/hang detection); kvm-unit-tests x86/ioapic.c (the version
  * register, read-only redirection bits); the PIC and ELCR checks follow
@@ -20,7 +24,9 @@
  * Caught bugs: bugs/pic-ocw3-read-select.patch, bugs/pic-ocw3-isr-reads-irr.patch,
  * bugs/pic-elcr-fixed-bits-writable.patch, bugs/pic-icw1-keeps-imr.patch,
  * bugs/ioapic-redir-readonly-bits.patch, bugs/ioapic-remote-irr-writable.patch,
- * bugs/ioapic-ioregsel-not-8bit.patch
+ * bugs/ioapic-ioregsel-not-8bit.patch, bugs/pit-status-rw-bits.patch,
+ * bugs/pit-latch-overwrites-pending.patch, bugs/pit-mode-6-7-not-aliased.patch,
+ * bugs/pit-word-read-flipflop-stuck.patch, bugs/pit-bcd-dropped.patch
  */
 #include <getopt.h>
 #include <sys/mman.h>
@@ -818,7 +824,7 @@ static void usage(FILE *f, const char *prog)
 	fprintf(f,
 		"Usage: %s [-l] [-h]\n"
 		"The bounded self-check of iofuzz (kselftest TAP): a fuzz of every device\n"
-		"with fixed seeds, the read oracle (PIC, ELCR, I/O APIC), determinism, -x\n"
+		"with fixed seeds, the read oracle (PIC, ELCR, I/O APIC; PIT), determinism, -x\n"
 		"ranges, and planted faults detected,\n"
 		"minimized and replayed.  The fuzzer itself is tools/iofuzz.\n"
 		"  -l         list the self-check's result names, in the order it reports them\n"
