@@ -98,14 +98,18 @@ void iofuzz_jit_fill(const struct iofuzz_state *st, struct iofuzz_jit *j, uint64
 unsigned int iofuzz_jit_access_idx(const struct iofuzz_jit *j, uint64_t rip, uint64_t idx[2]);
 bool iofuzz_jit_idx(const struct iofuzz_jit *j, uint64_t rip, uint64_t *idx);
 
-/* oracle.c: the read oracle's model of the PICs, the ELCR and the I/O APIC. */
+/* oracle.c: the read oracle's model of the PICs, the ELCR, the I/O APIC and the PIT. */
 struct iofuzz_oracle {
 	struct kvm_pic_state pic[2];
 	struct kvm_ioapic_state ioapic;
+	struct kvm_pit_state2 pit;
+	/* A pending latched count: the bound fixed at the latch (0: none), its LSB read. */
+	uint32_t pit_bound[3];
+	int pit_lo[3];
 	uint16_t lines;		/* PIC pin levels the host holds */
 	bool irq0_timed;	/* an op wrote the PIT: IRQ0 follows its clock */
 	bool master_stale;	/* unchecked until the next KVM_GET_IRQCHIP */
-	int dev_id[6];
+	int dev_id[7];
 };
 
 /* Does the compiled stream store this read's value for the oracle? */

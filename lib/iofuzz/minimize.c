@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * iofuzz: the minimizer.  It takes the 512 ops up to a failing one, checks
- * that they fail alone, then drops chunks of them (delta debugging) while
+ * that they fail alone (else the 4096 ops up to it), then drops chunks of them (delta debugging) while
  * the failure stays; each trial runs in a supervised child.  The result is
  * written as a reproducer file (repro.c).
  */
@@ -12,6 +12,11 @@
 #include "internal.h"
 
 #define MIN_WINDOW	512	/* ops up to the failing one it starts from */
+/*
+ * ... or, when those do not fail alone (state set up earlier, e.g. a PIT
+ * latch the oracle's KVM_GET_PIT2 comparison sees at a chunk's end), this many.
+ */
+#define MAX_WINDOW	4096
 #define MAX_TRIALS	300
 
 /* How a trial ended. */
@@ -126,6 +131,24 @@ static void ddmin(struct minimizer *m)
 	}
 }
 
+/* The ops lo..fail of the failing run that are not NOPs, into m->ops. */
+static void window(struct minimizer *m, const struct iofuzz_state *failing, uint64_t lo,
+		   uint64_t fail)
+{
+	/*
+	 * NOPs (excluded units) accessed nothing, and have no device for a list
+	 * nor an "op" line a reproducer could load: leave them out.
+	 */
+	m->n = 0;
+	for (uint64_t i = lo; i <= fail; i++) {
+		iofuzz_host_gen(failing, i, &m->ops[m->n]);
+		if (m->ops[m->n].type != IOF_NOP)
+			m->n++;
+	}
+	kvm_log("iofuzz: minimizing ops %lu-%lu of seed %#lx (%lu of them not NOPs)", lo, fail,
+		failing->plan.seed, m->n);
+}
+
 uint64_t iofuzz_minimize(const struct iofuzz_cfg *cfg, const struct iofuzz_state *failing,
 			 int want_end, uint64_t want_restarts, const char *path)
 {
@@ -134,8 +157,8 @@ uint64_t iofuzz_minimize(const struct iofuzz_cfg *cfg, const struct iofuzz_state
 	struct minimizer m = {
 		.cfg = cfg, .fplan = fplan,
 		.want_end = want_end, .want_restarts = want_restarts,
-		.ops = calloc(fail - lo + 1, sizeof(*m.ops)),
-		.tmp = calloc(fail - lo + 1, sizeof(*m.tmp)),
+		.ops = calloc(MAX_WINDOW, sizeof(*m.ops)),
+		.tmp = calloc(MAX_WINDOW, sizeof(*m.tmp)),
 	};
 	char why[256];
 
@@ -144,19 +167,13 @@ uint64_t iofuzz_minimize(const struct iofuzz_cfg *cfg, const struct iofuzz_state
 	*fplan = failing->plan;
 	if (!fplan->nr_list)
 		fplan->irq_lines = failing->finding_lines;
-	/*
-	 * NOPs (excluded units) accessed nothing, and have no device for a list
-	 * nor an "op" line a reproducer could load: leave them out.
-	 */
-	for (uint64_t i = lo; i <= fail; i++) {
-		iofuzz_host_gen(failing, i, &m.ops[m.n]);
-		if (m.ops[m.n].type != IOF_NOP)
-			m.n++;
-	}
-	kvm_log("iofuzz: minimizing ops %lu-%lu of seed %#lx (%lu of them not NOPs)", lo, fail,
-		failing->plan.seed, m.n);
+	window(&m, failing, lo, fail);
 	if (!m.n)
 		goto out;
+	if (!still_fails(&m, m.ops, m.n) && lo) {
+		lo = fail >= MAX_WINDOW - 1 ? fail - (MAX_WINDOW - 1) : 0;
+		window(&m, failing, lo, fail);
+	}
 	if (!still_fails(&m, m.ops, m.n)) {
 		/* E.g. an event driven by a fuzzed timer, or state set up earlier. */
 		kvm_log("iofuzz: the failure at op %lu does not reproduce from the last %lu ops "

@@ -2,8 +2,9 @@
 /*
  * iofuzz: the read oracle.  A reference model of the devices whose guest
  * visible state is a pure function of the ops (and of IRQ lines the host
- * drives itself), checked against every guest read of them and against
- * KVM_GET_IRQCHIP after every chunk of ops:
+ * drives itself; for the PIT, of the clock too, which it leaves out),
+ * checked against every guest read of them and against KVM_GET_IRQCHIP
+ * and KVM_GET_PIT2 after every chunk of ops:
  *
  *  - the 8259A pair at 0x20-0x21 and 0xa0-0xa1 (Intel 8259A datasheet,
  *    order no. 231468: "Initialization command words" ICW1-ICW4,
@@ -17,7 +18,23 @@
  *    0xfec00000 (Intel 82093AA datasheet 3.0-3.2: IOAPICID bits 27:24,
  *    IOAPICVER read-only with the maximum redirection entry in bits 23:16,
  *    IOAPICARB, IOREDTBL[0-23] with Delivery Status (bit 12) and Remote IRR
- *    (bit 14) read-only).
+ *    (bit 14) read-only);
+ *  - the 8254 PIT at 0x40-0x43 (Intel 8254 Programmable Interval Timer
+ *    datasheet, order no. 231164: "Control Word Format" SC/RW/M/BCD with
+ *    modes 6 and 7 being 2 and 3, "Write Operations" and "Read Operations"
+ *    with the LSB-then-MSB flip-flops, "Counter Latch Command" (a second
+ *    latch ignored while one is pending), "Read-Back Command" (count and/or
+ *    status of several counters, status byte OUTPUT, NULL COUNT, RW1-0,
+ *    M2-0, BCD; a latched status is read before a latched count)) and
+ *    port 0x61's counter 2 gate (bit 0) and speaker data (bit 1).  Counts
+ *    follow the clock, so only what is deterministic is checked: status
+ *    bits 6-0, which byte a read returns (through the flip-flops and
+ *    KVM_GET_PIT2), and, for counters 1 and 2 in modes 2 and 3, that a
+ *    latched count is within 1..reload.  Live (unlatched) count bytes, the
+ *    status OUTPUT bit and port 0x61's bits 4-5 are not compared.
+ *    KVM_GET_PIT2's per-counter reload, count_latched, status_latched,
+ *    status (bits 6-0), read_state, write_state, write_latch, rw_mode, mode,
+ *    bcd, gate and the speaker flag are compared after every chunk.
  *
  * Where KVM deliberately differs from the datasheets the model follows KVM
  * (arch/x86/kvm/i8259.c, ioapic.c), so a finding is a change of KVM's
@@ -42,7 +59,20 @@
  *    unimplemented index reads 0xffffffff;
  *  - the redirection entries' reserved bits 17-55 are stored as written;
  *    Delivery Status is never set; Remote IRR is cleared by a write that
- *    makes the entry edge-triggered.
+ *    makes the entry edge-triggered;
+ *  - PIT (i8254.c): NULL COUNT (status bit 6) is never set; before its
+ *    first control word a counter's mode is 0xff (its status reads 0x7e in
+ *    bits 6-0, the count is read LSB only) and a count latch does nothing
+ *    (it latches rw_mode 0); a pending count or status latch survives a new
+ *    control word (the datasheet drops it when the counter is
+ *    reprogrammed); the read-back command's reserved bit 0 is ignored; BCD
+ *    is stored and reported, but counting is binary (count 0 is 65536);
+ *    counting ignores GATE (a rising edge restarts modes 1, 2, 3, 5); a
+ *    read of the control register 0x43 writes no data (not checked); an
+ *    access of 2 or 4 bytes inside 0x40-0x43 or at 0x61 is one byte access
+ *    (the write's low byte, the read's byte zero-extended), one reaching
+ *    past 0x43 exits to userspace; in modes 2 and 3 the count is
+ *    reload - (elapsed mod reload) (mode 3 counting by 2), so in 1..reload.
  *
  * What depends on time or on interrupt delivery is bounded: the guest runs
  * with RFLAGS.IF=0, so nothing acknowledges the PICs (the ISRs stay 0) and
@@ -351,7 +381,7 @@ static void ioapic_write(struct iofuzz_oracle *o, uint64_t off, unsigned int siz
 
 /* ---- ops against the model ---- */
 
-enum odev { OD_NONE, OD_PIC0, OD_PIC1, OD_ELCR, OD_IOAPIC, OD_PIT };
+enum odev { OD_NONE, OD_PIC0, OD_PIC1, OD_ELCR, OD_IOAPIC, OD_PIT, OD_SPK };
 
 static enum odev op_dev(uint64_t addr, unsigned int type)
 {
@@ -369,6 +399,8 @@ static enum odev op_dev(uint64_t addr, unsigned int type)
 		return OD_ELCR;
 	case 0x40 ... 0x43:
 		return OD_PIT;
+	case 0x61:
+		return OD_SPK;
 	}
 	return OD_NONE;
 }
@@ -377,7 +409,7 @@ bool iofuzz_oracle_wants(const struct iofuzz_op *op)
 {
 	enum odev d = op_dev(op->addr, op->type);
 
-	return (op->type == IOF_IN || op->type == IOF_MMIO_RD) && d != OD_NONE && d != OD_PIT;
+	return (op->type == IOF_IN || op->type == IOF_MMIO_RD) && d != OD_NONE;
 }
 
 /* One byte or more to a PIC/ELCR port: KVM's device takes it only inside its 2 ports. */
@@ -388,7 +420,10 @@ static bool port_in_kernel(uint64_t port, unsigned int size)
 
 bool iofuzz_oracle_checks(const struct iofuzz_op *op)
 {
-	return iofuzz_oracle_wants(op) &&
+	enum odev d = op_dev(op->addr, op->type);
+
+	/* Not every PIT read is checked (live counts follow the clock). */
+	return iofuzz_oracle_wants(op) && d != OD_PIT && d != OD_SPK &&
 	       (op->type == IOF_MMIO_RD || port_in_kernel(op->addr, op->size));
 }
 
@@ -454,6 +489,254 @@ static bool check_read(struct iofuzz_oracle *o, struct iofuzz_state *st, enum od
 	return false;
 }
 
+/* ---- the 8254 PIT and the speaker port, as KVM implements them ---- */
+
+/* The read/write flip-flop states (KVM's RW_STATE_*): LSB, MSB, LSB then MSB. */
+#define PIT_RW_LSB		1
+#define PIT_RW_MSB		2
+#define PIT_RW_WORD0		3
+#define PIT_RW_WORD1		4
+#define PIT_MODE_RESET		0xff	/* no control word yet */
+#define PIT_STATUS_OUT		0x80	/* follows the clock: never compared */
+#define SPEAKER_TIMED		0x30	/* refresh clock (bit 4), counter 2 OUT (bit 5) */
+
+/* KVM's reset (kvm_pit_reset()): no mode, gate 2 low, every count 0 (= 65536). */
+static void pit_reset(struct iofuzz_oracle *o)
+{
+	for (int ch = 0; ch < 3; ch++) {
+		o->pit.channels[ch].mode = PIT_MODE_RESET;
+		o->pit.channels[ch].gate = ch != 2;
+		o->pit.channels[ch].count = 0x10000;
+		o->pit_lo[ch] = -1;
+	}
+}
+
+/*
+ * Counter latch command (8254 datasheet "Counter Latch Command"): ignored
+ * while a latch is pending.  In modes 2 and 3 (and before any control word)
+ * KVM's count lies in 1..reload (65536 reads as 0); channel 0's elapsed time
+ * comes from its hrtimer, whose period KVM may clamp, so only counters 1
+ * and 2 are bounded.
+ */
+static void pit_latch_count(struct iofuzz_oracle *o, int ch)
+{
+	struct kvm_pit_channel_state *c = &o->pit.channels[ch];
+	bool bounded = c->mode == 2 || c->mode == 3 || c->mode == PIT_MODE_RESET;
+
+	if (c->count_latched)
+		return;
+	c->count_latched = c->rw_mode;
+	o->pit_bound[ch] = ch && bounded && c->count < 0x10000 ? c->count : 0;
+	o->pit_lo[ch] = -1;
+}
+
+/* Read-back status: OUTPUT (bit 7, timed), NULL COUNT (bit 6), RW, mode, BCD. */
+static void pit_latch_status(struct iofuzz_oracle *o, int ch)
+{
+	struct kvm_pit_channel_state *c = &o->pit.channels[ch];
+
+	if (c->status_latched)
+		return;
+	c->status = (uint8_t)((c->rw_mode << 4) | (c->mode << 1) | c->bcd);
+	c->status_latched = 1;
+}
+
+static void pit_control(struct iofuzz_oracle *o, uint8_t val)
+{
+	int ch = val >> 6, access = (val >> 4) & 3;
+	struct kvm_pit_channel_state *c;
+
+	if (ch == 3) {		/* read-back: bit 5 !COUNT, bit 4 !STATUS, bits 3-1 CNT2-0 */
+		for (ch = 0; ch < 3; ch++) {
+			if (!(val & (2 << ch)))
+				continue;
+			if (!(val & 0x20))
+				pit_latch_count(o, ch);
+			if (!(val & 0x10))
+				pit_latch_status(o, ch);
+		}
+		return;
+	}
+	if (!access) {
+		pit_latch_count(o, ch);
+		return;
+	}
+	c = &o->pit.channels[ch];
+	c->rw_mode = c->read_state = c->write_state = access;
+	c->mode = (val >> 1) & 7;
+	if (c->mode > 5)
+		c->mode -= 4;	/* modes 6 and 7 are 2 and 3 */
+	c->bcd = val & 1;
+}
+
+static void pit_load(struct kvm_pit_channel_state *c, uint32_t val)
+{
+	c->count = val ? val : 0x10000;
+}
+
+static void pit_write(struct iofuzz_oracle *o, unsigned int reg, uint8_t val)
+{
+	struct kvm_pit_channel_state *c = &o->pit.channels[reg & 3];
+
+	if (reg == 3) {
+		pit_control(o, val);
+		return;
+	}
+	switch (c->write_state) {
+	case PIT_RW_MSB:
+		pit_load(c, val << 8);
+		break;
+	case PIT_RW_WORD0:
+		c->write_latch = val;
+		c->write_state = PIT_RW_WORD1;
+		break;
+	case PIT_RW_WORD1:
+		pit_load(c, c->write_latch | val << 8);
+		c->write_state = PIT_RW_WORD0;
+		break;
+	default:
+		pit_load(c, val);
+		break;
+	}
+}
+
+/* Is a latched count's byte `got` (MSB when msb) within the latch's bound? */
+static bool pit_in_bound(struct iofuzz_oracle *o, int ch, uint8_t got, bool msb)
+{
+	uint32_t bound = o->pit_bound[ch], v;
+
+	if (!bound)
+		return true;
+	if (!msb) {
+		o->pit_lo[ch] = got;
+		return true;
+	}
+	if (o->pit_lo[ch] < 0)		/* MSB only: the count is at least got << 8 */
+		return (uint32_t)got << 8 <= bound;
+	v = o->pit_lo[ch] | got << 8;
+	return v && v <= bound;
+}
+
+/*
+ * A byte read of counter ch: a latched status first, then a latched count,
+ * else the live count through the read flip-flop.  *known: the bits the
+ * model vouches for; *bad: a latched count above the latch's bound.
+ */
+static uint8_t pit_read(struct iofuzz_oracle *o, int ch, uint8_t got, uint8_t *known, bool *bad)
+{
+	struct kvm_pit_channel_state *c = &o->pit.channels[ch];
+	bool msb;
+
+	*known = 0;
+	*bad = false;
+	if (c->status_latched) {
+		c->status_latched = 0;
+		*known = (uint8_t)~PIT_STATUS_OUT;
+		return c->status;
+	}
+	if (c->count_latched) {
+		msb = c->count_latched == PIT_RW_MSB;
+		c->count_latched = c->count_latched == PIT_RW_WORD0 ? PIT_RW_MSB : 0;
+		*bad = !pit_in_bound(o, ch, got, msb);
+		return 0;
+	}
+	if (c->read_state == PIT_RW_WORD0)
+		c->read_state = PIT_RW_WORD1;
+	else if (c->read_state == PIT_RW_WORD1)
+		c->read_state = PIT_RW_WORD0;
+	return 0;
+}
+
+/* Port 0x61: bit 0 counter 2's gate, bit 1 speaker data; a write sets both. */
+static uint8_t speaker_access(struct iofuzz_oracle *o, bool write, uint32_t val)
+{
+	if (write) {
+		o->pit.flags = (o->pit.flags & ~KVM_PIT_FLAGS_SPEAKER_DATA_ON) |
+			       (val & 2 ? KVM_PIT_FLAGS_SPEAKER_DATA_ON : 0);
+		o->pit.channels[2].gate = val & 1;
+		return 0;
+	}
+	return !!(o->pit.flags & KVM_PIT_FLAGS_SPEAKER_DATA_ON) << 1 | o->pit.channels[2].gate;
+}
+
+/* Is an access of size bytes at port KVM's PIT or speaker (else it exits to userspace)? */
+static bool pit_in_kernel(uint64_t port, unsigned int size)
+{
+	return port == 0x61 || (port & 3) + size <= 4;
+}
+
+static const char *pit_reg_name(const struct iofuzz_oracle *o, uint64_t port, char *buf,
+				size_t len)
+{
+	const struct kvm_pit_channel_state *c = &o->pit.channels[port & 3];
+
+	if (port == 0x61)
+		return "speaker 0x61";
+	if ((port & 3) == 3)
+		return "pit control 0x43";
+	snprintf(buf, len, "pit counter %u %s", (unsigned int)(port & 3),
+		 c->status_latched ? "status (read-back)" :
+		 c->count_latched == PIT_RW_MSB ? "latched count MSB" :
+		 c->count_latched ? "latched count LSB" : "count");
+	return buf;
+}
+
+/* One PIT or speaker op, element by element; false with the finding in why. */
+static bool pit_port_op(struct iofuzz_oracle *o, struct iofuzz_state *st, enum odev d,
+			const struct iofuzz_op *op, const uint8_t *data, char *why, size_t len)
+{
+	bool write = op->type == IOF_OUT || op->type == IOF_OUTS;
+	uint8_t str[IOFUZZ_STR_MAX * 4], k;
+	unsigned int port = op->addr;
+	char name[64];
+	const char *reg;
+
+	if (!pit_in_kernel(op->addr, op->size))
+		return true;
+	if (op->type == IOF_OUTS)
+		iofuzz_str_data(op, str);
+	for (unsigned int e = 0; e < op->count; e++) {
+		uint32_t v = 0, expect = 0, known;
+		bool bad = false;
+
+		if (op->type == IOF_OUT)
+			v = op->value;
+		else if (op->type == IOF_OUTS)
+			memcpy(&v, str + e * op->size, op->size);
+		if (write) {
+			if (port == 0x61)
+				speaker_access(o, true, v);
+			else
+				pit_write(o, port & 3, v);
+			continue;
+		}
+		memcpy(&v, data + (op->type == IOF_INS ? e * op->size : 0), 4);
+		/* Wider reads zero-extend the byte; a read of 0x43 leaves the data as it was. */
+		known = (op->size == 4 ? ~0u : (1u << (8 * op->size)) - 1) & ~0xffu;
+		reg = pit_reg_name(o, port, name, sizeof(name));
+		if (port == 0x61) {
+			expect = speaker_access(o, false, 0);
+			known |= (uint8_t)~SPEAKER_TIMED;
+		} else if ((port & 3) == 3) {
+			known = 0;
+		} else {
+			expect = pit_read(o, port & 3, v, &k, &bad);
+			known |= k;
+		}
+		if (bad) {
+			st->stats[o->dev_id[d]].oracle_reads++;
+			st->oracle_reads++;
+			snprintf(why, len, "oracle: %s read %#x, above the count latched from "
+				 "reload %#x (mode 2/3: 1..reload)", reg, v & 0xff,
+				 o->pit_bound[port & 3]);
+			return false;
+		}
+		if (!check_read(o, st, d, reg, expect, v, known, false, why, len))
+			return false;
+	}
+	return true;
+}
+
 /* The register a port read returns, for a finding. */
 static const char *port_reg_name(const struct iofuzz_oracle *o, enum odev d, uint64_t port,
 				 unsigned int size)
@@ -482,9 +765,9 @@ static bool port_op(struct iofuzz_oracle *o, struct iofuzz_state *st, const stru
 	uint8_t str[IOFUZZ_STR_MAX * 4];
 	char reg[64];
 
-	if (d == OD_PIT) {
-		o->irq0_timed |= write;
-		return true;
+	if (d == OD_PIT || d == OD_SPK) {
+		o->irq0_timed |= write && d == OD_PIT;
+		return pit_port_op(o, st, d, op, data, why, len);
 	}
 	if (!port_in_kernel(op->addr, op->size))
 		return true;	/* userspace's, not KVM's */
@@ -589,6 +872,9 @@ void iofuzz_oracle_start(struct iofuzz_oracle *o, const struct iofuzz_state *st,
 	o->dev_id[OD_PIC1] = iofuzz_dev_by_name("pic_slave");
 	o->dev_id[OD_ELCR] = iofuzz_dev_by_name("elcr");
 	o->dev_id[OD_IOAPIC] = iofuzz_dev_by_name("ioapic");
+	o->dev_id[OD_PIT] = iofuzz_dev_by_name("pit");
+	o->dev_id[OD_SPK] = iofuzz_dev_by_name("speaker");
+	pit_reset(o);
 	o->pic[0].elcr_mask = PIC_ELCR_MASK_MASTER;
 	o->pic[1].elcr_mask = PIC_ELCR_MASK_SLAVE;
 	o->ioapic.base_address = IOAPIC_DEFAULT_GPA;
@@ -606,8 +892,9 @@ static bool cmp_field(const char *dev, const char *field, uint64_t model, uint64
 		return true;
 	/* The ELCR lives in the PIC's state; blame the device its ports are. */
 	trip_dev = iofuzz_dev_by_name(!strncmp(field, "elcr", 4) ? "elcr" : dev);
-	snprintf(why, len, "oracle: KVM_GET_IRQCHIP %s.%s is %#lx, the model has %#lx", dev,
-		 field, kvm & mask, model & mask);
+	snprintf(why, len, "oracle: %s %s.%s is %#lx, the model has %#lx",
+		 strcmp(dev, "pit") && strcmp(dev, "speaker") ? "KVM_GET_IRQCHIP" : "KVM_GET_PIT2",
+		 dev, field, kvm & mask, model & mask);
 	return false;
 }
 
@@ -652,6 +939,32 @@ static bool ioapic_matches(const struct iofuzz_oracle *o, const struct kvm_ioapi
 	return true;
 }
 
+/* KVM_GET_PIT2's deterministic fields, counter by counter; the count is the reload. */
+static bool pit_matches(const struct iofuzz_oracle *o, const struct kvm_pit_state2 *k,
+			char *why, size_t len)
+{
+	char f[32];
+
+#define PIT_FIELD(name, mask)							\
+	(snprintf(f, sizeof(f), "channels[%d]." #name, ch),			\
+	 cmp_field("pit", f, m->name, kc->name, mask, why, len))
+
+	for (int ch = 0; ch < 3; ch++) {
+		const struct kvm_pit_channel_state *m = &o->pit.channels[ch];
+		const struct kvm_pit_channel_state *kc = &k->channels[ch];
+
+		if (!PIT_FIELD(count, ~0ull) || !PIT_FIELD(count_latched, 0xff) ||
+		    !PIT_FIELD(status_latched, 0xff) ||
+		    !PIT_FIELD(status, (uint8_t)~PIT_STATUS_OUT) ||
+		    !PIT_FIELD(read_state, 0xff) || !PIT_FIELD(write_state, 0xff) ||
+		    !PIT_FIELD(write_latch, 0xff) || !PIT_FIELD(rw_mode, 0xff) ||
+		    !PIT_FIELD(mode, 0xff) || !PIT_FIELD(bcd, 0xff) || !PIT_FIELD(gate, 0xff))
+			return false;
+	}
+#undef PIT_FIELD
+	return cmp_field("speaker", "flags", o->pit.flags, k->flags, ~0ull, why, len);
+}
+
 /* KVM's own view after a chunk; what only time decides is taken over from KVM. */
 static bool irqchip_round_trip(struct iofuzz_oracle *o, struct kvm_vm *vm, char *why, size_t len)
 {
@@ -660,8 +973,13 @@ static bool irqchip_round_trip(struct iofuzz_oracle *o, struct kvm_vm *vm, char 
 		{ .chip_id = KVM_IRQCHIP_IOAPIC },
 	};
 
+	struct kvm_pit_state2 pit;
+
 	for (int i = 0; i < 3; i++)
 		vm_ioctl(vm, KVM_GET_IRQCHIP, &chip[i]);
+	vm_ioctl(vm, KVM_GET_PIT2, &pit);
+	if (!pit_matches(o, &pit, why, len))
+		return false;
 	if (o->master_stale) {
 		o->pic[0] = chip[0].chip.pic;
 		o->master_stale = false;
