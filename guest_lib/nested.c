@@ -152,10 +152,8 @@ enum nested_exit guest_nested_run_at(struct nested *n, const char *file, unsigne
 	}
 	reason = vmx_run(vmx_launched, &vmx_regs, &s);
 	if (s != VMX_OK) {
-		uint64_t err = 0;
+		uint64_t err = vmx_insn_error(s);
 
-		if (s == VMX_FAIL_VALID)
-			__vmread(VM_INSTRUCTION_ERROR, &err, NULL);
 		guest_abort(file, line, "%s: %s, VM-instruction error %lu (%s)",
 			    vmx_launched ? "VMRESUME" : "VMLAUNCH", vmx_status_name(s), err,
 			    vmx_insn_error_name(err));

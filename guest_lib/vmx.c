@@ -272,10 +272,8 @@ uint32_t vmx_insn_error(enum vmx_status s)
 static void vmx_fail(const char *file, unsigned int line, const char *insn, uint64_t field,
 		     enum vmx_status s, uint8_t vector)
 {
-	uint64_t err = 0;
+	uint64_t err = vmx_insn_error(s);
 
-	if (s == VMX_FAIL_VALID)
-		__vmread(VM_INSTRUCTION_ERROR, &err, NULL);
 	guest_abort(file, line, "%s(field 0x%lx): %s, VM-instruction error %lu (%s), vector %u",
 		    insn, field, vmx_status_name(s), err,
 		    s == VMX_FAIL_VALID ? vmx_insn_error_name(err) : "-", vector);

@@ -618,8 +618,7 @@ static void inv_row(const struct inv_row *r)
 		d0 = (eptp & ~0x38ULL) | (4ULL << 3);
 	s = r->insn == INVEPT ? __invept(r->type, d0, r->d1, &vec) :
 				__invvpid(r->type, d0, r->d1, &vec);
-	if (s == VMX_FAIL_VALID)
-		err = vmread(VM_INSTRUCTION_ERROR);
+	err = vmx_insn_error(s);
 	if (r->ok && s != VMX_OK)
 		ROW_FAIL(r->name, "type %lu: %s (error %lu, %s; vector %u), expected VMsucceed",
 			 r->type, vmx_status_name(s), err, vmx_insn_error_name(err), vec);
@@ -699,8 +698,7 @@ static void vpid_entry(struct nested_pages *p, const char *row, uint16_t vpid, b
 	vmwrite(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_VPID);
 	vmwrite(VIRTUAL_PROCESSOR_ID, vpid);
 	reason = vmx_run(false, &regs, &s);
-	if (s == VMX_FAIL_VALID)
-		err = vmread(VM_INSTRUCTION_ERROR);
+	err = vmx_insn_error(s);
 	if (ok && (s != VMX_OK || reason != EXIT_REASON_VMCALL))
 		ROW_FAIL(row, "VMLAUNCH %s (error %lu, %s), exit %u; expected L2's VMCALL",
 			 vmx_status_name(s), err, vmx_insn_error_name(err), reason);

@@ -745,7 +745,7 @@ static void reset_row(void)
 
 static bool vmfail_ok(const struct evt_case *c, enum vmx_status s)
 {
-	uint64_t err = s == VMX_FAIL_VALID ? vmread(VM_INSTRUCTION_ERROR) : 0;
+	uint64_t err = vmx_insn_error(s);
 
 	if (s == VMX_FAIL_VALID && err == 7)
 		return true;
