@@ -95,9 +95,10 @@ static const char *const fault_steps[NR_STEPS] = {
 	[STEP_REPLAYS] = "replays_exactly",
 };
 
-#define MAX_RESULTS	(2 + IOFUZZ_MAX_DEVS + NR_RESULTS + ARRAY_SIZE(suite_faults) * NR_STEPS)
+#define MAX_RESULTS	(3 + IOFUZZ_MAX_DEVS + NR_RESULTS + ARRAY_SIZE(suite_faults) * NR_STEPS)
 #define ORACLE_RESULT	"oracle.pic_elcr_ioapic_reads_match_model"
 #define ORACLE_PIT_RESULT	"oracle.pit_reads_match_model"
+#define ORACLE_LAPIC_RESULT	"oracle.lapic_reads_match_model"
 #define NAME_MAX_LEN	64
 
 static char names[MAX_RESULTS][NAME_MAX_LEN];
@@ -119,6 +120,7 @@ static void build_names(void)
 {
 	add_name(ORACLE_RESULT);
 	add_name(ORACLE_PIT_RESULT);
+	add_name(ORACLE_LAPIC_RESULT);
 	for (unsigned int d = 0; d < iofuzz_nr_devs; d++)
 		if (!iofuzz_devs[d].optional)
 			add_name("fuzz.%s", iofuzz_devs[d].name);
@@ -320,6 +322,8 @@ static const struct oracle_case {
 	  .mixed = 16384, .devs = { "pic_master", "pic_slave", "elcr", "ioapic" } },
 	{ .result = ORACLE_PIT_RESULT, .devices = "pit,speaker", .skip = "0x40", .seed = 9,
 	  .mixed = 32768, .devs = { "pit", "speaker" } },
+	{ .result = ORACLE_LAPIC_RESULT, .devices = "lapic", .seed = 10, .mixed = 16384,
+	  .devs = { "lapic" } },
 };
 
 /* Enough of dev's reads checked (the PIT's are not all checkable, so not a model's rule). */

@@ -18,6 +18,8 @@
  *   supervise.c  the supervising parent: iofuzz_supervise()
  *   report.c     the exit log, tables, recent ops, the host kernel log
  *   minimize.c   delta debugging of a failure down to a reproducer
+ *   oracle.c     the read oracle: PICs, ELCR, I/O APIC, PIT; round trips
+ *   oracle_lapic.c  the read oracle's local APIC (xAPIC MMIO) model
  */
 #ifndef KVM_SUITE_IOFUZZ_INTERNAL_H
 #define KVM_SUITE_IOFUZZ_INTERNAL_H
@@ -98,6 +100,29 @@ void iofuzz_jit_fill(const struct iofuzz_state *st, struct iofuzz_jit *j, uint64
 unsigned int iofuzz_jit_access_idx(const struct iofuzz_jit *j, uint64_t rip, uint64_t idx[2]);
 bool iofuzz_jit_idx(const struct iofuzz_jit *j, uint64_t rip, uint64_t *idx);
 
+/* oracle_lapic.c: the local APIC's xAPIC registers as the read oracle models them. */
+struct iofuzz_lapic {
+	uint32_t reg[64];		/* offsets 0x000-0x3f0, by offset / 16 */
+	uint32_t timer_mode_mask;	/* LVT timer mode bits KVM keeps (TSC deadline or not) */
+	bool off;			/* IA32_APIC_BASE written: unchecked until the next VM */
+	bool pmi_masks;			/* a WRMSR: a PMI may have set LVTPC's mask bit */
+};
+
+/* KVM's RESET state of vCPU 0; tsc_deadline: the guest's CPUID offers it. */
+void iofuzz_lapic_reset(struct iofuzz_lapic *m, bool tsc_deadline);
+/* An MMIO write of size bytes at page offset off. */
+void iofuzz_lapic_write(struct iofuzz_lapic *m, uint32_t off, unsigned int size, uint64_t val);
+/* Is a read of size bytes at page offset off one the model can check? */
+bool iofuzz_lapic_checks(uint32_t off, unsigned int size);
+/* A read's value; *known its checked bits (0: not checked); name: the register. */
+uint32_t iofuzz_lapic_read(const struct iofuzz_lapic *m, uint32_t off, unsigned int size,
+			   uint64_t *known, char *name, size_t len);
+/* A guest WRMSR of msr (any outcome). */
+void iofuzz_lapic_msr_write(struct iofuzz_lapic *m, uint32_t msr);
+/* KVM_GET_LAPIC's page against the model; false with the finding in why. */
+bool iofuzz_lapic_matches(const struct iofuzz_lapic *m, const struct kvm_lapic_state *k,
+			  char *why, size_t len);
+
 /* oracle.c: the read oracle's model of the PICs, the ELCR, the I/O APIC and the PIT. */
 struct iofuzz_oracle {
 	struct kvm_pic_state pic[2];
@@ -109,7 +134,8 @@ struct iofuzz_oracle {
 	uint16_t lines;		/* PIC pin levels the host holds */
 	bool irq0_timed;	/* an op wrote the PIT: IRQ0 follows its clock */
 	bool master_stale;	/* unchecked until the next KVM_GET_IRQCHIP */
-	int dev_id[7];
+	struct iofuzz_lapic lapic;
+	int dev_id[8];
 };
 
 /* Does the compiled stream store this read's value for the oracle? */
@@ -120,10 +146,10 @@ bool iofuzz_oracle_checks(const struct iofuzz_op *op);
 uint16_t iofuzz_oracle_lines(const struct iofuzz_plan *plan, uint64_t first);
 /* A new VM: model reset, GSI routes for the host's lines, lines for op first. */
 void iofuzz_oracle_start(struct iofuzz_oracle *o, const struct iofuzz_state *st,
-			 struct kvm_vm *vm, uint64_t first);
-/* A finished chunk: every read, then KVM_GET_IRQCHIP; false: a finding at *at, why. */
+			 struct kvm_vcpu *vcpu, uint64_t first);
+/* A finished chunk: every read, then KVM_GET_IRQCHIP/PIT2/LAPIC; false: a finding at *at, why. */
 bool iofuzz_oracle_chunk(struct iofuzz_oracle *o, struct iofuzz_state *st,
-			 const struct iofuzz_jit *j, struct kvm_vm *vm, uint64_t *at,
+			 const struct iofuzz_jit *j, struct kvm_vcpu *vcpu, uint64_t *at,
 			 char *why, size_t len);
 
 /* One VM's life and what the watchdog thread shares with it (run.c, watchdog.c). */

@@ -381,13 +381,16 @@ static void ioapic_write(struct iofuzz_oracle *o, uint64_t off, unsigned int siz
 
 /* ---- ops against the model ---- */
 
-enum odev { OD_NONE, OD_PIC0, OD_PIC1, OD_ELCR, OD_IOAPIC, OD_PIT, OD_SPK };
+enum odev { OD_NONE, OD_PIC0, OD_PIC1, OD_ELCR, OD_IOAPIC, OD_PIT, OD_SPK, OD_LAPIC };
 
 static enum odev op_dev(uint64_t addr, unsigned int type)
 {
-	if (type == IOF_MMIO_RD || type == IOF_MMIO_WR)
+	if (type == IOF_MMIO_RD || type == IOF_MMIO_WR) {
+		if (addr >= APIC_DEFAULT_GPA && addr < APIC_DEFAULT_GPA + PAGE_SIZE)
+			return OD_LAPIC;
 		return addr >= IOAPIC_DEFAULT_GPA && addr < IOAPIC_DEFAULT_GPA + 0x100 ?
 		       OD_IOAPIC : OD_NONE;
+	}
 	if (type < IOF_IN || type > IOF_OUTS)
 		return OD_NONE;
 	switch (addr) {
@@ -422,6 +425,9 @@ bool iofuzz_oracle_checks(const struct iofuzz_op *op)
 {
 	enum odev d = op_dev(op->addr, op->type);
 
+	if (d == OD_LAPIC)
+		return op->type == IOF_MMIO_RD &&
+		       iofuzz_lapic_checks(op->addr - APIC_DEFAULT_GPA, op->size);
 	/* Not every PIT read is checked (live counts follow the clock). */
 	return iofuzz_oracle_wants(op) && d != OD_PIT && d != OD_SPK &&
 	       (op->type == IOF_MMIO_RD || port_in_kernel(op->addr, op->size));
@@ -429,7 +435,9 @@ bool iofuzz_oracle_checks(const struct iofuzz_op *op)
 
 bool iofuzz_oracle_models(unsigned int dev)
 {
-	static const char *const names[] = { "pic_master", "pic_slave", "elcr", "ioapic" };
+	static const char *const names[] = {
+		"pic_master", "pic_slave", "elcr", "ioapic", "lapic",
+	};
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(names); i++)
 		if (dev < iofuzz_nr_devs && !strcmp(iofuzz_devs[dev].name, names[i]))
@@ -791,11 +799,31 @@ static bool port_op(struct iofuzz_oracle *o, struct iofuzz_state *st, const stru
 	return true;
 }
 
+/* A local APIC MMIO op (the model: oracle_lapic.c). */
+static bool lapic_op(struct iofuzz_oracle *o, struct iofuzz_state *st, const struct iofuzz_op *op,
+		     const uint8_t *data, bool planted, char *why, size_t len)
+{
+	uint32_t off = op->addr - APIC_DEFAULT_GPA;
+	uint64_t known, r, v = 0;
+	char reg[64];
+
+	if (op->type == IOF_MMIO_WR) {
+		iofuzz_lapic_write(&o->lapic, off, op->size, op->value);
+		return true;
+	}
+	r = iofuzz_lapic_read(&o->lapic, off, op->size, &known, reg, sizeof(reg));
+	memcpy(&v, data, 8);
+	return check_read(o, st, OD_LAPIC, reg, r, v, known, planted, why, len);
+}
+
 static bool mmio_op(struct iofuzz_oracle *o, struct iofuzz_state *st, const struct iofuzz_op *op,
 		    const uint8_t *data, bool planted, char *why, size_t len)
 {
 	uint64_t off = op->addr - IOAPIC_DEFAULT_GPA, known, r, v = 0;
 	char reg[64];
+
+	if (op_dev(op->addr, op->type) == OD_LAPIC)
+		return lapic_op(o, st, op, data, planted, why, len);
 
 	if (op->type == IOF_MMIO_WR) {
 		ioapic_write(o, off, op->size, op->value);
@@ -865,8 +893,10 @@ static void drive_lines(struct iofuzz_oracle *o, struct kvm_vm *vm, uint16_t lin
 }
 
 void iofuzz_oracle_start(struct iofuzz_oracle *o, const struct iofuzz_state *st,
-			 struct kvm_vm *vm, uint64_t first)
+			 struct kvm_vcpu *vcpu, uint64_t first)
 {
+	struct kvm_vm *vm = vcpu->vm;
+
 	memset(o, 0, sizeof(*o));
 	o->dev_id[OD_PIC0] = iofuzz_dev_by_name("pic_master");
 	o->dev_id[OD_PIC1] = iofuzz_dev_by_name("pic_slave");
@@ -874,7 +904,10 @@ void iofuzz_oracle_start(struct iofuzz_oracle *o, const struct iofuzz_state *st,
 	o->dev_id[OD_IOAPIC] = iofuzz_dev_by_name("ioapic");
 	o->dev_id[OD_PIT] = iofuzz_dev_by_name("pit");
 	o->dev_id[OD_SPK] = iofuzz_dev_by_name("speaker");
+	o->dev_id[OD_LAPIC] = iofuzz_dev_by_name("lapic");
 	pit_reset(o);
+	/* The vCPU's CPUID is KVM_GET_SUPPORTED_CPUID's (vm_vcpu_add()). */
+	iofuzz_lapic_reset(&o->lapic, kvm_cpu_has(X86_FEATURE_TSC_DEADLINE));
 	o->pic[0].elcr_mask = PIC_ELCR_MASK_MASTER;
 	o->pic[1].elcr_mask = PIC_ELCR_MASK_SLAVE;
 	o->ioapic.base_address = IOAPIC_DEFAULT_GPA;
@@ -965,6 +998,18 @@ static bool pit_matches(const struct iofuzz_oracle *o, const struct kvm_pit_stat
 	return cmp_field("speaker", "flags", o->pit.flags, k->flags, ~0ull, why, len);
 }
 
+/* KVM_GET_LAPIC: the register page against the LAPIC model. */
+static bool lapic_round_trip(struct iofuzz_oracle *o, struct kvm_vcpu *vcpu, char *why, size_t len)
+{
+	struct kvm_lapic_state s;
+
+	vcpu_ioctl(vcpu, KVM_GET_LAPIC, &s);
+	if (iofuzz_lapic_matches(&o->lapic, &s, why, len))
+		return true;
+	trip_dev = o->dev_id[OD_LAPIC];
+	return false;
+}
+
 /* KVM's own view after a chunk; what only time decides is taken over from KVM. */
 static bool irqchip_round_trip(struct iofuzz_oracle *o, struct kvm_vm *vm, char *why, size_t len)
 {
@@ -1001,10 +1046,11 @@ static bool irqchip_round_trip(struct iofuzz_oracle *o, struct kvm_vm *vm, char 
 }
 
 bool iofuzz_oracle_chunk(struct iofuzz_oracle *o, struct iofuzz_state *st,
-			 const struct iofuzz_jit *j, struct kvm_vm *vm, uint64_t *at,
+			 const struct iofuzz_jit *j, struct kvm_vcpu *vcpu, uint64_t *at,
 			 char *why, size_t len)
 {
 	const struct iofuzz_plan *plan = &st->plan;
+	struct kvm_vm *vm = vcpu->vm;
 	struct iofuzz_op op;
 
 	for (uint64_t i = 0; i < j->n; i++) {
@@ -1013,19 +1059,23 @@ bool iofuzz_oracle_chunk(struct iofuzz_oracle *o, struct iofuzz_state *st,
 		bool ok, planted;
 
 		iofuzz_host_gen(st, j->first + i, &op);
+		if (op.type == IOF_MSR_WR)
+			iofuzz_lapic_msr_write(&o->lapic, op.addr);
 		d = op.type == IOF_NOP ? OD_NONE : op_dev(op.addr, op.type);
 		if (d == OD_NONE)
 			continue;
 		planted = plan->fault == IOF_FAULT_ORACLE && iofuzz_op_equal(&op, &plan->fault_op);
-		ok = d == OD_IOAPIC ? mmio_op(o, st, &op, data, planted, why, len) :
-				      port_op(o, st, &op, data, planted, why, len);
+		if (d == OD_IOAPIC || d == OD_LAPIC)
+			ok = mmio_op(o, st, &op, data, planted, why, len);
+		else
+			ok = port_op(o, st, &op, data, planted, why, len);
 		if (!ok) {
 			*at = j->first + i;
 			return false;
 		}
 	}
 	*at = j->first + j->n - 1;
-	if (!irqchip_round_trip(o, vm, why, len)) {
+	if (!irqchip_round_trip(o, vm, why, len) || !lapic_round_trip(o, vcpu, why, len)) {
 		st->finding_dev = trip_dev;
 		return false;
 	}

@@ -206,7 +206,7 @@ static uint64_t on_chunk_done(struct iofuzz_life *l)
 		char why[256];
 		bool ok;
 
-		ok = iofuzz_oracle_chunk(&l->oracle, st, l->jit, l->vcpu->vm, &at, why,
+		ok = iofuzz_oracle_chunk(&l->oracle, st, l->jit, l->vcpu, &at, why,
 					 sizeof(why));
 		st->oracle_ns += now_ns() - t0;
 		st->oracle_ops += l->jit->n;
@@ -323,7 +323,7 @@ static uint64_t run_life(struct iofuzz_life *l, uint64_t start)
 	vcpu = life_create(l);
 	life_load(l, vcpu);
 	if (st->oracle)
-		iofuzz_oracle_start(&l->oracle, st, vcpu->vm, start);
+		iofuzz_oracle_start(&l->oracle, st, vcpu, start);
 	life_activate(l, vcpu);
 	while (next == LIFE_GOES_ON) {
 		int r = __vcpu_run(vcpu), err = errno;
