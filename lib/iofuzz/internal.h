@@ -106,10 +106,14 @@ struct iofuzz_lapic {
 	uint32_t timer_mode_mask;	/* LVT timer mode bits KVM keeps (TSC deadline or not) */
 	bool off;			/* IA32_APIC_BASE written: unchecked until the next VM */
 	bool pmi_masks;			/* a WRMSR: a PMI may have set LVTPC's mask bit */
+	bool svm_v_tpr;			/* kvm_amd: TPR bits 3:0 lost at VM exits */
 };
 
-/* KVM's RESET state of vCPU 0; tsc_deadline: the guest's CPUID offers it. */
-void iofuzz_lapic_reset(struct iofuzz_lapic *m, bool tsc_deadline);
+/*
+ * KVM's RESET state of vCPU 0; tsc_deadline: the guest's CPUID offers it;
+ * svm_v_tpr: kvm_amd, whose V_TPR sync drops TPR bits 3:0.
+ */
+void iofuzz_lapic_reset(struct iofuzz_lapic *m, bool tsc_deadline, bool svm_v_tpr);
 /* An MMIO write of size bytes at page offset off. */
 void iofuzz_lapic_write(struct iofuzz_lapic *m, uint32_t off, unsigned int size, uint64_t val);
 /* Is a read of size bytes at page offset off one the model can check? */

@@ -907,7 +907,8 @@ void iofuzz_oracle_start(struct iofuzz_oracle *o, const struct iofuzz_state *st,
 	o->dev_id[OD_LAPIC] = iofuzz_dev_by_name("lapic");
 	pit_reset(o);
 	/* The vCPU's CPUID is KVM_GET_SUPPORTED_CPUID's (vm_vcpu_add()). */
-	iofuzz_lapic_reset(&o->lapic, kvm_cpu_has(X86_FEATURE_TSC_DEADLINE));
+	iofuzz_lapic_reset(&o->lapic, kvm_cpu_has(X86_FEATURE_TSC_DEADLINE),
+			   !strcmp(kvm_platform_name(), "kvm_amd"));
 	o->pic[0].elcr_mask = PIC_ELCR_MASK_MASTER;
 	o->pic[1].elcr_mask = PIC_ELCR_MASK_SLAVE;
 	o->ioapic.base_address = IOAPIC_DEFAULT_GPA;

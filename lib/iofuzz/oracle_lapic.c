@@ -44,6 +44,13 @@
  *  - a write to the timer's mode that enters or leaves TSC-deadline mode
  *    zeroes the initial count (apic_update_lvtt()); in TSC-deadline mode
  *    an initial count write is ignored;
+ *  - kvm_amd: while CR8 writes are not intercepted (svm_update_cr8_intercept():
+ *    no IRR vector at or below TPR), every VM exit copies the VMCB's V_TPR
+ *    back into the TPR (sync_cr8_to_lapic() -> kvm_set_cr8() ->
+ *    kvm_lapic_set_tpr()), and V_TPR holds TPR[7:4] only: TPR (and so PPR)
+ *    bits 3:0 read 0 after the next exit, or as written while an IRR vector
+ *    keeps the intercept on.  The SDM keeps them (figure 11-18); the model
+ *    does not compare them on kvm_amd;
  *  - only a 4-byte write at the start of a 16-byte slot writes a register:
  *    any other size or alignment is dropped (apic_mmio_write(), SDM 11.4.1:
  *    "32-bit aligned");
@@ -88,6 +95,7 @@
 #define DFR_FORCED		0x0fffffffu
 #define XAPIC_HIGH_BYTE		0xff000000u
 #define TPR_BITS		0xffu
+#define TPR_SUBCLASS		0x0fu	/* 11.8.3.1: bits 3:0, the priority sub-class */
 #define TDCR_BITS		0xbu	/* 11.5.4: bits 0, 1, 3 */
 #define ICR_DELIV_STATUS	BIT(12)
 #define LAPIC_READ_LIMIT	0x3f0u	/* kvm_lapic_reg_read(): nothing above */
@@ -109,9 +117,10 @@ static const char *const lvt_names[LAPIC_NR_LVT] = {
 };
 
 /* KVM's RESET state (kvm_lapic_reset(), SDM 11.4.7.1) of vCPU 0, the BSP. */
-void iofuzz_lapic_reset(struct iofuzz_lapic *m, bool tsc_deadline)
+void iofuzz_lapic_reset(struct iofuzz_lapic *m, bool tsc_deadline, bool svm_v_tpr)
 {
 	memset(m, 0, sizeof(*m));
+	m->svm_v_tpr = svm_v_tpr;
 	m->timer_mode_mask = tsc_deadline ? LVT_TIMER_MODE_TWO : LVT_TIMER_MODE_ONE;
 	m->reg[R(APIC_LVR)] = LAPIC_VERSION;
 	for (int i = 0; i < LAPIC_NR_LVT; i++)
@@ -222,10 +231,18 @@ static const char *lapic_reg_name(uint32_t reg)
 	return NULL;
 }
 
-/* Bits of a register the model vouches for: all but LVTPC's mask after a possible PMI. */
+/*
+ * Bits of a register the model vouches for: not LVTPC's mask after a
+ * possible PMI; on kvm_amd not TPR (PPR) bits 3:0, which the V_TPR sync
+ * drops (above).
+ */
 static uint32_t lapic_known_bits(const struct iofuzz_lapic *m, uint32_t reg)
 {
-	return reg == APIC_LVTPC && m->pmi_masks ? ~APIC_LVT_MASKED : ~0u;
+	if (reg == APIC_LVTPC && m->pmi_masks)
+		return ~(uint32_t)APIC_LVT_MASKED;
+	if ((reg == APIC_TPR || reg == APIC_PPR) && m->svm_v_tpr)
+		return ~TPR_SUBCLASS;
+	return ~0u;
 }
 
 bool iofuzz_lapic_checks(uint32_t off, unsigned int size)
