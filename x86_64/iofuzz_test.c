@@ -15,18 +15,28 @@
  * 8254 PIT (Intel 8254 datasheet: control word, latch and read-back
  * commands, the LSB/MSB flip-flops) and port 0x61 without port 0x40, its
  * deterministic reads checked and KVM_GET_PIT2 after every chunk (the model
- * and KVM's deviations: lib/iofuzz/oracle.c).  A finding there
+ * and KVM's deviations: lib/iofuzz/oracle.c); then a fuzz of the local
+ * APIC's xAPIC page (SDM vol. 3A 11.4.6 ID, 11.4.8 version, 11.5.1 LVT,
+ * 11.5.3 ESR, 11.5.4 timer initial count and divide configuration, 11.6.1
+ * ICR, 11.6.2.2 LDR/DFR, 11.8.3.1 TPR/PPR, 11.9 SVR; the model:
+ * lib/iofuzz/oracle_lapic.c) whose register reads and KVM_GET_LAPIC after
+ * every chunk must match the model.  A finding there
  * is minimized and the reproducer printed.  Ideas: the classic iofuzz
  * (crash/hang detection); kvm-unit-tests x86/ioapic.c (the version
- * register, read-only redirection bits); the PIC and ELCR checks follow
- * the 8259A and PIIX4 datasheets (cited in lib/iofuzz/oracle.c).
+ * register, read-only redirection bits); kvm-unit-tests x86/apic.c (the
+ * LVT masks while software disabled, the version's Max LVT Entry, TDCR);
+ * the PIC and ELCR checks follow the 8259A and PIIX4 datasheets (cited in
+ * lib/iofuzz/oracle.c).
  *
  * Caught bugs: bugs/pic-ocw3-read-select.patch, bugs/pic-ocw3-isr-reads-irr.patch,
  * bugs/pic-elcr-fixed-bits-writable.patch, bugs/pic-icw1-keeps-imr.patch,
  * bugs/ioapic-redir-readonly-bits.patch, bugs/ioapic-remote-irr-writable.patch,
  * bugs/ioapic-ioregsel-not-8bit.patch, bugs/pit-status-rw-bits.patch,
  * bugs/pit-latch-overwrites-pending.patch, bugs/pit-mode-6-7-not-aliased.patch,
- * bugs/pit-word-read-flipflop-stuck.patch, bugs/pit-bcd-dropped.patch
+ * bugs/pit-word-read-flipflop-stuck.patch, bugs/pit-bcd-dropped.patch,
+ * bugs/lapic-version-max-lvt-off-by-one.patch, bugs/lapic-dfr-model-bits-only.patch,
+ * bugs/lapic-ldr-low-bits-kept.patch, bugs/lapic-tdcr-bit2-kept.patch,
+ * bugs/lapic-icr-delivery-status-kept.patch
  */
 #include <getopt.h>
 #include <sys/mman.h>
@@ -307,6 +317,9 @@ static void print_file(const char *path)
  * the model; every device must have had at least IOFUZZ_ORACLE_MIN_READS of
  * them checked.  A finding is minimized and the reproducer printed (replay:
  * tools/iofuzz -r FILE).
+ *
+ * The LAPIC case fuzzes the xAPIC page alone (no WRMSR to IA32_APIC_BASE
+ * can switch the model off).
  *
  * The PIT case leaves out port 0x40: without a count written to counter 0
  * KVM arms no PIT timer, so no IRQ0 storm starves a slow single vCPU (see

@@ -34,7 +34,10 @@
  *    status OUTPUT bit and port 0x61's bits 4-5 are not compared.
  *    KVM_GET_PIT2's per-counter reload, count_latched, status_latched,
  *    status (bits 6-0), read_state, write_state, write_latch, rw_mode, mode,
- *    bcd, gate and the speaker flag are compared after every chunk.
+ *    bcd, gate and the speaker flag are compared after every chunk;
+ *  - the local APIC's xAPIC registers at 0xfee00000 (SDM vol. 3A chapter
+ *    11): the model, what it checks and KVM's deviations are in
+ *    oracle_lapic.c; KVM_GET_LAPIC is compared after every chunk.
  *
  * Where KVM deliberately differs from the datasheets the model follows KVM
  * (arch/x86/kvm/i8259.c, ioapic.c), so a finding is a change of KVM's

@@ -50,7 +50,8 @@
  *    kvm_lapic_set_tpr()), and V_TPR holds TPR[7:4] only: TPR (and so PPR)
  *    bits 3:0 read 0 after the next exit, or as written while an IRR vector
  *    keeps the intercept on.  The SDM keeps them (figure 11-18); the model
- *    does not compare them on kvm_amd;
+ *    does not compare them on kvm_amd (irqchip_test's
+ *    lapic_tpr_keeps_its_subclass is where that is a finding);
  *  - only a 4-byte write at the start of a 16-byte slot writes a register:
  *    any other size or alignment is dropped (apic_mmio_write(), SDM 11.4.1:
  *    "32-bit aligned");
