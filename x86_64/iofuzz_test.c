@@ -23,10 +23,9 @@
  * every chunk must match the model.  A finding there
  * is minimized and the reproducer printed.  Ideas: the classic iofuzz
  * (crash/hang detection); kvm-unit-tests x86/ioapic.c (the version
- * register, read-only redirection bits); kvm-unit-tests x86/apic.c (the
- * LVT masks while software disabled, the version's Max LVT Entry, TDCR);
- * the PIC and ELCR checks follow the 8259A and PIIX4 datasheets (cited in
- * lib/iofuzz/oracle.c).
+ * register, read-only redirection bits); the PIC and ELCR checks follow
+ * the 8259A and PIIX4 datasheets (cited in lib/iofuzz/oracle.c), the
+ * LAPIC's the SDM register by register (lib/iofuzz/oracle_lapic.c).
  *
  * Caught bugs: bugs/pic-ocw3-read-select.patch, bugs/pic-ocw3-isr-reads-irr.patch,
  * bugs/pic-elcr-fixed-bits-writable.patch, bugs/pic-icw1-keeps-imr.patch,
