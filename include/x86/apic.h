@@ -16,6 +16,7 @@
 #define APIC_ID		0x20
 #define APIC_LVR	0x30
 #define APIC_TPR	0x80
+#define APIC_ARBPRI	0x90
 #define APIC_PPR	0xa0
 #define APIC_EOI	0xb0
 #define APIC_LDR	0xd0
@@ -45,6 +46,11 @@
 
 #define APIC_SVR_ENABLE		BIT(8)		/* APIC software enable */
 #define APIC_LVT_MASKED		BIT(16)
+/* LVT (11.5.1) and ICR (11.6.1): delivery status, bit 12; LVT LINT0/1 bits 13-15 */
+#define APIC_DELIV_STATUS	BIT(12)
+#define APIC_LVT_POLARITY	BIT(13)
+#define APIC_LVT_REMOTE_IRR	BIT(14)
+#define APIC_LVT_LEVEL		BIT(15)
 #define APIC_LVT_TIMER_PERIODIC	(1u << 17)	/* LVT timer mode (11.5.1) */
 #define APIC_LVT_TIMER_TSCDEADLINE (2u << 17)
 /* ICR (11.6.1): delivery mode 10:8, destination mode 11, level 14, shorthand 19:18 */
@@ -53,6 +59,8 @@
 #define APIC_DM_NMI		(4u << 8)
 #define APIC_DM_INIT		(5u << 8)
 #define APIC_DM_STARTUP		(6u << 8)
+#define APIC_DM_EXTINT		(7u << 8)
+#define APIC_DM_MASK		(7u << 8)
 #define APIC_DEST_LOGICAL	(1u << 11)
 #define APIC_LEVEL_ASSERT	(1u << 14)
 #define APIC_DEST_SELF		(1u << 18)

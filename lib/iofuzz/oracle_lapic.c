@@ -81,24 +81,17 @@
 #define LAPIC_VERSION		0x00050014u	/* 11.4.8: version 0x14, max LVT entry 5 */
 #define LAPIC_NR_LVT		6		/* timer .. error, 0x320-0x370 */
 #define LVT_VECTOR		0xffu
-#define LVT_DELIV_MODE		(7u << 8)
-#define LVT_DELIV_STATUS	BIT(12)
-#define LVT_POLARITY		BIT(13)
-#define LVT_REMOTE_IRR		BIT(14)
-#define LVT_LEVEL		BIT(15)
-#define LVT_BASE_BITS		(APIC_LVT_MASKED | LVT_DELIV_STATUS | LVT_VECTOR)
-#define LINT_BITS		(LVT_BASE_BITS | LVT_DELIV_MODE | LVT_POLARITY | \
-				 LVT_REMOTE_IRR | LVT_LEVEL)
+#define LVT_BASE_BITS		(APIC_LVT_MASKED | APIC_DELIV_STATUS | LVT_VECTOR)
+#define LINT_BITS		(LVT_BASE_BITS | APIC_DM_MASK | APIC_LVT_POLARITY | \
+				 APIC_LVT_REMOTE_IRR | APIC_LVT_LEVEL)
 #define LVT_TIMER_MODE_ONE	APIC_LVT_TIMER_PERIODIC		/* bit 17 only */
 #define LVT_TIMER_MODE_TWO	(3u << 17)			/* bits 18:17 */
-#define LVT0_RESET_EXTINT	(7u << 8)
 #define SVR_KEPT		0x3ffu	/* vector, software enable, focus checking */
 #define DFR_FORCED		0x0fffffffu
 #define XAPIC_HIGH_BYTE		0xff000000u
 #define TPR_BITS		0xffu
 #define TPR_SUBCLASS		0x0fu	/* 11.8.3.1: bits 3:0, the priority sub-class */
 #define TDCR_BITS		0xbu	/* 11.5.4: bits 0, 1, 3 */
-#define ICR_DELIV_STATUS	BIT(12)
 #define LAPIC_READ_LIMIT	0x3f0u	/* kvm_lapic_reg_read(): nothing above */
 
 #define R(off)			((off) >> 4)
@@ -106,8 +99,8 @@
 /* The mask each LVT entry keeps (SDM 11.5.1 figure 11-8, KVM's apic_lvt_mask[]). */
 static const uint32_t lvt_bits[LAPIC_NR_LVT] = {
 	LVT_BASE_BITS,				/* timer: mode bits added per CPUID */
-	LVT_BASE_BITS | LVT_DELIV_MODE,		/* thermal */
-	LVT_BASE_BITS | LVT_DELIV_MODE,		/* performance counter */
+	LVT_BASE_BITS | APIC_DM_MASK,		/* thermal */
+	LVT_BASE_BITS | APIC_DM_MASK,		/* performance counter */
 	LINT_BITS,				/* LINT0 */
 	LINT_BITS,				/* LINT1 */
 	LVT_BASE_BITS,				/* error */
@@ -126,7 +119,7 @@ void iofuzz_lapic_reset(struct iofuzz_lapic *m, bool tsc_deadline, bool svm_v_tp
 	m->reg[R(APIC_LVR)] = LAPIC_VERSION;
 	for (int i = 0; i < LAPIC_NR_LVT; i++)
 		m->reg[R(APIC_LVTT) + i] = APIC_LVT_MASKED;
-	m->reg[R(APIC_LVT0)] = LVT0_RESET_EXTINT;
+	m->reg[R(APIC_LVT0)] = APIC_DM_EXTINT;	/* unmasked: see above */
 	m->reg[R(APIC_DFR)] = ~0u;
 	m->reg[R(APIC_SVR)] = 0xff;
 }
@@ -194,7 +187,7 @@ void iofuzz_lapic_write(struct iofuzz_lapic *m, uint32_t off, unsigned int size,
 		svr_write(m, v);
 		break;
 	case APIC_ICR_LO:
-		m->reg[R(APIC_ICR_LO)] = v & ~ICR_DELIV_STATUS;
+		m->reg[R(APIC_ICR_LO)] = v & ~APIC_DELIV_STATUS;
 		break;
 	case APIC_LVTT ... APIC_LVTERR:
 		lvt_write(m, R(off - APIC_LVTT), v);
@@ -216,7 +209,7 @@ static const char *lapic_reg_name(uint32_t reg)
 {
 	static const struct { uint32_t off; const char *name; } names[] = {
 		{ APIC_ID, "ID" }, { APIC_LVR, "version" }, { APIC_TPR, "TPR" },
-		{ 0x90, "ARBPRI" }, { APIC_PPR, "PPR" }, { APIC_LDR, "LDR" },
+		{ APIC_ARBPRI, "ARBPRI" }, { APIC_PPR, "PPR" }, { APIC_LDR, "LDR" },
 		{ APIC_DFR, "DFR" }, { APIC_SVR, "SVR" }, { APIC_ESR, "ESR" },
 		{ APIC_ICR_LO, "ICR low" }, { APIC_ICR_HI, "ICR high" },
 		{ APIC_TMICT, "timer initial count" }, { APIC_TDCR, "timer divide config" },
