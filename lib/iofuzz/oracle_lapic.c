@@ -26,8 +26,10 @@
  *    guest's CPUID, else bit 17); thermal, performance counter and error
  *    keep vector, delivery mode (not the error entry), status, mask; LINT0
  *    and LINT1 also polarity, remote IRR and trigger mode;
- *  - 11.5.3 ESR (0x280): KVM records no error (an illegal vector is
- *    delivered or dropped, not logged), so ESR reads 0 after any write;
+ *  - 11.5.3 ESR (0x280): KVM records no error (lapic.c writes APIC_ESR
+ *    only at RESET; a write of ESR does nothing in xAPIC mode), so ESR
+ *    reads 0 after any write: a KVM deviation (an illegal vector sent or
+ *    received would latch bits 5 and 6 at the next ESR write);
  *  - 11.6.1 ICR (0x300, 0x310): ICR low reads back what was written with
  *    delivery status (bit 12) 0 (KVM sends at once); ICR high keeps bits
  *    31:24;
