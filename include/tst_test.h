@@ -45,12 +45,12 @@
  *  - Verdicts: a run with TPASS and TCONF (and no TFAIL/TBROK/TWARN) is a
  *    kselftest SKIP here, because a test can only have one verdict; LTP
  *    counts both and the test passes.
- *  - tst_kvm_validate_result(inst, result, sum) takes the instance, the
+ *  - tst_kvm_report_result(inst, result, sum) takes the instance, the
  *    result type the ucall carried and the summary, and also prints and
- *    counts the result; LTP's tst_kvm_validate_result(value) only checks a
+ *    counts the result; LTP's tst_kvm_report_result(value) only checks a
  *    value and ends the program with TBROK if it is invalid.  Here an
  *    invalid one is counted as TBROK and the other tests still run.
- *  - TST_TEST_TCONF(name, msg) takes the kselftest test name as well as the
+ *  - TST_KVM_TEST_TCONF(name, msg) takes the kselftest test name as well as the
  *    message, since each test here is a named kselftest test.
  *  - Page 0 is not mapped (see above): "the low 2 GiB identity mapped"
  *    means pages 0x1000 up to 2 GiB.
@@ -65,13 +65,13 @@
 #include "tst_kvm.h"
 
 /* A test whose guest only reports TCONF with msg: how an unsupported setup reports. */
-#define TST_TEST_TCONF(name, msg)						\
+#define TST_KVM_TEST_TCONF(name, msg)						\
 	static void __tst_tconf_##name(void)					\
 	{									\
 		tst_brk(TCONF, "%s", msg);					\
 	}									\
 	TST_KVM_TEST(name, __tst_tconf_##name)
-/* The guest function of TST_TEST_TCONF(name, msg), for a test that runs it itself. */
+/* The guest function of TST_KVM_TEST_TCONF(name, msg), for a test that runs it itself. */
 #define TST_TCONF_GUEST(name)	__tst_tconf_##name
 
 #define TST_KVM_TEST(name, guest_main)						\
