@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * LTP KVM Test API 3.4, CPU state: kvm_get_cpuid() fills struct kvm_cpuid
- * (leaf 0: a vendor string and a maximum leaf >= 1; leaf 1 ECX[31], the
- * hypervisor bit KVM sets, Documentation/virt/kvm/x86/cpuid.rst);
+ * (leaf 0: a vendor string and a maximum leaf >= 1; leaf 0x80000001
+ * EDX[29], long mode, which the suite's vCPU CPUID (KVM's supported CPUID)
+ * offers to a guest that runs in 64-bit mode; subleaf in ECX reaches the
+ * CPU: leaf 0xb/0x1f or 4 differ per subleaf, SDM vol. 2A CPUID);
  * kvm_read_cregs() fills struct kvm_cregs (CR0.PE, CR0.PG, CR4.PAE in
  * 64-bit mode, SDM vol. 3A 9.8.5; CR3 is kvm_pagetable; CR2 is the address
  * of the last #PF, 4.7); kvm_rdmsr() of IA32_EFER has LMA (2.2.1) and
@@ -23,22 +25,28 @@ static int skip_fault(void *userdata, struct kvm_interrupt_frame *ifrm, unsigned
 
 static void check_cpuid(void)
 {
-	struct kvm_cpuid c0, c1;
+	struct kvm_cpuid c0, ext, sub0, sub1;
 	char vendor[13];
 
 	kvm_get_cpuid(0, 0, &c0);
-	kvm_get_cpuid(1, 0, &c1);
+	kvm_get_cpuid(0x80000001, 0, &ext);
+	/* Leaf 4 (deterministic cache parameters): subleaf n is cache level/type n. */
+	kvm_get_cpuid(4, 0, &sub0);
+	kvm_get_cpuid(4, 1, &sub1);
 	memcpy(vendor, &c0.ebx, 4);
 	memcpy(vendor + 4, &c0.edx, 4);
 	memcpy(vendor + 8, &c0.ecx, 4);
 	vendor[12] = 0;
 	if (c0.eax < 1 || (strcmp(vendor, "GenuineIntel") && strcmp(vendor, "AuthenticAMD")))
 		tst_res(TFAIL, "CPUID 0: max leaf 0x%x, vendor '%s'", c0.eax, vendor);
-	else if (!(c1.ecx & (1u << 31)))
-		tst_res(TFAIL, "CPUID 1: ECX 0x%x lacks the hypervisor bit 31", c1.ecx);
+	else if (!(ext.edx & (1u << 29)))
+		tst_res(TFAIL, "CPUID 0x80000001: EDX 0x%x lacks LM (bit 29)", ext.edx);
+	else if (c0.eax >= 4 && sub0.eax && sub0.eax == sub1.eax && sub0.ebx == sub1.ebx)
+		tst_res(TFAIL, "CPUID 4: subleaves 0 and 1 are the same (0x%x 0x%x): ECX not passed",
+			sub0.eax, sub0.ebx);
 	else
-		tst_res(TPASS, "kvm_get_cpuid(): max leaf 0x%x, %s, hypervisor bit set", c0.eax,
-			vendor);
+		tst_res(TPASS, "kvm_get_cpuid(): max leaf 0x%x, %s, LM set, subleaf in ECX",
+			c0.eax, vendor);
 }
 
 static void check_cregs(void)
