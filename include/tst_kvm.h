@@ -24,6 +24,7 @@ struct tst_kvm_summary {
 	unsigned int runs;
 	char first_problem[512];	/* the first TFAIL/TBROK/TWARN, for the log */
 	char tconf[512];		/* the first TCONF message */
+	bool broke;			/* a run ended in tst_brk(), a fatal exception or a KVM_RUN error */
 };
 
 /*
@@ -102,7 +103,11 @@ void *tst_kvm_alloc_memory(struct tst_kvm_instance *inst, unsigned int slot,
 struct kvm_cpuid2 *tst_kvm_get_cpuid(int sysfd);
 /* A VM with the LTP environment and at least ram_size bytes of RAM. */
 void tst_kvm_create_instance(struct tst_kvm_instance *inst, size_t ram_size);
-/* Run until the guest ends; print its results and count them in tst_kvm_results. */
+/*
+ * Run until the guest ends; print its results and count them in
+ * tst_kvm_results.  A guest tst_brk() (or a fatal exception) ends the
+ * whole program as LTP's host tst_brk() does: cleanup, verdict, exit.
+ */
 void tst_kvm_run_instance(struct tst_kvm_instance *inst);
 /* Free the VM (not the tst_kvm_alloc_memory() buffers); inst->vm becomes NULL. */
 void tst_kvm_destroy_instance(struct tst_kvm_instance *inst);

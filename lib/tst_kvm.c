@@ -274,6 +274,7 @@ int tst_kvm_run_instance_sum(struct tst_kvm_instance *inst, int exp_errno,
 			tst_kvm_count(sum, TBROK, "KVM_RUN failed: %s%s", strerror(errno),
 				      inst->vcpu->kicked ? " (the guest made no exit within the "
 				      "watchdog timeout)" : "");
+			sum->broke = true;
 			return 0;
 		}
 		switch (get_ucall(inst->vcpu, &uc)) {
@@ -285,6 +286,7 @@ int tst_kvm_run_instance_sum(struct tst_kvm_instance *inst, int exp_errno,
 			if (uc.args[0] != TBROK && uc.args[0] != TCONF)
 				tst_kvm_count(sum, TBROK, "tst_brk() with %s: only TBROK and "
 					      "TCONF may end a test", tst_result_name(uc.args[0]));
+			sum->broke = true;
 			return 0;
 		case UCALL_PRINTF:
 			printf("# %s:%u: %s\n", ucall_file(inst->vcpu, &uc, file, sizeof(file)),
@@ -297,11 +299,13 @@ int tst_kvm_run_instance_sum(struct tst_kvm_instance *inst, int exp_errno,
 			printf("# %s:%u: TBROK: %s\n",
 			       ucall_file(inst->vcpu, &uc, file, sizeof(file)), uc.line, uc.buffer);
 			tst_kvm_count(sum, TBROK, "%s:%u: %s", file, uc.line, uc.buffer);
+			sum->broke = true;
 			return 0;
 		default:
 			tst_kvm_count(sum, TBROK, "unexpected exit: %s",
 				      exit_reason_str(inst->vcpu->run->exit_reason));
 			vcpu_dump(inst->vcpu);
+			sum->broke = true;
 			return 0;
 		}
 	}
@@ -309,7 +313,10 @@ int tst_kvm_run_instance_sum(struct tst_kvm_instance *inst, int exp_errno,
 
 void tst_kvm_run_instance(struct tst_kvm_instance *inst)
 {
+	tst_kvm_results.broke = false;
 	tst_kvm_run_instance_sum(inst, 0, &tst_kvm_results);
+	if (tst_kvm_results.broke)
+		tst_ltp_exit();
 }
 
 void tst_kvm_setup_instance(struct tst_kvm_instance *inst, void *guest_main)

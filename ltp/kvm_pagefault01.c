@@ -4,14 +4,20 @@
  * with LTP's names: a write through a read-only PDPTE must #PF even when
  * KVM has already shadowed the page directory below it through a writable
  * PDPTE (SDM vol. 3A 4.6: the access rights of a translation are the
- * combination of all its levels).  Two PDPTEs, 4 GiB (R/W=1) and 5 GiB
- * (R/W=0), point to one page directory; touching the 4 GiB side first makes
- * a shadow-paging KVM build that directory's shadow with write access
- * inherited from the writable parent.  Fixed upstream by b1bd5cba3306
+ * combination of all its levels).  The CVE's layout: two PDPTEs, 4 GiB
+ * (R/W=1) and 5 GiB (R/W=0), point to one page directory whose first PDE
+ * is read-only and whose second is writable.  Reading through the first
+ * PDE and writing through the second on the 4 GiB side, then reading on the
+ * 5 GiB side, makes a buggy shadow MMU look up the directory's shadow page
+ * with the access accumulated down to the leaf instead of the access the
+ * directory inherits, and reuse a shadow page built under the writable
+ * PDPTE for the read-only one.  Fixed upstream by b1bd5cba3306
  * "KVM: X86: MMU: Use the correct inherited permissions to get shadow
  * page".  The bug needs shadow paging: run it with npt=0/ept=0
  * (make vm_run_tests TDP=0); with TDP it checks the hardware walk.
  * x86_64/pt_write_protect_test.c checks the same at every level.
+ *
+ * Caught bugs: bugs/mmu-shadow-inherited-access.patch (TDP=0)
  */
 #include "kvm_test.h"
 
@@ -68,7 +74,7 @@ void main(void)
 	pd = (void *)pages;
 	pt_a = (void *)(pages + PAGESIZE);
 	pt_b = (void *)(pages + 2 * PAGESIZE);
-	set_entry(&pd[0], (uintptr_t)pt_a, 1);
+	set_entry(&pd[0], (uintptr_t)pt_a, 0);
 	set_entry(&pd[1], (uintptr_t)pt_b, 1);
 	set_entry(&pt_a[0], (uintptr_t)pages + 3 * PAGESIZE, 1);
 	set_entry(&pt_b[0], (uintptr_t)pages + 4 * PAGESIZE, 1);
@@ -81,7 +87,7 @@ void main(void)
 	ro_b = (char *)(5 * GIB + TWO_MIB);
 	tst_set_interrupt_callback(INTR_PAGE_FAULT, on_page_fault, ro_b);
 
-	/* Walk the writable side first (read one table, write the other), then read the other side. */
+	/* The 4 GiB side: read via the read-only PDE, write via the writable one; then 5 GiB. */
 	*(volatile char *)rw_b = *(volatile char *)rw_a + 1;
 	(void)*(volatile char *)ro_a;
 	*(volatile char *)ro_b = 7;
