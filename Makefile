@@ -119,7 +119,8 @@ DEP_FILES := $(wildcard $(OUTPUT)/*/*.d $(OUTPUT)/*/*/*.d)
 
 # A test binary whose source is gone (moved or renamed) would still be run
 # by check.sh and packed into the lanes: remove it from the build folder.
-STALE_PROGS := $(filter-out $(TEST_GEN_PROGS) %.o %.d,$(wildcard $(OUTPUT)/x86_64/*_test \
+# In-tree the build folder is the source folder: never the sources (%.c).
+STALE_PROGS := $(filter-out $(TEST_GEN_PROGS) %.c %.o %.d,$(wildcard $(OUTPUT)/x86_64/*_test \
 	$(OUTPUT)/lib_tests/*_test $(OUTPUT)/ltp/*))
 $(if $(STALE_PROGS),$(shell rm -f $(STALE_PROGS)))
 

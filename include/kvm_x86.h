@@ -28,6 +28,12 @@ struct kvm_cpuid {
 	unsigned int eax, ebx, ecx, edx;
 };
 
+/* General-purpose registers, LTP's struct (struct kvm_svm_vcpu holds one). */
+struct kvm_regs64 {
+	uint64_t rax, rbx, rcx, rdx, rdi, rsi, rbp, rsp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
 /* CPUID leaf eax, subleaf ecx, as this vCPU sees it. */
 void kvm_get_cpuid(unsigned int eax, unsigned int ecx, struct kvm_cpuid *buf);
 
@@ -66,6 +72,7 @@ void kvm_get_cpuid(unsigned int eax, unsigned int ecx, struct kvm_cpuid *buf);
 #define MSR_SYSENTER_EIP	MSR_IA32_SYSENTER_EIP
 #define MSR_SFMASK		MSR_SYSCALL_MASK
 #define EFER_NXE		EFER_NX
+#define VM_CR_SVMDIS		(1 << 4)	/* MSR_VM_CR: SVM disabled (APM 15.30.1) */
 
 /* CR4 bits, LTP's names. */
 #define CR4_PSE			X86_CR4_PSE
