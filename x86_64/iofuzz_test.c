@@ -380,7 +380,7 @@ static void suite_oracle(const struct oracle_case *c)
 		       st->restarts, st->migrations);
 	ok = end == IOF_END_OK && !st->findings && st->oracle_trips;
 	/* Every move that the plan asks for (one per `migrate` ops but the last). */
-	if (c->migrate && st->migrations != (st->plan.total - 1) / c->migrate) {
+	if (ok && c->migrate && st->migrations != (st->plan.total - 1) / c->migrate) {
 		ksft_print_msg("  %lu moves, the plan's %lu ops ask for %lu\n", st->migrations,
 			       st->plan.total, (st->plan.total - 1) / c->migrate);
 		ok = false;
