@@ -234,8 +234,7 @@ cp "$here/scripts/check.sh" "$here/scripts/stress.sh" "$root/suite/scripts/"
 cp "$here/settings" "$root/suite/"
 cp "$here/x86_64/known_failures" "$root/suite/x86_64/"
 mkdir -p "$root/suite/build/x86_64" "$root/suite/build/lib_tests" "$root/suite/build/unit" \
-	"$root/suite/build/ltp" \
-	"$root/suite/build/tools"
+	"$root/suite/build/ltp" "$root/suite/build/tools" "$root/suite/build/bench"
 cp "$build"/x86_64/*_test "$root/suite/build/x86_64/"
 cp "$build"/lib_tests/*_test "$root/suite/build/lib_tests/"
 # The LTP-form tests (ltp/*.c): the binaries, not their objects.
@@ -244,23 +243,25 @@ for f in "$build"/ltp/*; do
 	if [ -f "$f" ] && [ -x "$f" ]; then cp "$f" "$root/suite/build/ltp/"; fi
 done
 cp "$build"/unit/*_unit "$root/suite/build/unit/" 2>/dev/null || true
-# The tools (tools/iofuzz), for VM_RUN_CMD; not their objects.
-for f in "$build"/tools/*; do
+# The tools (tools/iofuzz) and benchmarks, for VM_RUN_CMD; not their objects.
+for f in "$build"/tools/* "$build"/bench/*; do
 	case "$f" in *.o|*.d) continue ;; esac
-	if [ -f "$f" ] && [ -x "$f" ]; then cp "$f" "$root/suite/build/tools/"; fi
+	if [ -f "$f" ] && [ -x "$f" ]; then cp "$f" "$root/suite/build/${f#"$build"/}"; fi
 done
 cp "$here/scripts/vm_init.sh" "$root/init"
 chmod +x "$root/init"
 
 # Per-test timeout: the settings value, scaled like the in-test watchdogs.
 test_timeout=$(( $(sed -n 's/^timeout=//p' "$here/settings") * (scale > 5 ? 5 : scale) ))
+# Single-quoted for the guest's sh: a VM_RUN_CMD may hold quotes, pipes and $.
+sq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 cat > "$root/suite/vm_run.env" <<EOF
 KVM_SUITE_TIMEOUT_SCALE=$scale
 KVM_SUITE_CPU_EMULATOR=$([ "$vendor" = intel ] && echo bochs || { [ "$accel" = tcg ] && echo qemu-tcg; })
 TEST_TIMEOUT=$test_timeout
-TESTS="${TESTS:-}"
-CHECK_PLANT_KMSG_WARN="${VM_RUN_PLANT_WARN:-}"
-RUN_CMD="${VM_RUN_CMD:-}"
+TESTS=$(sq "${TESTS:-}")
+CHECK_PLANT_KMSG_WARN=$(sq "${VM_RUN_PLANT_WARN:-}")
+RUN_CMD=$(sq "${VM_RUN_CMD:-}")
 STRESS="${STRESS:-}"
 KVM_MODULES_ID="$modules_id"
 TDP=$tdp

@@ -49,6 +49,7 @@ static void trial_plan(struct iofuzz_state *st, const struct iofuzz_cfg *cfg,
 	st->plan.fault = fplan->fault;
 	st->plan.fault_op = fplan->fault_op;
 	st->plan.irq_lines = fplan->irq_lines;
+	st->plan.migrate = fplan->migrate;
 }
 
 static struct trial run_list(const struct iofuzz_cfg *cfg, const struct iofuzz_plan *fplan,
