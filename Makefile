@@ -34,9 +34,12 @@ else
 endif
 
 # Test programs: every x86_64/*_test.c (KVM tests) and lib_tests/*_test.c
-# (tests of the suite's own library and test API) is one test binary.
+# (tests of the suite's own library and test API) is one test binary, and
+# so is every ltp/*.c, a test in the form of LTP's KVM Test API (one file
+# compiled twice, see include/kvm_test.h and the rule below).
+LTP_PROGS := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/ltp/*.c)))
 TEST_GEN_PROGS := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/lib_tests/*_test.c)) \
-	$(sort $(wildcard $(SUITE_DIR)/x86_64/*_test.c)))
+	$(sort $(wildcard $(SUITE_DIR)/x86_64/*_test.c))) $(LTP_PROGS)
 # Built but not run by run_tests: benchmarks, tools (tools/iofuzz, the
 # fuzzer), host unit tests.
 BENCH_PROGS := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/bench/*.c)))
@@ -116,12 +119,13 @@ DEP_FILES := $(wildcard $(OUTPUT)/*/*.d $(OUTPUT)/*/*/*.d)
 
 # A test binary whose source is gone (moved or renamed) would still be run
 # by check.sh and packed into the lanes: remove it from the build folder.
-STALE_PROGS := $(filter-out $(TEST_GEN_PROGS),$(wildcard $(OUTPUT)/x86_64/*_test \
-	$(OUTPUT)/lib_tests/*_test))
+# In-tree the build folder is the source folder: never the sources (%.c).
+STALE_PROGS := $(filter-out $(TEST_GEN_PROGS) %.c %.o %.d,$(wildcard $(OUTPUT)/x86_64/*_test \
+	$(OUTPUT)/lib_tests/*_test $(OUTPUT)/ltp/*))
 $(if $(STALE_PROGS),$(shell rm -f $(STALE_PROGS)))
 
 # Every folder an object or program lands in (lib/iofuzz/ included).
-$(shell mkdir -p $(sort $(dir $(LIB_OBJS))) $(OUTPUT)/x86_64 $(OUTPUT)/lib_tests \
+$(shell mkdir -p $(sort $(dir $(LIB_OBJS))) $(OUTPUT)/x86_64 $(OUTPUT)/lib_tests $(OUTPUT)/ltp \
 	$(OUTPUT)/bench $(OUTPUT)/tools $(OUTPUT)/unit)
 
 $(HOST_LIB_OBJS): $(OUTPUT)/%.o: $(SUITE_DIR)/%.c
@@ -143,10 +147,26 @@ $(OUTPUT)/guest_lib/%.o: $(SUITE_DIR)/guest_lib/%.S
 # never the sanitizer's (compiled apart from the link for that reason).  The
 # library objects are linked whole (there is no archive) so that the
 # string functions always replace libc's.
-$(TEST_GEN_PROGS) $(TEST_GEN_PROGS_EXTENDED): $(OUTPUT)/%: $(SUITE_DIR)/%.c $(LIB_OBJS)
+LTP_BINS := $(filter $(OUTPUT)/ltp/%,$(TEST_GEN_PROGS))
+$(filter-out $(LTP_BINS),$(TEST_GEN_PROGS)) $(TEST_GEN_PROGS_EXTENDED): $(OUTPUT)/%: $(SUITE_DIR)/%.c $(LIB_OBJS)
 	$(call msg,CC,,$@)
 	$(Q)$(CC) $(CFLAGS) $(SUITE_CFLAGS) $(GUEST_CFLAGS) -MD -MP -MT $@ -MF $@.d -c $< -o $@.o
 	$(Q)$(CC) $(LDFLAGS) $@.o $(LIB_OBJS) $(LDLIBS) -o $@
+
+# LTP-form tests (include/kvm_test.h): the file is compiled twice.  The
+# payload pass (-DCOMPILE_PAYLOAD, guest flags) renames its main() to
+# tst_kvm_payload_main, and objcopy makes every other global it defines
+# local, so that a name both passes define (tst_res is on both sides, and a
+# test may define its own) cannot clash; its undefined references still
+# resolve to guest_lib/.  The controller pass is host code.  One ELF holds both.
+OBJCOPY ?= $(CROSS_COMPILE)objcopy
+$(LTP_BINS): $(OUTPUT)/ltp/%: $(SUITE_DIR)/ltp/%.c $(LIB_OBJS)
+	$(call msg,CC,ltp,$@)
+	$(Q)$(CC) $(CFLAGS) $(SUITE_CFLAGS) $(GUEST_CFLAGS) -DCOMPILE_PAYLOAD -MD -MP -MT $@ \
+		-MF $@.payload.d -c $< -o $@.payload.o
+	$(Q)$(OBJCOPY) --keep-global-symbol=tst_kvm_payload_main $@.payload.o
+	$(Q)$(CC) $(CFLAGS) $(SUITE_CFLAGS) $(SAN_FLAGS) -MD -MP -MT $@ -MF $@.d -c $< -o $@.host.o
+	$(Q)$(CC) $(LDFLAGS) $@.host.o $@.payload.o $(LIB_OBJS) $(LDLIBS) -o $@
 
 # Host unit tests: no KVM; each is linked with the library objects.
 $(UNIT_PROGS): $(OUTPUT)/%: $(SUITE_DIR)/%.c $(LIB_OBJS)

@@ -95,22 +95,10 @@ static void seg_from_gdt(struct vmcb_seg *s, uint16_t sel)
 	s->base = g.base;
 }
 
-void svm_init(const struct svm_pages *p, void *entry, uint64_t stack_top)
+void svm_vmcb_init_state(struct vmcb *vmcb, void *entry, uint64_t stack_top)
 {
-	struct vmcb *vmcb = (struct vmcb *)(uintptr_t)p->vmcb;
 	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) dtr;
 	uint16_t sel;
-
-	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
-	wrmsr(MSR_VM_HSAVE_PA, p->hsave);
-	memset(vmcb, 0, sizeof(*vmcb));
-	memset((void *)(uintptr_t)p->iopm, 0, SVM_IOPM_SIZE);
-	memset((void *)(uintptr_t)p->msrpm, 0, SVM_MSRPM_SIZE);
-
-	vmcb->control.intercept_misc2 = SVM_INTERCEPT2_VMRUN | SVM_INTERCEPT2_VMMCALL;
-	vmcb->control.asid = 1;
-	vmcb->control.iopm_base_pa = p->iopm;
-	vmcb->control.msrpm_base_pa = p->msrpm;
 
 	/* L2 starts as a copy of L1's current state, on its own stack. */
 	asm volatile("mov %%cs, %0" : "=r"(sel));
@@ -139,6 +127,28 @@ void svm_init(const struct svm_pages *p, void *entry, uint64_t stack_top)
 	vmcb->save.rip = (uintptr_t)entry;
 	vmcb->save.rsp = stack_top;
 	vmcb->save.g_pat = rdmsr(MSR_IA32_CR_PAT);
+}
+
+void svm_seg_from_gdt(struct vmcb_seg *s, uint16_t sel)
+{
+	seg_from_gdt(s, sel);
+}
+
+void svm_init(const struct svm_pages *p, void *entry, uint64_t stack_top)
+{
+	struct vmcb *vmcb = (struct vmcb *)(uintptr_t)p->vmcb;
+
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, p->hsave);
+	memset(vmcb, 0, sizeof(*vmcb));
+	memset((void *)(uintptr_t)p->iopm, 0, SVM_IOPM_SIZE);
+	memset((void *)(uintptr_t)p->msrpm, 0, SVM_MSRPM_SIZE);
+
+	vmcb->control.intercept_misc2 = SVM_INTERCEPT2_VMRUN | SVM_INTERCEPT2_VMMCALL;
+	vmcb->control.asid = 1;
+	vmcb->control.iopm_base_pa = p->iopm;
+	vmcb->control.msrpm_base_pa = p->msrpm;
+	svm_vmcb_init_state(vmcb, entry, stack_top);
 }
 
 /*

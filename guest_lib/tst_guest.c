@@ -7,6 +7,7 @@
 #include <stdarg.h>
 
 #include "guest/tst.h"
+#include "kvm_x86.h"
 
 uint64_t tst_heap_base, tst_heap_end;
 static uint64_t heap_next;
@@ -29,7 +30,7 @@ static void report(uint32_t cmd, const char *file, int lineno, int result,
 	res->result = result;
 	res->lineno = lineno;
 	res->file_addr = (uintptr_t)file;
-	guest_vsnprintf(res->message, sizeof(res->message), fmt, ap);
+	guest_vsnprintf(res->message, TST_KVM_MESSAGE_SIZE, fmt, ap);
 	guest_ucall_msg(cmd, file, lineno, 1, args, res->message);
 }
 
@@ -140,7 +141,7 @@ uintptr_t kvm_get_page_address_pae(const struct page_table_entry_pae *entry)
 	return (uintptr_t)entry->address << 12;
 }
 
-void kvm_get_cpuid(unsigned int eax, unsigned int ecx, struct tst_kvm_cpuid *buf)
+void kvm_get_cpuid(unsigned int eax, unsigned int ecx, struct kvm_cpuid *buf)
 {
 	asm volatile("cpuid"
 		     : "=a"(buf->eax), "=b"(buf->ebx), "=c"(buf->ecx), "=d"(buf->edx)

@@ -58,7 +58,11 @@ struct iofuzz_cfg {
 	bool guest_gen;		/* -G: the guest generates each op (slow; a cross-check) */
 	const char *replay;	/* -r FILE */
 	bool no_oracle;		/* -O: no read oracle (lib/iofuzz/oracle.c) */
+	uint32_t migrate;	/* -M: move the VM every this many ops, 1..IOFUZZ_MIGRATE_MAX */
 };
+
+/* -M at most: the compiled stream's chunk, the unit a move happens between. */
+#define IOFUZZ_MIGRATE_MAX	2048
 
 /* Per device, kept in shared memory so a supervisor sees a crashed child's numbers. */
 struct iofuzz_dev_stats {
@@ -102,6 +106,7 @@ struct iofuzz_state {
 	bool oracle;				/* the read oracle checks this run */
 	uint64_t oracle_reads;			/* reads it checked, all devices */
 	uint64_t oracle_trips;			/* KVM_GET_IRQCHIP round trips compared */
+	uint64_t migrations;			/* -M: moves into a new VM */
 	uint64_t oracle_ns, oracle_ops;		/* host time in the oracle, ops it went over */
 	uint16_t finding_lines;			/* PIC lines held at the finding's chunk */
 	int finding_dev;			/* device a KVM_GET_IRQCHIP finding blames, or -1 */

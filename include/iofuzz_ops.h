@@ -74,6 +74,7 @@ struct iofuzz_plan {
 	struct iofuzz_range excl[IOFUZZ_MAX_EXCL];	/* never touched, e.g. UCALL_PIO_PORT */
 	uint64_t nr_list;	/* nonzero: run list[] instead of the generator */
 	uint16_t irq_lines;	/* explicit list: the PIC lines the host holds (oracle.c) */
+	uint32_t migrate;	/* host: move the VM to a new one every this many ops (0: never) */
 	struct iofuzz_op *list;	/* guest address of the explicit ops */
 };
 

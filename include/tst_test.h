@@ -41,21 +41,30 @@
  *    handles ends the run with TBROK naming vector, RIP and error code;
  *  - a heap for tst_heap_alloc() of TST_KVM_HEAP_SIZE bytes.
  *
- * Where this differs from LTP's KVM library:
+ * This is the suite's own style (several named kselftest tests per file,
+ * guest functions beside host code).  LTP's own form, a file with
+ * #ifdef COMPILE_PAYLOAD that builds unmodified, is include/kvm_test.h
+ * (tests in ltp/); both share the guest library and lib/tst_kvm.c, and
+ * Documentation/ltp-api.md lists what differs between them and LTP.
+ * Where this style differs from LTP's KVM Test API document:
  *  - Verdicts: a run with TPASS and TCONF (and no TFAIL/TBROK/TWARN) is a
  *    kselftest SKIP here, because a test can only have one verdict; LTP
- *    counts both and the test passes.
- *  - tst_kvm_validate_result(inst, result, sum) takes the instance, the
- *    result type the ucall carried and the summary, and also prints and
- *    counts the result; LTP's tst_kvm_validate_result(value) only checks a
- *    value and ends the program with TBROK if it is invalid.  Here an
- *    invalid one is counted as TBROK and the other tests still run.
- *  - TST_TEST_TCONF(name, msg) takes the kselftest test name as well as the
- *    message, since each test here is a named kselftest test.
- *  - Page 0 is not mapped (see above): "the low 2 GiB identity mapped"
- *    means pages 0x1000 up to 2 GiB.
- *  - struct tst_kvm_cpuid stands for LTP's struct kvm_cpuid, a name that
- *    <linux/kvm.h> already uses.
+ *    counts both and the test passes.  (The LTP form does the same.)
+ *  - The document's tst_kvm_setup/run/cleanup(void), tst_kvm_run_instance
+ *    (inst) and tst_kvm_validate_result(value) are the LTP form's; this
+ *    style uses the richer variants that count into a summary:
+ *    tst_kvm_setup_instance(inst, guest_main), tst_kvm_run_iteration(inst,
+ *    sum), tst_kvm_cleanup_instance(inst), tst_kvm_run_instance_sum(inst,
+ *    exp_errno, sum) and tst_kvm_report_result(inst, result, sum), where an
+ *    invalid result is counted as TBROK and the other tests still run.
+ *  - TST_KVM_TEST_TCONF(name, msg) takes the kselftest test name as well as
+ *    the message (the document's TST_TEST_TCONF(message) is the LTP form's).
+ *  - Page 0 is not mapped (see above), so that NULL dereferences fault: an
+ *    instance with guest_main set is this style's; the LTP form's payload
+ *    gets page 0 mapped as the document promises.
+ *  - struct kvm_cpuid and kvm_get_cpuid() exist only in LTP-form payloads
+ *    (kvm_x86.h): <linux/kvm.h>, included here, owns the struct name; guest
+ *    functions here use cpuid_count() (guest/processor.h).
  */
 #ifndef KVM_SUITE_TST_TEST_H
 #define KVM_SUITE_TST_TEST_H
@@ -65,13 +74,13 @@
 #include "tst_kvm.h"
 
 /* A test whose guest only reports TCONF with msg: how an unsupported setup reports. */
-#define TST_TEST_TCONF(name, msg)						\
+#define TST_KVM_TEST_TCONF(name, msg)						\
 	static void __tst_tconf_##name(void)					\
 	{									\
 		tst_brk(TCONF, "%s", msg);					\
 	}									\
 	TST_KVM_TEST(name, __tst_tconf_##name)
-/* The guest function of TST_TEST_TCONF(name, msg), for a test that runs it itself. */
+/* The guest function of TST_KVM_TEST_TCONF(name, msg), for a test that runs it itself. */
 #define TST_TCONF_GUEST(name)	__tst_tconf_##name
 
 #define TST_KVM_TEST(name, guest_main)						\

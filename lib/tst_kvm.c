@@ -35,15 +35,15 @@ const char *tst_result_name(int result)
 	return i < 0 ? "T???" : result_names[i];
 }
 
-static void note_problem(struct tst_kvm_summary *sum, int result, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void note_problem(struct tst_kvm_summary *sum, int result, const char *fmt, ...)
+void tst_kvm_count(struct tst_kvm_summary *sum, int result, const char *fmt, ...)
 {
-	char *dst = result == TCONF ? sum->tconf : sum->first_problem;
+	char *dst;
 	va_list ap;
 
 	sum->counts[tst_result_index(result)]++;
+	if (result == TPASS || result == TINFO)
+		return;
+	dst = result == TCONF ? sum->tconf : sum->first_problem;
 	if (dst[0])
 		return;
 	va_start(ap, fmt);
@@ -51,12 +51,25 @@ static void note_problem(struct tst_kvm_summary *sum, int result, const char *fm
 	va_end(ap);
 }
 
+/* ram[slot] from the suite VM's memslot slot (if it has one). */
+static void sync_ram_slot(struct tst_kvm_instance *inst, unsigned int slot)
+{
+	const struct kvm_mem_region *r = vm_mem_region_find(inst->vm, slot);
+
+	if (r && slot < MAX_KVM_MEMSLOTS)
+		inst->ram[slot] = r->region;
+}
+
 void tst_kvm_create_instance(struct tst_kvm_instance *inst, size_t ram_size)
 {
 	struct vm_opts opts = { .ram_size = ram_size };
-	uint64_t top, heap;
 	void *guest_main = inst->guest_main;
+	uint64_t top, heap;
 
+	if (!guest_main)
+		guest_main = tst_kvm_payload_main;
+	TEST_ASSERT(guest_main, "tst_kvm_create_instance: no guest: set inst->guest_main, "
+		    "or build an LTP-form test (kvm_test.h) with a payload main()");
 	TEST_ASSERT(ram_size <= TST_KVM_IDENTITY_TOP - 2 * MiB,
 		    "tst_kvm_create_instance: RAM %#zx must leave room below 2 GiB", ram_size);
 	memset(inst, 0, sizeof(*inst));
@@ -66,6 +79,9 @@ void tst_kvm_create_instance(struct tst_kvm_instance *inst, size_t ram_size)
 	/* Identity map up to 2 GiB, backed or not, as LTP's guests expect. */
 	top = ALIGN_UP(inst->vm->ram_size, 2 * MiB);
 	virt_map_2m(inst->vm, top, top, TST_KVM_IDENTITY_TOP - top, PTE_DEFAULT);
+	/* LTP's payloads get page 0 mapped too; suite-style guests keep NULL faulting. */
+	if (guest_main == (void *)tst_kvm_payload_main)
+		virt_map(inst->vm, 0, 0, PAGE_SIZE, PTE_DEFAULT);
 
 	/* The result page, above 2 GiB in its own slot. */
 	inst->result = vm_mem_region_add(inst->vm, TST_KVM_RESULT_SLOT, TST_KVM_RESULT_ADDR,
@@ -77,6 +93,12 @@ void tst_kvm_create_instance(struct tst_kvm_instance *inst, size_t ram_size)
 	write_guest_global(inst->vm, tst_heap_end, heap + TST_KVM_HEAP_SIZE);
 
 	inst->vcpu = vm_vcpu_add(inst->vm, 0, guest_main);
+	inst->vm_fd = inst->vm->fd;
+	inst->vcpu_fd = inst->vcpu->fd;
+	inst->vcpu_info = inst->vcpu->run;
+	inst->vcpu_info_size = inst->vcpu->run_size;
+	sync_ram_slot(inst, 0);
+	sync_ram_slot(inst, TST_KVM_RESULT_SLOT);
 }
 
 void tst_kvm_destroy_instance(struct tst_kvm_instance *inst)
@@ -85,38 +107,60 @@ void tst_kvm_destroy_instance(struct tst_kvm_instance *inst)
 	inst->vm = NULL;
 	inst->vcpu = NULL;
 	inst->result = NULL;
-	/* After the VM: its memslots point into these buffers. */
-	for (unsigned int i = 0; i < inst->nr_allocs; i++)
-		munmap(inst->allocs[i].map, inst->allocs[i].map_size);
-	inst->nr_allocs = 0;
+	inst->vm_fd = inst->vcpu_fd = -1;
+	inst->vcpu_info = NULL;
+	memset(inst->ram, 0, sizeof(inst->ram));
+}
+
+/* The guarded buffers of tst_kvm_alloc_memory(), until tst_free_all(). */
+struct guarded_buf {
+	void *map;		/* mmap incl. the guard pages */
+	size_t map_size;
+	struct guarded_buf *next;
+};
+
+static struct guarded_buf *guarded_bufs;
+
+void tst_free_all(void)
+{
+	while (guarded_bufs) {
+		struct guarded_buf *b = guarded_bufs;
+
+		guarded_bufs = b->next;
+		munmap(b->map, b->map_size);
+		free(b);
+	}
 }
 
 void *tst_kvm_alloc_memory(struct tst_kvm_instance *inst, unsigned int slot,
 			   uint64_t baseaddr, size_t size, unsigned int flags)
 {
-	struct tst_kvm_alloc *a;
+	uint64_t gpa = ALIGN_DOWN(baseaddr, PAGE_SIZE);
+	struct guarded_buf *b = calloc(1, sizeof(*b));
 	uint8_t *mem;
 
-	TEST_ASSERT(inst->nr_allocs < TST_KVM_MAX_ALLOCS, "tst_kvm_alloc_memory: too many buffers");
-	TEST_ASSERT(IS_ALIGNED(baseaddr, PAGE_SIZE), "tst_kvm_alloc_memory: base %#lx not "
-		    "page aligned", baseaddr);
-	size = ALIGN_UP(size, PAGE_SIZE);
-	a = &inst->allocs[inst->nr_allocs];
+	TEST_ASSERT(b, "tst_kvm_alloc_memory: out of memory");
+	TEST_ASSERT(slot < MAX_KVM_MEMSLOTS && !inst->ram[slot].userspace_addr,
+		    "tst_kvm_alloc_memory: slot %u is in use or not below %d", slot,
+		    MAX_KVM_MEMSLOTS);
+	size = ALIGN_UP(baseaddr - gpa + size, PAGE_SIZE);
 	/* A PROT_NONE page on each side turns a host overrun into SIGSEGV. */
-	a->map_size = size + 2 * PAGE_SIZE;
-	a->map = mmap(NULL, a->map_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	TEST_ASSERT(a->map != MAP_FAILED, "tst_kvm_alloc_memory: mmap: %s", strerror(errno));
-	mem = (uint8_t *)a->map + PAGE_SIZE;
+	b->map_size = size + 2 * PAGE_SIZE;
+	b->map = mmap(NULL, b->map_size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	TEST_ASSERT(b->map != MAP_FAILED, "tst_kvm_alloc_memory: mmap: %s", strerror(errno));
+	b->next = guarded_bufs;
+	guarded_bufs = b;
+	mem = (uint8_t *)b->map + PAGE_SIZE;
 	TEST_ASSERT(!mprotect(mem, size, PROT_READ | PROT_WRITE),
 		    "tst_kvm_alloc_memory: mprotect: %s", strerror(errno));
-	a->slot = slot;
-	a->gpa = baseaddr;
-	a->size = size;
-	inst->nr_allocs++;
-	vm_set_user_memory_region(inst->vm, slot, flags, baseaddr, size, mem);
+	vm_set_user_memory_region(inst->vm, slot, flags, gpa, size, mem);
+	inst->ram[slot] = (struct kvm_userspace_memory_region){
+		.slot = slot, .flags = flags, .guest_phys_addr = gpa, .memory_size = size,
+		.userspace_addr = (uintptr_t)mem,
+	};
 	/* Below 2 GiB the identity map covers it already; above, map it. */
-	if (!__addr_gva2gpa(inst->vm, baseaddr, &(uint64_t){ 0 }))
-		virt_map(inst->vm, baseaddr, baseaddr, size, PTE_DEFAULT);
+	if (!__addr_gva2gpa(inst->vm, gpa, &(uint64_t){ 0 }))
+		virt_map(inst->vm, gpa, gpa, size, PTE_DEFAULT);
 	return mem;
 }
 
@@ -129,16 +173,13 @@ uint64_t tst_kvm_get_phys_address(const struct tst_kvm_instance *inst, uint64_t 
 
 int tst_kvm_find_phys_memslot(const struct tst_kvm_instance *inst, uint64_t paddr)
 {
-	const struct kvm_mem_region *r;
+	for (int i = 0; i < MAX_KVM_MEMSLOTS; i++) {
+		const struct kvm_userspace_memory_region *r = &inst->ram[i];
 
-	for (r = inst->vm->regions; r; r = r->next)
-		if (paddr >= r->region.guest_phys_addr &&
-		    paddr - r->region.guest_phys_addr < r->region.memory_size)
-			return r->region.slot;
-	/* Buffers from tst_kvm_alloc_memory() are slots the VM doesn't track. */
-	for (unsigned int i = 0; i < inst->nr_allocs; i++)
-		if (paddr >= inst->allocs[i].gpa && paddr - inst->allocs[i].gpa < inst->allocs[i].size)
-			return inst->allocs[i].slot;
+		if (r->userspace_addr && paddr >= r->guest_phys_addr &&
+		    paddr - r->guest_phys_addr < r->memory_size)
+			return i;
+	}
 	return -1;
 }
 
@@ -153,17 +194,17 @@ int tst_kvm_find_memslot(const struct tst_kvm_instance *inst, uint64_t addr)
 
 void *tst_kvm_get_memptr(const struct tst_kvm_instance *inst, uint64_t addr)
 {
+	const struct kvm_userspace_memory_region *r;
 	uint64_t gpa;
+	int slot;
 
 	if (!__addr_gva2gpa(inst->vm, addr, &gpa))
 		return NULL;
-	for (unsigned int i = 0; i < inst->nr_allocs; i++) {
-		const struct tst_kvm_alloc *a = &inst->allocs[i];
-
-		if (gpa >= a->gpa && gpa - a->gpa < a->size)
-			return (uint8_t *)a->map + PAGE_SIZE + (gpa - a->gpa);
-	}
-	return __addr_gpa2hva(inst->vm, gpa);
+	slot = tst_kvm_find_phys_memslot(inst, gpa);
+	if (slot < 0)
+		return NULL;
+	r = &inst->ram[slot];
+	return (void *)(uintptr_t)(r->userspace_addr + (gpa - r->guest_phys_addr));
 }
 
 struct kvm_cpuid2 *tst_kvm_get_cpuid(int sysfd)
@@ -180,8 +221,17 @@ struct kvm_cpuid2 *tst_kvm_get_cpuid(int sysfd)
 	}
 }
 
-void tst_kvm_validate_result(struct tst_kvm_instance *inst, int result,
-			     struct tst_kvm_summary *sum)
+void tst_kvm_validate_result(int value)
+{
+	if (tst_result_index(value) >= 0)
+		return;
+	printf("# TBROK: invalid result value %d from the guest\n", value);
+	tst_kvm_count(&tst_kvm_results, TBROK, "invalid result value %d from the guest", value);
+	tst_ltp_exit();
+}
+
+void tst_kvm_report_result(struct tst_kvm_instance *inst, int result,
+			   struct tst_kvm_summary *sum)
 {
 	struct tst_kvm_result *res = inst->result;
 	char file[256];
@@ -190,30 +240,27 @@ void tst_kvm_validate_result(struct tst_kvm_instance *inst, int result,
 
 	ucall_file(inst->vcpu, &uc, file, sizeof(file));
 	/* The page is guest memory: never trust its string to be terminated. */
-	res->message[sizeof(res->message) - 1] = '\0';
+	res->message[TST_KVM_MESSAGE_SIZE - 1] = '\0';
 	if (res->result != result) {
 		printf("# %s:%d: TBROK: result page says %d, ucall says %d: %s\n", file,
 		       res->lineno, res->result, result, res->message);
-		note_problem(sum, TBROK, "%s:%d: result page says %d, ucall says %d",
-			     file, res->lineno, res->result, result);
+		tst_kvm_count(sum, TBROK, "%s:%d: result page says %d, ucall says %d",
+			      file, res->lineno, res->result, result);
 		return;
 	}
 	if (tst_result_index(result) < 0) {
 		printf("# %s:%d: TBROK: unknown result type %d: %s\n", file, res->lineno,
 		       result, res->message);
-		note_problem(sum, TBROK, "%s:%d: unknown result type %d: %s", file,
-			     res->lineno, result, res->message);
+		tst_kvm_count(sum, TBROK, "%s:%d: unknown result type %d: %s", file,
+			      res->lineno, result, res->message);
 		return;
 	}
 	printf("# %s:%d: %s: %s\n", file, res->lineno, name, res->message);
-	if (result == TPASS || result == TINFO)
-		sum->counts[tst_result_index(result)]++;
-	else
-		note_problem(sum, result, "%s:%d: %s: %s", file, res->lineno, name, res->message);
+	tst_kvm_count(sum, result, "%s:%d: %s: %s", file, res->lineno, name, res->message);
 }
 
-int tst_kvm_run_instance(struct tst_kvm_instance *inst, int exp_errno,
-			 struct tst_kvm_summary *sum)
+int tst_kvm_run_instance_sum(struct tst_kvm_instance *inst, int exp_errno,
+			     struct tst_kvm_summary *sum)
 {
 	struct ucall uc;
 	char file[256];
@@ -224,20 +271,22 @@ int tst_kvm_run_instance(struct tst_kvm_instance *inst, int exp_errno,
 		if (r < 0) {
 			if (exp_errno && errno == exp_errno)
 				return -1;
-			note_problem(sum, TBROK, "KVM_RUN failed: %s%s", strerror(errno),
-				     inst->vcpu->kicked ? " (the guest made no exit within the "
-				     "watchdog timeout)" : "");
+			tst_kvm_count(sum, TBROK, "KVM_RUN failed: %s%s", strerror(errno),
+				      inst->vcpu->kicked ? " (the guest made no exit within the "
+				      "watchdog timeout)" : "");
+			sum->broke = true;
 			return 0;
 		}
 		switch (get_ucall(inst->vcpu, &uc)) {
 		case UCALL_TST_RES:
-			tst_kvm_validate_result(inst, uc.args[0], sum);
+			tst_kvm_report_result(inst, uc.args[0], sum);
 			break;
 		case UCALL_TST_BRK:
-			tst_kvm_validate_result(inst, uc.args[0], sum);
+			tst_kvm_report_result(inst, uc.args[0], sum);
 			if (uc.args[0] != TBROK && uc.args[0] != TCONF)
-				note_problem(sum, TBROK, "tst_brk() with %s: only TBROK and "
-					     "TCONF may end a test", tst_result_name(uc.args[0]));
+				tst_kvm_count(sum, TBROK, "tst_brk() with %s: only TBROK and "
+					      "TCONF may end a test", tst_result_name(uc.args[0]));
+			sum->broke = true;
 			return 0;
 		case UCALL_PRINTF:
 			printf("# %s:%u: %s\n", ucall_file(inst->vcpu, &uc, file, sizeof(file)),
@@ -249,18 +298,28 @@ int tst_kvm_run_instance(struct tst_kvm_instance *inst, int exp_errno,
 			/* A guest assertion or an exception nobody handled. */
 			printf("# %s:%u: TBROK: %s\n",
 			       ucall_file(inst->vcpu, &uc, file, sizeof(file)), uc.line, uc.buffer);
-			note_problem(sum, TBROK, "%s:%u: %s", file, uc.line, uc.buffer);
+			tst_kvm_count(sum, TBROK, "%s:%u: %s", file, uc.line, uc.buffer);
+			sum->broke = true;
 			return 0;
 		default:
-			note_problem(sum, TBROK, "unexpected exit: %s",
-				     exit_reason_str(inst->vcpu->run->exit_reason));
+			tst_kvm_count(sum, TBROK, "unexpected exit: %s",
+				      exit_reason_str(inst->vcpu->run->exit_reason));
 			vcpu_dump(inst->vcpu);
+			sum->broke = true;
 			return 0;
 		}
 	}
 }
 
-void tst_kvm_setup(struct tst_kvm_instance *inst, void *guest_main)
+void tst_kvm_run_instance(struct tst_kvm_instance *inst)
+{
+	tst_kvm_results.broke = false;
+	tst_kvm_run_instance_sum(inst, 0, &tst_kvm_results);
+	if (tst_kvm_results.broke)
+		tst_ltp_exit();
+}
+
+void tst_kvm_setup_instance(struct tst_kvm_instance *inst, void *guest_main)
 {
 	memset(inst, 0, sizeof(*inst));
 	inst->guest_main = guest_main;
@@ -278,11 +337,11 @@ static unsigned int verdict_results(const struct tst_kvm_summary *sum)
 	return n;
 }
 
-void tst_kvm_run(struct tst_kvm_instance *inst, struct tst_kvm_summary *sum)
+void tst_kvm_run_iteration(struct tst_kvm_instance *inst, struct tst_kvm_summary *sum)
 {
 	unsigned int before = verdict_results(sum);
 
-	tst_kvm_run_instance(inst, 0, sum);
+	tst_kvm_run_instance_sum(inst, 0, sum);
 	sum->runs++;
 	/*
 	 * Judge each iteration, as LTP does: with -i N the counts are summed,
@@ -290,15 +349,16 @@ void tst_kvm_run(struct tst_kvm_instance *inst, struct tst_kvm_summary *sum)
 	 */
 	if (verdict_results(sum) == before) {
 		printf("# TBROK: iteration %u: the guest reported no result\n", sum->runs);
-		note_problem(sum, TBROK, "iteration %u: the guest reported no result",
-			     sum->runs);
+		tst_kvm_count(sum, TBROK, "iteration %u: the guest reported no result",
+			      sum->runs);
 	}
 }
 
-void tst_kvm_cleanup(struct tst_kvm_instance *inst)
+void tst_kvm_cleanup_instance(struct tst_kvm_instance *inst)
 {
 	if (inst->vm)
 		tst_kvm_destroy_instance(inst);
+	tst_free_all();
 }
 
 int tst_kvm_run_test(void *guest_main, struct tst_kvm_summary *sum)
@@ -308,11 +368,38 @@ int tst_kvm_run_test(void *guest_main, struct tst_kvm_summary *sum)
 	memset(sum, 0, sizeof(*sum));
 	for (unsigned int i = 0; i < tst_kvm_iterations; i++) {
 		/* LTP: a VM cannot be reset, so every iteration gets a new one. */
-		tst_kvm_setup(&inst, guest_main);
-		tst_kvm_run(&inst, sum);
-		tst_kvm_cleanup(&inst);
+		tst_kvm_setup_instance(&inst, guest_main);
+		tst_kvm_run_iteration(&inst, sum);
+		tst_kvm_cleanup_instance(&inst);
 	}
 	return tst_kvm_verdict(sum, NULL);
+}
+
+/* ---- LTP's default setup/run/cleanup: one VM, the payload's main() ---- */
+
+struct tst_kvm_summary tst_kvm_results;
+static struct tst_kvm_instance test_vm;
+
+void tst_kvm_setup(void)
+{
+	memset(&test_vm, 0, sizeof(test_vm));
+	tst_kvm_create_instance(&test_vm, DEFAULT_RAM_SIZE);
+}
+
+void tst_kvm_run(void)
+{
+	tst_kvm_run_instance(&test_vm);
+	/* A VM cannot be reset: the next iteration (-i N) gets a fresh one. */
+	tst_kvm_destroy_instance(&test_vm);
+	tst_free_all();
+	tst_kvm_create_instance(&test_vm, DEFAULT_RAM_SIZE);
+}
+
+void tst_kvm_cleanup(void)
+{
+	if (test_vm.vm)
+		tst_kvm_destroy_instance(&test_vm);
+	tst_free_all();
 }
 
 int tst_kvm_verdict(const struct tst_kvm_summary *sum, const char **reason)
@@ -341,6 +428,21 @@ int tst_kvm_verdict(const struct tst_kvm_summary *sum, const char **reason)
 	return v;
 }
 
+int tst_kvm_parse_iterations(const char *argv0, const char *val)
+{
+	unsigned long it;
+	char *end;
+
+	errno = 0;
+	it = strtoul(val, &end, 0);
+	if (errno || !*val || *end || it < 1 || it > 100000) {
+		fprintf(stderr, "%s: -i wants an iteration count 1-100000, got '%s'\n", argv0, val);
+		return 1;
+	}
+	tst_kvm_iterations = it;
+	return 0;
+}
+
 static void tst_kvm_usage(const char *argv0)
 {
 	printf("Usage: %s [-i N] [kselftest harness options]\n"
@@ -357,8 +459,6 @@ int tst_kvm_main(int argc, char **argv, int (*harness_run)(int, char **))
 	/* Take "-i N" / "-iN" out; everything else is the harness's. */
 	for (int i = 0; i < argc; i++) {
 		const char *val = NULL;
-		char *end;
-		unsigned long it;
 
 		if (i && !strcmp(argv[i], "-i")) {
 			if (i + 1 >= argc) {
@@ -374,14 +474,8 @@ int tst_kvm_main(int argc, char **argv, int (*harness_run)(int, char **))
 			rest[n++] = argv[i];
 			continue;
 		}
-		errno = 0;
-		it = strtoul(val, &end, 0);
-		if (errno || !*val || *end || it < 1 || it > 100000) {
-			fprintf(stderr, "%s: -i wants an iteration count 1-100000, got '%s'\n",
-				argv[0], val);
+		if (tst_kvm_parse_iterations(argv[0], val))
 			return 1;
-		}
-		tst_kvm_iterations = it;
 	}
 	rest[n] = NULL;
 	return harness_run(n, rest);

@@ -123,8 +123,8 @@ KVM_TEST(result_page_above_2gib)
 	EXPECT_EQ(page->result, TINFO);
 	EXPECT_STREQ(page->message, want);
 	EXPECT_EQ(uc.buffer_gva, TST_KVM_RESULT_ADDR + offsetof(struct tst_kvm_result, message));
-	tst_kvm_validate_result(&inst, uc.args[0], &sum);
-	tst_kvm_run_instance(&inst, 0, &sum);
+	tst_kvm_report_result(&inst, uc.args[0], &sum);
+	tst_kvm_run_instance_sum(&inst, 0, &sum);
 	EXPECT_EQ(tst_kvm_verdict(&sum, NULL), KSFT_PASS) TH_LOG("%s", sum.first_problem);
 	EXPECT_EQ(page->result, TPASS);
 	tst_kvm_destroy_instance(&inst);
@@ -218,7 +218,7 @@ KVM_TEST(stack_of_at_least_8k)
 	uint64_t guard, va, rsp;
 
 	tst_kvm_create_instance(&inst, DEFAULT_RAM_SIZE);
-	tst_kvm_run_instance(&inst, 0, &sum);
+	tst_kvm_run_instance_sum(&inst, 0, &sum);
 	EXPECT_EQ(tst_kvm_verdict(&sum, NULL), KSFT_PASS) TH_LOG("%s", sum.first_problem);
 	sync_global_from_guest(inst.vm, stack_rsp);
 	sync_global_from_guest(inst.vm, stack_room);
@@ -303,7 +303,7 @@ KVM_TEST(default_handlers_end_the_run_with_tbrok)
 
 		tst_kvm_create_instance(&inst, DEFAULT_RAM_SIZE);
 		write_guest_global(inst.vm, raise_fn, cases[i].fn);
-		tst_kvm_run_instance(&inst, 0, &sum);
+		tst_kvm_run_instance_sum(&inst, 0, &sum);
 		tst_kvm_destroy_instance(&inst);
 		EXPECT_EQ(tst_kvm_verdict(&sum, &reason), KSFT_FAIL);
 		EXPECT_EQ(sum.counts[tst_result_index(TBROK)], 1);
@@ -385,11 +385,11 @@ KVM_TEST(host_helpers_translate_and_find_slots)
 	EXPECT_EQ(tst_kvm_get_phys_address(&inst, 0x70000000ULL + 5), 0x70000000ULL + 5);
 	EXPECT_EQ(tst_kvm_get_phys_address(&inst, 0x200000000ULL), 0);
 
-	tst_kvm_run_instance(&inst, 0, &sum);
+	tst_kvm_run_instance_sum(&inst, 0, &sum);
 	EXPECT_EQ(tst_kvm_verdict(&sum, NULL), KSFT_PASS) TH_LOG("%s", sum.first_problem);
 	got = *(uint64_t *)tst_kvm_get_memptr(&inst, (uintptr_t)&buf_sum);
 	EXPECT_EQ(got, want);
-	tst_kvm_destroy_instance(&inst);
+	tst_kvm_cleanup_instance(&inst);	/* and the buffers */
 }
 
 #define DIRTY_BUF_GPA	0x64000000ULL
@@ -423,7 +423,7 @@ KVM_TEST(alloc_memory_passes_memslot_flags)
 	/* Nothing written yet: the log starts clean. */
 	vm_get_dirty_log(inst.vm, 7, bitmap);
 	EXPECT_EQ(bitmap[0], 0);
-	tst_kvm_run_instance(&inst, 0, &sum);
+	tst_kvm_run_instance_sum(&inst, 0, &sum);
 	EXPECT_EQ(tst_kvm_verdict(&sum, NULL), KSFT_PASS) TH_LOG("%s", sum.first_problem);
 	vm_get_dirty_log(inst.vm, 7, bitmap);
 	EXPECT_EQ(bitmap[0], 0xa) TH_LOG("dirty bitmap 0x%lx, expected pages 1 and 3", bitmap[0]);
@@ -432,7 +432,7 @@ KVM_TEST(alloc_memory_passes_memslot_flags)
 	errno = 0;
 	EXPECT_EQ(__vm_ioctl(inst.vm, KVM_GET_DIRTY_LOG, &log), -1);
 	EXPECT_EQ(errno, ENOENT) TH_LOG("%s", strerror(errno));
-	tst_kvm_destroy_instance(&inst);
+	tst_kvm_cleanup_instance(&inst);	/* and the buffers */
 }
 
 /*

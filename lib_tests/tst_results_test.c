@@ -41,9 +41,9 @@ KVM_TEST(result_page_carries_message_file_and_line)
 	EXPECT_EQ(uc.line, (unsigned int)expected_line);
 	ucall_file(inst.vcpu, &uc, file, sizeof(file));
 	EXPECT_NE(strstr(file, "tst_results_test.c"), NULL) TH_LOG("file %s", file);
-	tst_kvm_validate_result(&inst, TINFO, &sum);
+	tst_kvm_report_result(&inst, TINFO, &sum);
 	EXPECT_EQ(sum.counts[tst_result_index(TINFO)], 1);
-	ASSERT_EQ(tst_kvm_run_instance(&inst, 0, &sum), 0);
+	ASSERT_EQ(tst_kvm_run_instance_sum(&inst, 0, &sum), 0);
 	EXPECT_EQ(sum.counts[tst_result_index(TPASS)], 1);
 	EXPECT_EQ(tst_kvm_verdict(&sum, NULL), KSFT_PASS);
 	tst_kvm_destroy_instance(&inst);
@@ -217,10 +217,10 @@ KVM_TEST(silent_iteration_fails_among_passing_ones)
 	const char *reason;
 
 	for (int i = 1; i <= 3; i++) {
-		tst_kvm_setup(&inst, guest_pass_on_odd_iterations);
+		tst_kvm_setup_instance(&inst, guest_pass_on_odd_iterations);
 		write_guest_global(inst.vm, iteration, i);
-		tst_kvm_run(&inst, &sum);
-		tst_kvm_cleanup(&inst);
+		tst_kvm_run_iteration(&inst, &sum);
+		tst_kvm_cleanup_instance(&inst);
 	}
 	EXPECT_EQ(sum.runs, 3);
 	EXPECT_EQ(sum.counts[tst_result_index(TPASS)], 2);
@@ -244,25 +244,25 @@ KVM_TEST(run_instance_exp_errno)
 
 	tst_kvm_create_instance(&inst, DEFAULT_RAM_SIZE);
 	inst.vcpu->run->immediate_exit = 1;
-	EXPECT_EQ(tst_kvm_run_instance(&inst, EINTR, &sum), -1);
+	EXPECT_EQ(tst_kvm_run_instance_sum(&inst, EINTR, &sum), -1);
 	for (unsigned int idx = 0; idx < ARRAY_SIZE(sum.counts); idx++) {
 		EXPECT_EQ(sum.counts[idx], 0) TH_LOG("result index %u", idx);
 	}
 
-	EXPECT_EQ(tst_kvm_run_instance(&inst, EFAULT, &sum), 0);
+	EXPECT_EQ(tst_kvm_run_instance_sum(&inst, EFAULT, &sum), 0);
 	EXPECT_EQ(sum.counts[tst_result_index(TBROK)], 1);
 	EXPECT_EQ(tst_kvm_verdict(&sum, &reason), KSFT_FAIL);
 	EXPECT_NE(strstr(reason, "KVM_RUN failed: Interrupted system call"), NULL)
 		TH_LOG("reason '%s'", reason);
 
 	memset(&sum, 0, sizeof(sum));
-	EXPECT_EQ(tst_kvm_run_instance(&inst, 0, &sum), 0);
+	EXPECT_EQ(tst_kvm_run_instance_sum(&inst, 0, &sum), 0);
 	EXPECT_EQ(sum.counts[tst_result_index(TBROK)], 1);
 
 	/* Cleared again, the same vCPU runs the guest to its results. */
 	inst.vcpu->run->immediate_exit = 0;
 	memset(&sum, 0, sizeof(sum));
-	EXPECT_EQ(tst_kvm_run_instance(&inst, EINTR, &sum), 0);
+	EXPECT_EQ(tst_kvm_run_instance_sum(&inst, EINTR, &sum), 0);
 	EXPECT_EQ(sum.counts[tst_result_index(TPASS)], 1);
 	EXPECT_EQ(tst_kvm_verdict(&sum, &reason), KSFT_PASS) TH_LOG("%s", reason);
 	tst_kvm_destroy_instance(&inst);

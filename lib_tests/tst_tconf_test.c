@@ -8,7 +8,7 @@
 
 #define TCONF_MSG "this guest needs a feature no CPU has (demonstration)"
 
-TST_TEST_TCONF(unsupported_configuration_skips, TCONF_MSG)
+TST_KVM_TEST_TCONF(unsupported_configuration_skips, TCONF_MSG)
 
 KVM_TEST(tconf_maps_to_skip_with_message)
 {

@@ -61,7 +61,8 @@ expect_error() {
 
 failed=0
 checked=0
-for bin in "$build"/lib_tests/*_test "$build"/x86_64/*_test "$build"/bench/* "$build"/tools/*; do
+for bin in "$build"/lib_tests/*_test "$build"/x86_64/*_test "$build"/ltp/* "$build"/bench/* \
+	   "$build"/tools/*; do
 	[ -f "$bin" ] && [ -x "$bin" ] || continue
 	case "$bin" in *.o|*.d) continue ;; esac
 	name=${bin#"$build"/}

@@ -54,7 +54,7 @@ done
 allowed=$(awk -v p="$platform" '$1 == p { print $2 }' "$here/x86_64/known_failures" |
 	sed 's|.*/||' | sort -u)
 
-expected=$(cd "$here" && ls -- x86_64/*_test.c lib_tests/*_test.c | sed 's|.*/||; s/\.c$//' | sort)
+expected=$(cd "$here" && ls -- x86_64/*_test.c lib_tests/*_test.c ltp/*.c | sed 's|.*/||; s/\.c$//' | sort)
 
 # check_log LOG WHAT: every binary ran; "not ok" only where known failures allow.
 check_log() {

@@ -62,7 +62,7 @@ if [ -n "${modfail:-}" ]; then
 elif [ -c /dev/kvm ] && [ -n "$RUN_CMD" ]; then
 	cd /suite/build
 	echo "vm_init: running $RUN_CMD"
-	sh -c "./$RUN_CMD"
+	sh -c "$RUN_CMD"
 	rc=$?
 elif [ -c /dev/kvm ] && [ -n "$STRESS" ]; then
 	cd /suite

@@ -234,27 +234,34 @@ cp "$here/scripts/check.sh" "$here/scripts/stress.sh" "$root/suite/scripts/"
 cp "$here/settings" "$root/suite/"
 cp "$here/x86_64/known_failures" "$root/suite/x86_64/"
 mkdir -p "$root/suite/build/x86_64" "$root/suite/build/lib_tests" "$root/suite/build/unit" \
-	"$root/suite/build/tools"
+	"$root/suite/build/ltp" "$root/suite/build/tools" "$root/suite/build/bench"
 cp "$build"/x86_64/*_test "$root/suite/build/x86_64/"
 cp "$build"/lib_tests/*_test "$root/suite/build/lib_tests/"
-cp "$build"/unit/*_unit "$root/suite/build/unit/" 2>/dev/null || true
-# The tools (tools/iofuzz), for VM_RUN_CMD; not their objects.
-for f in "$build"/tools/*; do
+# The LTP-form tests (ltp/*.c): the binaries, not their objects.
+for f in "$build"/ltp/*; do
 	case "$f" in *.o|*.d) continue ;; esac
-	if [ -f "$f" ] && [ -x "$f" ]; then cp "$f" "$root/suite/build/tools/"; fi
+	if [ -f "$f" ] && [ -x "$f" ]; then cp "$f" "$root/suite/build/ltp/"; fi
+done
+cp "$build"/unit/*_unit "$root/suite/build/unit/" 2>/dev/null || true
+# The tools (tools/iofuzz) and benchmarks, for VM_RUN_CMD; not their objects.
+for f in "$build"/tools/* "$build"/bench/*; do
+	case "$f" in *.o|*.d) continue ;; esac
+	if [ -f "$f" ] && [ -x "$f" ]; then cp "$f" "$root/suite/build/${f#"$build"/}"; fi
 done
 cp "$here/scripts/vm_init.sh" "$root/init"
 chmod +x "$root/init"
 
 # Per-test timeout: the settings value, scaled like the in-test watchdogs.
 test_timeout=$(( $(sed -n 's/^timeout=//p' "$here/settings") * (scale > 5 ? 5 : scale) ))
+# Single-quoted for the guest's sh: a VM_RUN_CMD may hold quotes, pipes and $.
+sq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 cat > "$root/suite/vm_run.env" <<EOF
 KVM_SUITE_TIMEOUT_SCALE=$scale
 KVM_SUITE_CPU_EMULATOR=$([ "$vendor" = intel ] && echo bochs || { [ "$accel" = tcg ] && echo qemu-tcg; })
 TEST_TIMEOUT=$test_timeout
-TESTS="${TESTS:-}"
-CHECK_PLANT_KMSG_WARN="${VM_RUN_PLANT_WARN:-}"
-RUN_CMD="${VM_RUN_CMD:-}"
+TESTS=$(sq "${TESTS:-}")
+CHECK_PLANT_KMSG_WARN=$(sq "${VM_RUN_PLANT_WARN:-}")
+RUN_CMD=$(sq "${VM_RUN_CMD:-}")
 STRESS="${STRESS:-}"
 KVM_MODULES_ID="$modules_id"
 TDP=$tdp
@@ -303,15 +310,31 @@ console_filter() {
 smp=1
 [ "$accel" = kvm ] && smp=2
 append="console=ttyS0,115200 panic=-1 mitigations=off quiet loglevel=4"
+# QEMU 7.2's TCG now and then loses the wakeup of a halted CPU: the guest
+# kernel sits in HLT with IF=1 while its local APIC holds a deliverable
+# interrupt (seen with the monitor's "info lapic": IRR 236, the kernel's
+# timer vector, PPR 0x10, the timer not re-armed; QEMU idle, its next timer
+# hours away), so the console stops and every bound inside the VM with it.
+# It happened inside x86_64/iofuzz_test, about once in ten runs.  Any new
+# interrupt makes QEMU deliver the pending one: every 2 s the host sends
+# the serial line an XON byte (^Q), which the console tty's flow control
+# consumes (no echo, no signal).
+nudge_serial() {
+	while printf '\021' 2>/dev/null; do
+		sleep 2
+	done
+}
 boot_qemu() {
 	local bios=()
 	[ -r /usr/share/qemu/qboot.rom ] && bios=(-bios /usr/share/qemu/qboot.rom)
+	mkfifo "$work/serial.in"
+	nudge_serial > "$work/serial.in" &
 	# timeout(1) bounds QEMU even if this script is SIGKILLed before its trap.
 	timeout -s KILL $((timeout + 10)) qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m 2G \
 		-smp "$smp" -nodefaults -no-user-config \
 		-nographic -serial stdio -no-reboot "${bios[@]}" \
 		-kernel "$KERNEL" -initrd "$work/initrd.gz" -append "$append" \
-		</dev/null > >(console_filter) 2>"$work/emulator.err" &
+		<"$work/serial.in" > >(console_filter) 2>"$work/emulator.err" &
 	vm_pid=$!
 }
 # Bochs has no -kernel: it boots an isolinux CD.  Headless: the rfb display

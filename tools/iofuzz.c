@@ -45,11 +45,15 @@ static void usage(FILE *f, const char *prog)
 		"             of them (nor KVM_GET_IRQCHIP/KVM_GET_PIT2 after each chunk);\n"
 		"             crashes and hangs only;\n"
 		"             -G implies it\n"
+		"  -M N       migration oracle: after every N ops (1-%u) move the VM into a\n"
+		"             new one as a VMM migrates it (vCPU, PICs, I/O APIC, PIT,\n"
+		"             memory) and go on there; the read oracle must still hold\n"
 		"  -F K:AT    test-only planted fault: K = triple (guest triple-faults),\n"
 		"             hang (guest spins without exits), crash (host device model\n"
 		"             crashes), oracle (the read oracle expects another value) at op AT\n"
 		"  -h         this help\n"
-		"Devices:", prog, (unsigned long)IOFUZZ_MAX_SKIP, UCALL_PIO_PORT);
+		"Devices:", prog, (unsigned long)IOFUZZ_MAX_SKIP, UCALL_PIO_PORT,
+		IOFUZZ_MIGRATE_MAX);
 	for (unsigned int i = 0; i < iofuzz_nr_devs; i++)
 		fprintf(f, " %s", iofuzz_devs[i].name);
 	fprintf(f, "\n");
@@ -138,6 +142,11 @@ static void parse_opt(const char *prog, int opt, char *arg, struct options *o)
 	case 'O':
 		cfg->no_oracle = true;
 		break;
+	case 'M':
+		if (!parse_u64(arg, &v) || !v || v > IOFUZZ_MIGRATE_MAX)
+			bad(prog, "-M wants an op count from 1 to 2048, got '%s'", arg);
+		cfg->migrate = v;
+		break;
 	case 'r':
 		cfg->replay = arg;
 		break;
@@ -164,6 +173,8 @@ static void check_options(const char *prog, const struct options *o)
 
 	if (!iofuzz_check_lists(cfg, err, sizeof(err)))
 		bad(prog, "%s", err);
+	if (cfg->migrate && cfg->guest_gen)
+		bad(prog, "%s", "-M moves the VM between chunks of the compiled stream: not with -G");
 	/* -d names the devices, so -m could only contradict it: refuse a conflict. */
 	if (!o->mode_arg || !cfg->devices[0])
 		return;
@@ -190,6 +201,9 @@ static void report_devices(const struct iofuzz_state *st)
 			       "%lu ns/op of host time over %lu ops\n", st->oracle_reads,
 			       st->oracle_trips, st->oracle_ops ? st->oracle_ns / st->oracle_ops : 0,
 			       st->oracle_ops);
+	if (st->plan.migrate)
+		ksft_print_msg("migration oracle: %lu moves into a new VM, one every %u ops\n",
+			       st->migrations, st->plan.migrate);
 	for (uint32_t i = 0; i < st->plan.nr_ranges; i++) {
 		unsigned int id = st->plan.ranges[i].id;
 		int code;
@@ -213,7 +227,7 @@ int main(int argc, char **argv)
 
 	iofuzz_cfg_defaults(cfg);
 	cfg->seed = iofuzz_random_seed();
-	while ((opt = getopt(argc, argv, "c:x:s:t:n:d:m:vGOr:o:F:h")) != -1)
+	while ((opt = getopt(argc, argv, "c:x:s:t:n:d:m:vGOM:r:o:F:h")) != -1)
 		parse_opt(argv[0], opt, optarg, &o);
 	if (optind < argc)
 		bad(argv[0], "unexpected argument '%s'", argv[optind]);

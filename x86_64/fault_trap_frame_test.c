@@ -116,7 +116,7 @@ KVM_TEST(callback_sees_write_protect_error_code)
 	page = vm_phys_alloc(inst.vm, 1);
 	((uint64_t *)addr_gpa2hva(inst.vm, page))[3] = 0x1234;
 	virt_map(inst.vm, RO_VA, page, PAGE_SIZE, PTE_PRESENT);
-	tst_kvm_run_instance(&inst, 0, &sum);
+	tst_kvm_run_instance_sum(&inst, 0, &sum);
 	EXPECT_EQ(tst_kvm_verdict(&sum, NULL), KSFT_PASS) TH_LOG("%s", sum.first_problem);
 	EXPECT_EQ(sum.counts[tst_result_index(TPASS)], 1);
 	EXPECT_EQ(((uint64_t *)addr_gpa2hva(inst.vm, page))[3], 0x1234);

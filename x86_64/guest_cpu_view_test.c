@@ -6,8 +6,9 @@
  * vol. 3A 4.7); CPUID leaves 0 and 0x80000000 are the ones set with
  * KVM_SET_CPUID2 (api.rst); a guest WRMSR of IA32_KERNEL_GS_BASE reads
  * back in the guest and through KVM_GET_MSRS (api.rst).  The guest reads
- * them with the LTP-style API's kvm_read_cregs(), kvm_get_cpuid() and
- * kvm_rdmsr()/kvm_wrmsr().
+ * them with the LTP-style API's kvm_read_cregs() and kvm_rdmsr()/kvm_wrmsr(),
+ * and CPUID with cpuid_count() (LTP's kvm_get_cpuid() takes a struct
+ * kvm_cpuid, a name only LTP-form payloads can use: ltp/kvm_cpu_regs.c).
  */
 #include "tst_test.h"
 
@@ -39,10 +40,10 @@ static void guest_cregs(void)
 
 static void guest_cpuid(void)
 {
-	struct tst_kvm_cpuid c, e;
+	struct cpuid_regs c, e;
 
-	kvm_get_cpuid(0, 0, &c);
-	kvm_get_cpuid(0x80000000, 0, &e);
+	cpuid_count(0, 0, &c);
+	cpuid_count(0x80000000, 0, &e);
 	/* Leaves the host set and KVM passes through unchanged on every platform. */
 	if (c.eax != host_leaf0[0] || c.ebx != host_leaf0[1] || c.ecx != host_leaf0[2] ||
 	    c.edx != host_leaf0[3])
@@ -94,7 +95,7 @@ static void run_one(struct __test_metadata *_metadata, void (*guest)(void), unsi
 	get_leaf(_metadata, &inst, 0x80000000, host_ext0);
 	sync_global_to_guest(inst.vm, host_leaf0);
 	sync_global_to_guest(inst.vm, host_ext0);
-	tst_kvm_run_instance(&inst, 0, &sum);
+	tst_kvm_run_instance_sum(&inst, 0, &sum);
 	EXPECT_EQ(tst_kvm_verdict(&sum, NULL), KSFT_PASS) TH_LOG("%s", sum.first_problem);
 	EXPECT_EQ(sum.counts[tst_result_index(TPASS)], passes);
 	if (guest == guest_msr)	/* the guest's write is the vCPU's state */

@@ -104,11 +104,51 @@ static const char *const fault_steps[NR_STEPS] = {
 	[STEP_REPLAYS] = "replays_exactly",
 };
 
-#define MAX_RESULTS	(3 + IOFUZZ_MAX_DEVS + NR_RESULTS + ARRAY_SIZE(suite_faults) * NR_STEPS)
-#define ORACLE_RESULT	"oracle.pic_elcr_ioapic_reads_match_model"
-#define ORACLE_PIT_RESULT	"oracle.pit_reads_match_model"
-#define ORACLE_LAPIC_RESULT	"oracle.lapic_reads_match_model"
+#define MAX_RESULTS	(ARRAY_SIZE(oracle_cases) + IOFUZZ_MAX_DEVS + NR_RESULTS + ARRAY_SIZE(suite_faults) * NR_STEPS)
 #define NAME_MAX_LEN	64
+
+/*
+ * The read oracle on its own, one case per group of modelled devices, each
+ * a fuzz count 4 and a mixed phase (8 chunks or more, so as many
+ * KVM_GET_IRQCHIP/KVM_GET_PIT2 round trips at least).  Every read must match
+ * the model; every device must have had at least IOFUZZ_ORACLE_MIN_READS of
+ * them checked.  A finding is minimized and the reproducer printed (replay:
+ * tools/iofuzz -r FILE).
+ *
+ * The migration cases add the migration oracle (tools/iofuzz -M): every
+ * `migrate` ops the VM moves into a new one (vCPU, PICs, I/O APIC, PIT and
+ * memory, lib/vcpu_state.c) and the reads after each move must still match
+ * the model, which the move leaves alone (api.rst KVM_SET_IRQCHIP,
+ * KVM_SET_PIT2: the state KVM_GET_* returns is the device's state).
+ *
+ * The LAPIC case fuzzes the xAPIC page alone (no WRMSR to IA32_APIC_BASE
+ * can switch the model off); it shares seed index 10 with a migration case
+ * (other devices, so other ops), the seed its lane figures were taken with.
+ *
+ * The PIT cases leave out port 0x40: without a count written to counter 0
+ * KVM arms no PIT timer, so no IRQ0 storm starves a slow single vCPU (see
+ * suite_skip_pit_if_slow()) and the case runs in every lane.  Counter 0
+ * still gets control words, latches and read-backs through 0x43.
+ */
+static const struct oracle_case {
+	const char *result, *devices, *skip;
+	unsigned int seed, mixed, migrate;
+	const char *devs[5];
+} oracle_cases[] = {
+	{ .result = "oracle.pic_elcr_ioapic_reads_match_model",
+	  .devices = "pic_master,pic_slave,elcr,ioapic", .seed = 8, .mixed = 16384,
+	  .devs = { "pic_master", "pic_slave", "elcr", "ioapic" } },
+	{ .result = "oracle.pit_reads_match_model", .devices = "pit,speaker", .skip = "0x40",
+	  .seed = 9, .mixed = 32768, .devs = { "pit", "speaker" } },
+	{ .result = "migration.pic_elcr_ioapic_reads_hold_across_moves",
+	  .devices = "pic_master,pic_slave,elcr,ioapic", .seed = 10, .mixed = 8192,
+	  .migrate = 128, .devs = { "pic_master", "pic_slave", "elcr", "ioapic" } },
+	{ .result = "migration.pit_reads_hold_across_moves", .devices = "pit,speaker",
+	  .skip = "0x40", .seed = 11, .mixed = 8192, .migrate = 128,
+	  .devs = { "pit", "speaker" } },
+	{ .result = "oracle.lapic_reads_match_model", .devices = "lapic", .seed = 10,
+	  .mixed = 16384, .devs = { "lapic" } },
+};
 
 static char names[MAX_RESULTS][NAME_MAX_LEN];
 static bool reported[MAX_RESULTS];
@@ -127,9 +167,8 @@ static void __attribute__((format(printf, 1, 2))) add_name(const char *fmt, ...)
 /* Every result name, in the order the self-check reports them. */
 static void build_names(void)
 {
-	add_name(ORACLE_RESULT);
-	add_name(ORACLE_PIT_RESULT);
-	add_name(ORACLE_LAPIC_RESULT);
+	for (unsigned int c = 0; c < ARRAY_SIZE(oracle_cases); c++)
+		add_name("%s", oracle_cases[c].result);
 	for (unsigned int d = 0; d < iofuzz_nr_devs; d++)
 		if (!iofuzz_devs[d].optional)
 			add_name("fuzz.%s", iofuzz_devs[d].name);
@@ -309,34 +348,6 @@ static void print_file(const char *path)
 	fclose(f);
 }
 
-/*
- * The read oracle on its own, one case per group of modelled devices, each
- * a fuzz count 4 and a mixed phase (8 chunks or more, so as many
- * KVM_GET_IRQCHIP/KVM_GET_PIT2 round trips at least).  Every read must match
- * the model; every device must have had at least IOFUZZ_ORACLE_MIN_READS of
- * them checked.  A finding is minimized and the reproducer printed (replay:
- * tools/iofuzz -r FILE).
- *
- * The LAPIC case fuzzes the xAPIC page alone (no WRMSR to IA32_APIC_BASE
- * can switch the model off).
- *
- * The PIT case leaves out port 0x40: without a count written to counter 0
- * KVM arms no PIT timer, so no IRQ0 storm starves a slow single vCPU (see
- * suite_skip_pit_if_slow()) and the case runs in every lane.  Counter 0
- * still gets control words, latches and read-backs through 0x43.
- */
-static const struct oracle_case {
-	const char *result, *devices, *skip;
-	unsigned int seed, mixed;
-	const char *devs[5];
-} oracle_cases[] = {
-	{ .result = ORACLE_RESULT, .devices = "pic_master,pic_slave,elcr,ioapic", .seed = 8,
-	  .mixed = 16384, .devs = { "pic_master", "pic_slave", "elcr", "ioapic" } },
-	{ .result = ORACLE_PIT_RESULT, .devices = "pit,speaker", .skip = "0x40", .seed = 9,
-	  .mixed = 32768, .devs = { "pit", "speaker" } },
-	{ .result = ORACLE_LAPIC_RESULT, .devices = "lapic", .seed = 10, .mixed = 16384,
-	  .devs = { "lapic" } },
-};
 
 /* Enough of dev's reads checked (the PIT's are not all checkable, so not a model's rule). */
 static int oracle_dev_result(const struct iofuzz_state *st, int d, char *why, size_t len)
@@ -369,19 +380,26 @@ static void suite_oracle(const struct oracle_case *c)
 	cfg.fuzz_count = 4;
 	cfg.mixed_ops = c->mixed;
 	cfg.time_ms = 60000;
+	cfg.migrate = c->migrate;
 	snprintf(cfg.devices, sizeof(cfg.devices), "%s", c->devices);
 	if (c->skip)
 		snprintf(cfg.skip, sizeof(cfg.skip), "%s", c->skip);
-	ksft_print_msg("oracle fuzz: seed %#lx (tools/iofuzz -s %#lx -d %s%s%s -c 4 -n %u)\n",
+	ksft_print_msg("oracle fuzz: seed %#lx (tools/iofuzz -s %#lx -d %s%s%s -c 4 -n %u%s%.0u)\n",
 		       cfg.seed, cfg.seed, cfg.devices, c->skip ? " -x " : "",
-		       c->skip ? c->skip : "", c->mixed);
+		       c->skip ? c->skip : "", c->mixed, c->migrate ? " -M " : "", c->migrate);
 	iofuzz_build_plan(&cfg, st);
 	end = iofuzz_supervise(&cfg, st);
 	ksft_print_msg("oracle fuzz: end %d after %lu ms, %lu ops, %lu reads checked, "
-		       "%lu round trips, %lu restarts\n", end,
+		       "%lu round trips, %lu restarts, %lu moves into a new VM\n", end,
 		       (now_ns() - t0) / 1000000, st->done, st->oracle_reads, st->oracle_trips,
-		       st->restarts);
+		       st->restarts, st->migrations);
 	ok = end == IOF_END_OK && !st->findings && st->oracle_trips;
+	/* Every move that the plan asks for (one per `migrate` ops but the last). */
+	if (ok && c->migrate && st->migrations != (st->plan.total - 1) / c->migrate) {
+		ksft_print_msg("  %lu moves, the plan's %lu ops ask for %lu\n", st->migrations,
+			       st->plan.total, (st->plan.total - 1) / c->migrate);
+		ok = false;
+	}
 	for (unsigned int i = 0; i < ARRAY_SIZE(c->devs) && c->devs[i]; i++) {
 		int d = iofuzz_dev_by_name(c->devs[i]);
 		int code = oracle_dev_result(st, d, why, sizeof(why));

@@ -211,7 +211,7 @@ KVM_TEST(write_protect_is_honoured)
 	page = vm_phys_alloc(inst.vm, 1);
 	virt_map(inst.vm, VA_A, page, PAGE_SIZE, PTE_DEFAULT);
 	virt_map(inst.vm, VA_B, page, PAGE_SIZE, PTE_DEFAULT);
-	tst_kvm_run_instance(&inst, 0, &sum);
+	tst_kvm_run_instance_sum(&inst, 0, &sum);
 	EXPECT_EQ(tst_kvm_verdict(&sum, NULL), KSFT_PASS) TH_LOG("%s", sum.first_problem);
 	EXPECT_EQ(sum.counts[tst_result_index(TPASS)], 5);
 	/* The host sees the last permitted write, and none of the faulting ones. */
@@ -326,7 +326,7 @@ KVM_TEST(shared_table_alias)
 			write_guest_global(inst.vm, rw_va, c->rw_va);
 			write_guest_global(inst.vm, ro_va, c->ro_va);
 			write_guest_global(inst.vm, ro_first, order == 1);
-			tst_kvm_run_instance(&inst, 0, &sum);
+			tst_kvm_run_instance_sum(&inst, 0, &sum);
 			EXPECT_EQ(tst_kvm_verdict(&sum, NULL), KSFT_PASS)
 				TH_LOG("%s, %s walk first: %s", c->what,
 				       order ? "read-only" : "writable", sum.first_problem);
@@ -395,7 +395,7 @@ KVM_TEST(shared_directory_with_mixed_entries)
 	ASSERT_EQ(addr_gva2gpa(inst.vm, va[3]), page_b);
 	for (int i = 0; i < 4; i++)
 		write_guest_global(inst.vm, mixed_va[i], va[i]);
-	tst_kvm_run_instance(&inst, 0, &sum);
+	tst_kvm_run_instance_sum(&inst, 0, &sum);
 	EXPECT_EQ(tst_kvm_verdict(&sum, NULL), KSFT_PASS) TH_LOG("%s", sum.first_problem);
 	EXPECT_EQ(*(uint64_t *)addr_gpa2hva(inst.vm, page_b), 0x7777);
 	tst_kvm_destroy_instance(&inst);

@@ -53,6 +53,7 @@
 #include "guest/apic.h"
 #include "guest/guest.h"
 #include "kvm_test_harness.h"
+#include "vcpu_state.h"
 #include "x86/apic.h"
 
 #define PORT_GPRS	0x99	/* the GPR step's OUT */
@@ -62,142 +63,10 @@
 #define IPI_VECTOR	0xe0
 #define XCR0_X87_SSE	0x3ULL
 
-/* ---- saving and loading a whole vCPU ---- */
+/* ---- checking a moved vCPU (saving and loading: lib/vcpu_state.c) ---- */
 
-struct vcpu_saved {
-	struct kvm_regs regs;
-	struct kvm_sregs sregs;
-	struct kvm_xsave *xsave;	/* NULL without KVM_CAP_XSAVE: fpu instead */
-	int xsave_size;
-	struct kvm_fpu fpu;
-	bool has_xcrs;
-	struct kvm_xcrs xcrs;
-	struct kvm_debugregs debugregs;
-	struct kvm_vcpu_events events;
-	struct kvm_mp_state mp_state;
-	bool has_lapic;
-	struct kvm_lapic_state lapic;
-	struct kvm_msrs *msrs;
-};
-
-/*
- * The MSRs to migrate: KVM_GET_MSR_INDEX_LIST, less those KVM_GET_MSRS does
- * not return for this vCPU (api.rst 4.18: it stops at the first it cannot
- * read).  Probed once per test process.
- */
-static uint32_t *mig_msrs;
-static unsigned int nr_mig_msrs;
-
-static void probe_msrs(struct kvm_vcpu *vcpu)
-{
-	struct kvm_msr_list probe = { .nmsrs = 0 }, *list;
-	uint64_t v;
-
-	if (mig_msrs)
-		return;
-	TEST_ASSERT(ioctl(kvm_dev_fd(), KVM_GET_MSR_INDEX_LIST, &probe) == -1 && errno == E2BIG,
-		    "KVM_GET_MSR_INDEX_LIST with nmsrs 0: expected E2BIG, errno %d", errno);
-	list = calloc(1, sizeof(*list) + probe.nmsrs * sizeof(list->indices[0]));
-	mig_msrs = calloc(probe.nmsrs, sizeof(*mig_msrs));
-	TEST_ASSERT(list && mig_msrs, "out of memory");
-	list->nmsrs = probe.nmsrs;
-	kvm_ioctl(kvm_dev_fd(), KVM_GET_MSR_INDEX_LIST, list);
-	for (unsigned int i = 0; i < list->nmsrs; i++)
-		if (__vcpu_get_msr(vcpu, list->indices[i], &v) == 1)
-			mig_msrs[nr_mig_msrs++] = list->indices[i];
-	free(list);
-}
-
-static struct kvm_msrs *msrs_alloc(void)
-{
-	struct kvm_msrs *m = calloc(1, sizeof(*m) + nr_mig_msrs * sizeof(m->entries[0]));
-
-	TEST_ASSERT(m, "out of memory");
-	m->nmsrs = nr_mig_msrs;
-	for (unsigned int i = 0; i < nr_mig_msrs; i++)
-		m->entries[i].index = mig_msrs[i];
-	return m;
-}
-
-/*
- * The ioctls of a save or load fail naming the ioctl, errno and the line
- * of the test that asked for the migration (file, line).
- */
 #define vcpu_ioctl_at(vcpu, cmd, arg, file, line)				\
 	kvm_ioctl_named_at((vcpu)->fd, cmd, arg, #cmd, "vcpu ioctl", file, line)
-
-/* KVM_GET_MSRS/KVM_SET_MSRS return how many they did: all, or name the first left. */
-static void msrs_ioctl_at(struct kvm_vcpu *vcpu, unsigned long cmd, const char *name,
-			  struct kvm_msrs *m, const char *file, unsigned int line)
-{
-	int r = ioctl(vcpu->fd, cmd, m);
-
-	if (r != (int)m->nmsrs)
-		kvm_ioctl_fail(file, line, name, r, errno, "%u MSRs, stopped at %#x", m->nmsrs,
-			       r >= 0 && r < (int)m->nmsrs ? m->entries[r].index : 0);
-}
-
-static void state_save_at(struct kvm_vcpu *vcpu, struct vcpu_saved *s, const char *file,
-			  unsigned int line)
-{
-	int size = kvm_check_cap_at(KVM_CAP_XSAVE2, file, line);
-
-	memset(s, 0, sizeof(*s));
-	/* api.rst: finish a pending PIO/MMIO before saving anything. */
-	vcpu_complete_io_at(vcpu, file, line);
-	probe_msrs(vcpu);
-
-	vcpu_events_get_at(vcpu, &s->events, file, line);
-	vcpu_mp_state_get_at(vcpu, &s->mp_state, file, line);
-	vcpu_regs_get_at(vcpu, &s->regs, file, line);
-	if (kvm_check_cap_at(KVM_CAP_XSAVE, file, line)) {
-		s->xsave_size = size > (int)sizeof(struct kvm_xsave) ? size :
-			(int)sizeof(struct kvm_xsave);
-		s->xsave = calloc(1, s->xsave_size);
-		TEST_ASSERT(s->xsave, "out of memory");
-		if (size > 0)
-			vcpu_ioctl_at(vcpu, KVM_GET_XSAVE2, s->xsave, file, line);
-		else
-			vcpu_ioctl_at(vcpu, KVM_GET_XSAVE, s->xsave, file, line);
-	} else {
-		vcpu_fpu_get_at(vcpu, &s->fpu, file, line);
-	}
-	s->has_xcrs = kvm_check_cap_at(KVM_CAP_XCRS, file, line);
-	if (s->has_xcrs)
-		vcpu_ioctl_at(vcpu, KVM_GET_XCRS, &s->xcrs, file, line);
-	vcpu_sregs_get_at(vcpu, &s->sregs, file, line);
-	s->msrs = msrs_alloc();
-	msrs_ioctl_at(vcpu, KVM_GET_MSRS, "KVM_GET_MSRS", s->msrs, file, line);
-	vcpu_debugregs_get_at(vcpu, &s->debugregs, file, line);
-	s->has_lapic = vcpu->vm->has_irqchip;
-	if (s->has_lapic)
-		vcpu_lapic_get_at(vcpu, &s->lapic, file, line);
-}
-
-static void state_load_at(struct kvm_vcpu *vcpu, struct vcpu_saved *s, const char *file,
-			  unsigned int line)
-{
-	vcpu_sregs_set_at(vcpu, &s->sregs, file, line);
-	if (s->has_lapic)
-		vcpu_lapic_set_at(vcpu, &s->lapic, file, line);
-	msrs_ioctl_at(vcpu, KVM_SET_MSRS, "KVM_SET_MSRS", s->msrs, file, line);
-	if (s->has_xcrs)
-		vcpu_ioctl_at(vcpu, KVM_SET_XCRS, &s->xcrs, file, line);
-	if (s->xsave)
-		vcpu_ioctl_at(vcpu, KVM_SET_XSAVE, s->xsave, file, line);
-	else
-		vcpu_fpu_set_at(vcpu, &s->fpu, file, line);
-	vcpu_events_set_at(vcpu, &s->events, file, line);
-	vcpu_mp_state_set_at(vcpu, &s->mp_state, file, line);
-	vcpu_debugregs_set_at(vcpu, &s->debugregs, file, line);
-	vcpu_regs_set_at(vcpu, &s->regs, file, line);
-}
-
-static void state_free(struct vcpu_saved *s)
-{
-	free(s->xsave);
-	free(s->msrs);
-}
 
 static uint32_t lapic_reg(const struct kvm_lapic_state *l, unsigned int off)
 {
@@ -293,13 +162,15 @@ static void state_expect_equal(struct __test_metadata *_metadata, struct kvm_vcp
 				TH_LOG("line %u: KVM_GET_LAPIC register %#x", line, off);
 		}
 	}
-	now.msrs = msrs_alloc();
-	msrs_ioctl_at(vcpu, KVM_GET_MSRS, "KVM_GET_MSRS", now.msrs, file, line);
-	for (unsigned int m = 0; m < nr_mig_msrs; m++) {
-		if (msr_is_volatile(mig_msrs[m]))
+	now.msrs = vcpu_state_msrs_alloc(vcpu);
+	vcpu_msrs_ioctl_at(vcpu, KVM_GET_MSRS, "KVM_GET_MSRS", now.msrs, file, line);
+	for (unsigned int m = 0; m < now.msrs->nmsrs; m++) {
+		uint32_t index = now.msrs->entries[m].index;
+
+		if (msr_is_volatile(index))
 			continue;
 		EXPECT_EQ(now.msrs->entries[m].data, s->msrs->entries[m].data)
-			TH_LOG("line %u: KVM_GET_MSRS MSR %#x", line, mig_msrs[m]);
+			TH_LOG("line %u: KVM_GET_MSRS MSR %#x", line, index);
 	}
 	free(now.msrs);
 }
@@ -324,18 +195,11 @@ static void migrate_at(struct __test_metadata *_metadata, struct kvm_vm **vmp,
 	struct kvm_vm *old = *vmp, *vm;
 	struct kvm_vcpu *vcpu;
 
-	state_save_at(*vcpup, saved, file, line);
+	vcpu_state_save_at(*vcpup, saved, file, line);
 	vm = vm_create_opts_at(&(struct vm_opts){ .irqchip = old->has_irqchip }, file, line);
 	vcpu = vm_vcpu_add_at(vm, 0, NULL, file, line);
-	for (struct kvm_mem_region *r = old->regions; r; r = r->next) {
-		struct kvm_mem_region *d = vm_mem_region_find(vm, r->region.slot);
-
-		ASSERT_TRUE(d && d->region.guest_phys_addr == r->region.guest_phys_addr &&
-			    d->region.memory_size == r->region.memory_size)
-			TH_LOG("memslot %u has no twin in the new VM", r->region.slot);
-		memcpy(d->host_mem, r->host_mem, r->region.memory_size);
-	}
-	state_load_at(vcpu, saved, file, line);
+	vm_memory_copy_at(vm, old, file, line);
+	vcpu_state_load_at(vcpu, saved, file, line);
 	state_expect_equal(_metadata, vcpu, saved, file, line);
 	kvm_vm_free(old);
 	*vmp = vm;
@@ -642,7 +506,7 @@ KVM_TEST(plain_gprs_and_lapic_state_survive_migration)
 			EXPECT_EQ(lapic_reg(&saved.lapic, APIC_TMICT), TMICT_VAL);
 			EXPECT_EQ(saved.sregs.cr8, TPR_CLASS);
 		}
-		state_free(&saved);
+		vcpu_state_free(&saved);
 	}
 	EXPECT_EQ(moves, 3);
 	kvm_vm_free(vm);
@@ -687,7 +551,7 @@ KVM_TEST(io_data_completed_before_migration)
 	migrate(&vm, &vcpu, &saved);
 	EXPECT_EQ(saved.regs.rip, (uint64_t)(uintptr_t)guest_in_done);
 	EXPECT_EQ((uint32_t)saved.regs.rax, pio);
-	state_free(&saved);
+	vcpu_state_free(&saved);
 
 	ASSERT_EQ(run_to_exit(vcpu, &uc), UCALL_NONE);
 	TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_MMIO);
@@ -697,7 +561,7 @@ KVM_TEST(io_data_completed_before_migration)
 	memcpy(vcpu->run->mmio.data, &mmio, sizeof(mmio));
 	migrate(&vm, &vcpu, &saved);
 	EXPECT_EQ(saved.regs.rip, (uint64_t)(uintptr_t)guest_mmio_done);
-	state_free(&saved);
+	vcpu_state_free(&saved);
 
 	/* Neither instruction runs again: the next exit is the guest's DONE. */
 	EXPECT_EQ(run_to_exit(vcpu, &uc), UCALL_DONE) {
@@ -783,7 +647,7 @@ KVM_TEST(pending_event_delivered_after_migration)
 			EXPECT_EQ(saved.events.exception.error_code, e->error_code)
 				TH_LOG("%s", e->what);
 		}
-		state_free(&saved);
+		vcpu_state_free(&saved);
 
 		ASSERT_EQ(run_to_exit(vcpu, &uc), UCALL_SYNC) TH_LOG("%s", e->what);
 		if (uc.args[0] != 1) {
@@ -897,7 +761,7 @@ static uint64_t shadow_run(struct __test_metadata *_metadata, enum shadow_how ho
 		EXPECT_EQ(saved.regs.rip, (uint64_t)(uintptr_t)guest_shadowed);
 		EXPECT_NE(saved.regs.rflags & X86_EFLAGS_IF, 0);
 		EXPECT_EQ(saved.events.interrupt.shadow, *shadow);
-		state_free(&saved);
+		vcpu_state_free(&saved);
 	}
 	ASSERT_EQ(run_to_exit(vcpu, &uc), UCALL_SYNC);
 	EXPECT_EQ(uc.args[0], 1) TH_LOG("interrupts taken");
@@ -1011,7 +875,7 @@ KVM_TEST(smm_handler_state_survives_migration)
 	migrate(&vm, &vcpu, &saved);
 	EXPECT_EQ(saved.events.smi.smm, 1) TH_LOG("saved outside SMM");
 	EXPECT_EQ(saved_msr(&saved, MSR_IA32_SMBASE), smbase);
-	state_free(&saved);
+	vcpu_state_free(&saved);
 
 	/* The handler's second OUT, still in SMM in the new VM; then RSM. */
 	vcpu_run(vcpu);

@@ -36,6 +36,10 @@ bool svm_supported(void);			/* CPUID 0x80000001 ECX.SVM */
 uint32_t svm_features(void);			/* CPUID 0x8000000A EDX */
 /* EFER.SVME, VM_HSAVE_PA, and a VMCB that runs entry on stack_top with L1's state. */
 void svm_init(const struct svm_pages *p, void *entry, uint64_t stack_top);
+/* The VMCB's state save area: L1's current state, at entry on stack_top. */
+void svm_vmcb_init_state(struct vmcb *vmcb, void *entry, uint64_t stack_top);
+/* A VMCB segment from GDT selector sel (base, limit, attributes). */
+void svm_seg_from_gdt(struct vmcb_seg *s, uint16_t sel);
 /* VMRUN the VMCB at vmcb_gpa with L2 registers r; returns the exit code. */
 uint64_t svm_run(uint64_t vmcb_gpa, struct svm_gprs *r);
 /* Set the IOPM bit of port / the MSRPM read and write bits of msr. */

@@ -29,12 +29,12 @@ void kvm_exit(void) __attribute__((noreturn));
  * String functions: the guest has no libc, so guest.h declares the suite's
  * own memset(), memcpy(), strcpy(), strcat() and strlen() (and memmove,
  * memcmp, strnlen, strcmp, strncmp, strchr), with the C standard's
- * semantics (guest_lib/string.c).  memzero(buf, size) is LTP's shorthand
- * for memset(buf, 0, size).
+ * semantics (guest_lib/string.c).  memzero(dest, size) is LTP's shorthand
+ * for memset(dest, 0, size) and returns dest like it.
  */
-static inline void memzero(void *buf, size_t size)
+static inline void *memzero(void *dest, size_t size)
 {
-	memset(buf, 0, size);
+	return memset(dest, 0, size);
 }
 
 /*
@@ -92,18 +92,18 @@ _Static_assert(sizeof(struct page_table_entry_pae) == 8, "a paging-structure ent
 /* Physical address the entry points to; 0 if it is not present. */
 uintptr_t kvm_get_page_address_pae(const struct page_table_entry_pae *entry);
 
-/* CPUID output.  Not LTP's "struct kvm_cpuid": <linux/kvm.h> owns that name. */
-struct tst_kvm_cpuid {
-	uint32_t eax, ebx, ecx, edx;
-};
+/*
+ * LTP's struct kvm_cpuid and kvm_get_cpuid() are in kvm_x86.h, for LTP-form
+ * payloads only: <linux/kvm.h>, which host code in the same file needs,
+ * owns that struct name.  Suite-style guests use cpuid_count()
+ * (guest/processor.h).
+ */
 
 /* Control registers as kvm_read_cregs() saw them (CR2: the last #PF address). */
 struct kvm_cregs {
-	uint64_t cr0, cr2, cr3, cr4;
+	unsigned long cr0, cr2, cr3, cr4;
 };
 
-/* CPUID leaf eax, subleaf ecx, as the guest sees it (KVM's vCPU CPUID). */
-void kvm_get_cpuid(unsigned int eax, unsigned int ecx, struct tst_kvm_cpuid *buf);
 /* Read CR0, CR2, CR3 and CR4 into buf. */
 void kvm_read_cregs(struct kvm_cregs *buf);
 /* RDMSR/WRMSR; a #GP (bad MSR or value) is fatal unless a callback handles it. */

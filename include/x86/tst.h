@@ -28,15 +28,20 @@
 #define TST_KVM_HEAP_SIZE	(4 * 1024 * 1024)
 #define TST_KVM_IDENTITY_TOP	(2ULL << 30)
 
-/* The result page: what the last tst_res()/tst_brk() reported. */
+/*
+ * The result page: what the last tst_res()/tst_brk() reported.  LTP's
+ * layout; message runs to the end of the page (TST_KVM_MESSAGE_SIZE bytes).
+ */
 struct tst_kvm_result {
 	int32_t result;
 	int32_t lineno;
 	uint64_t file_addr;
-	char message[4096 - 16];
+	char message[0];
 };
 
-_Static_assert(sizeof(struct tst_kvm_result) == 4096, "the result page");
+#define TST_KVM_MESSAGE_SIZE	(4096 - sizeof(struct tst_kvm_result))
+
+_Static_assert(sizeof(struct tst_kvm_result) == 16, "LTP's result header");
 
 /*
  * x rounded up to a multiple of a (a power of 2), in the type of x: LTP's

@@ -148,6 +148,8 @@ bool iofuzz_oracle_wants(const struct iofuzz_op *op);
 bool iofuzz_oracle_checks(const struct iofuzz_op *op);
 /* The PIC lines the host holds for the chunk from op first. */
 uint16_t iofuzz_oracle_lines(const struct iofuzz_plan *plan, uint64_t first);
+/* The VM moved (-M): routing and held lines into the new VM (model unchanged). */
+void iofuzz_oracle_moved(const struct iofuzz_oracle *o, struct kvm_vm *vm);
 /* A new VM: model reset, GSI routes for the host's lines, lines for op first. */
 void iofuzz_oracle_start(struct iofuzz_oracle *o, const struct iofuzz_state *st,
 			 struct kvm_vcpu *vcpu, uint64_t first);

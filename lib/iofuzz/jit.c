@@ -258,10 +258,13 @@ void iofuzz_jit_fill(const struct iofuzz_state *st, struct iofuzz_jit *j, uint64
 	struct jit_regs regs = { 0 };	/* the tail leaves EAX/EDX as it likes */
 	struct iofuzz_op op, prev = { .type = IOF_NOP };
 	uint8_t *prev_end = NULL, *acc;
+	uint64_t chunk;
 
 	_Static_assert(IOFUZZ_STR_MAX * 4 <= 32, "INS/OUTS buffer of one op");
 	j->first = first;
-	j->n = plan->total - first < JIT_CHUNK ? plan->total - first : JIT_CHUNK;
+	/* With -M the chunk is the distance between two moves of the VM. */
+	chunk = plan->migrate ? plan->migrate : JIT_CHUNK;
+	j->n = plan->total - first < chunk ? plan->total - first : chunk;
 	for (uint64_t i = 0; i < j->n; i++) {
 		uint32_t buf = j->gva + JIT_DATA + i * 32;
 		bool sep;

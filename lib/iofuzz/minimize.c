@@ -49,6 +49,7 @@ static void trial_plan(struct iofuzz_state *st, const struct iofuzz_cfg *cfg,
 	st->plan.fault = fplan->fault;
 	st->plan.fault_op = fplan->fault_op;
 	st->plan.irq_lines = fplan->irq_lines;
+	st->plan.migrate = fplan->migrate;
 }
 
 static struct trial run_list(const struct iofuzz_cfg *cfg, const struct iofuzz_plan *fplan,
@@ -131,6 +132,35 @@ static void ddmin(struct minimizer *m)
 	}
 }
 
+/*
+ * With -M a list cannot shrink below one move period (the move must still
+ * come between the ops that set the state and the read that sees it
+ * lost): try the failing list with a move every 8 ops, then after every op,
+ * and minimize again after each period that still fails (its own trials).
+ */
+static void shrink_period(struct minimizer *m, struct iofuzz_plan *fplan)
+{
+	static const uint32_t periods[] = { 8, 1 };
+	uint64_t trials = m->trials;
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(periods); i++) {
+		uint32_t old = fplan->migrate;
+
+		if (old <= periods[i])
+			continue;
+		fplan->migrate = periods[i];
+		m->trials = 0;
+		trials++;
+		if (!still_fails(m, m->ops, m->n)) {
+			fplan->migrate = old;
+			break;
+		}
+		ddmin(m);
+		trials += m->trials;
+	}
+	m->trials = trials;
+}
+
 /* The ops lo..fail of the failing run that are not NOPs, into m->ops. */
 static void window(struct minimizer *m, const struct iofuzz_state *failing, uint64_t lo,
 		   uint64_t fail)
@@ -182,6 +212,8 @@ uint64_t iofuzz_minimize(const struct iofuzz_cfg *cfg, const struct iofuzz_state
 		goto out;
 	}
 	ddmin(&m);
+	if (fplan->migrate > 1)
+		shrink_period(&m, fplan);
 	snprintf(why, sizeof(why), "seed %#lx, failure at op %lu (%s), %lu ops after %lu trials",
 		 failing->plan.seed, fail, want_end == IOF_END_CRASH ? "VMM crash" :
 		 want_end == IOF_END_FINDING ? "finding" : "restart", m.n, m.trials);

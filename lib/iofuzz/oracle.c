@@ -895,6 +895,24 @@ static void drive_lines(struct iofuzz_oracle *o, struct kvm_vm *vm, uint16_t lin
 	o->lines = lines;
 }
 
+/*
+ * The VM moved (-M) and its devices' state was loaded: what lives outside
+ * that state goes along, as a VMM's migration re-creates it: the GSI
+ * routing, and the levels of the lines the host holds (KVM's per-source
+ * line levels are not in KVM_GET_IRQCHIP).  The model does not change.
+ */
+void iofuzz_oracle_moved(const struct iofuzz_oracle *o, struct kvm_vm *vm)
+{
+	set_routing(vm);
+	for (unsigned int pin = 0; pin < 16; pin++) {
+		struct kvm_irq_level irq = { .irq = LINE_GSI_BASE + pin,
+					     .level = !!(o->lines & (1 << pin)) };
+
+		if (LINE_PINS & (1 << pin))
+			vm_ioctl(vm, KVM_IRQ_LINE, &irq);
+	}
+}
+
 void iofuzz_oracle_start(struct iofuzz_oracle *o, const struct iofuzz_state *st,
 			 struct kvm_vcpu *vcpu, uint64_t first)
 {

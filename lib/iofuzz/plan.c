@@ -109,6 +109,7 @@ void iofuzz_build_plan(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
 	iofuzz_plan_add_skips(plan, cfg->skip);
 	n = plan_add_segs(cfg, plan);
 	plan->total = cfg->max_ops && cfg->max_ops < n ? cfg->max_ops : n;
+	plan->migrate = cfg->migrate;
 }
 
 /* ---- explicit op lists (reproducers, the minimizer's trials) ---- */

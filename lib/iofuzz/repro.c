@@ -73,6 +73,14 @@ static bool load_line(char *s, struct iofuzz_cfg *cfg, struct iofuzz_state *st, 
 		st->plan.irq_lines = lines;
 		return true;
 	}
+	if (!strncmp(s, "migrate ", 8)) {
+		unsigned int every;
+
+		if (sscanf(s + 8, "%u", &every) != 1 || !every || every > IOFUZZ_MIGRATE_MAX)
+			return false;
+		st->plan.migrate = every;
+		return true;
+	}
 	if (strncmp(s, "op ", 3) || !parse_op(s + 3, &op) || *n >= IOFUZZ_MAX_LIST)
 		return false;
 	r = iofuzz_range_of(&st->plan, op.type, op.addr);
@@ -96,6 +104,7 @@ bool iofuzz_load_ops(const char *path, struct iofuzz_cfg *cfg, struct iofuzz_sta
 		return false;
 	}
 	iofuzz_plan_for_list(&st->plan, cfg->seed);
+	st->plan.migrate = cfg->migrate;	/* a "migrate" line in the file wins */
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
 		if (!load_line(line, cfg, st, &n)) {
@@ -133,6 +142,8 @@ void iofuzz_write_ops(const char *path, const struct iofuzz_plan *plan,
 	}
 	if (plan->irq_lines)
 		fprintf(f, "irq %#x\n", plan->irq_lines);
+	if (plan->migrate)
+		fprintf(f, "migrate %u\n", plan->migrate);
 	for (uint64_t i = 0; i < n; i++) {
 		iofuzz_format_op(buf, sizeof(buf), &ops[i]);
 		fprintf(f, "op %s\n", buf);

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 
 #include "internal.h"
+#include "vcpu_state.h"
 
 #define MAX_RESTARTS	2000
 /* What a step of a life returns while the life goes on; else the next life's first op. */
@@ -145,6 +146,45 @@ static void life_end(struct iofuzz_life *l, struct kvm_vm *vm)
 	pthread_mutex_unlock(&l->lock);
 }
 
+/*
+ * The migration oracle (-M N): after every N ops the VM moves into a new
+ * one made the same way, as a VMM migrates it (lib/vcpu_state.c): the
+ * vCPU's whole state with its pending PIO completed first, both PICs, the
+ * I/O APIC and the PIT (KVM_GET/SET_IRQCHIP, KVM_GET/SET_PIT2), and the
+ * memory (handed over, not copied: vm_memory_move()).  The ops go on there and the read oracle keeps its model, so
+ * state that KVM's save or restore loses or changes shows as a read that
+ * no longer matches (or as KVM_GET_IRQCHIP after the next chunk differing).
+ * The watchdog looks away while the move runs: it is VMM time, not guest's.
+ */
+static void life_migrate(struct iofuzz_life *l)
+{
+	struct kvm_vcpu *old = l->vcpu, *vcpu;
+	struct vm_devices_saved dev;
+	struct vcpu_saved cpu;
+
+	pthread_mutex_lock(&l->lock);
+	l->active = false;
+	pthread_mutex_unlock(&l->lock);
+	vcpu_state_save(old, &cpu);
+	vm_devices_save(old->vm, true, &dev);
+	vcpu = life_create(l);
+	vm_memory_move(vcpu->vm, old->vm);
+	vm_devices_load(vcpu->vm, &dev);
+	if (l->st->oracle)
+		iofuzz_oracle_moved(&l->oracle, vcpu->vm);
+	vcpu_state_load(vcpu, &cpu);
+	vcpu_state_free(&cpu);
+	kvm_vm_free(old->vm);
+	l->jit->hva = addr_gpa2hva(vcpu->vm, l->jit->gva);
+	pthread_mutex_lock(&l->lock);
+	l->vcpu = vcpu;
+	l->sh = addr_gva2hva(vcpu->vm, (uint64_t)(uintptr_t)&guest_shared);
+	vcpu->thread = pthread_self();
+	l->active = true;
+	pthread_mutex_unlock(&l->lock);
+	l->st->migrations++;
+}
+
 /* KVM_RUN failed or was interrupted: by the watchdog (hang, time up) or a stray signal. */
 static uint64_t on_kick(struct iofuzz_life *l, int r, int err)
 {
@@ -219,6 +259,8 @@ static uint64_t on_chunk_done(struct iofuzz_life *l)
 	if (st->lives == 1)
 		time_chunk(l, end);
 	if (end < st->plan.total) {
+		if (st->plan.migrate)
+			life_migrate(l);
 		iofuzz_jit_fill(st, l->jit, end);
 		return LIFE_GOES_ON;
 	}
@@ -326,13 +368,14 @@ static uint64_t run_life(struct iofuzz_life *l, uint64_t start)
 		iofuzz_oracle_start(&l->oracle, st, vcpu, start);
 	life_activate(l, vcpu);
 	while (next == LIFE_GOES_ON) {
-		int r = __vcpu_run(vcpu), err = errno;
+		/* l->vcpu: a move (-M) replaces the VM within the life. */
+		int r = __vcpu_run(l->vcpu), err = errno;
 
 		st->exits_total++;
 		next = r < 0 || l->stop ? on_kick(l, r, err) : on_vcpu_exit(l);
 	}
 	st->run_ns += now_ns() - l->t_run;
-	life_end(l, vcpu->vm);
+	life_end(l, l->vcpu->vm);
 	if (st->restarts > MAX_RESTARTS && !st->findings) {
 		finding(l, l->last, "more than %u restarts", MAX_RESTARTS);
 		next = st->plan.total;
@@ -371,6 +414,7 @@ static void run_reset(struct iofuzz_state *st)
 	st->exit_hash = IOFUZZ_HASH_INIT;
 	st->end = IOF_END_OK;
 	st->oracle_reads = st->oracle_trips = st->oracle_ns = st->oracle_ops = 0;
+	st->migrations = 0;
 	st->finding_lines = 0;
 	st->finding_dev = -1;
 }
@@ -386,6 +430,8 @@ void iofuzz_run(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
 		TEST_ASSERT(l.jit, "out of memory");
 	}
 	run_reset(st);
+	TEST_ASSERT(!st->plan.migrate || !cfg->guest_gen,
+		    "moving the VM (-M) needs the compiled stream, not -G");
 	/* The oracle reads what the compiled stream stores: not with -G. */
 	st->oracle = !cfg->no_oracle && !cfg->guest_gen;
 	iofuzz_plant_fault(cfg, st);
