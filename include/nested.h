@@ -62,6 +62,7 @@
 #include <stdbool.h>
 
 #include "kvm_util.h"
+#include "vcpu_state.h"
 #include "x86/nested.h"
 
 /* Pages for one nested set-up; returns the guest address to pass to L1. */
@@ -90,43 +91,16 @@ const char *nested_run_l1_at(struct kvm_vm *vm, struct kvm_vcpu *vcpu, const cha
 } while (0)
 
 /*
- * Move a vCPU to another VM, L2 and all (a live migration): save completes
- * a pending PIO/MMIO exit (KVM_RUN with immediate_exit, api.rst) and takes
- * the whole vCPU: KVM_GET_REGS, _SREGS, _XSAVE (or _FPU), _XCRS,
- * _VCPU_EVENTS, _DEBUGREGS, _MP_STATE, _LAPIC (in-kernel irqchip), every
- * MSR of KVM_GET_MSR_INDEX_LIST that KVM_GET_MSRS reads for this vCPU, and
- * KVM_GET_NESTED_STATE; load puts them on a vCPU in upstream state_test's
- * order with the LAPIC after SREGS and the nested state last.  The new VM
- * must have the same memslots; nested_vm_copy_memory() copies their
- * contents.
+ * Move a vCPU to another VM, L2 and all (a live migration): the whole vCPU
+ * as include/vcpu_state.h saves it, plus KVM_GET_NESTED_STATE, which
+ * vcpu_state_load() sets last (it builds on EFER, CR state and the MSRs).
+ * The new VM must have the same memslots (vm_memory_copy()).
  */
-struct nested_vcpu_state {
-	struct kvm_regs regs;
-	struct kvm_sregs sregs;
-	struct kvm_xsave *xsave;	/* NULL without KVM_CAP_XSAVE: fpu instead */
-	int xsave_size;
-	struct kvm_fpu fpu;
-	bool has_xcrs;
-	struct kvm_xcrs xcrs;
-	struct kvm_vcpu_events events;
-	struct kvm_debugregs debugregs;
-	struct kvm_mp_state mp_state;
-	bool has_lapic;
-	struct kvm_lapic_state lapic;
-	struct kvm_msrs *msrs;
-	struct kvm_nested_state *nested;
-};
-struct nested_vcpu_state *nested_vcpu_state_save_at(struct kvm_vcpu *vcpu, const char *file,
-						    unsigned int line);
+struct vcpu_saved *nested_vcpu_state_save_at(struct kvm_vcpu *vcpu, const char *file,
+					     unsigned int line);
 #define nested_vcpu_state_save(vcpu)	nested_vcpu_state_save_at(vcpu, __FILE__, __LINE__)
-void nested_vcpu_state_load_at(struct kvm_vcpu *vcpu, const struct nested_vcpu_state *st,
-			       const char *file, unsigned int line);
-#define nested_vcpu_state_load(vcpu, st)					\
-	nested_vcpu_state_load_at(vcpu, st, __FILE__, __LINE__)
-/* The saved value of MSR index (false: it was not saved). */
-bool nested_vcpu_state_msr(const struct nested_vcpu_state *st, uint32_t index, uint64_t *value);
-void nested_vcpu_state_free(struct nested_vcpu_state *st);
-void nested_vm_copy_memory(struct kvm_vm *dst, struct kvm_vm *src);
+#define nested_vcpu_state_load(vcpu, st)	vcpu_state_load(vcpu, st)
+void nested_vcpu_state_free(struct vcpu_saved *st);
 
 #define TEST_REQUIRE_NESTED() do {						\
 	const char *__why;							\

@@ -14,7 +14,11 @@
  * (vcpu_complete_io()).  vcpu_state_load() loads in upstream's
  * vcpu_load_state() order, with the LAPIC after SREGS (APIC base) and
  * before the MSRs (IA32_TSC_DEADLINE needs the LVT timer mode): SREGS,
- * LAPIC, MSRS, XCRS, XSAVE, VCPU_EVENTS, MP_STATE, DEBUGREGS, REGS.
+ * LAPIC, MSRS, XCRS, XSAVE, VCPU_EVENTS, MP_STATE, DEBUGREGS, REGS, and
+ * KVM_SET_NESTED_STATE last when nested state was saved (include/nested.h).
+ * KVM refuses some MSRs it reads (e.g. MSR_KVM_ASYNC_PF_INT, even 0,
+ * without an in-kernel LAPIC): such an MSR is passed over when the vCPU
+ * already holds the saved value, else the load fails naming it.
  *
  * Each failing ioctl names itself, errno and the caller's line.
  */
@@ -37,6 +41,7 @@ struct vcpu_saved {
 	bool has_lapic;
 	struct kvm_lapic_state lapic;
 	struct kvm_msrs *msrs;		/* the MSRs to migrate, in one order */
+	struct kvm_nested_state *nested;	/* nested_vcpu_state_save() only, else NULL */
 };
 
 /* The in-kernel devices of a VM with KVM_CREATE_IRQCHIP (and KVM_CREATE_PIT2). */
@@ -51,6 +56,8 @@ void vcpu_state_save_at(struct kvm_vcpu *vcpu, struct vcpu_saved *s, const char 
 void vcpu_state_load_at(struct kvm_vcpu *vcpu, struct vcpu_saved *s, const char *file,
 			unsigned int line);
 void vcpu_state_free(struct vcpu_saved *s);
+/* The saved value of MSR index (false: it was not saved). */
+bool vcpu_state_msr(const struct vcpu_saved *s, uint32_t index, uint64_t *value);
 #define vcpu_state_save(vcpu, s)	vcpu_state_save_at(vcpu, s, __FILE__, __LINE__)
 #define vcpu_state_load(vcpu, s)	vcpu_state_load_at(vcpu, s, __FILE__, __LINE__)
 

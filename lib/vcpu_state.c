@@ -63,6 +63,33 @@ void vcpu_msrs_ioctl_at(struct kvm_vcpu *vcpu, unsigned long cmd, const char *na
 			       r >= 0 && r < (int)m->nmsrs ? m->entries[r].index : 0);
 }
 
+static void msrs_load_at(struct kvm_vcpu *vcpu, const struct kvm_msrs *m, const char *file,
+			 unsigned int line)
+{
+	struct kvm_msrs *rest = calloc(1, sizeof(*rest) + m->nmsrs * sizeof(rest->entries[0]));
+	unsigned int done = 0;
+
+	TEST_ASSERT(rest, "out of memory");
+	while (done < m->nmsrs) {
+		uint64_t v;
+		int r;
+
+		rest->nmsrs = m->nmsrs - done;
+		memcpy(rest->entries, m->entries + done, rest->nmsrs * sizeof(rest->entries[0]));
+		r = ioctl(vcpu->fd, KVM_SET_MSRS, rest);
+		if (r == (int)rest->nmsrs)
+			break;
+		if (r < 0 || __vcpu_get_msr(vcpu, rest->entries[r].index, &v) != 1 ||
+		    v != rest->entries[r].data)
+			kvm_ioctl_fail(file, line, "KVM_SET_MSRS", r, errno,
+				       "%u MSRs, stopped at %#x (value %#llx)", rest->nmsrs,
+				       r >= 0 ? rest->entries[r].index : 0,
+				       r >= 0 ? rest->entries[r].data : 0ULL);
+		done += r + 1;
+	}
+	free(rest);
+}
+
 void vcpu_state_save_at(struct kvm_vcpu *vcpu, struct vcpu_saved *s, const char *file,
 			unsigned int line)
 {
@@ -105,7 +132,7 @@ void vcpu_state_load_at(struct kvm_vcpu *vcpu, struct vcpu_saved *s, const char 
 	vcpu_sregs_set_at(vcpu, &s->sregs, file, line);
 	if (s->has_lapic)
 		vcpu_lapic_set_at(vcpu, &s->lapic, file, line);
-	vcpu_msrs_ioctl_at(vcpu, KVM_SET_MSRS, "KVM_SET_MSRS", s->msrs, file, line);
+	msrs_load_at(vcpu, s->msrs, file, line);
 	if (s->has_xcrs)
 		vcpu_ioctl_at(vcpu, KVM_SET_XCRS, &s->xcrs, file, line);
 	if (s->xsave)
@@ -116,14 +143,29 @@ void vcpu_state_load_at(struct kvm_vcpu *vcpu, struct vcpu_saved *s, const char 
 	vcpu_mp_state_set_at(vcpu, &s->mp_state, file, line);
 	vcpu_debugregs_set_at(vcpu, &s->debugregs, file, line);
 	vcpu_regs_set_at(vcpu, &s->regs, file, line);
+	if (s->nested)
+		vcpu_ioctl_at(vcpu, KVM_SET_NESTED_STATE, s->nested, file, line);
+}
+
+bool vcpu_state_msr(const struct vcpu_saved *s, uint32_t index, uint64_t *value)
+{
+	for (unsigned int i = 0; i < s->msrs->nmsrs; i++) {
+		if (s->msrs->entries[i].index == index) {
+			*value = s->msrs->entries[i].data;
+			return true;
+		}
+	}
+	return false;
 }
 
 void vcpu_state_free(struct vcpu_saved *s)
 {
 	free(s->xsave);
 	free(s->msrs);
+	free(s->nested);
 	s->xsave = NULL;
 	s->msrs = NULL;
+	s->nested = NULL;
 }
 
 void vm_devices_save_at(struct kvm_vm *vm, bool has_pit, struct vm_devices_saved *d,

@@ -156,7 +156,7 @@ KVM_VCPU_TEST(nested_state_round_trip_while_l2_runs, l1_state)
 
 KVM_VCPU_TEST(nested_state_moves_to_a_new_vm_while_l2_runs, l1_state)
 {
-	struct nested_vcpu_state *st;
+	struct vcpu_saved *st;
 	struct kvm_vcpu *vcpu2;
 	struct kvm_vm *vm2;
 	struct ucall uc;
@@ -169,7 +169,7 @@ KVM_VCPU_TEST(nested_state_moves_to_a_new_vm_while_l2_runs, l1_state)
 
 	/* Same ELF, same memslots: the new VM only needs the old one's memory contents. */
 	vm2 = vm_create_with_one_vcpu(&vcpu2, l1_state);
-	nested_vm_copy_memory(vm2, vm);
+	vm_memory_copy(vm2, vm);
 	nested_vcpu_state_load(vcpu2, st);
 	nested_vcpu_state_free(st);
 

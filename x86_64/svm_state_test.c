@@ -346,9 +346,9 @@ static void nested_expect_equal(struct __test_metadata *_metadata,
 
 /* What the loaded vCPU's KVM_GET_* ioctls return is what was saved. */
 static void state_expect_equal(struct __test_metadata *_metadata, struct kvm_vcpu *vcpu,
-			       const struct nested_vcpu_state *s, const char *where)
+			       const struct vcpu_saved *s, const char *where)
 {
-	struct nested_vcpu_state *now = nested_vcpu_state_save(vcpu);
+	struct vcpu_saved *now = nested_vcpu_state_save(vcpu);
 	int i = 0;
 
 	EXPECT_EQ(memcmp(&now->regs, &s->regs, sizeof(now->regs)), 0)
@@ -411,11 +411,11 @@ static void state_expect_equal(struct __test_metadata *_metadata, struct kvm_vcp
  * new VM with a copy of the memory (new_vm) or back onto the same vCPU.
  * Returns what was saved (the caller frees it).
  */
-static struct nested_vcpu_state *move(struct __test_metadata *_metadata, struct kvm_vm **vmp,
+static struct vcpu_saved *move(struct __test_metadata *_metadata, struct kvm_vm **vmp,
 				      struct kvm_vcpu **vcpup, bool new_vm, uint32_t flags,
 				      const char *where)
 {
-	struct nested_vcpu_state *st = nested_vcpu_state_save(*vcpup);
+	struct vcpu_saved *st = nested_vcpu_state_save(*vcpup);
 	char f1[64], f2[64];
 
 	EXPECT_EQ(st->nested->flags, flags)
@@ -426,7 +426,7 @@ static struct nested_vcpu_state *move(struct __test_metadata *_metadata, struct 
 		struct kvm_vcpu *vcpu;
 		struct kvm_vm *vm = stages_vm(&vcpu);
 
-		nested_vm_copy_memory(vm, *vmp);
+		vm_memory_copy(vm, *vmp);
 		nested_vcpu_state_load(vcpu, st);
 		kvm_vm_free(*vmp);
 		*vmp = vm;
@@ -439,7 +439,7 @@ static struct nested_vcpu_state *move(struct __test_metadata *_metadata, struct 
 }
 
 static void expect_nested_gprs(struct __test_metadata *_metadata,
-			       const struct nested_vcpu_state *st)
+			       const struct vcpu_saved *st)
 {
 	const __u64 *r = &st->regs.rax;
 
@@ -453,7 +453,7 @@ static void expect_nested_gprs(struct __test_metadata *_metadata,
 static void run_stages(struct __test_metadata *_metadata, bool npt, bool new_vm)
 {
 	const uint32_t gif = KVM_STATE_NESTED_GIF_SET, l2 = KVM_STATE_NESTED_GUEST_MODE;
-	struct nested_vcpu_state *st;
+	struct vcpu_saved *st;
 	struct kvm_nested_state *ns;
 	uint64_t pages, vmcb_gpa;
 	struct kvm_vcpu *vcpu;

@@ -175,12 +175,12 @@ static void state_expect_equal(struct __test_metadata *_metadata, struct kvm_vcp
 	free(now.msrs);
 }
 
+/* The saved value of MSR index, or ~0 when it was not saved. */
 static uint64_t saved_msr(const struct vcpu_saved *s, uint32_t index)
 {
-	for (unsigned int i = 0; i < s->msrs->nmsrs; i++)
-		if (s->msrs->entries[i].index == index)
-			return s->msrs->entries[i].data;
-	return ~0ULL;
+	uint64_t v;
+
+	return vcpu_state_msr(s, index, &v) ? v : ~0ULL;
 }
 
 /*

@@ -230,10 +230,10 @@ static void nested_state_reload(struct kvm_vcpu *vcpu, struct kvm_nested_state *
 static struct kvm_vm *move_to_new_vm(struct kvm_vm *vm, struct kvm_vcpu **vcpu,
 				     void *guest_fn)
 {
-	struct nested_vcpu_state *saved = nested_vcpu_state_save(*vcpu);
+	struct vcpu_saved *saved = nested_vcpu_state_save(*vcpu);
 	struct kvm_vm *vm2 = vm_create_with_one_vcpu(vcpu, guest_fn);
 
-	nested_vm_copy_memory(vm2, vm);
+	vm_memory_copy(vm2, vm);
 	nested_vcpu_state_load(*vcpu, saved);
 	nested_vcpu_state_free(saved);
 	return vm2;
