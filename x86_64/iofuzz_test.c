@@ -858,7 +858,8 @@ static void usage(FILE *f, const char *prog)
 	fprintf(f,
 		"Usage: %s [-l] [-h]\n"
 		"The bounded self-check of iofuzz (kselftest TAP): a fuzz of every device\n"
-		"with fixed seeds, the read oracle (PIC, ELCR, I/O APIC; PIT), determinism, -x\n"
+		"with fixed seeds, the read oracle (PIC, ELCR, I/O APIC; PIT; LAPIC), the\n"
+		"migration oracle (the VM moved into a new one as it runs), determinism, -x\n"
 		"ranges, and planted faults detected,\n"
 		"minimized and replayed.  The fuzzer itself is tools/iofuzz.\n"
 		"  -l         list the self-check's result names, in the order it reports them\n"
