@@ -151,9 +151,10 @@ static void life_end(struct iofuzz_life *l, struct kvm_vm *vm)
  * one made the same way, as a VMM migrates it (lib/vcpu_state.c): the
  * vCPU's whole state with its pending PIO completed first, both PICs, the
  * I/O APIC and the PIT (KVM_GET/SET_IRQCHIP, KVM_GET/SET_PIT2), and the
- * memory (handed over, not copied: vm_memory_move()).  The ops go on there and the read oracle keeps its model, so
- * state that KVM's save or restore loses or changes shows as a read that
- * no longer matches (or as KVM_GET_IRQCHIP after the next chunk differing).
+ * memory (handed over, not copied: vm_memory_move()).  The ops go on there
+ * and the read oracle keeps its model, so state that KVM's save or restore
+ * loses or changes shows as a read that no longer matches (or as a
+ * KVM_GET_* round trip after the next chunk that differs).
  * The watchdog looks away while the move runs: it is VMM time, not guest's.
  */
 static void life_migrate(struct iofuzz_life *l)
