@@ -879,17 +879,26 @@ static void set_routing(struct kvm_vm *vm)
 	vm_ioctl(vm, KVM_SET_GSI_ROUTING, &rt.r);
 }
 
-/* The host's IRQ levels for the chunk from op first: into KVM and the model alike. */
-static void drive_lines(struct iofuzz_oracle *o, struct kvm_vm *vm, uint16_t lines)
+/* The host's IRQ levels into KVM (KVM_IRQ_LINE on the GSIs that reach PIC pins only). */
+static void kvm_lines(struct kvm_vm *vm, uint16_t lines)
 {
 	for (unsigned int pin = 0; pin < 16; pin++) {
 		struct kvm_irq_level irq = { .irq = LINE_GSI_BASE + pin,
 					     .level = !!(lines & (1 << pin)) };
 
+		if (LINE_PINS & (1 << pin))
+			vm_ioctl(vm, KVM_IRQ_LINE, &irq);
+	}
+}
+
+/* The host's IRQ levels for the chunk from op first: into KVM and the model alike. */
+static void drive_lines(struct iofuzz_oracle *o, struct kvm_vm *vm, uint16_t lines)
+{
+	kvm_lines(vm, lines);
+	for (unsigned int pin = 0; pin < 16; pin++) {
 		if (!(LINE_PINS & (1 << pin)))
 			continue;
-		vm_ioctl(vm, KVM_IRQ_LINE, &irq);
-		pic_input(&o->pic[pin >> 3], pin & 7, irq.level);
+		pic_input(&o->pic[pin >> 3], pin & 7, !!(lines & (1 << pin)));
 		pic_update(o);
 	}
 	o->lines = lines;
@@ -904,13 +913,7 @@ static void drive_lines(struct iofuzz_oracle *o, struct kvm_vm *vm, uint16_t lin
 void iofuzz_oracle_moved(const struct iofuzz_oracle *o, struct kvm_vm *vm)
 {
 	set_routing(vm);
-	for (unsigned int pin = 0; pin < 16; pin++) {
-		struct kvm_irq_level irq = { .irq = LINE_GSI_BASE + pin,
-					     .level = !!(o->lines & (1 << pin)) };
-
-		if (LINE_PINS & (1 << pin))
-			vm_ioctl(vm, KVM_IRQ_LINE, &irq);
-	}
+	kvm_lines(vm, o->lines);
 }
 
 void iofuzz_oracle_start(struct iofuzz_oracle *o, const struct iofuzz_state *st,
