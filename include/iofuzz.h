@@ -59,10 +59,15 @@ struct iofuzz_cfg {
 	const char *replay;	/* -r FILE */
 	bool no_oracle;		/* -O: no read oracle (lib/iofuzz/oracle.c) */
 	uint32_t migrate;	/* -M: move the VM every this many ops, 1..IOFUZZ_MIGRATE_MAX */
+	uint32_t vcpus;		/* -p: vCPUs, 1..IOFUZZ_MAX_VCPUS */
+	uint32_t slice;		/* -p N:S: ops in a row on one vCPU, 1..IOFUZZ_MIGRATE_MAX */
 };
 
 /* -M at most: the compiled stream's chunk, the unit a move happens between. */
 #define IOFUZZ_MIGRATE_MAX	2048
+/* -p at most, and the default run of ops one vCPU makes before the next one's turn. */
+#define IOFUZZ_MAX_VCPUS	8
+#define IOFUZZ_SLICE		64
 
 /* Per device, kept in shared memory so a supervisor sees a crashed child's numbers. */
 struct iofuzz_dev_stats {
@@ -107,6 +112,8 @@ struct iofuzz_state {
 	uint64_t oracle_reads;			/* reads it checked, all devices */
 	uint64_t oracle_trips;			/* KVM_GET_IRQCHIP round trips compared */
 	uint64_t migrations;			/* -M: moves into a new VM */
+	uint64_t turns;				/* -p: chunks run, a vCPU's turn each */
+	uint64_t cpu_ops[IOFUZZ_MAX_VCPUS];	/* -p: ops each vCPU ran */
 	uint64_t oracle_ns, oracle_ops;		/* host time in the oracle, ops it went over */
 	uint16_t finding_lines;			/* PIC lines held at the finding's chunk */
 	int finding_dev;			/* device a KVM_GET_IRQCHIP finding blames, or -1 */

@@ -58,6 +58,7 @@ struct iofuzz_op {
 	uint8_t size;		/* 1, 2, 4 (ports), 1, 2, 4, 8 (MMIO), 8 (MSR) */
 	uint8_t count;		/* INS/OUTS elements */
 	uint8_t range;		/* plan range it targets */
+	uint8_t cpu;		/* host: the vCPU that runs it (plan.vcpus > 1) */
 	uint64_t addr;
 	uint64_t value;		/* OUTS: the seed of its data, see iofuzz_str_data() */
 };
@@ -75,6 +76,8 @@ struct iofuzz_plan {
 	uint64_t nr_list;	/* nonzero: run list[] instead of the generator */
 	uint16_t irq_lines;	/* explicit list: the PIC lines the host holds (oracle.c) */
 	uint32_t migrate;	/* host: move the VM to a new one every this many ops (0: never) */
+	uint32_t vcpus;		/* host: vCPUs the ops are spread over (0 and 1: one) */
+	uint32_t slice;		/* host: generated ops in a row on one vCPU (vcpus > 1) */
 	struct iofuzz_op *list;	/* guest address of the explicit ops */
 };
 

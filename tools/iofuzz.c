@@ -49,12 +49,17 @@ static void usage(FILE *f, const char *prog)
 		"  -M N       migration oracle: after every N ops (1-%u) move the VM into a\n"
 		"             new one as a VMM migrates it (vCPU, PICs, I/O APIC, PIT,\n"
 		"             memory) and go on there; the read oracle must still hold\n"
+		"  -p N[:S]   spread the ops over N vCPUs (1-%u): runs of S ops (default\n"
+		"             %u) each go to a vCPU drawn from the seed, one vCPU running at\n"
+		"             a time, so the interleaving replays exactly; IPIs, EOIs and\n"
+		"             the PICs, PIT and I/O APIC from every vCPU, each vCPU's local\n"
+		"             APIC checked by the read oracle\n"
 		"  -F K:AT    test-only planted fault: K = triple (guest triple-faults),\n"
 		"             hang (guest spins without exits), crash (host device model\n"
 		"             crashes), oracle (the read oracle expects another value) at op AT\n"
 		"  -h         this help\n"
 		"Devices:", prog, (unsigned long)IOFUZZ_MAX_SKIP, UCALL_PIO_PORT,
-		IOFUZZ_MIGRATE_MAX);
+		IOFUZZ_MIGRATE_MAX, IOFUZZ_MAX_VCPUS, IOFUZZ_SLICE);
 	for (unsigned int i = 0; i < iofuzz_nr_devs; i++)
 		fprintf(f, " %s", iofuzz_devs[i].name);
 	fprintf(f, "\n");
@@ -73,6 +78,24 @@ struct options {
 	const char *out;	/* -o */
 	const char *mode_arg;	/* -m as given */
 };
+
+/* -p N[:S] */
+static void parse_vcpus(const char *prog, char *arg, struct iofuzz_cfg *cfg)
+{
+	char *colon = strchr(arg, ':');
+	uint64_t n, s = IOFUZZ_SLICE;
+
+	if (colon) {
+		*colon = 0;
+		if (!parse_u64(colon + 1, &s) || !s || s > IOFUZZ_MIGRATE_MAX)
+			bad(prog, "-p N:S wants S (ops in a row on one vCPU) from 1 to 2048, "
+			    "got '%s'", colon + 1);
+	}
+	if (!parse_u64(arg, &n) || !n || n > IOFUZZ_MAX_VCPUS)
+		bad(prog, "-p wants a vCPU count from 1 to 8, got '%s'", arg);
+	cfg->vcpus = n;
+	cfg->slice = s;
+}
 
 /* -F KIND:OP */
 static void parse_fault(const char *prog, char *arg, struct iofuzz_cfg *cfg)
@@ -148,6 +171,9 @@ static void parse_opt(const char *prog, int opt, char *arg, struct options *o)
 			bad(prog, "-M wants an op count from 1 to 2048, got '%s'", arg);
 		cfg->migrate = v;
 		break;
+	case 'p':
+		parse_vcpus(prog, arg, cfg);
+		break;
 	case 'r':
 		cfg->replay = arg;
 		break;
@@ -176,6 +202,8 @@ static void check_options(const char *prog, const struct options *o)
 		bad(prog, "%s", err);
 	if (cfg->migrate && cfg->guest_gen)
 		bad(prog, "%s", "-M moves the VM between chunks of the compiled stream: not with -G");
+	if (cfg->vcpus > 1 && cfg->guest_gen)
+		bad(prog, "%s", "-p takes turns between chunks of the compiled stream: not with -G");
 	/* -d names the devices, so -m could only contradict it: refuse a conflict. */
 	if (!o->mode_arg || !cfg->devices[0])
 		return;
@@ -205,6 +233,14 @@ static void report_devices(const struct iofuzz_state *st)
 	if (st->plan.migrate)
 		ksft_print_msg("migration oracle: %lu moves into a new VM, one every %u ops\n",
 			       st->migrations, st->plan.migrate);
+	if (st->plan.vcpus > 1) {
+		char ops[128] = "";
+
+		for (unsigned int i = 0, n = 0; i < st->plan.vcpus && n < sizeof(ops); i++)
+			n += snprintf(ops + n, sizeof(ops) - n, "%s%lu", i ? "/" : "", st->cpu_ops[i]);
+		ksft_print_msg("%u vCPUs: %lu turns, ops per vCPU %s\n", st->plan.vcpus, st->turns,
+			       ops);
+	}
 	for (uint32_t i = 0; i < st->plan.nr_ranges; i++) {
 		unsigned int id = st->plan.ranges[i].id;
 		int code;
@@ -228,7 +264,7 @@ int main(int argc, char **argv)
 
 	iofuzz_cfg_defaults(cfg);
 	cfg->seed = iofuzz_random_seed();
-	while ((opt = getopt(argc, argv, "c:x:s:t:n:d:m:vGOM:r:o:F:h")) != -1)
+	while ((opt = getopt(argc, argv, "c:x:s:t:n:d:m:vGOM:p:r:o:F:h")) != -1)
 		parse_opt(argv[0], opt, optarg, &o);
 	if (optind < argc)
 		bad(argv[0], "unexpected argument '%s'", argv[optind]);

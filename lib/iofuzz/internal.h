@@ -49,6 +49,8 @@ void iofuzz_plan_add_skips(struct iofuzz_plan *plan, const char *skip);
 void iofuzz_plan_for_list(struct iofuzz_plan *plan, uint64_t seed);
 /* The plan range an op of this type at addr falls in, or -1. */
 int iofuzz_range_of(const struct iofuzz_plan *plan, unsigned int type, uint64_t addr);
+/* The vCPU that runs generated op idx (iofuzz_host_gen() sets op.cpu from it). */
+uint8_t iofuzz_op_cpu(const struct iofuzz_plan *plan, uint64_t idx);
 /* Op idx of the run: from the explicit list, else from the generator. */
 void iofuzz_host_gen(const struct iofuzz_state *st, uint64_t idx, struct iofuzz_op *op);
 /* Op idx, in a buffer valid until the next call. */
@@ -87,6 +89,7 @@ struct iofuzz_jit {
 	uint64_t gva;
 	uint8_t *hva;
 	uint64_t first, n;
+	uint8_t cpu;			/* the vCPU whose turn the chunk is */
 	uint32_t off[JIT_CHUNK + 1];	/* where each op's code starts */
 	/* Its access instruction: [acc, end); acc == end for a NOP op (no access). */
 	uint32_t acc[JIT_CHUNK], end[JIT_CHUNK];
@@ -95,8 +98,12 @@ struct iofuzz_jit {
 
 /* The fixed tail at JIT_TAIL: report IOFUZZ_CHUNK_MAGIC, then jump back to the body. */
 void iofuzz_jit_tail(struct iofuzz_jit *j);
-/* Compile ops first.. (one chunk at most) into the body. */
-void iofuzz_jit_fill(const struct iofuzz_state *st, struct iofuzz_jit *j, uint64_t first);
+/*
+ * Compile ops first.. into the body: one chunk at most, max ops at most (0:
+ * no limit), and only ops of first's vCPU (the chunk is that vCPU's turn).
+ */
+void iofuzz_jit_fill(const struct iofuzz_state *st, struct iofuzz_jit *j, uint64_t first,
+		     uint64_t max);
 unsigned int iofuzz_jit_access_idx(const struct iofuzz_jit *j, uint64_t rip, uint64_t idx[2]);
 bool iofuzz_jit_idx(const struct iofuzz_jit *j, uint64_t rip, uint64_t *idx);
 
@@ -107,13 +114,15 @@ struct iofuzz_lapic {
 	bool off;			/* IA32_APIC_BASE written: unchecked until the next VM */
 	bool pmi_masks;			/* a WRMSR: a PMI may have set LVTPC's mask bit */
 	bool svm_v_tpr;			/* kvm_amd: TPR bits 3:0 lost at VM exits */
+	uint8_t id;			/* the vCPU's (its initial APIC ID) */
 };
 
 /*
- * KVM's RESET state of vCPU 0; tsc_deadline: the guest's CPUID offers it;
- * svm_v_tpr: kvm_amd, whose V_TPR sync drops TPR bits 3:0.
+ * KVM's RESET state of vCPU id (0 the BSP); tsc_deadline: the guest's CPUID
+ * offers it; svm_v_tpr: kvm_amd, whose V_TPR sync drops TPR bits 3:0.
  */
-void iofuzz_lapic_reset(struct iofuzz_lapic *m, bool tsc_deadline, bool svm_v_tpr);
+void iofuzz_lapic_reset(struct iofuzz_lapic *m, uint8_t id, bool tsc_deadline,
+			bool svm_v_tpr);
 /* An MMIO write of size bytes at page offset off. */
 void iofuzz_lapic_write(struct iofuzz_lapic *m, uint32_t off, unsigned int size, uint64_t val);
 /* Is a read of size bytes at page offset off one the model can check? */
@@ -138,7 +147,9 @@ struct iofuzz_oracle {
 	uint16_t lines;		/* PIC pin levels the host holds */
 	bool irq0_timed;	/* an op wrote the PIT: IRQ0 follows its clock */
 	bool master_stale;	/* unchecked until the next KVM_GET_IRQCHIP */
-	struct iofuzz_lapic lapic;
+	struct iofuzz_lapic lapic[IOFUZZ_MAX_VCPUS];	/* by vCPU */
+	unsigned int nr_lapics;
+	unsigned int cpu;		/* the vCPU whose chunk is being checked */
 	int dev_id[8];
 };
 
@@ -150,21 +161,27 @@ bool iofuzz_oracle_checks(const struct iofuzz_op *op);
 uint16_t iofuzz_oracle_lines(const struct iofuzz_plan *plan, uint64_t first);
 /* The VM moved (-M): routing and held lines into the new VM (model unchanged). */
 void iofuzz_oracle_moved(const struct iofuzz_oracle *o, struct kvm_vm *vm);
-/* A new VM: model reset, GSI routes for the host's lines, lines for op first. */
+/* A new VM of n vCPUs: model reset, GSI routes for the host's lines, lines for op first. */
 void iofuzz_oracle_start(struct iofuzz_oracle *o, const struct iofuzz_state *st,
-			 struct kvm_vcpu *vcpu, uint64_t first);
-/* A finished chunk: every read, then KVM_GET_IRQCHIP/PIT2/LAPIC; false: a finding at *at, why. */
+			 struct kvm_vm *vm, unsigned int n, uint64_t first);
+/*
+ * A finished chunk, vCPU vcpus[j->cpu]'s turn: every read, then
+ * KVM_GET_IRQCHIP/PIT2 and every vCPU's KVM_GET_LAPIC; false: a finding at *at, why.
+ */
 bool iofuzz_oracle_chunk(struct iofuzz_oracle *o, struct iofuzz_state *st,
-			 const struct iofuzz_jit *j, struct kvm_vcpu *vcpu, uint64_t *at,
+			 const struct iofuzz_jit *j, struct kvm_vcpu *const *vcpus, uint64_t *at,
 			 char *why, size_t len);
 
 /* One VM's life and what the watchdog thread shares with it (run.c, watchdog.c). */
 struct iofuzz_life {
 	const struct iofuzz_cfg *cfg;
 	struct iofuzz_state *st;
-	struct kvm_vcpu *vcpu;
+	struct kvm_vcpu *vcpu;		/* the one whose turn it is */
 	struct iofuzz_shared *sh;	/* host view of the guest's page */
-	struct iofuzz_jit *jit;		/* NULL with -G (guest-generated ops) */
+	struct iofuzz_jit *jit;		/* its stream; NULL with -G (guest-generated ops) */
+	unsigned int nr_vcpus;		/* -p: the VM's vCPUs, each with its own stream */
+	struct kvm_vcpu *vcpus[IOFUZZ_MAX_VCPUS];
+	struct iofuzz_jit *jits[IOFUZZ_MAX_VCPUS];
 	/*
 	 * Held by the watchdog while it looks at vcpu and sh, and by run.c
 	 * while it makes them valid (active) or frees them: a VM freed under the
@@ -178,6 +195,7 @@ struct iofuzz_life {
 	uint64_t start;			/* its first op */
 	uint64_t last;			/* the op it was last known to be at */
 	uint64_t t_run;			/* when its vCPU first ran */
+	uint64_t moved;			/* -M: ops run since the last move */
 	struct iofuzz_model model;
 	struct iofuzz_oracle oracle;
 };

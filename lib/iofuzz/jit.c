@@ -251,7 +251,8 @@ void iofuzz_jit_tail(struct iofuzz_jit *j)
 	emit_jmp(p, j->hva, 0);
 }
 
-void iofuzz_jit_fill(const struct iofuzz_state *st, struct iofuzz_jit *j, uint64_t first)
+void iofuzz_jit_fill(const struct iofuzz_state *st, struct iofuzz_jit *j, uint64_t first,
+		     uint64_t max)
 {
 	const struct iofuzz_plan *plan = &st->plan;
 	uint8_t *base = j->hva, *p = base;
@@ -262,8 +263,8 @@ void iofuzz_jit_fill(const struct iofuzz_state *st, struct iofuzz_jit *j, uint64
 
 	_Static_assert(IOFUZZ_STR_MAX * 4 <= 32, "INS/OUTS buffer of one op");
 	j->first = first;
-	/* With -M the chunk is the distance between two moves of the VM. */
-	chunk = plan->migrate ? plan->migrate : JIT_CHUNK;
+	/* With -M the chunk ends at the next move of the VM (max: the ops up to it). */
+	chunk = max && max < JIT_CHUNK ? max : JIT_CHUNK;
 	j->n = plan->total - first < chunk ? plan->total - first : chunk;
 	for (uint64_t i = 0; i < j->n; i++) {
 		uint32_t buf = j->gva + JIT_DATA + i * 32;
@@ -271,6 +272,13 @@ void iofuzz_jit_fill(const struct iofuzz_state *st, struct iofuzz_jit *j, uint64
 
 		j->off[i] = p - base;
 		iofuzz_host_gen(st, first + i, &op);
+		/* A chunk is one vCPU's turn: it ends where the next vCPU's ops begin. */
+		if (!i)
+			j->cpu = op.cpu;
+		else if (op.cpu != j->cpu) {
+			j->n = i;
+			break;
+		}
 		if (op.type == IOF_OUTS)
 			iofuzz_str_data(&op, base + JIT_DATA + i * 32);
 		if (plan->fault && iofuzz_op_equal(&op, &plan->fault_op) &&

@@ -50,6 +50,7 @@ static void trial_plan(struct iofuzz_state *st, const struct iofuzz_cfg *cfg,
 	st->plan.fault_op = fplan->fault_op;
 	st->plan.irq_lines = fplan->irq_lines;
 	st->plan.migrate = fplan->migrate;
+	st->plan.vcpus = fplan->vcpus;
 }
 
 static struct trial run_list(const struct iofuzz_cfg *cfg, const struct iofuzz_plan *fplan,
@@ -161,6 +162,27 @@ static void shrink_period(struct minimizer *m, struct iofuzz_plan *fplan)
 	m->trials = trials;
 }
 
+/*
+ * With several vCPUs: does the failure need them?  Try the list with every
+ * op on vCPU 0 (the other vCPUs still exist: they can be IPI targets), then
+ * with one vCPU; a failure that stays is reported that way, the simpler case.
+ */
+static void shrink_cpus(struct minimizer *m, struct iofuzz_plan *fplan)
+{
+	uint32_t vcpus = fplan->vcpus;
+
+	for (uint64_t i = 0; i < m->n; i++)
+		m->tmp[i] = m->ops[i], m->tmp[i].cpu = 0;
+	m->trials++;
+	if (!still_fails(m, m->tmp, m->n))
+		return;
+	memcpy(m->ops, m->tmp, m->n * sizeof(*m->ops));
+	fplan->vcpus = 1;
+	m->trials++;
+	if (!still_fails(m, m->ops, m->n))
+		fplan->vcpus = vcpus;
+}
+
 /* The ops lo..fail of the failing run that are not NOPs, into m->ops. */
 static void window(struct minimizer *m, const struct iofuzz_state *failing, uint64_t lo,
 		   uint64_t fail)
@@ -212,6 +234,8 @@ uint64_t iofuzz_minimize(const struct iofuzz_cfg *cfg, const struct iofuzz_state
 		goto out;
 	}
 	ddmin(&m);
+	if (fplan->vcpus > 1)
+		shrink_cpus(&m, fplan);
 	if (fplan->migrate > 1)
 		shrink_period(&m, fplan);
 	snprintf(why, sizeof(why), "seed %#lx, failure at op %lu (%s), %lu ops after %lu trials",

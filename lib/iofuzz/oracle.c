@@ -810,11 +810,18 @@ static bool lapic_op(struct iofuzz_oracle *o, struct iofuzz_state *st, const str
 	uint64_t known, r, v = 0;
 	char reg[64];
 
+	struct iofuzz_lapic *m = &o->lapic[o->cpu];
+
 	if (op->type == IOF_MMIO_WR) {
-		iofuzz_lapic_write(&o->lapic, off, op->size, op->value);
+		iofuzz_lapic_write(m, off, op->size, op->value);
 		return true;
 	}
-	r = iofuzz_lapic_read(&o->lapic, off, op->size, &known, reg, sizeof(reg));
+	r = iofuzz_lapic_read(m, off, op->size, &known, reg, sizeof(reg));
+	if (o->nr_lapics > 1) {
+		size_t n = strlen(reg);
+
+		snprintf(reg + n, sizeof(reg) - n, " of vCPU %u", o->cpu);
+	}
 	memcpy(&v, data, 8);
 	return check_read(o, st, OD_LAPIC, reg, r, v, known, planted, why, len);
 }
@@ -917,10 +924,8 @@ void iofuzz_oracle_moved(const struct iofuzz_oracle *o, struct kvm_vm *vm)
 }
 
 void iofuzz_oracle_start(struct iofuzz_oracle *o, const struct iofuzz_state *st,
-			 struct kvm_vcpu *vcpu, uint64_t first)
+			 struct kvm_vm *vm, unsigned int n, uint64_t first)
 {
-	struct kvm_vm *vm = vcpu->vm;
-
 	memset(o, 0, sizeof(*o));
 	o->dev_id[OD_PIC0] = iofuzz_dev_by_name("pic_master");
 	o->dev_id[OD_PIC1] = iofuzz_dev_by_name("pic_slave");
@@ -931,8 +936,10 @@ void iofuzz_oracle_start(struct iofuzz_oracle *o, const struct iofuzz_state *st,
 	o->dev_id[OD_LAPIC] = iofuzz_dev_by_name("lapic");
 	pit_reset(o);
 	/* The vCPU's CPUID is KVM_GET_SUPPORTED_CPUID's (vm_vcpu_add()). */
-	iofuzz_lapic_reset(&o->lapic, kvm_cpu_has(X86_FEATURE_TSC_DEADLINE),
-			   !strcmp(kvm_platform_name(), "kvm_amd"));
+	o->nr_lapics = n;
+	for (unsigned int i = 0; i < n; i++)
+		iofuzz_lapic_reset(&o->lapic[i], i, kvm_cpu_has(X86_FEATURE_TSC_DEADLINE),
+				   !strcmp(kvm_platform_name(), "kvm_amd"));
 	o->pic[0].elcr_mask = PIC_ELCR_MASK_MASTER;
 	o->pic[1].elcr_mask = PIC_ELCR_MASK_SLAVE;
 	o->ioapic.base_address = IOAPIC_DEFAULT_GPA;
@@ -1038,17 +1045,23 @@ static bool plan_fuzzes_lapic(const struct iofuzz_plan *plan)
  * fuzz the LAPIC (a LAPIC bug does not fail another device's run).
  */
 static bool lapic_round_trip(struct iofuzz_oracle *o, const struct iofuzz_plan *plan,
-			     struct kvm_vcpu *vcpu, char *why, size_t len)
+			     struct kvm_vcpu *const *vcpus, char *why, size_t len)
 {
 	struct kvm_lapic_state s;
+	int n;
 
 	if (!plan_fuzzes_lapic(plan))
 		return true;
-	vcpu_ioctl(vcpu, KVM_GET_LAPIC, &s);
-	if (iofuzz_lapic_matches(&o->lapic, &s, why, len))
-		return true;
-	trip_dev = o->dev_id[OD_LAPIC];
-	return false;
+	/* Every vCPU's: an IPI or a broadcast reaches APICs whose turn it is not. */
+	for (unsigned int i = 0; i < o->nr_lapics; i++) {
+		vcpu_ioctl(vcpus[i], KVM_GET_LAPIC, &s);
+		n = o->nr_lapics > 1 ? snprintf(why, len, "vCPU %u: ", i) : 0;
+		if (iofuzz_lapic_matches(&o->lapic[i], &s, why + n, len - n))
+			continue;
+		trip_dev = o->dev_id[OD_LAPIC];
+		return false;
+	}
+	return true;
 }
 
 /* KVM's own view after a chunk; what only time decides is taken over from KVM. */
@@ -1087,12 +1100,14 @@ static bool irqchip_round_trip(struct iofuzz_oracle *o, struct kvm_vm *vm, char 
 }
 
 bool iofuzz_oracle_chunk(struct iofuzz_oracle *o, struct iofuzz_state *st,
-			 const struct iofuzz_jit *j, struct kvm_vcpu *vcpu, uint64_t *at,
+			 const struct iofuzz_jit *j, struct kvm_vcpu *const *vcpus, uint64_t *at,
 			 char *why, size_t len)
 {
 	const struct iofuzz_plan *plan = &st->plan;
-	struct kvm_vm *vm = vcpu->vm;
+	struct kvm_vm *vm = vcpus[0]->vm;
 	struct iofuzz_op op;
+
+	o->cpu = j->cpu;
 
 	for (uint64_t i = 0; i < j->n; i++) {
 		const uint8_t *data = j->hva + JIT_DATA + i * 32;
@@ -1101,7 +1116,7 @@ bool iofuzz_oracle_chunk(struct iofuzz_oracle *o, struct iofuzz_state *st,
 
 		iofuzz_host_gen(st, j->first + i, &op);
 		if (op.type == IOF_MSR_WR)
-			iofuzz_lapic_msr_write(&o->lapic, op.addr);
+			iofuzz_lapic_msr_write(&o->lapic[o->cpu], op.addr);
 		d = op.type == IOF_NOP ? OD_NONE : op_dev(op.addr, op.type);
 		if (d == OD_NONE)
 			continue;
@@ -1116,7 +1131,7 @@ bool iofuzz_oracle_chunk(struct iofuzz_oracle *o, struct iofuzz_state *st,
 		}
 	}
 	*at = j->first + j->n - 1;
-	if (!irqchip_round_trip(o, vm, why, len) || !lapic_round_trip(o, plan, vcpu, why, len)) {
+	if (!irqchip_round_trip(o, vm, why, len) || !lapic_round_trip(o, plan, vcpus, why, len)) {
 		st->finding_dev = trip_dev;
 		return false;
 	}

@@ -112,16 +112,23 @@ static const char *const lvt_names[LAPIC_NR_LVT] = {
 	"LVT timer", "LVT thermal", "LVT perfmon", "LVT LINT0", "LVT LINT1", "LVT error",
 };
 
-/* KVM's RESET state (kvm_lapic_reset(), SDM 11.4.7.1) of vCPU 0, the BSP. */
-void iofuzz_lapic_reset(struct iofuzz_lapic *m, bool tsc_deadline, bool svm_v_tpr)
+/*
+ * KVM's RESET state (kvm_lapic_reset(), SDM 11.4.7.1) of vCPU id: the APIC
+ * ID is the vCPU's; only the BSP's LVT0 is ExtINT.
+ */
+void iofuzz_lapic_reset(struct iofuzz_lapic *m, uint8_t id, bool tsc_deadline,
+			bool svm_v_tpr)
 {
 	memset(m, 0, sizeof(*m));
+	m->id = id;
 	m->svm_v_tpr = svm_v_tpr;
 	m->timer_mode_mask = tsc_deadline ? LVT_TIMER_MODE_TWO : LVT_TIMER_MODE_ONE;
+	m->reg[R(APIC_ID)] = (uint32_t)id << 24;
 	m->reg[R(APIC_LVR)] = LAPIC_VERSION;
 	for (int i = 0; i < LAPIC_NR_LVT; i++)
 		m->reg[R(APIC_LVTT) + i] = APIC_LVT_MASKED;
-	m->reg[R(APIC_LVT0)] = APIC_DM_EXTINT;	/* unmasked: see above */
+	if (!id)
+		m->reg[R(APIC_LVT0)] = APIC_DM_EXTINT;	/* unmasked: see above */
 	m->reg[R(APIC_DFR)] = ~0u;
 	m->reg[R(APIC_SVR)] = 0xff;
 }

@@ -110,6 +110,8 @@ void iofuzz_build_plan(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
 	n = plan_add_segs(cfg, plan);
 	plan->total = cfg->max_ops && cfg->max_ops < n ? cfg->max_ops : n;
 	plan->migrate = cfg->migrate;
+	plan->vcpus = cfg->vcpus > 1 ? cfg->vcpus : 1;
+	plan->slice = cfg->slice ? cfg->slice : IOFUZZ_SLICE;
 }
 
 /* ---- explicit op lists (reproducers, the minimizer's trials) ---- */
@@ -164,6 +166,26 @@ void iofuzz_host_gen(const struct iofuzz_state *st, uint64_t idx, struct iofuzz_
 		return;
 	}
 	iofuzz_gen_op(plan, iofuzz_find_seg(plan, idx), plan->ranges, idx, op);
+	op->cpu = iofuzz_op_cpu(plan, idx);
+}
+
+/*
+ * The interleaving of several vCPUs: generated ops go in slices of
+ * plan->slice ops, each slice to a vCPU drawn from (seed, slice number).  A
+ * pure function of the op index, like the ops themselves, so a run (and a
+ * restart resuming at any op) is replayed exactly.  The VMM runs one vCPU
+ * at a time, so the order of every access across vCPUs is the op order.
+ */
+uint8_t iofuzz_op_cpu(const struct iofuzz_plan *plan, uint64_t idx)
+{
+	uint64_t z;
+
+	if (plan->vcpus <= 1)
+		return 0;
+	z = (plan->seed ^ 0x7663707573ULL) + (idx / plan->slice + 1) * 0x9e3779b97f4a7c15ULL;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return (z ^ (z >> 31)) % plan->vcpus;
 }
 
 const struct iofuzz_op *iofuzz_host_op(const struct iofuzz_state *st, uint64_t idx)

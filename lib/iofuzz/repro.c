@@ -5,7 +5,9 @@
  *	# comments
  *	fault KIND TYPE SIZE COUNT ADDR VALUE	(a planted fault, test-only)
  *	irq LINES				(the PIC lines the host holds, oracle.c)
- *	op TYPE SIZE COUNT ADDR VALUE
+ *	migrate N				(-M: move the VM every N ops)
+ *	vcpus N					(-p: the VM's vCPUs)
+ *	op TYPE SIZE COUNT ADDR VALUE [cpu C]	(C: the vCPU that runs it, 0 if absent)
  *
  * written by the minimizer and replayed with tools/iofuzz -r FILE.  A list
  * has no seed: an OUTS carries its data's seed in its own value.
@@ -15,10 +17,13 @@
 static bool parse_op(const char *line, struct iofuzz_op *op)
 {
 	char type[16];
-	unsigned int size, count, t;
+	unsigned int size, count, t, cpu = 0;
 	unsigned long long addr, value;
+	int end = 0;
 
-	if (sscanf(line, "%15s %u %u %llx %llx", type, &size, &count, &addr, &value) != 5)
+	if (sscanf(line, "%15s %u %u %llx %llx%n", type, &size, &count, &addr, &value, &end) != 5)
+		return false;
+	if (sscanf(line + end, " cpu %u", &cpu) == 1 && cpu >= IOFUZZ_MAX_VCPUS)
 		return false;
 	t = iofuzz_type_by_name(type);
 	if (t == IOF_NOP)
@@ -26,15 +31,18 @@ static bool parse_op(const char *line, struct iofuzz_op *op)
 	if ((size != 1 && size != 2 && size != 4 && size != 8) || !count ||
 	    count > IOFUZZ_STR_MAX)
 		return false;
-	*op = (struct iofuzz_op){ .type = t, .size = size, .count = count,
+	*op = (struct iofuzz_op){ .type = t, .size = size, .count = count, .cpu = cpu,
 				  .addr = addr, .value = value };
 	return true;
 }
 
 void iofuzz_format_op(char *buf, size_t len, const struct iofuzz_op *op)
 {
-	snprintf(buf, len, "%s %u %u %#lx %#lx", iofuzz_type_name(op->type), op->size,
-		 op->count, op->addr, op->value);
+	int n = snprintf(buf, len, "%s %u %u %#lx %#lx", iofuzz_type_name(op->type), op->size,
+			 op->count, op->addr, op->value);
+
+	if (op->cpu && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - n, " cpu %u", op->cpu);
 }
 
 /* "fault KIND op..." (s just past "fault "): plants it in cfg and the plan. */
@@ -81,6 +89,14 @@ static bool load_line(char *s, struct iofuzz_cfg *cfg, struct iofuzz_state *st, 
 		st->plan.migrate = every;
 		return true;
 	}
+	if (!strncmp(s, "vcpus ", 6)) {
+		unsigned int n;
+
+		if (sscanf(s + 6, "%u", &n) != 1 || !n || n > IOFUZZ_MAX_VCPUS)
+			return false;
+		st->plan.vcpus = n;
+		return true;
+	}
 	if (strncmp(s, "op ", 3) || !parse_op(s + 3, &op) || *n >= IOFUZZ_MAX_LIST)
 		return false;
 	r = iofuzz_range_of(&st->plan, op.type, op.addr);
@@ -105,6 +121,7 @@ bool iofuzz_load_ops(const char *path, struct iofuzz_cfg *cfg, struct iofuzz_sta
 	}
 	iofuzz_plan_for_list(&st->plan, cfg->seed);
 	st->plan.migrate = cfg->migrate;	/* a "migrate" line in the file wins */
+	st->plan.vcpus = cfg->vcpus;		/* and a "vcpus" line */
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
 		if (!load_line(line, cfg, st, &n)) {
@@ -118,6 +135,15 @@ bool iofuzz_load_ops(const char *path, struct iofuzz_cfg *cfg, struct iofuzz_sta
 	fclose(f);
 	if (!n) {
 		snprintf(err, len, "'%s' holds no ops", path);
+		return false;
+	}
+	if (st->plan.vcpus < 1)
+		st->plan.vcpus = 1;
+	for (uint64_t i = 0; i < n; i++) {
+		if (iofuzz_list(st)[i].cpu < st->plan.vcpus)
+			continue;
+		snprintf(err, len, "'%s': op %lu runs on vCPU %u of %u (a 'vcpus N' line sets N)",
+			 path, i, iofuzz_list(st)[i].cpu, st->plan.vcpus);
 		return false;
 	}
 	if (st->plan.fault)
@@ -144,6 +170,8 @@ void iofuzz_write_ops(const char *path, const struct iofuzz_plan *plan,
 		fprintf(f, "irq %#x\n", plan->irq_lines);
 	if (plan->migrate)
 		fprintf(f, "migrate %u\n", plan->migrate);
+	if (plan->vcpus > 1)
+		fprintf(f, "vcpus %u\n", plan->vcpus);
 	for (uint64_t i = 0; i < n; i++) {
 		iofuzz_format_op(buf, sizeof(buf), &ops[i]);
 		fprintf(f, "op %s\n", buf);

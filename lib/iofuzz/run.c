@@ -73,30 +73,52 @@ finding(struct iofuzz_life *l, uint64_t at, const char *fmt, ...)
 
 /* ---- the steps of one life ---- */
 
-/* A VM with a PC's in-kernel devices: irqchip, PIT with the dummy speaker, the APICs. */
-static struct kvm_vcpu *life_create(struct iofuzz_life *l)
+/*
+ * A VM with a PC's in-kernel devices: irqchip, PIT with the dummy speaker,
+ * the APICs; its l->nr_vcpus vCPUs into vcpus[].
+ */
+static struct kvm_vm *life_create(struct iofuzz_life *l, struct kvm_vcpu **vcpus)
 {
 	struct vm_opts opts = { .irqchip = true };
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm;
 
 	vm = vm_create_opts(&opts);
 	vm_ioctl(vm, KVM_CREATE_PIT2, &pit);
 	virt_map_mmio(vm, APIC_DEFAULT_GPA, PAGE_SIZE);
 	virt_map_mmio(vm, IOAPIC_DEFAULT_GPA, PAGE_SIZE);
-	vcpu = vm_vcpu_add(vm, 0, l->cfg->guest_gen ? (void *)iofuzz_guest_main :
-				(void *)iofuzz_guest_jit);
-	/* Hangs are ours to handle (restart), not the library's (fail). */
-	vcpu->timeout_ms = 24 * 3600 * 1000;
-	return vcpu;
+	for (unsigned int i = 0; i < l->nr_vcpus; i++) {
+		vcpus[i] = vm_vcpu_add(vm, i, l->cfg->guest_gen ? (void *)iofuzz_guest_main :
+					(void *)iofuzz_guest_jit);
+		/* Hangs are ours to handle (restart), not the library's (fail). */
+		vcpus[i]->timeout_ms = 24 * 3600 * 1000;
+	}
+	return vm;
+}
+
+/* The ops the next chunk may hold: with -M, up to the next move. */
+static uint64_t chunk_max(const struct iofuzz_life *l)
+{
+	uint32_t every = l->st->plan.migrate;
+
+	return every ? every - l->moved : 0;
+}
+
+/* Its turn: vCPU cpu runs next (the watchdog watches it from now on). */
+static void life_turn(struct iofuzz_life *l, unsigned int cpu)
+{
+	pthread_mutex_lock(&l->lock);
+	l->vcpu = l->vcpus[cpu];
+	l->jit = l->jits[cpu];
+	l->vcpu->thread = pthread_self();
+	pthread_mutex_unlock(&l->lock);
 }
 
 /* The plan (and its explicit list) into the guest; the first chunk compiled. */
-static void life_load(struct iofuzz_life *l, struct kvm_vcpu *vcpu)
+static void life_load(struct iofuzz_life *l, struct kvm_vm *vm)
 {
 	struct iofuzz_state *st = l->st;
-	struct kvm_vm *vm = vcpu->vm;
+	struct kvm_vcpu *vcpu = l->vcpus[0];
 
 	st->plan.start = l->start;
 	if (st->plan.nr_list) {
@@ -113,12 +135,19 @@ static void life_load(struct iofuzz_life *l, struct kvm_vcpu *vcpu)
 			      (uint64_t)(uintptr_t)&guest_shared);
 		return;
 	}
-	l->jit->gva = vm_phys_alloc(vm, ALIGN_UP(JIT_BYTES, PAGE_SIZE) / PAGE_SIZE);
-	l->jit->hva = addr_gpa2hva(vm, l->jit->gva);
-	l->jit->hb_gva = (uint64_t)(uintptr_t)&guest_shared.hb;
-	iofuzz_jit_tail(l->jit);
-	iofuzz_jit_fill(st, l->jit, l->start);
-	vcpu_args_set(vcpu, 1, l->jit->gva);
+	/* Each vCPU its own stream: it runs (and exits) only in its turns. */
+	for (unsigned int i = 0; i < l->nr_vcpus; i++) {
+		struct iofuzz_jit *j = l->jits[i];
+
+		j->gva = vm_phys_alloc(vm, ALIGN_UP(JIT_BYTES, PAGE_SIZE) / PAGE_SIZE);
+		j->hva = addr_gpa2hva(vm, j->gva);
+		j->hb_gva = (uint64_t)(uintptr_t)&guest_shared.hb;
+		iofuzz_jit_tail(j);
+		vcpu_args_set(l->vcpus[i], 1, j->gva);
+	}
+	l->moved = 0;
+	l->jit = l->jits[iofuzz_host_op(st, l->start)->cpu];
+	iofuzz_jit_fill(st, l->jit, l->start, chunk_max(l));
 }
 
 /* From here on the watchdog watches this vCPU. */
@@ -159,31 +188,67 @@ static void life_end(struct iofuzz_life *l, struct kvm_vm *vm)
  */
 static void life_migrate(struct iofuzz_life *l)
 {
-	struct kvm_vcpu *old = l->vcpu, *vcpu;
+	struct kvm_vm *old = l->vcpu->vm, *vm;
+	struct kvm_vcpu *vcpus[IOFUZZ_MAX_VCPUS];
+	struct vcpu_saved *cpu = calloc(l->nr_vcpus, sizeof(*cpu));
 	struct vm_devices_saved dev;
-	struct vcpu_saved cpu;
+	unsigned int id = l->vcpu->id;
 
+	TEST_ASSERT(cpu, "out of memory");
 	pthread_mutex_lock(&l->lock);
 	l->active = false;
 	pthread_mutex_unlock(&l->lock);
-	vcpu_state_save(old, &cpu);
-	vm_devices_save(old->vm, true, &dev);
-	vcpu = life_create(l);
-	vm_memory_move(vcpu->vm, old->vm);
-	vm_devices_load(vcpu->vm, &dev);
+	for (unsigned int i = 0; i < l->nr_vcpus; i++)
+		vcpu_state_save(l->vcpus[i], &cpu[i]);
+	vm_devices_save(old, true, &dev);
+	vm = life_create(l, vcpus);
+	vm_memory_move(vm, old);
+	vm_devices_load(vm, &dev);
 	if (l->st->oracle)
-		iofuzz_oracle_moved(&l->oracle, vcpu->vm);
-	vcpu_state_load(vcpu, &cpu);
-	vcpu_state_free(&cpu);
-	kvm_vm_free(old->vm);
-	l->jit->hva = addr_gpa2hva(vcpu->vm, l->jit->gva);
+		iofuzz_oracle_moved(&l->oracle, vm);
+	for (unsigned int i = 0; i < l->nr_vcpus; i++) {
+		vcpu_state_load(vcpus[i], &cpu[i]);
+		vcpu_state_free(&cpu[i]);
+	}
+	free(cpu);
+	kvm_vm_free(old);
+	for (unsigned int i = 0; i < l->nr_vcpus; i++)
+		l->jits[i]->hva = addr_gpa2hva(vm, l->jits[i]->gva);
 	pthread_mutex_lock(&l->lock);
-	l->vcpu = vcpu;
-	l->sh = addr_gva2hva(vcpu->vm, (uint64_t)(uintptr_t)&guest_shared);
-	vcpu->thread = pthread_self();
+	memcpy(l->vcpus, vcpus, l->nr_vcpus * sizeof(*vcpus));
+	l->vcpu = vcpus[id];
+	l->sh = addr_gva2hva(vm, (uint64_t)(uintptr_t)&guest_shared);
+	l->vcpu->thread = pthread_self();
 	l->active = true;
 	pthread_mutex_unlock(&l->lock);
+	l->moved = 0;
 	l->st->migrations++;
+}
+
+/*
+ * Several vCPUs: a fuzzed ICR write (or an I/O APIC entry) may have sent
+ * INIT, or INIT and SIPI, to a vCPU whose turn it is not.  KVM_GET_MP_STATE
+ * takes such events in (kvm_apic_accept_events()): an AP then waits for a
+ * SIPI, the BSP (and an AP after the SIPI) runs in real mode (SDM vol. 3A
+ * 9.1.1, 11.6.1): either is a reset, and the host restarts the VM.  The
+ * vCPU's number, or -1.
+ */
+static int other_vcpu_reset(const struct iofuzz_life *l)
+{
+	for (unsigned int i = 0; i < l->nr_vcpus; i++) {
+		struct kvm_mp_state mp;
+		struct kvm_sregs sregs;
+
+		if (l->vcpus[i] == l->vcpu)
+			continue;
+		vcpu_ioctl(l->vcpus[i], KVM_GET_MP_STATE, &mp);
+		if (mp.mp_state != KVM_MP_STATE_RUNNABLE)
+			return i;
+		vcpu_ioctl(l->vcpus[i], KVM_GET_SREGS, &sregs);
+		if (!(sregs.cr0 & X86_CR0_PE))
+			return i;
+	}
+	return -1;
 }
 
 /* KVM_RUN failed or was interrupted: by the watchdog (hang, time up) or a stray signal. */
@@ -242,12 +307,15 @@ static uint64_t on_chunk_done(struct iofuzz_life *l)
 
 	l->last = end - 1;
 	st->cur = l->last;
+	st->turns++;
+	st->cpu_ops[l->jit->cpu] += l->jit->n;
+	l->moved += l->jit->n;
 	if (st->oracle) {
 		uint64_t at, t0 = now_ns();
 		char why[256];
 		bool ok;
 
-		ok = iofuzz_oracle_chunk(&l->oracle, st, l->jit, l->vcpu, &at, why,
+		ok = iofuzz_oracle_chunk(&l->oracle, st, l->jit, l->vcpus, &at, why,
 					 sizeof(why));
 		st->oracle_ns += now_ns() - t0;
 		st->oracle_ops += l->jit->n;
@@ -260,9 +328,23 @@ static uint64_t on_chunk_done(struct iofuzz_life *l)
 	if (st->lives == 1)
 		time_chunk(l, end);
 	if (end < st->plan.total) {
-		if (st->plan.migrate)
+		int reset = l->nr_vcpus > 1 ? other_vcpu_reset(l) : -1;
+		unsigned int cpu;
+
+		if (reset >= 0) {
+			char why[96];
+
+			snprintf(why, sizeof(why), "vCPU %d reset by INIT or SIPI in vCPU %u's turn",
+				 reset, l->vcpu->id);
+			restart(l, why, end - 1);
+			return end;
+		}
+		if (st->plan.migrate && l->moved >= st->plan.migrate)
 			life_migrate(l);
-		iofuzz_jit_fill(st, l->jit, end);
+		cpu = iofuzz_host_op(st, end)->cpu;
+		if (cpu != l->jit->cpu)
+			life_turn(l, cpu);
+		iofuzz_jit_fill(st, l->jit, end, chunk_max(l));
 		return LIFE_GOES_ON;
 	}
 	st->hash = iofuzz_hash_op(st->hash, &(struct iofuzz_op){
@@ -358,16 +440,16 @@ static uint64_t on_vcpu_exit(struct iofuzz_life *l)
 static uint64_t run_life(struct iofuzz_life *l, uint64_t start)
 {
 	struct iofuzz_state *st = l->st;
-	struct kvm_vcpu *vcpu;
 	uint64_t next = LIFE_GOES_ON;
+	struct kvm_vm *vm;
 
 	l->start = l->last = start;
 	memset(&l->model, 0, sizeof(l->model));
-	vcpu = life_create(l);
-	life_load(l, vcpu);
+	vm = life_create(l, l->vcpus);
+	life_load(l, vm);
 	if (st->oracle)
-		iofuzz_oracle_start(&l->oracle, st, vcpu, start);
-	life_activate(l, vcpu);
+		iofuzz_oracle_start(&l->oracle, st, vm, l->nr_vcpus, start);
+	life_activate(l, l->cfg->guest_gen ? l->vcpus[0] : l->vcpus[l->jit->cpu]);
 	while (next == LIFE_GOES_ON) {
 		/* l->vcpu: a move (-M) replaces the VM within the life. */
 		int r = __vcpu_run(l->vcpu), err = errno;
@@ -416,6 +498,8 @@ static void run_reset(struct iofuzz_state *st)
 	st->end = IOF_END_OK;
 	st->oracle_reads = st->oracle_trips = st->oracle_ns = st->oracle_ops = 0;
 	st->migrations = 0;
+	st->turns = 0;
+	memset(st->cpu_ops, 0, sizeof(st->cpu_ops));
 	st->finding_lines = 0;
 	st->finding_dev = -1;
 }
@@ -426,13 +510,21 @@ void iofuzz_run(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
 	uint64_t next = 0;
 	pthread_t wd;
 
+	l.nr_vcpus = st->plan.vcpus > 1 ? st->plan.vcpus : 1;
+	TEST_ASSERT(l.nr_vcpus <= IOFUZZ_MAX_VCPUS, "%u vCPUs: at most %u", l.nr_vcpus,
+		    IOFUZZ_MAX_VCPUS);
 	if (!cfg->guest_gen) {
-		l.jit = calloc(1, sizeof(*l.jit));
-		TEST_ASSERT(l.jit, "out of memory");
+		for (unsigned int i = 0; i < l.nr_vcpus; i++) {
+			l.jits[i] = calloc(1, sizeof(*l.jits[i]));
+			TEST_ASSERT(l.jits[i], "out of memory");
+		}
+		l.jit = l.jits[0];
 	}
 	run_reset(st);
 	TEST_ASSERT(!st->plan.migrate || !cfg->guest_gen,
 		    "moving the VM (-M) needs the compiled stream, not -G");
+	TEST_ASSERT(l.nr_vcpus == 1 || !cfg->guest_gen,
+		    "several vCPUs (-p) need the compiled stream, not -G");
 	/* The oracle reads what the compiled stream stores: not with -G. */
 	st->oracle = !cfg->no_oracle && !cfg->guest_gen;
 	iofuzz_plant_fault(cfg, st);
@@ -450,7 +542,8 @@ void iofuzz_run(const struct iofuzz_cfg *cfg, struct iofuzz_state *st)
 	l.quit = true;
 	pthread_join(wd, NULL);
 	pthread_mutex_destroy(&l.lock);
-	free(l.jit);
+	for (unsigned int i = 0; i < l.nr_vcpus; i++)
+		free(l.jits[i]);
 	if (st->end != IOF_END_TIME)
 		st->done = st->findings ? st->cur : st->plan.total;
 	st->elapsed_ns = now_ns() - l.t0;
