@@ -121,6 +121,13 @@ static const char *const fault_steps[NR_STEPS] = {
  * the model, which the move leaves alone (api.rst KVM_SET_IRQCHIP,
  * KVM_SET_PIT2: the state KVM_GET_* returns is the device's state).
  *
+ * The vCPU cases spread the ops over several vCPUs (tools/iofuzz -p), one
+ * vCPU at a time in seeded turns of IOFUZZ_SLICE ops: the devices shared by
+ * all (PICs, ELCR, I/O APIC) must answer every vCPU alike, and each vCPU's
+ * LAPIC is its own model, whose IRR follows the fixed IPIs every vCPU
+ * sends (SDM vol. 3A 11.6.1-11.6.2: shorthands, physical and logical
+ * destinations); every vCPU must have had its turns.
+ *
  * The LAPIC case fuzzes the xAPIC page alone (no WRMSR to IA32_APIC_BASE
  * can switch the model off); it shares seed index 10 with a migration case
  * (other devices, so other ops), the seed its lane figures were taken with.
@@ -132,7 +139,7 @@ static const char *const fault_steps[NR_STEPS] = {
  */
 static const struct oracle_case {
 	const char *result, *devices, *skip;
-	unsigned int seed, mixed, migrate;
+	unsigned int seed, mixed, migrate, vcpus;
 	const char *devs[5];
 } oracle_cases[] = {
 	{ .result = "oracle.pic_elcr_ioapic_reads_match_model",
@@ -148,6 +155,11 @@ static const struct oracle_case {
 	  .devs = { "pit", "speaker" } },
 	{ .result = "oracle.lapic_reads_match_model", .devices = "lapic", .seed = 10,
 	  .mixed = 16384, .devs = { "lapic" } },
+	{ .result = "vcpus.lapic_ipis_reach_their_destinations", .devices = "lapic", .seed = 12,
+	  .mixed = 16384, .vcpus = 4, .devs = { "lapic" } },
+	{ .result = "vcpus.pic_elcr_ioapic_from_every_vcpu",
+	  .devices = "pic_master,pic_slave,elcr,ioapic", .seed = 13, .mixed = 8192, .vcpus = 3,
+	  .devs = { "pic_master", "pic_slave", "elcr", "ioapic" } },
 };
 
 static char names[MAX_RESULTS][NAME_MAX_LEN];
@@ -381,12 +393,14 @@ static void suite_oracle(const struct oracle_case *c)
 	cfg.mixed_ops = c->mixed;
 	cfg.time_ms = 60000;
 	cfg.migrate = c->migrate;
+	cfg.vcpus = c->vcpus;
 	snprintf(cfg.devices, sizeof(cfg.devices), "%s", c->devices);
 	if (c->skip)
 		snprintf(cfg.skip, sizeof(cfg.skip), "%s", c->skip);
-	ksft_print_msg("oracle fuzz: seed %#lx (tools/iofuzz -s %#lx -d %s%s%s -c 4 -n %u%s%.0u)\n",
-		       cfg.seed, cfg.seed, cfg.devices, c->skip ? " -x " : "",
-		       c->skip ? c->skip : "", c->mixed, c->migrate ? " -M " : "", c->migrate);
+	ksft_print_msg("oracle fuzz: seed %#lx (tools/iofuzz -s %#lx -d %s%s%s -c 4 -n %u%s%.0u"
+		       "%s%.0u)\n", cfg.seed, cfg.seed, cfg.devices, c->skip ? " -x " : "",
+		       c->skip ? c->skip : "", c->mixed, c->migrate ? " -M " : "", c->migrate,
+		       c->vcpus ? " -p " : "", c->vcpus);
 	iofuzz_build_plan(&cfg, st);
 	end = iofuzz_supervise(&cfg, st);
 	ksft_print_msg("oracle fuzz: end %d after %lu ms, %lu ops, %lu reads checked, "
@@ -399,6 +413,11 @@ static void suite_oracle(const struct oracle_case *c)
 		ksft_print_msg("  %lu moves, the plan's %lu ops ask for %lu\n", st->migrations,
 			       st->plan.total, (st->plan.total - 1) / c->migrate);
 		ok = false;
+	}
+	/* Every vCPU had turns (a schedule stuck on one vCPU tests nothing of the others). */
+	for (unsigned int i = 0; i < c->vcpus; i++) {
+		ksft_print_msg("  vCPU %u: %lu ops\n", i, st->cpu_ops[i]);
+		ok = ok && st->cpu_ops[i];
 	}
 	for (unsigned int i = 0; i < ARRAY_SIZE(c->devs) && c->devs[i]; i++) {
 		int d = iofuzz_dev_by_name(c->devs[i]);

@@ -55,6 +55,7 @@
 #define APIC_LVT_TIMER_TSCDEADLINE (2u << 17)
 /* ICR (11.6.1): delivery mode 10:8, destination mode 11, level 14, shorthand 19:18 */
 #define APIC_DM_FIXED		(0u << 8)
+#define APIC_DM_LOWEST		(1u << 8)
 #define APIC_DM_SMI		(2u << 8)
 #define APIC_DM_NMI		(4u << 8)
 #define APIC_DM_INIT		(5u << 8)
@@ -63,8 +64,11 @@
 #define APIC_DM_MASK		(7u << 8)
 #define APIC_DEST_LOGICAL	(1u << 11)
 #define APIC_LEVEL_ASSERT	(1u << 14)
+#define APIC_ICR_LEVEL_TRIG	(1u << 15)	/* trigger mode: level */
 #define APIC_DEST_SELF		(1u << 18)
 #define APIC_DEST_ALLINC	(2u << 18)
 #define APIC_DEST_ALLBUT	(3u << 18)
+#define APIC_DEST_SHORT_MASK	(3u << 18)
+#define APIC_DEST_BROADCAST	0xffu		/* xAPIC destination field: every APIC */
 
 #endif /* KVM_SUITE_X86_APIC_H */

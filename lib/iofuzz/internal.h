@@ -115,6 +115,9 @@ struct iofuzz_lapic {
 	bool pmi_masks;			/* a WRMSR: a PMI may have set LVTPC's mask bit */
 	bool svm_v_tpr;			/* kvm_amd: TPR bits 3:0 lost at VM exits */
 	uint8_t id;			/* the vCPU's (its initial APIC ID) */
+	/* IRR: bits a fixed IPI set for sure, bits another source may have set */
+	uint32_t irr_set[8], irr_maybe[8];
+	bool irr_off;			/* some vCPU's APIC left the model: IRR unchecked */
 };
 
 /*
@@ -130,6 +133,13 @@ bool iofuzz_lapic_checks(uint32_t off, unsigned int size);
 /* A read's value; *known its checked bits (0: not checked); name: the register. */
 uint32_t iofuzz_lapic_read(const struct iofuzz_lapic *m, uint32_t off, unsigned int size,
 			   uint64_t *known, char *name, size_t len);
+/*
+ * ICR low written by vCPU src (of n, all[] their models), xAPIC mode: the
+ * IPI's effect on every destination's IRR.
+ */
+void iofuzz_lapic_ipi(struct iofuzz_lapic *all, unsigned int n, unsigned int src);
+/* Vector vec may reach m's IRR from a source the model does not follow. */
+void iofuzz_lapic_irr_maybe(struct iofuzz_lapic *m, uint8_t vec);
 /* A guest WRMSR of msr (any outcome). */
 void iofuzz_lapic_msr_write(struct iofuzz_lapic *m, uint32_t msr);
 /* KVM_GET_LAPIC's page against the model; false with the finding in why. */

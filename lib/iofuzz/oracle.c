@@ -346,6 +346,10 @@ static void ioapic_indirect_write(struct iofuzz_oracle *o, uint32_t val)
 	}
 	if (index >= IOAPIC_PINS)
 		return;
+	/* The entry's vector may reach any vCPU's IRR (a line, the PIT): not modelled. */
+	if (!(a->ioregsel & 1))
+		for (unsigned int i = 0; i < o->nr_lapics; i++)
+			iofuzz_lapic_irr_maybe(&o->lapic[i], val & 0xff);
 	e = a->redirtbl[index].bits;
 	ro = e & (REDIR_DELIV_STATUS | REDIR_REMOTE_IRR);
 	if (a->ioregsel & 1)
@@ -802,6 +806,20 @@ static bool port_op(struct iofuzz_oracle *o, struct iofuzz_state *st, const stru
 	return true;
 }
 
+/*
+ * A WRMSR by the vCPU whose chunk it is.  Once its APIC may have left xAPIC
+ * mode (IA32_APIC_BASE), it may send IPIs the model does not see (the
+ * x2APIC ICR): no vCPU's IRR is checked any more in this VM.
+ */
+static void lapic_msr_write(struct iofuzz_oracle *o, uint32_t msr)
+{
+	iofuzz_lapic_msr_write(&o->lapic[o->cpu], msr);
+	if (!o->lapic[o->cpu].off)
+		return;
+	for (unsigned int i = 0; i < o->nr_lapics; i++)
+		o->lapic[i].irr_off = true;
+}
+
 /* A local APIC MMIO op (the model: oracle_lapic.c). */
 static bool lapic_op(struct iofuzz_oracle *o, struct iofuzz_state *st, const struct iofuzz_op *op,
 		     const uint8_t *data, bool planted, char *why, size_t len)
@@ -814,6 +832,8 @@ static bool lapic_op(struct iofuzz_oracle *o, struct iofuzz_state *st, const str
 
 	if (op->type == IOF_MMIO_WR) {
 		iofuzz_lapic_write(m, off, op->size, op->value);
+		if (off == APIC_ICR_LO && op->size == 4 && !m->off)
+			iofuzz_lapic_ipi(o->lapic, o->nr_lapics, o->cpu);
 		return true;
 	}
 	r = iofuzz_lapic_read(m, off, op->size, &known, reg, sizeof(reg));
@@ -1116,7 +1136,7 @@ bool iofuzz_oracle_chunk(struct iofuzz_oracle *o, struct iofuzz_state *st,
 
 		iofuzz_host_gen(st, j->first + i, &op);
 		if (op.type == IOF_MSR_WR)
-			iofuzz_lapic_msr_write(&o->lapic[o->cpu], op.addr);
+			lapic_msr_write(o, op.addr);
 		d = op.type == IOF_NOP ? OD_NONE : op_dev(op.addr, op.type);
 		if (d == OD_NONE)
 			continue;

@@ -156,6 +156,8 @@ static void lvt_write(struct iofuzz_lapic *m, int i, uint32_t val)
 	uint32_t keep = lvt_bits[i] | (i ? 0 : m->timer_mode_mask);
 	uint32_t old = m->reg[R(APIC_LVTT) + i];
 
+	/* Its vector may reach the IRR (timer, LINT, PMI, error): not modelled. */
+	iofuzz_lapic_irr_maybe(m, val & LVT_VECTOR);
 	if (!lapic_sw_enabled(m))
 		val |= APIC_LVT_MASKED;
 	m->reg[R(APIC_LVTT) + i] = val & keep;
@@ -213,6 +215,81 @@ void iofuzz_lapic_write(struct iofuzz_lapic *m, uint32_t off, unsigned int size,
 	}
 }
 
+void iofuzz_lapic_irr_maybe(struct iofuzz_lapic *m, uint8_t vec)
+{
+	m->irr_maybe[vec / 32] |= 1u << (vec % 32);
+}
+
+/*
+ * 11.6.2: is m's APIC a destination of ICR high's dest field?  A broadcast
+ * (0xff) reaches all; physical mode matches the APIC ID; logical mode the
+ * LDR, by the DFR's model: flat (1111b) any common bit of the 8-bit
+ * logical ID, cluster (0000b) the same cluster (bits 7:4) and a common bit
+ * of 3:0; KVM matches no other DFR value (kvm_apic_match_logical_addr()).
+ */
+static bool lapic_is_dest(const struct iofuzz_lapic *m, uint8_t dest, bool logical)
+{
+	uint8_t lid = m->reg[R(APIC_LDR)] >> 24;
+
+	if (dest == APIC_DEST_BROADCAST)
+		return true;
+	if (!logical)
+		return dest == m->reg[R(APIC_ID)] >> 24;
+	switch (m->reg[R(APIC_DFR)] >> 28) {
+	case 0xf:
+		return lid & dest;
+	case 0x0:
+		return (lid >> 4) == (dest >> 4) && (lid & dest & 0xf);
+	default:
+		return false;
+	}
+}
+
+/*
+ * 11.6.1-11.6.2 and KVM's __apic_accept_irq(): an IPI reaches the targets of
+ * its shorthand (self, all including self, all excluding self) or of its
+ * destination.  A fixed IPI with a vector of 16-255, unless it is a
+ * level-triggered de-assert (which KVM drops), sets the vector's IRR bit of
+ * every target whose APIC is software-enabled (a disabled APIC drops it:
+ * 11.4.7.2).  Lowest priority picks one target by rules KVM may vary
+ * (vector hashing), vectors 0-15 are illegal (11.5.3) and not checked:
+ * those may set a bit.  SMI, NMI, INIT, SIPI and ExtINT set none.
+ */
+void iofuzz_lapic_ipi(struct iofuzz_lapic *all, unsigned int n, unsigned int src)
+{
+	uint32_t icr = all[src].reg[R(APIC_ICR_LO)], dm = icr & APIC_DM_MASK;
+	uint8_t vec = icr & 0xff, dest = all[src].reg[R(APIC_ICR_HI)] >> 24;
+	bool sure = dm == APIC_DM_FIXED && vec >= 16 &&
+		    !((icr & APIC_ICR_LEVEL_TRIG) && !(icr & APIC_LEVEL_ASSERT));
+
+	if (dm != APIC_DM_FIXED && dm != APIC_DM_LOWEST)
+		return;
+	for (unsigned int t = 0; t < n; t++) {
+		struct iofuzz_lapic *m = &all[t];
+		bool hit;
+
+		switch (icr & APIC_DEST_SHORT_MASK) {
+		case APIC_DEST_SELF:
+			hit = t == src;
+			break;
+		case APIC_DEST_ALLINC:
+			hit = true;
+			break;
+		case APIC_DEST_ALLBUT:
+			hit = t != src;
+			break;
+		default:
+			hit = lapic_is_dest(m, dest, icr & APIC_DEST_LOGICAL);
+		}
+		if (!hit)
+			continue;
+		if (!sure)
+			iofuzz_lapic_irr_maybe(m, vec);
+		else if (lapic_sw_enabled(m))
+			m->reg[R(APIC_IRR) + vec / 32] |= 1u << (vec % 32);
+	}
+}
+
 /* The name of the register at off (a dword offset), or NULL if the model does not check it. */
 static const char *lapic_reg_name(uint32_t reg)
 {
@@ -226,6 +303,8 @@ static const char *lapic_reg_name(uint32_t reg)
 
 	if (reg >= APIC_ISR && reg < APIC_TMR)
 		return "ISR";
+	if (reg >= APIC_IRR && reg < APIC_IRR + 0x80)
+		return "IRR";
 	if (reg >= APIC_LVTT && reg <= APIC_LVTERR)
 		return lvt_names[R(reg - APIC_LVTT)];
 	for (unsigned int i = 0; i < ARRAY_SIZE(names); i++)
@@ -241,6 +320,8 @@ static const char *lapic_reg_name(uint32_t reg)
  */
 static uint32_t lapic_known_bits(const struct iofuzz_lapic *m, uint32_t reg)
 {
+	if (reg >= APIC_IRR && reg < APIC_IRR + 0x80)
+		return m->irr_off ? 0 : ~(m->irr_maybe[R(reg - APIC_IRR)] & ~m->reg[R(reg)]);
 	if (reg == APIC_LVTPC && m->pmi_masks)
 		return ~(uint32_t)APIC_LVT_MASKED;
 	if ((reg == APIC_TPR || reg == APIC_PPR) && m->svm_v_tpr)
