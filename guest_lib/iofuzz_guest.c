@@ -6,6 +6,7 @@
  */
 #include "guest/guest.h"
 #include "iofuzz_ops.h"
+#include "x86/apic.h"
 
 /* splitmix64 finalizer: a stateless PRNG, op i needs no state from op i-1. */
 uint64_t iofuzz_rand(uint64_t seed, uint64_t idx, uint64_t salt)
@@ -87,6 +88,34 @@ static const uint32_t mmio_edge_values[] = {
 	0, 1, 2, 3, 0x10, 0x11, 0x3f, 0x80, 0xff, 0x100, 0xffff, 0x80000000, 0xffffffff,
 };
 
+/*
+ * With several vCPUs (host-compiled streams only) an eighth of the local
+ * APIC's fuzzed writes are well-formed IPIs: ICR high naming a vCPU's
+ * initial APIC ID, all (0xff) or any logical ID, or ICR low sending an
+ * asserted edge IPI (fixed, lowest priority or NMI; vector 16-255; either
+ * destination mode, any shorthand).  Uniform values send a fixed IPI its
+ * targets accept about once in 50 ICR writes, so IPIs between vCPUs would
+ * stay rare.  One vCPU's streams are left as they were (their seeds keep
+ * their ops).
+ */
+static void gen_ipi(const struct iofuzz_plan *plan, uint64_t r, struct iofuzz_op *op)
+{
+	static const uint32_t modes[4] = { APIC_DM_FIXED, APIC_DM_FIXED, APIC_DM_LOWEST,
+					   APIC_DM_NMI };
+	uint32_t d = (r >> 1) % (plan->vcpus + 2);
+
+	op->size = 4;
+	if (r & 1) {
+		op->addr = APIC_DEFAULT_GPA + APIC_ICR_HI;
+		d = d < plan->vcpus ? d : d == plan->vcpus ? APIC_DEST_BROADCAST : (r >> 8) & 0xff;
+		op->value = (uint64_t)d << 24;
+		return;
+	}
+	op->addr = APIC_DEFAULT_GPA + APIC_ICR_LO;
+	op->value = (16 + (r >> 1) % 240) | modes[(r >> 9) & 3] | APIC_LEVEL_ASSERT |
+		    ((r >> 11) & 1 ? APIC_DEST_LOGICAL : 0) | ((r >> 12) & 3) << 18;
+}
+
 void iofuzz_gen_op(const struct iofuzz_plan *plan, const struct iofuzz_seg *seg,
 		   const struct iofuzz_range *ranges, uint64_t idx, struct iofuzz_op *op)
 {
@@ -156,6 +185,13 @@ void iofuzz_gen_op(const struct iofuzz_plan *plan, const struct iofuzz_seg *seg,
 		}
 		if (op->size < 8)
 			op->value &= (1ULL << (8 * op->size)) - 1;
+		if (write && plan->vcpus > 1 && r->beg == APIC_DEFAULT_GPA &&
+		    seg->phase == IOF_MIXED) {
+			uint64_t r4 = iofuzz_rand(plan->seed, idx, 4);
+
+			if ((r4 & 7) == 0)
+				gen_ipi(plan, r4 >> 3, op);
+		}
 		break;
 	default:
 		op->type = write ? IOF_MSR_WR : IOF_MSR_RD;

@@ -156,8 +156,6 @@ static void lvt_write(struct iofuzz_lapic *m, int i, uint32_t val)
 	uint32_t keep = lvt_bits[i] | (i ? 0 : m->timer_mode_mask);
 	uint32_t old = m->reg[R(APIC_LVTT) + i];
 
-	/* Its vector may reach the IRR (timer, LINT, PMI, error): not modelled. */
-	iofuzz_lapic_irr_maybe(m, val & LVT_VECTOR);
 	if (!lapic_sw_enabled(m))
 		val |= APIC_LVT_MASKED;
 	m->reg[R(APIC_LVTT) + i] = val & keep;
@@ -173,6 +171,28 @@ static void svr_write(struct iofuzz_lapic *m, uint32_t val)
 		return;
 	for (int i = 0; i < LAPIC_NR_LVT; i++)
 		m->reg[R(APIC_LVTT) + i] |= APIC_LVT_MASKED;
+}
+
+/*
+ * The LVT's own interrupts (11.5): an entry that is unmasked with fixed
+ * delivery may set its vector's IRR bit whenever its source fires (the
+ * timer once armed, a PMI, a LINT pin, KVM's PIT-driven LVT0 delivery):
+ * the model does not follow those, so after every write each entry in
+ * that state makes its vector unchecked in the IRR.
+ */
+static void lvt_irq_sources(struct iofuzz_lapic *m)
+{
+	for (int i = 0; i < LAPIC_NR_LVT; i++) {
+		uint32_t e = m->reg[R(APIC_LVTT) + i];
+
+		if (e & APIC_LVT_MASKED)
+			continue;
+		if ((lvt_bits[i] & APIC_DM_MASK) && (e & APIC_DM_MASK) != APIC_DM_FIXED)
+			continue;
+		if (!i && !m->reg[R(APIC_TMICT)] && !timer_tsc_deadline(m, e))
+			continue;	/* a timer not armed fires nothing */
+		iofuzz_lapic_irr_maybe(m, e & LVT_VECTOR);
+	}
 }
 
 void iofuzz_lapic_write(struct iofuzz_lapic *m, uint32_t off, unsigned int size, uint64_t val)
@@ -213,6 +233,7 @@ void iofuzz_lapic_write(struct iofuzz_lapic *m, uint32_t off, unsigned int size,
 	default:
 		break;	/* read-only (version, PPR, ISR, ...), EOI, ESR, reserved */
 	}
+	lvt_irq_sources(m);
 }
 
 void iofuzz_lapic_irr_maybe(struct iofuzz_lapic *m, uint8_t vec)
