@@ -107,6 +107,32 @@ uint64_t iofuzz_stopped_op_index(struct iofuzz_life *l, uint64_t last)
 }
 
 /*
+ * Has the vCPU left the compiled stream for code no op put there?  A fuzzed
+ * ICR write (its own, or another vCPU's with -p) can send it an SMI: it
+ * enters SMM at SMBASE + 8000H with CR0.PE clear (SDM vol. 3C 32.5.1) and
+ * runs whatever that memory holds; INIT and SIPI put it in real mode (vol.
+ * 3A 9.1.1, 11.6.1).  Those are the guest's own doing, not KVM faults: the
+ * host restarts the VM.
+ */
+bool iofuzz_left_stream(struct kvm_vcpu *vcpu, char *why, size_t len)
+{
+	struct kvm_vcpu_events ev;
+	struct kvm_sregs sregs;
+
+	vcpu_ioctl(vcpu, KVM_GET_VCPU_EVENTS, &ev);
+	if (ev.smi.smm) {
+		snprintf(why, len, "vCPU %u in SMM (an SMI IPI)", vcpu->id);
+		return true;
+	}
+	vcpu_sregs_get(vcpu, &sregs);
+	if (sregs.cr0 & X86_CR0_PE)
+		return false;
+	snprintf(why, len, "vCPU %u in real mode at %#x:%#llx (INIT or SIPI)", vcpu->id,
+		 sregs.cs.selector, sregs.cs.base);
+	return true;
+}
+
+/*
  * An emulation failure that is no KVM fault: a guest reset by INIT, or what
  * kvm_pvm's instruction emulator cannot do (see known_failures).
  */
@@ -130,6 +156,8 @@ bool iofuzz_internal_error_explained(struct kvm_vcpu *vcpu, char *why, size_t le
 			 "no memory there)");
 		return true;
 	}
+	if (iofuzz_left_stream(vcpu, why, len))
+		return true;
 	if (strcmp(kvm_platform_name(), "kvm_pvm"))
 		return false;
 	vcpu_regs_get(vcpu, &regs);

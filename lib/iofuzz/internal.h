@@ -219,6 +219,8 @@ bool iofuzz_check_exited_op(struct iofuzz_state *st, struct kvm_run *run, uint64
 			    char *why, size_t len);
 uint64_t iofuzz_stopped_op_index(struct iofuzz_life *l, uint64_t last);
 bool iofuzz_internal_error_explained(struct kvm_vcpu *vcpu, char *why, size_t len);
+/* The vCPU runs no op's code (SMM after an SMI, real mode after INIT/SIPI): why. */
+bool iofuzz_left_stream(struct kvm_vcpu *vcpu, char *why, size_t len);
 
 /* run.c: the per-device op counts of ops 0..st->done. */
 void iofuzz_count_ops(struct iofuzz_state *st);

@@ -389,9 +389,14 @@ static uint64_t on_access(struct iofuzz_life *l)
 	struct kvm_run *run = l->vcpu->run;
 	struct iofuzz_state *st = l->st;
 	char why[128];
+	bool found = iofuzz_exit_op_index(l, &l->last, why, sizeof(why));
 
-	if (!iofuzz_exit_op_index(l, &l->last, why, sizeof(why)) ||
-	    !iofuzz_check_exited_op(st, run, l->last, why, sizeof(why))) {
+	if (!found && iofuzz_left_stream(l->vcpu, why, sizeof(why))) {
+		l->last = hb_or_last(l);
+		restart(l, why, l->last);
+		return l->last + 1;
+	}
+	if (!found || !iofuzz_check_exited_op(st, run, l->last, why, sizeof(why))) {
 		finding(l, l->last, "%s", why);
 		return st->plan.total;
 	}
