@@ -356,8 +356,15 @@ static uint64_t on_ucall(struct iofuzz_life *l)
 {
 	struct iofuzz_state *st = l->st;
 	struct ucall uc;
+	char why[128];
 	uint64_t at;
 
+	/* Code no op put there (SMM, real mode) may write any port, this one too. */
+	if (l->jit && iofuzz_left_stream(l->vcpu, why, sizeof(why))) {
+		l->last = hb_or_last(l);
+		restart(l, why, l->last);
+		return l->last + 1;
+	}
 	switch (get_ucall(l->vcpu, &uc)) {
 	case IOFUZZ_UCALL_LIFE_DONE:
 		/* The guest's generator must agree with the host's. */
