@@ -211,6 +211,8 @@ void vm_set_user_memory_region_at(struct kvm_vm *vm, uint32_t slot, uint32_t fla
 				  unsigned int line);
 #define vm_set_user_memory_region(vm, slot, flags, gpa, size, hva)		\
 	vm_set_user_memory_region_at(vm, slot, flags, gpa, size, hva, __FILE__, __LINE__)
+/* The RAM (slot 0) moved to other host memory: SMM's view of it (as_id 1) follows. */
+void vm_smm_ram_remap(struct kvm_vm *vm);
 struct kvm_mem_region *vm_mem_region_find(struct kvm_vm *vm, uint32_t slot);
 int __vm_mem_region_delete(struct kvm_vm *vm, uint32_t slot);
 void vm_mem_region_delete_at(struct kvm_vm *vm, uint32_t slot, const char *file,

@@ -229,4 +229,6 @@ void vm_memory_move_at(struct kvm_vm *dst, struct kvm_vm *src, const char *file,
 		r->mmap_size = t.mmap_size;
 		r->owns_mem = t.owns_mem;
 	}
+	/* Else SMM would still see the memory dst had: freed with src (an SMI kills the VM). */
+	vm_smm_ram_remap(dst);
 }

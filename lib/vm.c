@@ -140,6 +140,17 @@ static void vm_mirror_ram_for_smm(struct kvm_vm *vm)
 	vm_set_user_memory_region(vm, 1u << 16, 0, 0, vm->ram_size, r->host_mem);
 }
 
+void vm_smm_ram_remap(struct kvm_vm *vm)
+{
+	struct kvm_mem_region *r = vm_mem_region_find(vm, 0);
+
+	if (vm_check_cap(vm, KVM_CAP_MULTI_ADDRESS_SPACE) < 2)
+		return;
+	/* A slot's host address cannot change in place: delete it, then add it again. */
+	vm_set_user_memory_region(vm, 1u << 16, 0, 0, 0, NULL);
+	vm_set_user_memory_region(vm, 1u << 16, 0, 0, vm->ram_size, r->host_mem);
+}
+
 struct kvm_vm *vm_create_offline(uint64_t ram_size)
 {
 	struct kvm_vm *vm = calloc(1, sizeof(*vm));
