@@ -186,7 +186,36 @@ static void life_end(struct iofuzz_life *l, struct kvm_vm *vm)
  * KVM_GET_* round trip after the next chunk that differs).
  * The watchdog looks away while the move runs: it is VMM time, not guest's.
  */
-static void life_migrate(struct iofuzz_life *l)
+/*
+ * A saved vCPU no VMM could restore: an address MSR holding a non-canonical
+ * value, which KVM_SET_MSRS refuses (as WRMSR must: SDM vol. 4, #GP for a
+ * non-canonical IA32_LSTAR, IA32_CSTAR, IA32_KERNEL_GS_BASE, FS/GS base).
+ * kvm_amd lets the guest write LSTAR, CSTAR and KERNEL_GS_BASE without an
+ * exit, so only the CPU under it can put one there; QEMU's TCG does (it
+ * does not check them).  Not KVM's doing: the move is given up, the VM
+ * restarted.
+ */
+static bool unrestorable(const struct vcpu_saved *cpu, unsigned int n, char *why, size_t len)
+{
+	static const uint32_t addr_msrs[] = {
+		MSR_LSTAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_FS_BASE, MSR_GS_BASE,
+	};
+	uint64_t v;
+
+	for (unsigned int i = 0; i < n; i++)
+		for (unsigned int m = 0; m < ARRAY_SIZE(addr_msrs); m++) {
+			if (!vcpu_state_msr(&cpu[i], addr_msrs[m], &v) ||
+			    (uint64_t)((int64_t)(v << 16) >> 16) == v)
+				continue;
+			snprintf(why, len, "vCPU %u's MSR %#x holds non-canonical %#lx: no VMM "
+				 "can move it (KVM_SET_MSRS refuses it)", i, addr_msrs[m], v);
+			return true;
+		}
+	return false;
+}
+
+/* False (the VM stays as it was) when the state cannot move: why says so. */
+static bool life_migrate(struct iofuzz_life *l, char *why, size_t len)
 {
 	struct kvm_vm *old = l->vcpu->vm, *vm;
 	struct kvm_vcpu *vcpus[IOFUZZ_MAX_VCPUS];
@@ -200,6 +229,12 @@ static void life_migrate(struct iofuzz_life *l)
 	pthread_mutex_unlock(&l->lock);
 	for (unsigned int i = 0; i < l->nr_vcpus; i++)
 		vcpu_state_save(l->vcpus[i], &cpu[i]);
+	if (unrestorable(cpu, l->nr_vcpus, why, len)) {
+		for (unsigned int i = 0; i < l->nr_vcpus; i++)
+			vcpu_state_free(&cpu[i]);
+		free(cpu);
+		return false;
+	}
 	vm_devices_save(old, true, &dev);
 	vm = life_create(l, vcpus);
 	vm_memory_move(vm, old);
@@ -223,6 +258,7 @@ static void life_migrate(struct iofuzz_life *l)
 	pthread_mutex_unlock(&l->lock);
 	l->moved = 0;
 	l->st->migrations++;
+	return true;
 }
 
 /*
@@ -339,8 +375,14 @@ static uint64_t on_chunk_done(struct iofuzz_life *l)
 			restart(l, why, end - 1);
 			return end;
 		}
-		if (st->plan.migrate && l->moved >= st->plan.migrate)
-			life_migrate(l);
+		if (st->plan.migrate && l->moved >= st->plan.migrate) {
+			char why[160];
+
+			if (!life_migrate(l, why, sizeof(why))) {
+				restart(l, why, end - 1);
+				return end;
+			}
+		}
 		cpu = iofuzz_host_op(st, end)->cpu;
 		if (cpu != l->jit->cpu)
 			life_turn(l, cpu);
