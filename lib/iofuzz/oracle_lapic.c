@@ -64,10 +64,20 @@
  *    0x3a0-0x3d0, 0x3f0) is refused by kvm_lapic_reg_read() and the guest
  *    gets whatever the emulator's buffer held: not checked.
  *
+ *  - 11.6.1-11.6.2 IPIs and the IRR (0x200-0x270), with one model per vCPU
+ *    (tools/iofuzz -p; APIC ID = the vCPU's, LVT0 ExtINT on the BSP only):
+ *    a fixed IPI of vector 16-255 that is not a level-triggered de-assert
+ *    sets its IRR bit in every target whose APIC is software-enabled, the
+ *    targets given by the shorthand or by the destination (broadcast 0xff;
+ *    physical: the APIC ID; logical: the LDR by the flat or cluster DFR
+ *    model, KVM's kvm_apic_match_dest()).  The guest runs with IF=0, so no
+ *    IRR bit is ever cleared: a bit the model set must read 1, any other
+ *    must read 0 unless a source the model does not follow may have set it
+ *    (iofuzz_lapic_irr_maybe(): lowest-priority IPIs, vectors 0-15, LVT
+ *    entries that can fire, I/O APIC redirection entries).
+ *
  * Not checked because time or interrupt delivery decides them: the timer's
- * current count (0x390), IRR (0x200-0x270) and TMR (0x180-0x1f0), which
- * fuzzed ICR writes (a fixed IPI to self), the timer and, in a run with the
- * I/O APIC, its redirection entries set.  An ICR write that sends INIT to
+ * current count (0x390) and TMR (0x180-0x1f0).  An ICR write that sends INIT to
  * self resets the vCPU: the host restarts the VM and the chunk is not
  * checked.  A WRMSR to IA32_APIC_BASE (msr_arch runs) may disable, move or
  * switch the APIC to x2APIC mode: the LAPIC is unchecked until the next VM.
