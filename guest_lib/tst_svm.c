@@ -113,9 +113,14 @@ void kvm_vmcb_set_intercept(struct kvm_vmcb *vmcb, unsigned int id, unsigned int
 void kvm_init_guest_vmcb(struct kvm_vmcb *vmcb, uint32_t asid, uint16_t ss, void *rsp,
 			 int (*guest_main)(void))
 {
+	struct kvm_sregs sregs;
+
 	/* LTP: L2 enters a stub that calls RAX, and HLTs with its return value. */
 	svm_vmcb_init_state((struct vmcb *)vmcb, tst_l2_entry, (uintptr_t)rsp);
 	vmcb->rax = (uintptr_t)guest_main;
+	kvm_read_sregs(&sregs);
+	kvm_vmcb_copy_gdt_descriptor(&vmcb->fs, sregs.fs >> 3);
+	kvm_vmcb_copy_gdt_descriptor(&vmcb->gs, sregs.gs >> 3);
 	kvm_vmcb_copy_gdt_descriptor(&vmcb->ss, ss);
 	vmcb->guest_asid = asid;
 	/* APM 15.5.1: VMRUN with the VMRUN intercept clear fails (VMEXIT_INVALID). */
@@ -149,6 +154,7 @@ void kvm_svm_vmsave(struct kvm_vmcb *buf)
 
 void kvm_svm_vmrun(struct kvm_svm_vcpu *cpu)
 {
+	static uint64_t host_save;
 	struct kvm_regs64 *r = &cpu->regs;
 	struct svm_gprs g = {
 		.rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx, .rsi = r->rsi, .rdi = r->rdi,
@@ -156,7 +162,23 @@ void kvm_svm_vmrun(struct kvm_svm_vcpu *cpu)
 		.r12 = r->r12, .r13 = r->r13, .r14 = r->r14, .r15 = r->r15,
 	};
 
+	/*
+	 * LTP's VMRUN sequence: L2's FS, GS, TR, LDTR, KernelGsBase and the
+	 * SYSCALL/SYSENTER MSRs come from the VMCB by VMLOAD and go back to it
+	 * by VMSAVE after the #VMEXIT (VMRUN and #VMEXIT do not switch them,
+	 * APM 15.5.2), L1's own saved and restored around it.  GIF stays clear
+	 * until L1's state is back: nothing can interrupt L1 on L2's GS.
+	 */
+	if (!host_save)
+		host_save = (uintptr_t)kvm_alloc_vmcb();
+	asm volatile("clgi" ::: "memory");
+	svm_vmsave(host_save);
+	svm_vmload((uintptr_t)cpu->vmcb);
 	svm_run((uintptr_t)cpu->vmcb, &g);
+	asm volatile("clgi" ::: "memory");
+	svm_vmsave((uintptr_t)cpu->vmcb);
+	svm_vmload(host_save);
+	asm volatile("stgi" ::: "memory");
 	*r = (struct kvm_regs64){
 		.rax = cpu->vmcb->rax, .rbx = g.rbx, .rcx = g.rcx, .rdx = g.rdx, .rdi = g.rdi,
 		.rsi = g.rsi, .rbp = g.rbp, .rsp = cpu->vmcb->rsp, .r8 = g.r8, .r9 = g.r9,

@@ -434,6 +434,9 @@ static struct seg seg_from_gdt(uint16_t sel)
 
 	if (g.desc)
 		s.ar = ((g.desc >> 40) & 0xff) | (((g.desc >> 52) & 0xf) << 12);
+	/* 26.3.1.2: a usable code or data segment's type must say accessed. */
+	if (g.desc && (s.ar & (1u << 4)))
+		s.ar |= 1;
 	return s;
 }
 

@@ -17,7 +17,10 @@
  * kvm_init_guest_vmcb() on the same stack top starts another function.  RAX, RSP and
  * RIP live in the VMCB; kvm_svm_vmrun() loads the other registers from
  * cpu->regs and stores them back after the #VMEXIT, with regs.rax and
- * regs.rsp copied from the VMCB.
+ * regs.rsp copied from the VMCB.  As LTP's does, it also VMLOADs the VMCB
+ * before VMRUN and VMSAVEs into it after the #VMEXIT (L1's own FS, GS,
+ * TR, LDTR and MSRs of that set saved and restored around it): L2's
+ * values of those live in the VMCB too.
  */
 #ifndef KVM_SUITE_KVM_X86_SVM_H
 #define KVM_SUITE_KVM_X86_SVM_H

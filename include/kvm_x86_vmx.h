@@ -25,8 +25,8 @@
 #ifndef KVM_SUITE_KVM_X86_VMX_H
 #define KVM_SUITE_KVM_X86_VMX_H
 
+#include "guest/vmx.h"
 #include "kvm_x86.h"
-#include "x86/vmx.h"
 
 /* CPUID.1:ECX (SDM vol. 2A, table 3-10). */
 #define CPUID_MODEL_VMX			(1 << 5)
