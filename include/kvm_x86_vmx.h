@@ -5,7 +5,7 @@
  *
  * The constants are LTP's names for the suite's one name of each value
  * (x86/vmx.h: VMCS encodings of SDM vol. 3C appendix B, controls of
- * 25.6-25.8 (24.6-24.8 in older editions), exit reasons of appendix C;
+ * 24.6-24.8, exit reasons of appendix C;
  * x86/msr.h: the capability MSRs of appendix A), kept so that LTP's tests
  * build unmodified; suite code uses the suite's names.
  *
@@ -180,7 +180,7 @@
 #define VMX_ENTRYCTL_LOAD_DR		VM_ENTRY_LOAD_DEBUG_CONTROLS
 #define VMX_ENTRYCTL_X64		VM_ENTRY_IA32E_MODE
 
-/* VMCS revision word (A.1, 25.2), encoding width bits (B.1). */
+/* VMCS revision word (A.1, 24.2), encoding width bits (B.1). */
 #define VMX_SHADOW_VMCS			VMCS_SHADOW_INDICATOR
 #define VMX_VMCSFIELD_64BIT		0x2000
 #define VMX_VMCSFIELD_SIZE_MASK		0x6000
@@ -192,7 +192,7 @@
 #define VMX_EXIT_RDMSR			EXIT_REASON_MSR_READ
 #define VMX_EXIT_FAILED_ENTRY		VMX_EXIT_REASONS_FAILED_VMENTRY
 
-/* A VMCS region (25.2): revision identifier (bit 31: shadow), abort indicator, data. */
+/* A VMCS region (24.2): revision identifier (bit 31: shadow), abort indicator, data. */
 struct kvm_vmcs {
 	uint32_t version;
 	uint32_t abort;
@@ -249,7 +249,7 @@ int kvm_vmx_vmresume(struct kvm_vmx_vcpu *buf);
 
 /* VM_INSTRUCTION_ERROR of the current VMCS, -1 without one. */
 int kvm_vmx_inst_errno(void);
-/* The name of VM-instruction error vmx_errno (31.4). */
+/* The name of VM-instruction error vmx_errno (30.4). */
 const char *kvm_vmx_inst_strerr(int vmx_errno);
 /* The name of the current VMCS's VM-instruction error. */
 const char *kvm_vmx_inst_err(void);

@@ -1,24 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * LTP's VMX helpers (include/kvm_x86_vmx.h, the API of LTP's kvm_vmx01 and
- * kvm_vmx02): kvm_set_vmx_state(1) enters VMX operation (VMXON, SDM vol.
- * 3C 24.7-24.8), a vCPU from kvm_create_vmx_vcpu() runs its guest_main() in
- * L2 on its own stack and ends in HLT, which exits with basic exit reason
- * 12 (HLT exiting, 25.6.2 / 26.1.3; appendix C) and the return value in
+ * kvm_vmx02), SDM vol. 3C as guest_lib/vmx.c numbers it (before the 2023
+ * renumbering): kvm_set_vmx_state(1) enters VMX operation (VMXON, 23.7-23.8);
+ * a vCPU from kvm_create_vmx_vcpu() runs its guest_main() in L2 on its own
+ * stack and ends in HLT, which exits with basic exit reason 12 (HLT
+ * exiting, 24.6.2 and 25.1.3; appendix C) and the return value in
  * cpu->regs.rax; kvm_vmx_vmrun() passes cpu->regs to L2 and back, uses
- * VMLAUNCH first and VMRESUME after (31.3; a VMRESUME of a clear VMCS
- * would fail with VM-instruction error 5); CPUID exits unconditionally
- * (26.1.2, reason 10); kvm_init_vmx_vcpu() starts another function on the
- * same stack; kvm_vmcs_copy_gdt_descriptor() writes a GDT entry built with
- * kvm_set_segment_descriptor() into the guest FS fields (25.4.1, 3.4.5),
- * and VM entry loads it (28.3.1.2): L2 reads that selector from FS;
- * kvm_vmx_read_vmctl_mask() reads the TRUE_* capability MSR when
- * IA32_VMX_BASIC bit 55 says so (A.2, A.3.2).  Without VMX it is a TCONF
- * (SKIP): the AMD lane.  An LTP-form test (include/kvm_test.h), the VMX
- * sibling of kvm_svm_basic; ideas from LTP's kvm_vmx01 and kvm-unit-tests'
- * x86/vmx.c basic tests (vmenter, test_vmlaunch/vmresume).
+ * VMLAUNCH first and VMRESUME after (30.3); kvm_init_vmx_vcpu() VMCLEARs a
+ * launched VMCS, so VMLAUNCH works on it again (24.11.3; else
+ * VM-instruction error 4, 30.4); the VM-exit instruction length of HLT
+ * (27.2.4) resumes L2 past it; CPUID exits unconditionally (25.1.2, reason
+ * 10); kvm_vmcs_copy_gdt_descriptor() writes a GDT entry built with
+ * kvm_set_segment_descriptor() into the guest FS fields (24.4.1, vol. 3A
+ * 3.4.5; accessed type as 26.3.1.2 requires) and VM entry loads it
+ * (26.3.2.2): L2 reads that selector from FS; kvm_vmx_read_vmctl_mask()
+ * reads the TRUE_* capability MSR when IA32_VMX_BASIC bit 55 says so (A.2,
+ * A.3.2).  Without VMX it is a TCONF (SKIP): the AMD lane.  An LTP-form
+ * test (include/kvm_test.h), the VMX sibling of kvm_svm_basic; ideas from
+ * LTP's kvm_vmx01/kvm_vmx02 and kvm-unit-tests' x86/vmx.c (test_vmlaunch,
+ * test_vmresume, the VMCLEAR launch-state checks of vmx_tests.c).
  *
- * Caught bugs: bugs/nested-vmx-l2-rbx-not-saved.patch
+ * Caught bugs: bugs/nested-vmx-vmcs-vmclear-keeps-launched.patch
  */
 #include "kvm_test.h"
 
@@ -96,7 +99,7 @@ static void test_return_value(struct kvm_vmx_vcpu *cpu)
 			kvm_vmx_vmptrst(), cpu->vmcs);
 }
 
-/* HLT exits are fault-like for RIP (27.2.5): resume past the 1-byte HLT. */
+/* After an HLT exit RIP is the HLT (27.2.4: its length is saved): resume past it. */
 static void skip_hlt(void)
 {
 	kvm_vmx_vmwrite(VMX_VMCS_GUEST_RIP, kvm_vmx_vmread(VMX_VMCS_GUEST_RIP) +
@@ -107,7 +110,15 @@ static void test_regs_and_resume(struct kvm_vmx_vcpu *cpu, uint16_t ss, void *rs
 {
 	kvm_init_vmx_vcpu(cpu, ss, rsp, l2_swaps_rbx);
 	cpu->regs.rbx = RBX_IN;
-	kvm_vmx_vmrun(cpu);
+	/* The VMCS ran before: only kvm_init_vmx_vcpu()'s VMCLEAR makes it clear (24.11.3). */
+	kvm_vmx_activate_vcpu(cpu);
+	if (kvm_vmx_vmlaunch(cpu)) {
+		tst_res(TFAIL, "VMLAUNCH after kvm_init_vmx_vcpu() (VMCLEAR) of a launched VMCS "
+			"failed: VM-instruction error %d (%s)", kvm_vmx_inst_errno(),
+			kvm_vmx_inst_err());
+		return;
+	}
+	cpu->launched = 1;
 	check_exit("HLT inside L2", VMX_EXIT_HLT);
 	if (cpu->regs.rbx == RBX_IN + 1)
 		tst_res(TPASS, "cpu->regs.rbx reached L2 and L2's RBX came back at the exit");
