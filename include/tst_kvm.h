@@ -46,6 +46,7 @@ struct tst_kvm_instance {
 	struct kvm_vm *vm;
 	struct kvm_vcpu *vcpu;
 	void *guest_main;
+	int ended;		/* the last run ended with the guest (tst_kvm_wait_guest()) */
 };
 
 /* The LTP-form payload's main() (kvm_test.h); absent in suite-style binaries. */
@@ -118,8 +119,8 @@ void tst_kvm_run_instance(struct tst_kvm_instance *inst);
 int tst_kvm_run_instance_errno(struct tst_kvm_instance *inst, int exp_errno);
 /*
  * Wait up to timeout_ms for the guest's tst_signal_host()/tst_wait_host():
- * 0 when it signalled, KVM_TEXIT if the guest ended first (the run sets the
- * result page to KVM_TEXIT when it returns), -1 on timeout.
+ * 0 when it signalled, KVM_TEXIT if the guest ended first (inst->ended; the
+ * result page keeps the last result), -1 on timeout.
  */
 int tst_kvm_wait_guest(struct tst_kvm_instance *inst, int timeout_ms);
 /* Release a guest in tst_wait_host(): the result page back to KVM_TNONE. */

@@ -265,11 +265,13 @@ static int run_instance(struct tst_kvm_instance *inst, int exp_errno,
 int tst_kvm_run_instance_sum(struct tst_kvm_instance *inst, int exp_errno,
 			     struct tst_kvm_summary *sum)
 {
-	int r = run_instance(inst, exp_errno, sum);
+	int r;
 
+	__atomic_store_n(&inst->ended, 0, __ATOMIC_SEQ_CST);
+	r = run_instance(inst, exp_errno, sum);
 	/* For tst_kvm_wait_guest(): the guest has ended (not after an expected error). */
-	if (!r && inst->result)
-		__atomic_store_n(&inst->result->result, KVM_TEXIT, __ATOMIC_SEQ_CST);
+	if (!r)
+		__atomic_store_n(&inst->ended, 1, __ATOMIC_SEQ_CST);
 	return r;
 }
 
@@ -293,7 +295,7 @@ int tst_kvm_wait_guest(struct tst_kvm_instance *inst, int timeout_ms)
 
 		if (v == KVM_TSYNC)
 			return 0;
-		if (v == KVM_TEXIT)
+		if (__atomic_load_n(&inst->ended, __ATOMIC_SEQ_CST))
 			return KVM_TEXIT;
 		usleep(1000);
 	} while (now_ns() < end);
