@@ -237,6 +237,8 @@ help:
 	@echo "KVM_PATCH=a.patch,b.patch or a folder: KVM modules rebuilt with them),"
 	@echo "bug_corpus [BUGS=names ALL=1 JOBS=N] (the suite against each bugs/*.patch),"
 	@echo "platform_table [INTEL_TESTS=] (which tests ran on the host, kvm_amd, kvm_intel)."
+	@echo "LTP_KVM_SRC=<ltp>/testcases/kernel/kvm with any target: LTP's own KVM tests too,"
+	@echo "as build/ltp_ext/<name>; ltp_ext_report: which of them build (Documentation/ltp-api.md)."
 	@echo "SANITIZE=1 with any target: host code under ASan+UBSan, in build-sanitize/."
 	@echo "ksft_fetch: fetch kselftest's lib.mk, harness and uapi headers (Debian's"
 	@echo "linux-source-6.12, apt-get install if missing) into .cache/; the first make does"
