@@ -188,6 +188,14 @@ fi
 root=$work/root
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules,suite/scripts,suite/x86_64,suite/build}
 cp /bin/busybox "$root/bin/busybox"
+# The kernel's config where it sits beside it (Debian's
+# /boot/config-<release>): LTP-form tests' .needs_kconfigs read it
+# (lib/tst_ltp_lib.c).
+kconfig=$(dirname "$KERNEL")/config-$(basename "$KERNEL" | sed 's/^vmlinuz-//')
+if [ -r "$kconfig" ]; then
+	mkdir -p "$root/boot"
+	cp "$kconfig" "$root/boot/"
+fi
 cp "$(command -v bash-static || echo /bin/bash-static)" "$root/bin/bash"
 
 # Modules with their dependencies, in load order, decompressed (busybox
