@@ -40,6 +40,14 @@ endif
 LTP_PROGS := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/ltp/*.c)))
 TEST_GEN_PROGS := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/lib_tests/*_test.c)) \
 	$(sort $(wildcard $(SUITE_DIR)/x86_64/*_test.c))) $(LTP_PROGS)
+# LTP_KVM_SRC=<ltp>/testcases/kernel/kvm: each *.c there, LTP's own KVM
+# tests, unmodified, is one more LTP-form test: build/ltp_ext/<name>
+# (Documentation/ltp-api.md, "LTP's own sources").
+ifneq ($(LTP_KVM_SRC),)
+LTP_KVM_SRC := $(abspath $(LTP_KVM_SRC))
+LTP_EXT_PROGS := $(patsubst $(LTP_KVM_SRC)/%.c,ltp_ext/%,$(sort $(wildcard $(LTP_KVM_SRC)/*.c)))
+TEST_GEN_PROGS += $(LTP_EXT_PROGS)
+endif
 # Built but not run by run_tests: benchmarks, tools (tools/iofuzz, the
 # fuzzer), host unit tests.
 BENCH_PROGS := $(patsubst $(SUITE_DIR)/%.c,%,$(sort $(wildcard $(SUITE_DIR)/bench/*.c)))
@@ -121,12 +129,12 @@ DEP_FILES := $(wildcard $(OUTPUT)/*/*.d $(OUTPUT)/*/*/*.d)
 # by check.sh and packed into the lanes: remove it from the build folder.
 # In-tree the build folder is the source folder: never the sources (%.c).
 STALE_PROGS := $(filter-out $(TEST_GEN_PROGS) %.c %.o %.d,$(wildcard $(OUTPUT)/x86_64/*_test \
-	$(OUTPUT)/lib_tests/*_test $(OUTPUT)/ltp/*))
+	$(OUTPUT)/lib_tests/*_test $(OUTPUT)/ltp/* $(OUTPUT)/ltp_ext/*))
 $(if $(STALE_PROGS),$(shell rm -f $(STALE_PROGS)))
 
 # Every folder an object or program lands in (lib/iofuzz/ included).
 $(shell mkdir -p $(sort $(dir $(LIB_OBJS))) $(OUTPUT)/x86_64 $(OUTPUT)/lib_tests $(OUTPUT)/ltp \
-	$(OUTPUT)/bench $(OUTPUT)/tools $(OUTPUT)/unit)
+	$(OUTPUT)/bench $(OUTPUT)/tools $(OUTPUT)/unit $(if $(LTP_KVM_SRC),$(OUTPUT)/ltp_ext))
 
 $(HOST_LIB_OBJS): $(OUTPUT)/%.o: $(SUITE_DIR)/%.c
 	$(call msg,CC,,$@)
@@ -148,7 +156,8 @@ $(OUTPUT)/guest_lib/%.o: $(SUITE_DIR)/guest_lib/%.S
 # library objects are linked whole (there is no archive) so that the
 # string functions always replace libc's.
 LTP_BINS := $(filter $(OUTPUT)/ltp/%,$(TEST_GEN_PROGS))
-$(filter-out $(LTP_BINS),$(TEST_GEN_PROGS)) $(TEST_GEN_PROGS_EXTENDED): $(OUTPUT)/%: $(SUITE_DIR)/%.c $(LIB_OBJS)
+LTP_EXT_BINS := $(filter $(OUTPUT)/ltp_ext/%,$(TEST_GEN_PROGS))
+$(filter-out $(LTP_BINS) $(LTP_EXT_BINS),$(TEST_GEN_PROGS)) $(TEST_GEN_PROGS_EXTENDED): $(OUTPUT)/%: $(SUITE_DIR)/%.c $(LIB_OBJS)
 	$(call msg,CC,,$@)
 	$(Q)$(CC) $(CFLAGS) $(SUITE_CFLAGS) $(GUEST_CFLAGS) -MD -MP -MT $@ -MF $@.d -c $< -o $@.o
 	$(Q)$(CC) $(LDFLAGS) $@.o $(LIB_OBJS) $(LDLIBS) -o $@
@@ -160,13 +169,32 @@ $(filter-out $(LTP_BINS),$(TEST_GEN_PROGS)) $(TEST_GEN_PROGS_EXTENDED): $(OUTPUT
 # test may define its own) cannot clash; its undefined references still
 # resolve to guest_lib/.  The controller pass is host code.  One ELF holds both.
 OBJCOPY ?= $(CROSS_COMPILE)objcopy
-$(LTP_BINS): $(OUTPUT)/ltp/%: $(SUITE_DIR)/ltp/%.c $(LIB_OBJS)
-	$(call msg,CC,ltp,$@)
+define LTP_FORM_BUILD
 	$(Q)$(CC) $(CFLAGS) $(SUITE_CFLAGS) $(GUEST_CFLAGS) -DCOMPILE_PAYLOAD -MD -MP -MT $@ \
 		-MF $@.payload.d -c $< -o $@.payload.o
 	$(Q)$(OBJCOPY) --keep-global-symbol=tst_kvm_payload_main $@.payload.o
 	$(Q)$(CC) $(CFLAGS) $(SUITE_CFLAGS) $(SAN_FLAGS) -MD -MP -MT $@ -MF $@.d -c $< -o $@.host.o
 	$(Q)$(CC) $(LDFLAGS) $@.host.o $@.payload.o $(LIB_OBJS) $(LDLIBS) -o $@
+endef
+$(LTP_BINS): $(OUTPUT)/ltp/%: $(SUITE_DIR)/ltp/%.c $(LIB_OBJS)
+	$(call msg,CC,ltp,$@)
+	$(LTP_FORM_BUILD)
+
+# LTP's own sources (LTP_KVM_SRC=): the same two passes.  They are LTP's
+# code, not the suite's: LTP's guest tst_res() has no printf format check
+# (uint64_t printed with %llx), svm01 falls through a case and reads
+# guest page 0 on purpose; those warnings are LTP's, not shown here.
+$(LTP_EXT_BINS): CFLAGS += -Wno-format -Wno-implicit-fallthrough -Wno-array-bounds \
+	-Wno-stringop-overflow
+$(LTP_EXT_BINS): $(OUTPUT)/ltp_ext/%: $(LTP_KVM_SRC)/%.c $(LIB_OBJS)
+	$(call msg,CC,ltp_ext,$@)
+	$(LTP_FORM_BUILD)
+
+# make ltp_ext_report LTP_KVM_SRC=...: per file of LTP_KVM_SRC, built or
+# failed to build (with the first error), without stopping at a failure.
+ltp_ext_report: $(LIB_OBJS)
+	@$(SUITE_DIR)/scripts/ltp_ext_report.sh "$(LTP_KVM_SRC)" "$(MAKE)" "$(OUTPUT)"
+.PHONY: ltp_ext_report
 
 # Host unit tests: no KVM; each is linked with the library objects.
 $(UNIT_PROGS): $(OUTPUT)/%: $(SUITE_DIR)/%.c $(LIB_OBJS)
@@ -209,6 +237,8 @@ help:
 	@echo "KVM_PATCH=a.patch,b.patch or a folder: KVM modules rebuilt with them),"
 	@echo "bug_corpus [BUGS=names ALL=1 JOBS=N] (the suite against each bugs/*.patch),"
 	@echo "platform_table [INTEL_TESTS=] (which tests ran on the host, kvm_amd, kvm_intel)."
+	@echo "LTP_KVM_SRC=<ltp>/testcases/kernel/kvm with any target: LTP's own KVM tests too,"
+	@echo "as build/ltp_ext/<name>; ltp_ext_report: which of them build (Documentation/ltp-api.md)."
 	@echo "SANITIZE=1 with any target: host code under ASan+UBSan, in build-sanitize/."
 	@echo "ksft_fetch: fetch kselftest's lib.mk, harness and uapi headers (Debian's"
 	@echo "linux-source-6.12, apt-get install if missing) into .cache/; the first make does"

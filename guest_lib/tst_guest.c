@@ -60,6 +60,23 @@ void kvm_exit(void)
 	GUEST_FAIL("host resumed the guest after kvm_exit()");
 }
 
+void tst_signal_host(void *data)
+{
+	struct tst_kvm_result *res = result_page();
+
+	res->file_addr = (uintptr_t)data;
+	__atomic_store_n(&res->result, KVM_TSYNC, __ATOMIC_SEQ_CST);
+}
+
+void tst_wait_host(void *data)
+{
+	struct tst_kvm_result *res = result_page();
+
+	tst_signal_host(data);
+	while (__atomic_load_n(&res->result, __ATOMIC_SEQ_CST) == KVM_TSYNC)
+		asm volatile("pause");
+}
+
 /*
  * Zero [start, end): REP STOSQ for the 8-byte-aligned middle.  kvm_pvm
  * charges every REP iteration like an instruction (~0.5 us), so zeroing

@@ -113,45 +113,48 @@ void kvm_vmcb_set_intercept(struct kvm_vmcb *vmcb, unsigned int id, unsigned int
 void kvm_init_guest_vmcb(struct kvm_vmcb *vmcb, uint32_t asid, uint16_t ss, void *rsp,
 			 int (*guest_main)(void))
 {
-	svm_vmcb_init_state((struct vmcb *)vmcb, guest_main, (uintptr_t)rsp);
-	kvm_vmcb_copy_gdt_descriptor(&vmcb->ss, ss >> 3);
+	struct kvm_sregs sregs;
+
+	/* LTP: L2 enters a stub that calls RAX, and HLTs with its return value. */
+	svm_vmcb_init_state((struct vmcb *)vmcb, tst_l2_entry, (uintptr_t)rsp);
+	vmcb->rax = (uintptr_t)guest_main;
+	kvm_read_sregs(&sregs);
+	kvm_vmcb_copy_gdt_descriptor(&vmcb->fs, sregs.fs >> 3);
+	kvm_vmcb_copy_gdt_descriptor(&vmcb->gs, sregs.gs >> 3);
+	kvm_vmcb_copy_gdt_descriptor(&vmcb->ss, ss);
 	vmcb->guest_asid = asid;
 	/* APM 15.5.1: VMRUN with the VMRUN intercept clear fails (VMEXIT_INVALID). */
 	kvm_vmcb_set_intercept(vmcb, 0x80, 1);
 }
 
-/* L2 entry of kvm_create_svm_vcpu(): call guest_main (on the stack), HLT with its value. */
-asm(".pushsection .text\n"
-    "tst_svm_l2_entry:\n\t"
-    "pop %rax\n\t"
-    "call *%rax\n\t"
-    "1: hlt\n\t"
-    "jmp 1b\n"
-    ".popsection");
-extern char tst_svm_l2_entry[];
-
 struct kvm_svm_vcpu *kvm_create_svm_vcpu(int (*guest_main)(void), int alloc_stack)
 {
 	struct kvm_svm_vcpu *cpu = memzero(tst_heap_alloc(sizeof(*cpu)), sizeof(*cpu));
-	uint64_t *top = NULL;
+	char *top = NULL;
 	uint16_t ss;
-	void *entry = guest_main;
 
 	cpu->vmcb = kvm_alloc_vmcb();
-	if (alloc_stack) {
-		top = (uint64_t *)((char *)tst_heap_alloc_aligned(SVM_STACK_SIZE, PAGESIZE) +
-				   SVM_STACK_SIZE);
-		*--top = (uintptr_t)guest_main;	/* popped by tst_svm_l2_entry */
-		entry = tst_svm_l2_entry;
-	}
+	if (alloc_stack)
+		top = (char *)tst_heap_alloc_aligned(SVM_STACK_SIZE, PAGESIZE) + SVM_STACK_SIZE;
 	asm volatile("mov %%ss, %0" : "=r"(ss));
-	kvm_init_guest_vmcb(cpu->vmcb, 1, ss, top, (int (*)(void))entry);
+	kvm_init_guest_vmcb(cpu->vmcb, 1, ss >> 3, top, guest_main);
 	kvm_vmcb_set_intercept(cpu->vmcb, 0x78, 1);	/* HLT: guest_main returned */
 	return cpu;
 }
 
+void kvm_svm_vmload(struct kvm_vmcb *buf)
+{
+	asm volatile("vmload %%rax" :: "a"(buf) : "memory");
+}
+
+void kvm_svm_vmsave(struct kvm_vmcb *buf)
+{
+	asm volatile("vmsave %%rax" :: "a"(buf) : "memory");
+}
+
 void kvm_svm_vmrun(struct kvm_svm_vcpu *cpu)
 {
+	static uint64_t host_save;
 	struct kvm_regs64 *r = &cpu->regs;
 	struct svm_gprs g = {
 		.rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx, .rsi = r->rsi, .rdi = r->rdi,
@@ -159,7 +162,23 @@ void kvm_svm_vmrun(struct kvm_svm_vcpu *cpu)
 		.r12 = r->r12, .r13 = r->r13, .r14 = r->r14, .r15 = r->r15,
 	};
 
+	/*
+	 * LTP's VMRUN sequence: L2's FS, GS, TR, LDTR, KernelGsBase and the
+	 * SYSCALL/SYSENTER MSRs come from the VMCB by VMLOAD and go back to it
+	 * by VMSAVE after the #VMEXIT (VMRUN and #VMEXIT do not switch them,
+	 * APM 15.5.2), L1's own saved and restored around it.  GIF stays clear
+	 * until L1's state is back: nothing can interrupt L1 on L2's GS.
+	 */
+	if (!host_save)
+		host_save = (uintptr_t)kvm_alloc_vmcb();
+	asm volatile("clgi" ::: "memory");
+	svm_vmsave(host_save);
+	svm_vmload((uintptr_t)cpu->vmcb);
 	svm_run((uintptr_t)cpu->vmcb, &g);
+	asm volatile("clgi" ::: "memory");
+	svm_vmsave((uintptr_t)cpu->vmcb);
+	svm_vmload(host_save);
+	asm volatile("stgi" ::: "memory");
 	*r = (struct kvm_regs64){
 		.rax = cpu->vmcb->rax, .rbx = g.rbx, .rcx = g.rcx, .rdx = g.rdx, .rdi = g.rdi,
 		.rsi = g.rsi, .rbp = g.rbp, .rsp = cpu->vmcb->rsp, .r8 = g.r8, .r9 = g.r9,

@@ -305,10 +305,8 @@ void vmwrite_at(uint64_t field, uint64_t value, const char *file, unsigned int l
  * 0).  The TRUE_* MSRs, present when VMX_BASIC bit 55 is set, allow
  * clearing some default-1 bits.
  */
-uint32_t vmx_adjust_controls(uint32_t msr, uint32_t want)
+uint64_t vmx_ctl_caps(uint32_t msr)
 {
-	uint64_t caps;
-
 	if (rdmsr(MSR_IA32_VMX_BASIC) & VMX_BASIC_TRUE_CTLS) {
 		switch (msr) {
 		case MSR_IA32_VMX_PINBASED_CTLS: msr = MSR_IA32_VMX_TRUE_PINBASED; break;
@@ -317,7 +315,13 @@ uint32_t vmx_adjust_controls(uint32_t msr, uint32_t want)
 		case MSR_IA32_VMX_ENTRY_CTLS: msr = MSR_IA32_VMX_TRUE_ENTRY; break;
 		}
 	}
-	caps = rdmsr(msr);
+	return rdmsr(msr);
+}
+
+uint32_t vmx_adjust_controls(uint32_t msr, uint32_t want)
+{
+	uint64_t caps = vmx_ctl_caps(msr);
+
 	return (want | (uint32_t)caps) & (uint32_t)(caps >> 32);
 }
 
@@ -430,16 +434,26 @@ static struct seg seg_from_gdt(uint16_t sel)
 
 	if (g.desc)
 		s.ar = ((g.desc >> 40) & 0xff) | (((g.desc >> 52) & 0xf) << 12);
+	/* 26.3.1.2: a usable code or data segment's type must say accessed. */
+	if (g.desc && (s.ar & (1u << 4)))
+		s.ar |= 1;
 	return s;
 }
 
-#define GUEST_SEG(name, selector) do {						\
-	struct seg __s = seg_from_gdt(selector);				\
-	vmwrite(GUEST_##name##_SELECTOR, __s.sel);				\
-	vmwrite(GUEST_##name##_LIMIT, __s.limit);				\
-	vmwrite(GUEST_##name##_AR_BYTES, __s.ar);				\
-	vmwrite(GUEST_##name##_BASE, __s.base);					\
-} while (0)
+void vmx_write_seg(uint16_t sel, uint64_t sel_field, uint64_t ar_field, uint64_t limit_field,
+		   uint64_t base_field)
+{
+	struct seg s = seg_from_gdt(sel);
+
+	vmwrite(sel_field, s.sel);
+	vmwrite(limit_field, s.limit);
+	vmwrite(ar_field, s.ar);
+	vmwrite(base_field, s.base);
+}
+
+#define GUEST_SEG(name, selector)						\
+	vmx_write_seg(selector, GUEST_##name##_SELECTOR, GUEST_##name##_AR_BYTES, \
+		      GUEST_##name##_LIMIT, GUEST_##name##_BASE)
 
 /* L1's own segment selectors and descriptor tables: both the host and the guest state. */
 struct l1_state {
@@ -546,15 +560,28 @@ static void vmcs_write_guest_state(const struct l1_state *l1, void *entry, uint6
 	vmwrite(GUEST_SYSENTER_EIP, 0);
 }
 
+static void l1_state_read(struct l1_state *l1)
+{
+	asm volatile("mov %%cs, %0; mov %%ss, %1; mov %%ds, %2; mov %%es, %3; str %4"
+		     : "=r"(l1->cs), "=r"(l1->ss), "=r"(l1->ds), "=r"(l1->es), "=r"(l1->tr));
+	asm volatile("sgdt %0; sidt %1" : "=m"(l1->gdtr), "=m"(l1->idtr));
+}
+
+void vmx_write_host_state(void)
+{
+	struct l1_state l1;
+
+	l1_state_read(&l1);
+	vmcs_write_host_state(&l1);
+}
+
 void vmx_init_vmcs(const struct vmx_pages *p, void *entry, uint64_t stack_top)
 {
 	struct l1_state l1;
 
 	vmcs_load(p);
 	vmcs_write_controls(p);
-	asm volatile("mov %%cs, %0; mov %%ss, %1; mov %%ds, %2; mov %%es, %3; str %4"
-		     : "=r"(l1.cs), "=r"(l1.ss), "=r"(l1.ds), "=r"(l1.es), "=r"(l1.tr));
-	asm volatile("sgdt %0; sidt %1" : "=m"(l1.gdtr), "=m"(l1.idtr));
+	l1_state_read(&l1);
 	vmcs_write_host_state(&l1);
 	vmcs_write_guest_state(&l1, entry, stack_top);
 }

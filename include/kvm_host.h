@@ -22,7 +22,15 @@
  * "x86_64" is listed), .tags (printed as "# linux-git"/"# CVE" lines with
  * links), .tconf_msg (the test only reports that TCONF; see
  * TST_TEST_TCONF).  .min_kver is accepted and ignored: the suite runs on the
- * KVM under test whatever the kernel version.
+ * KVM under test whatever the kernel version.  For LTP's own sources
+ * (Documentation/ltp-api.md): .needs_kconfigs (TCONF unless the kernel's
+ * config, from KCONFIG_PATH, /proc/config.gz or /boot/config-<release>,
+ * has each "CONFIG_X" or "CONFIG_X=v"; TCONF if there is no config to
+ * read), .needs_drivers (TCONF unless /sys/module/<name> exists or
+ * modules.dep/modules.builtin list it), .min_cpus (TCONF with fewer CPUs
+ * online), .save_restore (tst_ltp.h; saved and set before setup, restored
+ * at exit).  tst_cmd(), tst_parse_int(), SAFE_CLOSE, SAFE_SIGACTION, and
+ * the headers tst_module.h, tst_safe_pthread.h and tst_safe_clocks.h.
  */
 #ifndef KVM_SUITE_KVM_HOST_H
 #define KVM_SUITE_KVM_HOST_H
@@ -33,13 +41,27 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "tst_kvm.h"
 #include "tst_ltp.h"
+
+/*
+ * tst_kvm_run_instance(inst) is the document's; LTP's tests now also call
+ * tst_kvm_run_instance(inst, exp_errno), which returns int
+ * (tst_kvm_run_instance_errno()).  The argument count picks the function;
+ * a declaration with the document's prototype still names the first.
+ */
+#define TST_KVM_PICK_(_1, _2, name, ...)	name
+#define tst_kvm_run_instance(...)						\
+	TST_KVM_PICK_(__VA_ARGS__, tst_kvm_run_instance_errno,			\
+		      tst_kvm_run_instance, _)(__VA_ARGS__)
 
 /* A controller that only reports TCONF: for a test that cannot run here. */
 #define TST_TEST_TCONF(message)							\

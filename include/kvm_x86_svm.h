@@ -12,10 +12,15 @@
  *
  * A vCPU from kvm_create_svm_vcpu(guest_main, 1) runs guest_main() on its
  * own stack; when it returns, L2 executes HLT (intercepted) with its return
- * value in RAX: exitcode SVM_EXIT_HLT, vmcb->rax the value.  RAX, RSP and
+ * value in RAX: exitcode SVM_EXIT_HLT, vmcb->rax the value.  As in LTP, L2
+ * starts at a stub that calls the function in RAX (tst_l2_entry), so
+ * kvm_init_guest_vmcb() on the same stack top starts another function.  RAX, RSP and
  * RIP live in the VMCB; kvm_svm_vmrun() loads the other registers from
  * cpu->regs and stores them back after the #VMEXIT, with regs.rax and
- * regs.rsp copied from the VMCB.
+ * regs.rsp copied from the VMCB.  As LTP's does, it also VMLOADs the VMCB
+ * before VMRUN and VMSAVEs into it after the #VMEXIT (L1's own FS, GS,
+ * TR, LDTR and MSRs of that set saved and restored around it): L2's
+ * values of those live in the VMCB too.
  */
 #ifndef KVM_SUITE_KVM_X86_SVM_H
 #define KVM_SUITE_KVM_X86_SVM_H
@@ -38,6 +43,8 @@
 #define SVM_INTERCEPT_VMRUN	0x80
 #define SVM_INTERCEPT_VMLOAD	0x82
 #define SVM_INTERCEPT_VMSAVE	0x83
+#define SVM_INTERCEPT_STGI	0x84
+#define SVM_INTERCEPT_CLGI	0x85
 #define SVM_INTERCEPT_MAX	0x95
 
 /* #VMEXIT codes (APM appendix C). */
@@ -45,6 +52,8 @@
 #define SVM_EXIT_VMRUN		0x80
 #define SVM_EXIT_VMLOAD		0x82
 #define SVM_EXIT_VMSAVE		0x83
+#define SVM_EXIT_STGI		0x84
+#define SVM_EXIT_CLGI		0x85
 #define SVM_EXIT_AVIC_NOACCEL	0x402
 #define SVM_EXIT_INVALID	((uint64_t)-1)
 #endif /* !KVM_SUITE_X86_SVM_H */
@@ -155,12 +164,18 @@ struct kvm_vmcb *kvm_alloc_vmcb(void);
 void kvm_vmcb_copy_gdt_descriptor(struct kvm_vmcb_descriptor *dst, unsigned int gdt_id);
 /* Set (state != 0) or clear intercept number id (SVM_INTERCEPT_*). */
 void kvm_vmcb_set_intercept(struct kvm_vmcb *vmcb, unsigned int id, unsigned int state);
-/* L2 as a copy of this CPU's state at guest_main on rsp, with ss and asid; VMRUN intercepted. */
+/*
+ * L2 as a copy of this CPU's state at guest_main on rsp (see above), with
+ * SS from GDT entry ss (an index, not a selector) and asid; VMRUN intercepted.
+ */
 void kvm_init_guest_vmcb(struct kvm_vmcb *vmcb, uint32_t asid, uint16_t ss, void *rsp,
 			 int (*guest_main)(void));
 /* A vCPU running guest_main (see above); alloc_stack: give it an 8 KiB stack. */
 struct kvm_svm_vcpu *kvm_create_svm_vcpu(int (*guest_main)(void), int alloc_stack);
 /* VMRUN cpu->vmcb with cpu->regs until the next #VMEXIT. */
 void kvm_svm_vmrun(struct kvm_svm_vcpu *cpu);
+/* VMLOAD / VMSAVE of buf (FS, GS, TR, LDTR, KernelGsBase, the SYSCALL and SYSENTER MSRs). */
+void kvm_svm_vmload(struct kvm_vmcb *buf);
+void kvm_svm_vmsave(struct kvm_vmcb *buf);
 
 #endif /* KVM_SUITE_KVM_X86_SVM_H */

@@ -46,6 +46,7 @@ struct tst_kvm_instance {
 	struct kvm_vm *vm;
 	struct kvm_vcpu *vcpu;
 	void *guest_main;
+	int ended;		/* the last run ended with the guest (tst_kvm_wait_guest()) */
 };
 
 /* The LTP-form payload's main() (kvm_test.h); absent in suite-style binaries. */
@@ -109,6 +110,21 @@ void tst_kvm_create_instance(struct tst_kvm_instance *inst, size_t ram_size);
  * whole program as LTP's host tst_brk() does: cleanup, verdict, exit.
  */
 void tst_kvm_run_instance(struct tst_kvm_instance *inst);
+/*
+ * LTP's newer form of it, tst_kvm_run_instance(inst, exp_errno) in an
+ * LTP-form controller (kvm_host.h picks it by the argument count): a
+ * KVM_RUN that fails with exp_errno (e.g. EINTR after a signal) returns -1
+ * instead of ending the test; else 0 when the guest ended.
+ */
+int tst_kvm_run_instance_errno(struct tst_kvm_instance *inst, int exp_errno);
+/*
+ * Wait up to timeout_ms for the guest's tst_signal_host()/tst_wait_host():
+ * 0 when it signalled, KVM_TEXIT if the guest ended first (inst->ended; the
+ * result page keeps the last result), -1 on timeout.
+ */
+int tst_kvm_wait_guest(struct tst_kvm_instance *inst, int timeout_ms);
+/* Release a guest in tst_wait_host(): the result page back to KVM_TNONE. */
+void tst_kvm_clear_guest_signal(struct tst_kvm_instance *inst);
 /* Free the VM (not the tst_kvm_alloc_memory() buffers); inst->vm becomes NULL. */
 void tst_kvm_destroy_instance(struct tst_kvm_instance *inst);
 /* Free every guarded buffer of tst_kvm_alloc_memory() (LTP: tst_free_all()). */

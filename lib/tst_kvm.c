@@ -259,8 +259,56 @@ void tst_kvm_report_result(struct tst_kvm_instance *inst, int result,
 	tst_kvm_count(sum, result, "%s:%d: %s: %s", file, res->lineno, name, res->message);
 }
 
+static int run_instance(struct tst_kvm_instance *inst, int exp_errno,
+			struct tst_kvm_summary *sum);
+
 int tst_kvm_run_instance_sum(struct tst_kvm_instance *inst, int exp_errno,
 			     struct tst_kvm_summary *sum)
+{
+	int r;
+
+	__atomic_store_n(&inst->ended, 0, __ATOMIC_SEQ_CST);
+	r = run_instance(inst, exp_errno, sum);
+	/* For tst_kvm_wait_guest(): the guest has ended (not after an expected error). */
+	if (!r)
+		__atomic_store_n(&inst->ended, 1, __ATOMIC_SEQ_CST);
+	return r;
+}
+
+int tst_kvm_run_instance_errno(struct tst_kvm_instance *inst, int exp_errno)
+{
+	int r;
+
+	tst_kvm_results.broke = false;
+	r = tst_kvm_run_instance_sum(inst, exp_errno, &tst_kvm_results);
+	if (tst_kvm_results.broke)
+		tst_ltp_exit();
+	return r;
+}
+
+int tst_kvm_wait_guest(struct tst_kvm_instance *inst, int timeout_ms)
+{
+	uint64_t end = now_ns() + (uint64_t)timeout_ms * 1000000ULL;
+
+	do {
+		int32_t v = __atomic_load_n(&inst->result->result, __ATOMIC_SEQ_CST);
+
+		if (v == KVM_TSYNC)
+			return 0;
+		if (__atomic_load_n(&inst->ended, __ATOMIC_SEQ_CST))
+			return KVM_TEXIT;
+		usleep(1000);
+	} while (now_ns() < end);
+	return -1;
+}
+
+void tst_kvm_clear_guest_signal(struct tst_kvm_instance *inst)
+{
+	__atomic_store_n(&inst->result->result, KVM_TNONE, __ATOMIC_SEQ_CST);
+}
+
+static int run_instance(struct tst_kvm_instance *inst, int exp_errno,
+			struct tst_kvm_summary *sum)
 {
 	struct ucall uc;
 	char file[256];

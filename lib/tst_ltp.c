@@ -91,6 +91,7 @@ void tst_ltp_exit(void)
 		cleaning_up = true;
 		cur_test->cleanup();
 	}
+	tst_sys_conf_restore(1);
 	start_tap();
 	v = tst_kvm_verdict(&tst_kvm_results, &reason);
 	printf("# results: %u passed, %u failed, %u broken, %u warnings, %u skipped\n",
@@ -196,6 +197,9 @@ static void check_requirements(const struct tst_test *t)
 	}
 	if (t->needs_root && geteuid())
 		tst_brk_host_(__FILE__, __LINE__, TCONF, "test needs root");
+	tst_check_min_cpus(t->min_cpus);
+	tst_check_kconfigs(t->needs_kconfigs);
+	tst_check_drivers(t->needs_drivers);
 	if (!t->test_all && !(t->test && t->tcnt))
 		tst_brk_host_(__FILE__, __LINE__, TBROK, "struct tst_test has neither "
 			      ".test_all nor .test with .tcnt");
@@ -245,6 +249,7 @@ int tst_run_tcases(int argc, char **argv, struct tst_test *self)
 	check_requirements(self);
 	if (access("/dev/kvm", R_OK | W_OK))
 		tst_brk_host_(__FILE__, __LINE__, TCONF, "/dev/kvm: %s", strerror(errno));
+	tst_sys_conf_save_all(self->save_restore);
 	if (self->setup)
 		self->setup();
 	for (unsigned int i = 1; i <= tst_kvm_iterations; i++) {

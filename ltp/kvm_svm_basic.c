@@ -6,8 +6,12 @@
  * ends in an intercepted HLT with the return value in RAX (#VMEXIT code
  * 0x78, APM appendix C); kvm_svm_vmrun() passes cpu->regs to L2 and back;
  * kvm_vmcb_set_intercept(SVM_INTERCEPT_VMSAVE) makes L2's VMSAVE exit
- * (0x83, APM 15.5.1 and B-1).  Without SVM it is a TCONF (SKIP): the Intel
- * lane.  An LTP-form test (include/kvm_test.h).
+ * (0x83, APM 15.5.1 and B-1); L1's VMLOAD and VMSAVE move FS with a null
+ * selector and its base (APM 15.5.2).  Without SVM it is a TCONF (SKIP):
+ * the Intel lane.  An LTP-form test (include/kvm_test.h).
+ *
+ * Caught bugs: bugs/nested-svm-vmloadsave-null-selector-skipped.patch
+ * (as LTP's own kvm_svm04 does, Documentation/ltp-api.md).
  */
 #include "kvm_test.h"
 
@@ -54,6 +58,36 @@ static struct kvm_svm_vcpu *run(int (*fn)(void), unsigned int intercept)
 	return cpu;
 }
 
+/*
+ * kvm_svm_vmload()/kvm_svm_vmsave() in L1: FS with a null selector and a
+ * base still moves (APM 15.5.2: FS, GS, TR, LDTR with their hidden state;
+ * in 64-bit mode a null FS has a base, APM 4.5.3).  The rest of L1's state
+ * is VMLOADed back as VMSAVE found it.
+ */
+#define NULL_FS_BASE	0x12345000UL
+
+static void vmload_null_fs(void)
+{
+	struct kvm_vmcb *orig = kvm_alloc_vmcb(), *buf = kvm_alloc_vmcb();
+	struct kvm_vmcb *saved = kvm_alloc_vmcb();
+	uint64_t fs_base;
+
+	kvm_svm_vmsave(orig);
+	memcpy(buf, orig, sizeof(*buf));
+	memzero(&buf->fs, sizeof(buf->fs));
+	buf->fs.base = NULL_FS_BASE;
+	kvm_svm_vmload(buf);
+	fs_base = kvm_rdmsr(MSR_FS_BASE);
+	kvm_svm_vmsave(saved);
+	kvm_svm_vmload(orig);
+	if (fs_base != NULL_FS_BASE || saved->fs.selector || saved->fs.base != NULL_FS_BASE)
+		tst_res(TFAIL, "VMLOAD of FS (selector 0, base 0x%lx): FS_BASE 0x%lx; VMSAVE "
+			"after it: FS selector 0x%x base 0x%lx", NULL_FS_BASE, fs_base,
+			saved->fs.selector, saved->fs.base);
+	else
+		tst_res(TPASS, "VMLOAD/VMSAVE move FS with a null selector and its base");
+}
+
 void main(void)
 {
 	struct kvm_svm_vcpu *cpu;
@@ -61,6 +95,8 @@ void main(void)
 	kvm_init_svm();
 	if (!kvm_get_svm_state())
 		tst_res(TFAIL, "EFER.SVME clear after kvm_init_svm()");
+
+	vmload_null_fs();
 
 	cpu = run(l2_sum, 0);
 	if (cpu->vmcb->exitcode != SVM_EXIT_HLT || cpu->vmcb->rax != 4950 ||

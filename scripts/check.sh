@@ -42,7 +42,8 @@ usage() {
 	cat <<'EOF2'
 Usage: scripts/check.sh --build DIR [--known FILE] [--platform NAME]
                         [--timeout SEC] [--jobs N] [--no-unit] [TEST...]
-Runs build/unit/*_unit, build/lib_tests/*_test, build/x86_64/*_test and build/ltp/* (or
+Runs build/unit/*_unit, build/lib_tests/*_test, build/x86_64/*_test and build/ltp/* and
+build/ltp_ext/* (LTP sources built with LTP_KVM_SRC=) (or
 only the TESTs named, e.g. x86_64/exception_test), N at a time, applies the
 known-failures list for the platform (kvm_pvm, kvm_intel, kvm_amd; detected
 from /sys/module), and exits non-zero on any unexpected result.  Logs go to
@@ -318,6 +319,7 @@ fi
 mapfile -t -O "${#programs[@]}" programs < <(collect lib_tests '*_test')
 mapfile -t -O "${#programs[@]}" programs < <(collect x86_64 '*_test')
 mapfile -t -O "${#programs[@]}" programs < <(collect ltp '*')
+mapfile -t -O "${#programs[@]}" programs < <(collect ltp_ext '*')
 queue=()
 for p in "${programs[@]}"; do
 	selected "${p#"$build"/}" && queue+=("$p")

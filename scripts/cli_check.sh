@@ -61,7 +61,8 @@ expect_error() {
 
 failed=0
 checked=0
-for bin in "$build"/lib_tests/*_test "$build"/x86_64/*_test "$build"/ltp/* "$build"/bench/* \
+for bin in "$build"/lib_tests/*_test "$build"/x86_64/*_test "$build"/ltp/* "$build"/ltp_ext/* \
+	   "$build"/bench/* \
 	   "$build"/tools/*; do
 	[ -f "$bin" ] && [ -x "$bin" ] || continue
 	case "$bin" in *.o|*.d) continue ;; esac

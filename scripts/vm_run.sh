@@ -188,6 +188,14 @@ fi
 root=$work/root
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules,suite/scripts,suite/x86_64,suite/build}
 cp /bin/busybox "$root/bin/busybox"
+# The kernel's config where it sits beside it (Debian's
+# /boot/config-<release>): LTP-form tests' .needs_kconfigs read it
+# (lib/tst_ltp_lib.c).
+kconfig=$(dirname "$KERNEL")/config-$(basename "$KERNEL" | sed 's/^vmlinuz-//')
+if [ -r "$kconfig" ]; then
+	mkdir -p "$root/boot"
+	cp "$kconfig" "$root/boot/"
+fi
 cp "$(command -v bash-static || echo /bin/bash-static)" "$root/bin/bash"
 
 # Modules with their dependencies, in load order, decompressed (busybox
@@ -234,13 +242,15 @@ cp "$here/scripts/check.sh" "$here/scripts/stress.sh" "$root/suite/scripts/"
 cp "$here/settings" "$root/suite/"
 cp "$here/x86_64/known_failures" "$root/suite/x86_64/"
 mkdir -p "$root/suite/build/x86_64" "$root/suite/build/lib_tests" "$root/suite/build/unit" \
-	"$root/suite/build/ltp" "$root/suite/build/tools" "$root/suite/build/bench"
+	"$root/suite/build/ltp" "$root/suite/build/ltp_ext" "$root/suite/build/tools" \
+	"$root/suite/build/bench"
 cp "$build"/x86_64/*_test "$root/suite/build/x86_64/"
 cp "$build"/lib_tests/*_test "$root/suite/build/lib_tests/"
-# The LTP-form tests (ltp/*.c): the binaries, not their objects.
-for f in "$build"/ltp/*; do
+# The LTP-form tests (ltp/*.c) and LTP's own sources built with
+# LTP_KVM_SRC= (build/ltp_ext/): the binaries, not their objects.
+for f in "$build"/ltp/* "$build"/ltp_ext/*; do
 	case "$f" in *.o|*.d) continue ;; esac
-	if [ -f "$f" ] && [ -x "$f" ]; then cp "$f" "$root/suite/build/ltp/"; fi
+	if [ -f "$f" ] && [ -x "$f" ]; then cp "$f" "$root/suite/build/${f#"$build"/}"; fi
 done
 cp "$build"/unit/*_unit "$root/suite/build/unit/" 2>/dev/null || true
 # The tools (tools/iofuzz) and benchmarks, for VM_RUN_CMD; not their objects.

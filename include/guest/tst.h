@@ -26,6 +26,16 @@ void tst_brk_(const char *file, int lineno, int result, const char *fmt, ...)
 void kvm_exit(void) __attribute__((noreturn));
 
 /*
+ * Synchronisation with the host (LTP): tst_signal_host() sets the result
+ * page to KVM_TSYNC with data in file_addr, where the host's
+ * tst_kvm_wait_guest() sees it; tst_wait_host() also spins until the host
+ * changes the result (tst_kvm_clear_guest_signal()).  The spin makes no VM
+ * exit: the host's KVM_RUN watchdog bounds it.
+ */
+void tst_signal_host(void *data);
+void tst_wait_host(void *data);
+
+/*
  * String functions: the guest has no libc, so guest.h declares the suite's
  * own memset(), memcpy(), strcpy(), strcat() and strlen() (and memmove,
  * memcmp, strnlen, strcmp, strncmp, strchr), with the C standard's

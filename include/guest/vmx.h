@@ -81,6 +81,8 @@ uint64_t vmread_at(uint64_t field, const char *file, unsigned int line);
 void vmwrite_at(uint64_t field, uint64_t value, const char *file, unsigned int line);
 #define vmwrite(field, value)	vmwrite_at(field, value, __FILE__, __LINE__)
 
+/* The capability MSR of a control (its TRUE_* one when VMX_BASIC bit 55 says so). */
+uint64_t vmx_ctl_caps(uint32_t msr);
 /* Allowed-0/allowed-1 adjustment of wanted controls (appendix A.3-A.5). */
 uint32_t vmx_adjust_controls(uint32_t msr, uint32_t want);
 /* CR0/CR4 as VMX operation requires (fixed bits, 24.8) and CR4.VMXE. */
@@ -96,6 +98,11 @@ enum vmx_status __invept(uint64_t type, uint64_t eptp, uint64_t rsvd, uint8_t *v
 enum vmx_status __invvpid(uint64_t type, uint64_t vpid, uint64_t gla, uint8_t *vector);
 /* INVEPT of all contexts (or the one of eptp); false if KVM offers neither. */
 bool vmx_invept(uint64_t eptp);
+/* GDT segment sel into the current VMCS's four fields of one segment (24.4.1). */
+void vmx_write_seg(uint16_t sel, uint64_t sel_field, uint64_t ar_field, uint64_t limit_field,
+		   uint64_t base_field);
+/* The host-state area of the current VMCS: L1 as it is now (24.5). */
+void vmx_write_host_state(void);
 /* VMCLEAR+VMPTRLD p->vmcs and fill it to run entry on stack_top with L1's state. */
 void vmx_init_vmcs(const struct vmx_pages *p, void *entry, uint64_t stack_top);
 /*

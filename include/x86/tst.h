@@ -41,6 +41,18 @@ struct tst_kvm_result {
 
 #define TST_KVM_MESSAGE_SIZE	(4096 - sizeof(struct tst_kvm_result))
 
+/*
+ * LTP's other values of the result field, for guest/host synchronisation
+ * (tst_signal_host(), tst_wait_host(), tst_kvm_wait_guest()): no result,
+ * the guest has ended (the host library writes it), the guest is waiting.
+ */
+#define KVM_TNONE		-1
+#define KVM_TEXIT		0xff
+#define KVM_TSYNC		0xfe
+/* The result page, LTP's names. */
+#define KVM_RESULT_BASEADDR	TST_KVM_RESULT_ADDR
+#define KVM_RESULT_SIZE		4096
+
 _Static_assert(sizeof(struct tst_kvm_result) == 16, "LTP's result header");
 
 /*
