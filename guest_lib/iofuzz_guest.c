@@ -87,6 +87,28 @@ static const uint32_t mmio_edge_values[] = {
 	0, 1, 2, 3, 0x10, 0x11, 0x3f, 0x80, 0xff, 0x100, 0xffff, 0x80000000, 0xffffffff,
 };
 
+static uint64_t msr_shape(uint64_t v, unsigned int shape)
+{
+	switch (shape) {
+	case 0:
+		return v & 0xffffffffULL;
+	case 1:
+		return v & 0x0707070707070707ULL;
+	case 2:
+		return v & 0x0000000ffffff807ULL;
+	case 3:
+		return (uint64_t)((int64_t)(v << 16) >> 16);
+	case 4:
+		return ~0ULL;
+	case 5:
+		return 0;
+	case 6:
+		return v & 0xff;
+	default:
+		return v;
+	}
+}
+
 void iofuzz_gen_op(const struct iofuzz_plan *plan, const struct iofuzz_seg *seg,
 		   const struct iofuzz_range *ranges, uint64_t idx, struct iofuzz_op *op)
 {
@@ -160,6 +182,19 @@ void iofuzz_gen_op(const struct iofuzz_plan *plan, const struct iofuzz_seg *seg,
 	default:
 		op->type = write ? IOF_MSR_WR : IOF_MSR_RD;
 		op->size = 8;
+		/*
+		 * Half the writes take a shape that MSRs with reserved bits
+		 * accept more often than a uniform value (which they
+		 * nearly always refuse): 32 bits, a memory type per byte (PAT,
+		 * fixed MTRRs), a variable MTRR below 2^36, a canonical
+		 * address, all ones, 0 or one byte.
+		 */
+		if (write && seg->phase != IOF_WRITE_ZERO) {
+			uint64_t r4 = iofuzz_rand(plan->seed, idx, 4);
+
+			if (r4 & 1)
+				op->value = msr_shape(op->value, (r4 >> 1) & 7);
+		}
 		break;
 	}
 	if (excluded(plan, r, op->addr, op->size))
@@ -360,9 +395,14 @@ static void jit_gp(struct ex_regs *regs)
 {
 	const uint8_t *p = (const uint8_t *)regs->rip;
 
-	/* RDMSR/WRMSR of an MSR KVM refuses: #GP is the expected answer (SDM vol. 4). */
+	/*
+	 * RDMSR/WRMSR of an MSR KVM refuses: #GP is the expected answer (SDM
+	 * vol. 4).  EBX = 1 tells the stream it faulted (jit.c stores it for
+	 * the read oracle's MSR model, lib/iofuzz/oracle_msr.c).
+	 */
 	if (p[0] == 0x0f && (p[1] == 0x30 || p[1] == 0x32)) {
 		regs->rip += 2;
+		regs->rbx = 1;
 		return;
 	}
 	guest_report_unhandled(regs);

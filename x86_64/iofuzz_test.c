@@ -148,6 +148,8 @@ static const struct oracle_case {
 	  .devs = { "pit", "speaker" } },
 	{ .result = "oracle.lapic_reads_match_model", .devices = "lapic", .seed = 10,
 	  .mixed = 16384, .devs = { "lapic" } },
+	{ .result = "oracle.msr_reads_match_model", .devices = "msr_mtrr,msr_mce", .seed = 12,
+	  .mixed = 16384, .devs = { "msr_mtrr", "msr_mce" } },
 };
 
 static char names[MAX_RESULTS][NAME_MAX_LEN];

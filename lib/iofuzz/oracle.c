@@ -415,6 +415,9 @@ bool iofuzz_oracle_wants(const struct iofuzz_op *op)
 {
 	enum odev d = op_dev(op->addr, op->type);
 
+	/* An MSR op's outcome (#GP or not) and a RDMSR's value: oracle_msr.c. */
+	if (op->type == IOF_MSR_RD || op->type == IOF_MSR_WR)
+		return iofuzz_msr_models(op->addr);
 	return (op->type == IOF_IN || op->type == IOF_MMIO_RD) && d != OD_NONE;
 }
 
@@ -439,7 +442,7 @@ bool iofuzz_oracle_checks(const struct iofuzz_op *op)
 bool iofuzz_oracle_models(unsigned int dev)
 {
 	static const char *const names[] = {
-		"pic_master", "pic_slave", "elcr", "ioapic", "lapic",
+		"pic_master", "pic_slave", "elcr", "ioapic", "lapic", "msr_mtrr", "msr_mce",
 	};
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(names); i++)
@@ -841,6 +844,69 @@ static bool mmio_op(struct iofuzz_oracle *o, struct iofuzz_state *st, const stru
 	return check_read(o, st, OD_IOAPIC, reg, r, v, known, planted, why, len);
 }
 
+/*
+ * An MSR op (the model: oracle_msr.c): its outcome, #GP or not, from the
+ * byte the stream stored (data[8]), and a RDMSR's EDX:EAX (data[0-7]).
+ */
+static bool msr_op(struct iofuzz_oracle *o, struct iofuzz_state *st, const struct iofuzz_op *op,
+		   const uint8_t *data, char *why, size_t len)
+{
+	bool rd = op->type == IOF_MSR_RD, gp = data[8], known;
+	uint64_t v = 0, want = op->value;
+	char name[64];
+	int r;
+
+	r = rd ? iofuzz_msr_read(&o->msrs, op->addr, &want, &known) :
+		 iofuzz_msr_write(&o->msrs, op->addr, want);
+	if (r == IOFUZZ_MSR_UNMODELLED)
+		return true;
+	iofuzz_msr_name(op->addr, name, sizeof(name));
+	if (gp != (r == IOFUZZ_MSR_GP)) {
+		if (!rd)
+			snprintf(why, len, "oracle: WRMSR of %#lx to %s %s, the model expects %s",
+				 op->value, name, gp ? "faulted (#GP)" : "did not fault",
+				 gp ? "no #GP" : "#GP");
+		else
+			snprintf(why, len, "oracle: RDMSR of %s %s, the model expects %s", name,
+				 gp ? "faulted (#GP)" : "did not fault", gp ? "no #GP" : "#GP");
+		return false;
+	}
+	if (!rd)
+		return true;
+	st->stats[st->plan.ranges[op->range].id].oracle_reads++;
+	st->oracle_reads++;
+	memcpy(&v, data, 8);
+	if (gp || !known || v == want)
+		return true;
+	snprintf(why, len, "oracle: RDMSR of %s read %#lx, the model expects %#lx", name, v, want);
+	return false;
+}
+
+/* Does the plan fuzz any MSR? */
+static bool plan_fuzzes_msrs(const struct iofuzz_plan *plan)
+{
+	for (uint32_t i = 0; i < plan->nr_ranges; i++)
+		if (plan->ranges[i].space == IOF_MSR)
+			return true;
+	return false;
+}
+
+/* KVM_GET_MSRS of the modelled MSRs, blamed on the plan's device of the MSR that differs. */
+static bool msr_round_trip(struct iofuzz_oracle *o, const struct iofuzz_plan *plan,
+			   struct kvm_vcpu *vcpu, char *why, size_t len)
+{
+	uint32_t bad;
+
+	if (!plan_fuzzes_msrs(plan) || iofuzz_msr_matches(&o->msrs, vcpu, &bad, why, len))
+		return true;
+	trip_dev = -1;
+	for (uint32_t i = 0; i < plan->nr_ranges; i++)
+		if (plan->ranges[i].space == IOF_MSR && bad >= plan->ranges[i].beg &&
+		    bad <= plan->ranges[i].end)
+			trip_dev = plan->ranges[i].id;
+	return false;
+}
+
 /* ---- lines, VM set-up, chunks ---- */
 
 uint16_t iofuzz_oracle_lines(const struct iofuzz_plan *plan, uint64_t first)
@@ -933,6 +999,7 @@ void iofuzz_oracle_start(struct iofuzz_oracle *o, const struct iofuzz_state *st,
 	/* The vCPU's CPUID is KVM_GET_SUPPORTED_CPUID's (vm_vcpu_add()). */
 	iofuzz_lapic_reset(&o->lapic, kvm_cpu_has(X86_FEATURE_TSC_DEADLINE),
 			   !strcmp(kvm_platform_name(), "kvm_amd"));
+	iofuzz_msr_reset(&o->msrs, vcpu);
 	o->pic[0].elcr_mask = PIC_ELCR_MASK_MASTER;
 	o->pic[1].elcr_mask = PIC_ELCR_MASK_SLAVE;
 	o->ioapic.base_address = IOAPIC_DEFAULT_GPA;
@@ -1102,6 +1169,11 @@ bool iofuzz_oracle_chunk(struct iofuzz_oracle *o, struct iofuzz_state *st,
 		iofuzz_host_gen(st, j->first + i, &op);
 		if (op.type == IOF_MSR_WR)
 			iofuzz_lapic_msr_write(&o->lapic, op.addr);
+		if ((op.type == IOF_MSR_RD || op.type == IOF_MSR_WR) &&
+		    !msr_op(o, st, &op, data, why, len)) {
+			*at = j->first + i;
+			return false;
+		}
 		d = op.type == IOF_NOP ? OD_NONE : op_dev(op.addr, op.type);
 		if (d == OD_NONE)
 			continue;
@@ -1116,7 +1188,8 @@ bool iofuzz_oracle_chunk(struct iofuzz_oracle *o, struct iofuzz_state *st,
 		}
 	}
 	*at = j->first + j->n - 1;
-	if (!irqchip_round_trip(o, vm, why, len) || !lapic_round_trip(o, plan, vcpu, why, len)) {
+	if (!irqchip_round_trip(o, vm, why, len) || !lapic_round_trip(o, plan, vcpu, why, len) ||
+	    !msr_round_trip(o, plan, vcpu, why, len)) {
 		st->finding_dev = trip_dev;
 		return false;
 	}
