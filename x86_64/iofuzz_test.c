@@ -160,6 +160,8 @@ static const struct oracle_case {
 	  .mixed = 16384, .devs = { "lapic" } },
 	{ .result = "oracle.msr_reads_match_model", .devices = "msr_mtrr,msr_mce", .seed = 12,
 	  .mixed = 16384, .devs = { "msr_mtrr", "msr_mce" } },
+	{ .result = "migration.msr_reads_hold_across_moves", .devices = "msr_mtrr,msr_mce",
+	  .seed = 13, .mixed = 8192, .migrate = 128, .devs = { "msr_mtrr", "msr_mce" } },
 };
 
 static char names[MAX_RESULTS][NAME_MAX_LEN];
