@@ -116,6 +116,28 @@ static void gen_ipi(const struct iofuzz_plan *plan, uint64_t r, struct iofuzz_op
 		    ((r >> 11) & 1 ? APIC_DEST_LOGICAL : 0) | ((r >> 12) & 3) << 18;
 }
 
+static uint64_t msr_shape(uint64_t v, unsigned int shape)
+{
+	switch (shape) {
+	case 0:
+		return v & 0xffffffffULL;
+	case 1:
+		return v & 0x0707070707070707ULL;
+	case 2:
+		return v & 0x0000000ffffff807ULL;
+	case 3:
+		return (uint64_t)((int64_t)(v << 16) >> 16);
+	case 4:
+		return ~0ULL;
+	case 5:
+		return 0;
+	case 6:
+		return v & 0xff;
+	default:
+		return v;
+	}
+}
+
 void iofuzz_gen_op(const struct iofuzz_plan *plan, const struct iofuzz_seg *seg,
 		   const struct iofuzz_range *ranges, uint64_t idx, struct iofuzz_op *op)
 {
@@ -196,6 +218,19 @@ void iofuzz_gen_op(const struct iofuzz_plan *plan, const struct iofuzz_seg *seg,
 	default:
 		op->type = write ? IOF_MSR_WR : IOF_MSR_RD;
 		op->size = 8;
+		/*
+		 * Half the writes take a shape that MSRs with reserved bits
+		 * accept more often than a uniform value (which they
+		 * nearly always refuse): 32 bits, a memory type per byte (PAT,
+		 * fixed MTRRs), a variable MTRR below 2^36, a canonical
+		 * address, all ones, 0 or one byte.
+		 */
+		if (write && seg->phase != IOF_WRITE_ZERO) {
+			uint64_t r4 = iofuzz_rand(plan->seed, idx, 4);
+
+			if (r4 & 1)
+				op->value = msr_shape(op->value, (r4 >> 1) & 7);
+		}
 		break;
 	}
 	if (excluded(plan, r, op->addr, op->size))
@@ -396,9 +431,14 @@ static void jit_gp(struct ex_regs *regs)
 {
 	const uint8_t *p = (const uint8_t *)regs->rip;
 
-	/* RDMSR/WRMSR of an MSR KVM refuses: #GP is the expected answer (SDM vol. 4). */
+	/*
+	 * RDMSR/WRMSR of an MSR KVM refuses: #GP is the expected answer (SDM
+	 * vol. 4).  EBX = 1 tells the stream it faulted (jit.c stores it for
+	 * the read oracle's MSR model, lib/iofuzz/oracle_msr.c).
+	 */
 	if (p[0] == 0x0f && (p[1] == 0x30 || p[1] == 0x32)) {
 		regs->rip += 2;
+		regs->rbx = 1;
 		return;
 	}
 	guest_report_unhandled(regs);

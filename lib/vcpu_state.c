@@ -15,14 +15,38 @@
 /*
  * The MSRs to migrate: KVM_GET_MSR_INDEX_LIST, less those KVM_GET_MSRS does
  * not return for this vCPU (api.rst 4.18: it stops at the first it cannot
- * read).  Probed once per process, on the first vCPU asked about.
+ * read), plus what a VMM saves besides that list (KVM lists neither): the
+ * MTRRs (SDM vol. 3A 12.11.2: MTRRdefType, the 11 fixed ranges, KVM's 8
+ * variable ranges) and the machine-check banks' MCi_CTL/STATUS/ADDR/MISC
+ * (vol. 3B 16.3.2, 400H + 4i; KVM_MAX_MCE_BANKS is 32).  Probed once per
+ * process, on the first vCPU asked about.
  */
 static uint32_t *mig_msrs;
 static unsigned int nr_mig_msrs;
 
+#define MIG_EXTRA_MAX	(1 + 11 + 16 + 4 * 32)
+
+/* The MTRRs and MCE banks, into out[]; their count. */
+static unsigned int extra_msrs(uint32_t *out)
+{
+	static const uint32_t fixed[] = { 0x250, 0x258, 0x259, 0x268, 0x269, 0x26a, 0x26b,
+					  0x26c, 0x26d, 0x26e, 0x26f, 0x2ff };
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(fixed); i++)
+		out[n++] = fixed[i];
+	for (uint32_t msr = 0x200; msr < 0x210; msr++)
+		out[n++] = msr;
+	for (uint32_t msr = MSR_IA32_MC0_CTL; msr < MSR_IA32_MCx_CTL(32); msr++)
+		out[n++] = msr;
+	return n;
+}
+
 static void probe_msrs(struct kvm_vcpu *vcpu)
 {
 	struct kvm_msr_list probe = { .nmsrs = 0 }, *list;
+	uint32_t extra[MIG_EXTRA_MAX];
+	unsigned int nr_extra = extra_msrs(extra);
 	uint64_t v;
 
 	if (mig_msrs)
@@ -30,13 +54,16 @@ static void probe_msrs(struct kvm_vcpu *vcpu)
 	TEST_ASSERT(ioctl(kvm_dev_fd(), KVM_GET_MSR_INDEX_LIST, &probe) == -1 && errno == E2BIG,
 		    "KVM_GET_MSR_INDEX_LIST with nmsrs 0: expected E2BIG, errno %d", errno);
 	list = calloc(1, sizeof(*list) + probe.nmsrs * sizeof(list->indices[0]));
-	mig_msrs = calloc(probe.nmsrs, sizeof(*mig_msrs));
+	mig_msrs = calloc(probe.nmsrs + nr_extra, sizeof(*mig_msrs));
 	TEST_ASSERT(list && mig_msrs, "out of memory");
 	list->nmsrs = probe.nmsrs;
 	kvm_ioctl(kvm_dev_fd(), KVM_GET_MSR_INDEX_LIST, list);
 	for (unsigned int i = 0; i < list->nmsrs; i++)
 		if (__vcpu_get_msr(vcpu, list->indices[i], &v) == 1)
 			mig_msrs[nr_mig_msrs++] = list->indices[i];
+	for (unsigned int i = 0; i < nr_extra; i++)
+		if (__vcpu_get_msr(vcpu, extra[i], &v) == 1)
+			mig_msrs[nr_mig_msrs++] = extra[i];
 	free(list);
 }
 

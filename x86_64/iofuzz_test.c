@@ -20,12 +20,19 @@
  * 11.5.3 ESR, 11.5.4 timer initial count and divide configuration, 11.6.1
  * ICR, 11.6.2.2 LDR/DFR, 11.8.3.1 TPR/PPR, 11.9 SVR; the model:
  * lib/iofuzz/oracle_lapic.c) whose register reads and KVM_GET_LAPIC after
- * every chunk must match the model.  A finding there
+ * every chunk must match the model; then a fuzz of the MTRRs, PAT and the
+ * machine-check banks (SDM vol. 3A 12.11.2 MTRRs, 12.12.2 PAT, vol. 3B
+ * 16.3.1-16.3.2 MCG_CAP/STATUS/CTL and MCi_CTL/STATUS/ADDR/MISC/CTL2, vol. 4
+ * table 2-2; the model and KVM's deviations: lib/iofuzz/oracle_msr.c) whose
+ * every RDMSR/WRMSR must fault (#GP) exactly when the model says, whose
+ * RDMSR values and KVM_GET_MSRS after every chunk must match it.  A finding there
  * is minimized and the reproducer printed.  Ideas: the classic iofuzz
  * (crash/hang detection); kvm-unit-tests x86/ioapic.c (the version
  * register, read-only redirection bits); the PIC and ELCR checks follow
  * the 8259A and PIIX4 datasheets (cited in lib/iofuzz/oracle.c), the
- * LAPIC's the SDM register by register (lib/iofuzz/oracle_lapic.c).
+ * LAPIC's the SDM register by register (lib/iofuzz/oracle_lapic.c); the
+ * MSR rules are kvm-unit-tests x86/msr.c's idea (write, read back, reserved
+ * bits #GP) applied by a model to fuzzed values.
  *
  * Caught bugs: bugs/pic-ocw3-read-select.patch, bugs/pic-ocw3-isr-reads-irr.patch,
  * bugs/pic-elcr-fixed-bits-writable.patch, bugs/pic-icw1-keeps-imr.patch,
@@ -35,7 +42,10 @@
  * bugs/pit-word-read-flipflop-stuck.patch, bugs/pit-bcd-dropped.patch,
  * bugs/lapic-version-max-lvt-off-by-one.patch, bugs/lapic-dfr-model-bits-only.patch,
  * bugs/lapic-ldr-low-bits-kept.patch, bugs/lapic-tdcr-bit2-kept.patch,
- * bugs/lapic-icr-delivery-status-kept.patch
+ * bugs/lapic-icr-delivery-status-kept.patch,
+ * bugs/msr-cpuid-pat-reserved-types-accepted.patch, bugs/msr-cpuid-mtrr-uc-minus-type.patch,
+ * bugs/msr-cpuid-mtrr-physbase-bit11-kept.patch, bugs/mce-mci-ctl-check-on-addr.patch,
+ * bugs/msr-cpuid-get-msrs-pat-reset-value.patch
  */
 #include <getopt.h>
 #include <sys/mman.h>
@@ -160,6 +170,10 @@ static const struct oracle_case {
 	{ .result = "vcpus.pic_elcr_ioapic_from_every_vcpu",
 	  .devices = "pic_master,pic_slave,elcr,ioapic", .seed = 13, .mixed = 8192, .vcpus = 3,
 	  .devs = { "pic_master", "pic_slave", "elcr", "ioapic" } },
+	{ .result = "oracle.msr_reads_match_model", .devices = "msr_mtrr,msr_mce", .seed = 12,
+	  .mixed = 16384, .devs = { "msr_mtrr", "msr_mce" } },
+	{ .result = "migration.msr_reads_hold_across_moves", .devices = "msr_mtrr,msr_mce",
+	  .seed = 13, .mixed = 8192, .migrate = 128, .devs = { "msr_mtrr", "msr_mce" } },
 };
 
 static char names[MAX_RESULTS][NAME_MAX_LEN];

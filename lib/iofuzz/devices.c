@@ -41,6 +41,10 @@ const struct iofuzz_dev iofuzz_devs[] = {
 	  .r = APIC_PAGE(IOAPIC_DEFAULT_GPA, IOAPIC_DEFAULT_GPA + 0x40) },
 	{ .name = "msr_arch",	.mode = IOFUZZ_MODE_MSR, .r = MSRS(0, 0x1fff) },
 	{ .name = "msr_amd64",	.mode = IOFUZZ_MODE_MSR, .r = MSRS(0xc0000000, 0xc00001ff) },
+	/* Denser views of msr_arch for the read oracle (oracle_msr.c): MTRRs, PAT, MCi_CTL2; banks. */
+	{ .name = "msr_mtrr",	.mode = IOFUZZ_MODE_MSR, .r = MSRS(0x200, 0x2ff), .optional = true },
+	{ .name = "msr_mce",	.mode = IOFUZZ_MODE_MSR, .r = MSRS(MSR_IA32_MC0_CTL, 0x47f),
+	  .optional = true },
 	{ .name = "msr_kvm",	.mode = IOFUZZ_MODE_MSR, .r = MSRS(MSR_KVM_WALL_CLOCK_NEW, 0x4b564d0f),
 	  .optional = true },
 	/* Full-range mode: every port but UCALL_PIO_PORT (the suite's own channel). */

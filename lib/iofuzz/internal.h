@@ -20,6 +20,7 @@
  *   minimize.c   delta debugging of a failure down to a reproducer
  *   oracle.c     the read oracle: PICs, ELCR, I/O APIC, PIT; round trips
  *   oracle_lapic.c  the read oracle's local APIC (xAPIC MMIO) model
+ *   oracle_msr.c the read oracle's model of the MSRs KVM emulates
  */
 #ifndef KVM_SUITE_IOFUZZ_INTERNAL_H
 #define KVM_SUITE_IOFUZZ_INTERNAL_H
@@ -146,6 +147,35 @@ void iofuzz_lapic_msr_write(struct iofuzz_lapic *m, uint32_t msr);
 bool iofuzz_lapic_matches(const struct iofuzz_lapic *m, const struct kvm_lapic_state *k,
 			  char *why, size_t len);
 
+/* oracle_msr.c: the MSRs KVM emulates, as the read oracle models them. */
+#define IOFUZZ_MSR_SLOTS	176
+struct iofuzz_msrs {
+	uint64_t val[IOFUZZ_MSR_SLOTS];
+	bool known[IOFUZZ_MSR_SLOTS];	/* false: taken from the next KVM_GET_MSRS */
+	bool intel;			/* guest CPUID vendor Intel-compatible */
+	bool tsc_aux_ok;		/* guest CPUID has RDTSCP or RDPID */
+	bool has_tsc_adjust;		/* guest CPUID has TSC_ADJUST */
+	bool host_tsc_aux;		/* KVM_GET_MSRS returns IA32_TSC_AUX */
+	uint8_t maxphyaddr;		/* guest CPUID's */
+};
+
+/* A modelled access's outcome. */
+enum { IOFUZZ_MSR_UNMODELLED, IOFUZZ_MSR_OK, IOFUZZ_MSR_GP };
+
+/* KVM's state of a new vCPU, and what its CPUID decides. */
+void iofuzz_msr_reset(struct iofuzz_msrs *m, struct kvm_vcpu *vcpu);
+/* Does the model know this MSR's outcome (and value)? */
+bool iofuzz_msr_models(uint32_t msr);
+/* "IA32_PAT (0x277)" and the like. */
+void iofuzz_msr_name(uint32_t msr, char *buf, size_t len);
+/* A guest WRMSR: its outcome, the model updated when it is IOFUZZ_MSR_OK. */
+int iofuzz_msr_write(struct iofuzz_msrs *m, uint32_t msr, uint64_t v);
+/* A guest RDMSR: its outcome; *v the value, *known false when it is not checked. */
+int iofuzz_msr_read(const struct iofuzz_msrs *m, uint32_t msr, uint64_t *v, bool *known);
+/* KVM_GET_MSRS of every modelled MSR against the model; false with the MSR in *bad. */
+bool iofuzz_msr_matches(struct iofuzz_msrs *m, struct kvm_vcpu *vcpu, uint32_t *bad,
+			char *why, size_t len);
+
 /* oracle.c: the read oracle's model of the PICs, the ELCR, the I/O APIC and the PIT. */
 struct iofuzz_oracle {
 	struct kvm_pic_state pic[2];
@@ -160,6 +190,7 @@ struct iofuzz_oracle {
 	struct iofuzz_lapic lapic[IOFUZZ_MAX_VCPUS];	/* by vCPU */
 	unsigned int nr_lapics;
 	unsigned int cpu;		/* the vCPU whose chunk is being checked */
+	struct iofuzz_msrs msrs[IOFUZZ_MAX_VCPUS];	/* by vCPU */
 	int dev_id[8];
 };
 
@@ -173,7 +204,7 @@ uint16_t iofuzz_oracle_lines(const struct iofuzz_plan *plan, uint64_t first);
 void iofuzz_oracle_moved(const struct iofuzz_oracle *o, struct kvm_vm *vm);
 /* A new VM of n vCPUs: model reset, GSI routes for the host's lines, lines for op first. */
 void iofuzz_oracle_start(struct iofuzz_oracle *o, const struct iofuzz_state *st,
-			 struct kvm_vm *vm, unsigned int n, uint64_t first);
+			 struct kvm_vcpu *const *vcpus, unsigned int n, uint64_t first);
 /*
  * A finished chunk, vCPU vcpus[j->cpu]'s turn: every read, then
  * KVM_GET_IRQCHIP/PIT2 and every vCPU's KVM_GET_LAPIC; false: a finding at *at, why.

@@ -175,6 +175,30 @@ static uint8_t *emit_mmio(uint8_t *p, const struct iofuzz_op *op, struct jit_reg
 	return emit_mov_rsi(p, op->size, store);
 }
 
+/*
+ * What the oracle reads of an op (its data slot): a port or MMIO read's value;
+ * an MSR op's outcome, EBX (the guest's #GP handler sets it, jit_gp()) in
+ * the slot's byte 8, and a RDMSR's EDX:EAX in bytes 0-7.
+ */
+static uint8_t *emit_record(uint8_t *p, const struct iofuzz_op *op, uint32_t slot_gva)
+{
+	if (op->type != IOF_MSR_RD && op->type != IOF_MSR_WR)
+		return emit_store(p, slot_gva, op->type == IOF_MMIO_RD);
+	if (op->type == IOF_MSR_RD) {
+		p = emit_store(p, slot_gva, false);
+		p = emit_bytes(p, "\x89\x14\x25", 3);	/* mov %edx, disp32 */
+		slot_gva += 4;
+		memcpy(p, &slot_gva, 4);
+		p += 4;
+		slot_gva += 4;
+	} else {
+		slot_gva += 8;
+	}
+	p = emit_bytes(p, "\x88\x1c\x25", 3);		/* mov %bl, disp32 */
+	memcpy(p, &slot_gva, 4);
+	return p + 4;
+}
+
 /* RDMSR or WRMSR (EDX:EAX the value, ECX the MSR); a #GP is skipped by the guest. */
 static uint8_t *emit_msr(uint8_t *p, const struct iofuzz_op *op, struct jit_regs *r,
 			 const uint8_t *avoid, uint8_t **acc)
@@ -268,7 +292,7 @@ void iofuzz_jit_fill(const struct iofuzz_state *st, struct iofuzz_jit *j, uint64
 	j->n = plan->total - first < chunk ? plan->total - first : chunk;
 	for (uint64_t i = 0; i < j->n; i++) {
 		uint32_t buf = j->gva + JIT_DATA + i * 32;
-		bool sep;
+		bool sep, record;
 
 		j->off[i] = p - base;
 		iofuzz_host_gen(st, first + i, &op);
@@ -303,12 +327,15 @@ void iofuzz_jit_fill(const struct iofuzz_state *st, struct iofuzz_jit *j, uint64
 			p = emit_hb(p, j->hb_gva, first + i);
 		}
 		sep = op.type != IOF_NOP && exits_alike(&prev, &op) && may_exit(plan, &op);
+		record = st->oracle && op.type != IOF_NOP && iofuzz_oracle_wants(&op);
+		if (record && plan->ranges[op.range].space == IOF_MSR)
+			p = emit_bytes(p, "\x31\xdb", 2);	/* xor %ebx,%ebx: no #GP yet */
 		p = emit_op(p, &op, buf, &regs, sep ? prev_end : NULL, &acc);
 		j->acc[i] = acc - base;
 		j->end[i] = p - base;
 		/* After the access: its end stays where an exit leaves RIP. */
-		if (st->oracle && op.type != IOF_NOP && iofuzz_oracle_wants(&op))
-			p = emit_store(p, buf, op.type == IOF_MMIO_RD);
+		if (record)
+			p = emit_record(p, &op, buf);
 		if (op.type != IOF_NOP) {
 			prev = op;
 			prev_end = p;

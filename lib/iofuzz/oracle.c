@@ -419,6 +419,9 @@ bool iofuzz_oracle_wants(const struct iofuzz_op *op)
 {
 	enum odev d = op_dev(op->addr, op->type);
 
+	/* An MSR op's outcome (#GP or not) and a RDMSR's value: oracle_msr.c. */
+	if (op->type == IOF_MSR_RD || op->type == IOF_MSR_WR)
+		return iofuzz_msr_models(op->addr);
 	return (op->type == IOF_IN || op->type == IOF_MMIO_RD) && d != OD_NONE;
 }
 
@@ -443,7 +446,7 @@ bool iofuzz_oracle_checks(const struct iofuzz_op *op)
 bool iofuzz_oracle_models(unsigned int dev)
 {
 	static const char *const names[] = {
-		"pic_master", "pic_slave", "elcr", "ioapic", "lapic",
+		"pic_master", "pic_slave", "elcr", "ioapic", "lapic", "msr_mtrr", "msr_mce",
 	};
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(names); i++)
@@ -868,6 +871,79 @@ static bool mmio_op(struct iofuzz_oracle *o, struct iofuzz_state *st, const stru
 	return check_read(o, st, OD_IOAPIC, reg, r, v, known, planted, why, len);
 }
 
+/*
+ * An MSR op (the model: oracle_msr.c): its outcome, #GP or not, from the
+ * byte the stream stored (data[8]), and a RDMSR's EDX:EAX (data[0-7]).
+ */
+static bool msr_op(struct iofuzz_oracle *o, struct iofuzz_state *st, const struct iofuzz_op *op,
+		   const uint8_t *data, char *why, size_t len)
+{
+	bool rd = op->type == IOF_MSR_RD, gp = data[8], known;
+	uint64_t v = 0, want = op->value;
+	char name[64];
+	int r;
+
+	r = rd ? iofuzz_msr_read(&o->msrs[o->cpu], op->addr, &want, &known) :
+		 iofuzz_msr_write(&o->msrs[o->cpu], op->addr, want);
+	if (r == IOFUZZ_MSR_UNMODELLED)
+		return true;
+	iofuzz_msr_name(op->addr, name, sizeof(name));
+	if (gp != (r == IOFUZZ_MSR_GP)) {
+		if (!rd)
+			snprintf(why, len, "oracle: WRMSR of %#lx to %s %s, the model expects %s",
+				 op->value, name, gp ? "faulted (#GP)" : "did not fault",
+				 gp ? "no #GP" : "#GP");
+		else
+			snprintf(why, len, "oracle: RDMSR of %s %s, the model expects %s", name,
+				 gp ? "faulted (#GP)" : "did not fault", gp ? "no #GP" : "#GP");
+		return false;
+	}
+	if (!rd)
+		return true;
+	st->stats[st->plan.ranges[op->range].id].oracle_reads++;
+	st->oracle_reads++;
+	memcpy(&v, data, 8);
+	if (gp || !known || v == want)
+		return true;
+	snprintf(why, len, "oracle: RDMSR of %s read %#lx, the model expects %#lx", name, v, want);
+	return false;
+}
+
+/* Does the plan fuzz any MSR? */
+static bool plan_fuzzes_msrs(const struct iofuzz_plan *plan)
+{
+	for (uint32_t i = 0; i < plan->nr_ranges; i++)
+		if (plan->ranges[i].space == IOF_MSR)
+			return true;
+	return false;
+}
+
+/* KVM_GET_MSRS of the modelled MSRs, blamed on the plan's device of the MSR that differs. */
+static bool msr_round_trip(struct iofuzz_oracle *o, const struct iofuzz_plan *plan,
+			   struct kvm_vcpu *const *vcpus, char *why, size_t len)
+{
+	uint32_t bad = 0;
+	unsigned int i;
+	int n = 0;
+
+	if (!plan_fuzzes_msrs(plan))
+		return true;
+	/* Every vCPU's: each has its own MSRs, and its own model of them. */
+	for (i = 0; i < o->nr_lapics; i++) {
+		n = o->nr_lapics > 1 ? snprintf(why, len, "vCPU %u: ", i) : 0;
+		if (!iofuzz_msr_matches(&o->msrs[i], vcpus[i], &bad, why + n, len - n))
+			break;
+	}
+	if (i == o->nr_lapics)
+		return true;
+	trip_dev = -1;
+	for (uint32_t i = 0; i < plan->nr_ranges; i++)
+		if (plan->ranges[i].space == IOF_MSR && bad >= plan->ranges[i].beg &&
+		    bad <= plan->ranges[i].end)
+			trip_dev = plan->ranges[i].id;
+	return false;
+}
+
 /* ---- lines, VM set-up, chunks ---- */
 
 uint16_t iofuzz_oracle_lines(const struct iofuzz_plan *plan, uint64_t first)
@@ -944,8 +1020,10 @@ void iofuzz_oracle_moved(const struct iofuzz_oracle *o, struct kvm_vm *vm)
 }
 
 void iofuzz_oracle_start(struct iofuzz_oracle *o, const struct iofuzz_state *st,
-			 struct kvm_vm *vm, unsigned int n, uint64_t first)
+			 struct kvm_vcpu *const *vcpus, unsigned int n, uint64_t first)
 {
+	struct kvm_vm *vm = vcpus[0]->vm;
+
 	memset(o, 0, sizeof(*o));
 	o->dev_id[OD_PIC0] = iofuzz_dev_by_name("pic_master");
 	o->dev_id[OD_PIC1] = iofuzz_dev_by_name("pic_slave");
@@ -957,9 +1035,11 @@ void iofuzz_oracle_start(struct iofuzz_oracle *o, const struct iofuzz_state *st,
 	pit_reset(o);
 	/* The vCPU's CPUID is KVM_GET_SUPPORTED_CPUID's (vm_vcpu_add()). */
 	o->nr_lapics = n;
-	for (unsigned int i = 0; i < n; i++)
+	for (unsigned int i = 0; i < n; i++) {
 		iofuzz_lapic_reset(&o->lapic[i], i, kvm_cpu_has(X86_FEATURE_TSC_DEADLINE),
 				   !strcmp(kvm_platform_name(), "kvm_amd"));
+		iofuzz_msr_reset(&o->msrs[i], vcpus[i]);
+	}
 	o->pic[0].elcr_mask = PIC_ELCR_MASK_MASTER;
 	o->pic[1].elcr_mask = PIC_ELCR_MASK_SLAVE;
 	o->ioapic.base_address = IOAPIC_DEFAULT_GPA;
@@ -1137,6 +1217,11 @@ bool iofuzz_oracle_chunk(struct iofuzz_oracle *o, struct iofuzz_state *st,
 		iofuzz_host_gen(st, j->first + i, &op);
 		if (op.type == IOF_MSR_WR)
 			lapic_msr_write(o, op.addr);
+		if ((op.type == IOF_MSR_RD || op.type == IOF_MSR_WR) &&
+		    !msr_op(o, st, &op, data, why, len)) {
+			*at = j->first + i;
+			return false;
+		}
 		d = op.type == IOF_NOP ? OD_NONE : op_dev(op.addr, op.type);
 		if (d == OD_NONE)
 			continue;
@@ -1151,7 +1236,8 @@ bool iofuzz_oracle_chunk(struct iofuzz_oracle *o, struct iofuzz_state *st,
 		}
 	}
 	*at = j->first + j->n - 1;
-	if (!irqchip_round_trip(o, vm, why, len) || !lapic_round_trip(o, plan, vcpus, why, len)) {
+	if (!irqchip_round_trip(o, vm, why, len) || !lapic_round_trip(o, plan, vcpus, why, len) ||
+	    !msr_round_trip(o, plan, vcpus, why, len)) {
 		st->finding_dev = trip_dev;
 		return false;
 	}

@@ -502,7 +502,7 @@ static uint64_t run_life(struct iofuzz_life *l, uint64_t start)
 	vm = life_create(l, l->vcpus);
 	life_load(l, vm);
 	if (st->oracle)
-		iofuzz_oracle_start(&l->oracle, st, vm, l->nr_vcpus, start);
+		iofuzz_oracle_start(&l->oracle, st, l->vcpus, l->nr_vcpus, start);
 	life_activate(l, l->cfg->guest_gen ? l->vcpus[0] : l->vcpus[l->jit->cpu]);
 	while (next == LIFE_GOES_ON) {
 		/* l->vcpu: a move (-M) replaces the VM within the life. */
