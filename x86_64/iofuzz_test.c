@@ -45,7 +45,8 @@
  * bugs/lapic-icr-delivery-status-kept.patch,
  * bugs/msr-cpuid-pat-reserved-types-accepted.patch, bugs/msr-cpuid-mtrr-uc-minus-type.patch,
  * bugs/msr-cpuid-mtrr-physbase-bit11-kept.patch, bugs/mce-mci-ctl-check-on-addr.patch,
- * bugs/msr-cpuid-get-msrs-pat-reset-value.patch
+ * bugs/msr-cpuid-get-msrs-pat-reset-value.patch, bugs/lapic-allinc-self-only.patch,
+ * bugs/lapic-allbut-includes-self.patch
  */
 #include <getopt.h>
 #include <sys/mman.h>
