@@ -22,6 +22,7 @@
 #define KVM_SUITE_IOFUZZ_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "iofuzz_ops.h"
 
@@ -167,6 +168,18 @@ bool iofuzz_load_ops(const char *path, struct iofuzz_cfg *cfg, struct iofuzz_sta
 /* lib/iofuzz/run.c and supervise.c: running a plan. */
 /* Run the plan in this process: VMs, device model, watchdog, restarts. */
 void iofuzz_run(const struct iofuzz_cfg *cfg, struct iofuzz_state *st);
+
+/*
+ * -L: every read the oracle checks, one line each ("read OP VCPU VALUE
+ * BITS NAME", the value's checked bits only), into f (NULL: none).
+ */
+void iofuzz_oracle_log(FILE *f);
+/*
+ * Two such logs of the same run on two platforms: every read both checked
+ * must agree on the bits both checked; each difference printed with both
+ * values.  The number of differences, or -1 (with why) if a log is unreadable.
+ */
+long iofuzz_readlog_compare(const char *a, const char *b, char *why, size_t len);
 /*
  * Run in a forked VMM child supervised by this process.  Returns the child's
  * end: IOF_END_CRASH when it died, with the seed and op index printed.

@@ -54,6 +54,11 @@ static void usage(FILE *f, const char *prog)
 		"             a time, so the interleaving replays exactly; IPIs, EOIs and\n"
 		"             the PICs, PIT and I/O APIC from every vCPU, each vCPU's local\n"
 		"             APIC checked by the read oracle\n"
+		"  -L FILE    log every read the oracle checks (op, vCPU, value, bits\n"
+		"             checked, register) to FILE, headed by the platform's name\n"
+		"  -C A,B     compare two such logs of the same seed and options (two\n"
+		"             platforms): print every read whose checked bits differ, with\n"
+		"             both values; exit 1 if any differ; needs no /dev/kvm\n"
 		"  -F K:AT    test-only planted fault: K = triple (guest triple-faults),\n"
 		"             hang (guest spins without exits), crash (host device model\n"
 		"             crashes), oracle (the read oracle expects another value) at op AT\n"
@@ -77,6 +82,8 @@ struct options {
 	struct iofuzz_cfg cfg;
 	const char *out;	/* -o */
 	const char *mode_arg;	/* -m as given */
+	const char *log;	/* -L */
+	char *cmp;		/* -C A,B */
 };
 
 /* -p N[:S] */
@@ -177,6 +184,14 @@ static void parse_opt(const char *prog, int opt, char *arg, struct options *o)
 	case 'r':
 		cfg->replay = arg;
 		break;
+	case 'L':
+		o->log = arg;
+		break;
+	case 'C':
+		if (!strchr(arg, ','))
+			bad(prog, "-C wants two logs, A,B, got '%s'", arg);
+		o->cmp = arg;
+		break;
 	case 'o':
 		o->out = arg;
 		break;
@@ -254,6 +269,18 @@ static void report_devices(const struct iofuzz_state *st)
 	}
 }
 
+/* -L: the log's header; the VMM child writes the reads (the parent has flushed). */
+static void open_read_log(const char *prog, const char *path, const struct iofuzz_cfg *cfg)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		bad(prog, "-L: cannot write '%s'", path);
+	fprintf(f, "# platform %s seed %#lx\n", kvm_platform_name(), cfg->seed);
+	fflush(f);
+	iofuzz_oracle_log(f);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
@@ -264,11 +291,21 @@ int main(int argc, char **argv)
 
 	iofuzz_cfg_defaults(cfg);
 	cfg->seed = iofuzz_random_seed();
-	while ((opt = getopt(argc, argv, "c:x:s:t:n:d:m:vGOM:p:r:o:F:h")) != -1)
+	while ((opt = getopt(argc, argv, "c:x:s:t:n:d:m:vGOM:p:r:o:L:C:F:h")) != -1)
 		parse_opt(argv[0], opt, optarg, &o);
 	if (optind < argc)
 		bad(argv[0], "unexpected argument '%s'", argv[optind]);
 	check_options(argv[0], &o);
+	if (o.cmp) {
+		char *b = strchr(o.cmp, ',');
+		long n;
+
+		*b++ = 0;
+		n = iofuzz_readlog_compare(o.cmp, b, err, sizeof(err));
+		if (n < 0)
+			bad(argv[0], "%s", err);
+		exit(n ? KSFT_FAIL : KSFT_PASS);
+	}
 
 	kvm_dev_fd();	/* no /dev/kvm: SKIP, not a failed VMM child */
 	st = iofuzz_state_alloc();
@@ -288,7 +325,11 @@ int main(int argc, char **argv)
 	if (kmsg < 0)
 		ksft_print_msg("/dev/kmsg not readable (%s): the host-log check is skipped\n",
 			       strerror(errno));
+	if (o.log)
+		open_read_log(argv[0], o.log, cfg);
 	end = iofuzz_supervise(cfg, st);
+	if (o.log)
+		iofuzz_oracle_log(NULL);	/* the minimizer's trials log nothing */
 	iofuzz_print_table(st);
 	if (cfg->verbose)
 		iofuzz_print_ports(st, 10);

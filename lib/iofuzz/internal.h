@@ -20,6 +20,7 @@
  *   minimize.c   delta debugging of a failure down to a reproducer
  *   oracle.c     the read oracle: PICs, ELCR, I/O APIC, PIT; round trips
  *   oracle_lapic.c  the read oracle's local APIC (xAPIC MMIO) model
+ *   readlog.c    two platforms' read logs (-L) compared (-C)
  *   oracle_msr.c the read oracle's model of the MSRs KVM emulates
  */
 #ifndef KVM_SUITE_IOFUZZ_INTERNAL_H
@@ -190,6 +191,7 @@ struct iofuzz_oracle {
 	struct iofuzz_lapic lapic[IOFUZZ_MAX_VCPUS];	/* by vCPU */
 	unsigned int nr_lapics;
 	unsigned int cpu;		/* the vCPU whose chunk is being checked */
+	uint64_t idx;			/* the op being checked */
 	struct iofuzz_msrs msrs[IOFUZZ_MAX_VCPUS];	/* by vCPU */
 	int dev_id[8];
 };

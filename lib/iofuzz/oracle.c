@@ -490,6 +490,22 @@ static int odev_id(const struct iofuzz_oracle *o, enum odev d)
 }
 
 /* A read's check: false with the finding text when KVM's value is not the model's. */
+/* -L: every checked read, for a comparison between platforms (iofuzz_readlog_compare()). */
+static FILE *read_log;
+
+void iofuzz_oracle_log(FILE *f)
+{
+	read_log = f;
+}
+
+static void log_read(const struct iofuzz_oracle *o, const char *reg, uint64_t actual,
+		     uint64_t known)
+{
+	if (read_log)
+		fprintf(read_log, "read %lu %u %#lx %#lx %s\n", o->idx, o->cpu, actual & known,
+			known, reg);
+}
+
 static bool check_read(struct iofuzz_oracle *o, struct iofuzz_state *st, enum odev d,
 		       const char *reg, uint64_t expect, uint64_t actual, uint64_t known,
 		       bool planted, char *why, size_t len)
@@ -498,6 +514,7 @@ static bool check_read(struct iofuzz_oracle *o, struct iofuzz_state *st, enum od
 		expect ^= 0x80;	/* the test-only planted mismatch (-F oracle) */
 	if (!known)
 		return true;
+	log_read(o, reg, actual, known);
 	st->stats[odev_id(o, d)].oracle_reads++;
 	st->oracle_reads++;
 	if (!((expect ^ actual) & known))
@@ -888,6 +905,12 @@ static bool msr_op(struct iofuzz_oracle *o, struct iofuzz_state *st, const struc
 	if (r == IOFUZZ_MSR_UNMODELLED)
 		return true;
 	iofuzz_msr_name(op->addr, name, sizeof(name));
+	if (read_log) {
+		char what[96];
+
+		snprintf(what, sizeof(what), "%s %s #GP", rd ? "RDMSR" : "WRMSR", name);
+		log_read(o, what, gp, 1);
+	}
 	if (gp != (r == IOFUZZ_MSR_GP)) {
 		if (!rd)
 			snprintf(why, len, "oracle: WRMSR of %#lx to %s %s, the model expects %s",
@@ -903,6 +926,8 @@ static bool msr_op(struct iofuzz_oracle *o, struct iofuzz_state *st, const struc
 	st->stats[st->plan.ranges[op->range].id].oracle_reads++;
 	st->oracle_reads++;
 	memcpy(&v, data, 8);
+	if (!gp && known)
+		log_read(o, name, v, ~0ULL);
 	if (gp || !known || v == want)
 		return true;
 	snprintf(why, len, "oracle: RDMSR of %s read %#lx, the model expects %#lx", name, v, want);
@@ -1215,6 +1240,7 @@ bool iofuzz_oracle_chunk(struct iofuzz_oracle *o, struct iofuzz_state *st,
 		bool ok, planted;
 
 		iofuzz_host_gen(st, j->first + i, &op);
+		o->idx = j->first + i;
 		if (op.type == IOF_MSR_WR)
 			lapic_msr_write(o, op.addr);
 		if ((op.type == IOF_MSR_RD || op.type == IOF_MSR_WR) &&
@@ -1236,6 +1262,8 @@ bool iofuzz_oracle_chunk(struct iofuzz_oracle *o, struct iofuzz_state *st,
 		}
 	}
 	*at = j->first + j->n - 1;
+	if (read_log)
+		fflush(read_log);
 	if (!irqchip_round_trip(o, vm, why, len) || !lapic_round_trip(o, plan, vcpus, why, len) ||
 	    !msr_round_trip(o, plan, vcpus, why, len)) {
 		st->finding_dev = trip_dev;
