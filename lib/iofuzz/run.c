@@ -176,17 +176,6 @@ static void life_end(struct iofuzz_life *l, struct kvm_vm *vm)
 }
 
 /*
- * The migration oracle (-M N): after every N ops the VM moves into a new
- * one made the same way, as a VMM migrates it (lib/vcpu_state.c): the
- * vCPU's whole state with its pending PIO completed first, both PICs, the
- * I/O APIC and the PIT (KVM_GET/SET_IRQCHIP, KVM_GET/SET_PIT2), and the
- * memory (handed over, not copied: vm_memory_move()).  The ops go on there
- * and the read oracle keeps its model, so state that KVM's save or restore
- * loses or changes shows as a read that no longer matches (or as a
- * KVM_GET_* round trip after the next chunk that differs).
- * The watchdog looks away while the move runs: it is VMM time, not guest's.
- */
-/*
  * A saved vCPU no VMM could restore: an address MSR holding a non-canonical
  * value, which KVM_SET_MSRS refuses (as WRMSR must: SDM vol. 4, #GP for a
  * non-canonical IA32_LSTAR, IA32_CSTAR, IA32_KERNEL_GS_BASE, FS/GS base).
@@ -214,7 +203,18 @@ static bool unrestorable(const struct vcpu_saved *cpu, unsigned int n, char *why
 	return false;
 }
 
-/* False (the VM stays as it was) when the state cannot move: why says so. */
+/*
+ * The migration oracle (-M N): after every N ops the VM moves into a new
+ * one made the same way, as a VMM migrates it (lib/vcpu_state.c): the
+ * vCPU's whole state with its pending PIO completed first, both PICs, the
+ * I/O APIC and the PIT (KVM_GET/SET_IRQCHIP, KVM_GET/SET_PIT2), and the
+ * memory (handed over, not copied: vm_memory_move()).  The ops go on there
+ * and the read oracle keeps its model, so state that KVM's save or restore
+ * loses or changes shows as a read that no longer matches (or as a
+ * KVM_GET_* round trip after the next chunk that differs).
+ * The watchdog looks away while the move runs: it is VMM time, not guest's.
+ * False (the VM stays as it was) when the state cannot move: why says so.
+ */
 static bool life_migrate(struct iofuzz_life *l, char *why, size_t len)
 {
 	struct kvm_vm *old = l->vcpu->vm, *vm;
